@@ -1,0 +1,184 @@
+"""The typed model of a project: frozen dataclasses built by ``spec``, with no behaviour.
+
+Every later stage (checks, planner, compiler, engine, targets) reads these values and never
+the raw YAML. Mappings are plain dicts for readability; nothing mutates them after loading.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from kpictl.errors import Location
+
+GRAINS = ("day", "week", "month", "quarter", "year")
+STATUSES = ("achieved", "on_track", "at_risk", "off_track", "no_target", "no_data")
+#: Worst first: the order ``--fail-on`` uses ("at_risk" fails on at_risk and off_track).
+SEVERITY = {"off_track": 3, "at_risk": 2, "on_track": 1, "achieved": 0, "no_target": 0, "no_data": 0}
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A many-to-one join from a fact source into another source on a key column."""
+
+    source: str
+    on: str
+    at: Location = field(default_factory=Location, compare=False)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A table read from Parquet or CSV files; ``path`` is relative to the project root."""
+
+    name: str
+    path: str
+    format: str  # "parquet" | "csv"
+    key: str | None = None
+    time: str | None = None
+    lookups: tuple[Lookup, ...] = ()
+    hive_partitioning: bool = False
+    description: str | None = None
+    at: Location = field(default_factory=Location, compare=False)
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A breakdown: a column name, or a name for a SQL expression over the source's columns."""
+
+    name: str
+    expr: str | None = None
+    at: Location = field(default_factory=Location, compare=False)
+
+
+@dataclass(frozen=True)
+class Format:
+    """How a value is shown to people; machine outputs keep full precision."""
+
+    type: str = "number"  # number | integer | percent | currency | hours | days | minutes
+    decimals: int | None = None
+    currency: str = "EUR"
+
+
+@dataclass(frozen=True)
+class Bound:
+    """The objective itself: at least ``min``, at most ``max``, or both (``between``)."""
+
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class Baseline:
+    value: float
+    at: dt.date
+
+
+@dataclass(frozen=True)
+class Target:
+    """A SMART target (DESIGN.md §2).
+
+    ``tolerance`` is absolute unless ``tolerance_relative`` (then a fraction of the bound).
+    ``per`` maps a dimension name to {dimension value: Bound} overrides.
+    ``period`` says at which grain the target is judged (None: each period of the run).
+    """
+
+    bound: Bound
+    by: dt.date | None = None
+    baseline: Baseline | None = None
+    tolerance: float = 0.0
+    tolerance_relative: bool = False
+    per: dict[str, dict[str, Bound]] = field(default_factory=dict)
+    period: str | None = None
+    rationale: str | None = None
+    at: Location = field(default_factory=Location, compare=False)
+
+
+@dataclass(frozen=True)
+class KpiTest:
+    """One unit test of a KPI: rows given per source, rows expected from the KPI."""
+
+    name: str
+    given: dict[str, list[dict[str, Any]]]
+    expect: list[dict[str, Any]]
+    grain: str | None = None
+    by: tuple[str, ...] = ()
+    vars: dict[str, Any] = field(default_factory=dict)
+    tolerance: float = 1e-9
+    expect_status: str | None = None
+    at: Location = field(default_factory=Location, compare=False)
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """A KPI: a source KPI (``source`` set, aggregate formula) or a derived one (over other KPIs)."""
+
+    name: str
+    formula: str
+    file: str
+    label: dict[str, str] = field(default_factory=dict)
+    description: str | None = None
+    owner: str | None = None
+    tags: tuple[str, ...] = ()
+    source: str | None = None
+    filters: tuple[str, ...] = ()
+    dimensions: tuple[Dimension, ...] = ()
+    time: str | None = None
+    grain: str | None = None
+    format: Format = field(default_factory=Format)
+    target: Target | None = None
+    tests: tuple[KpiTest, ...] = ()
+    at: Location = field(default_factory=Location, compare=False)
+    formula_at: Location = field(default_factory=Location, compare=False)
+    filter_at: tuple[Location, ...] = field(default=(), compare=False)
+
+    @property
+    def derived(self) -> bool:
+        return self.source is None
+
+    def title(self, lang: str = "en") -> str:
+        """The label in ``lang``, else English, else any label, else the name."""
+        return self.label.get(lang) or self.label.get("en") or next(iter(self.label.values()), self.name)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The project file ``kpictl.yml``; ``root`` is the folder that holds it."""
+
+    name: str
+    root: str
+    metrics: tuple[str, ...] = ("metrics",)
+    grain: str = "month"
+    locale: str = "en"
+    sources: dict[str, Source] = field(default_factory=dict)
+    vars: dict[str, Any] = field(default_factory=dict)
+    fail_on: str | None = None
+    at: Location = field(default_factory=Location, compare=False)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A value held against its target at a date (``targets.judge``)."""
+
+    status: str  # one of STATUSES
+    min: float | None = None  # the bound in force for this row (after per-dimension overrides)
+    max: float | None = None
+    expected: float | None = None  # value on the trajectory at the judged date
+    gap: float | None = None  # value - expected (signed so that positive is good)
+    gap_relative: float | None = None
+    baseline_source: str | None = None  # "declared" | "data"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One tidy result: a KPI's value for one period and one breakdown (``dims`` in ``by`` order)."""
+
+    kpi: str
+    period: dt.date
+    dims: dict[str, Any]
+    value: float | None
+    judgement: Judgement | None = None
+
+    @property
+    def status(self) -> str:
+        return self.judgement.status if self.judgement else "no_target"
