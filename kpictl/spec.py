@@ -89,8 +89,11 @@ def _schema_error(err: Any, doc: Document) -> SpecError:
     where = _field(pointer, doc)
     if err.validator in ("oneOf", "anyOf") and err.context:
         if all(e.validator == "required" for e in err.context):
-            fields = " or ".join(sorted({str(e.validator_value[0]) for e in err.context}))
-            return SpecError(f"{where}: needs {fields}", at=doc.at(pointer), hint=err.schema.get("description"))
+            fields = sorted({str(e.validator_value[0]) for e in err.context})
+            if fields == ["between", "max", "min"]:
+                return SpecError(f"{where}: a target needs a bound", at=doc.at(pointer),
+                                 hint="add min:, max: or between: [low, high]")
+            return SpecError(f"{where}: needs {' or '.join(fields)}", at=doc.at(pointer))
         # The branch that got furthest says what the user most likely meant.
         deepest = max(err.context, key=lambda e: (len(e.absolute_path), e.validator != "type"))
         if deepest.validator != "type" or len(deepest.absolute_path) > len(err.absolute_path):

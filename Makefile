@@ -1,0 +1,23 @@
+# One command checks everything: `make check` (CI runs exactly this).
+PY ?= python
+
+.PHONY: check test lint cog golden schemas
+
+check: test lint
+
+test:
+	$(PY) -m pytest
+
+lint:
+	$(PY) -m ruff check kpictl tests bench
+	$(PY) -m mypy
+	$(PY) -m cogapp --check README.md
+
+cog:
+	$(PY) -m cogapp -r README.md
+
+golden:
+	$(PY) -m pytest --update-golden
+
+schemas:
+	$(PY) -m kpictl schema --write schemas/

@@ -1,0 +1,265 @@
+"""The command line: a thin Click window onto ``kpictl.Project``; no KPI logic lives here.
+
+Each command parses options, makes one call on the library and hands the result to
+``kpictl.report``. Errors are translated in one place, ``_Group.invoke``: a KpiError becomes
+``file:line:col: message (hint)`` lines on stderr and its exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kpictl import __version__
+from kpictl.errors import EXIT_BREACH, InvalidProject, KpiError
+from kpictl.project import Project
+
+GRAINS = click.Choice(["day", "week", "month", "quarter", "year"])
+
+
+class _Failure(click.ClickException):
+    """A KpiError on its way out: printed by Click with the error's own exit code."""
+
+    def __init__(self, error: KpiError):
+        super().__init__(str(error))
+        self.error = error
+        self.exit_code = error.exit_code
+
+    def show(self, file: Any = None) -> None:
+        text = str(self.error) if isinstance(self.error, InvalidProject) else str(self.error)
+        click.echo(text, err=True)
+        if isinstance(self.error, InvalidProject):
+            n = len(self.error.errors)
+            click.echo(f"{n} problem{'s' if n != 1 else ''} found", err=True)
+        if os.environ.get("KPICTL_DEBUG") and self.error.sql:
+            click.echo(self.error.sql, err=True)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KpiError as exc:
+            if os.environ.get("KPICTL_DEBUG"):
+                raise
+            raise _Failure(exc) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kpictl")
+@click.option("--project", "-p", "project_dir", default=".", type=click.Path(file_okay=False),
+              help="Project folder (default: found by walking up from the current one).")
+@click.pass_context
+def cli(ctx: click.Context, project_dir: str) -> None:
+    """KPIs as code: declare them in YAML, compile them to DuckDB SQL, judge them against SMART targets.
+
+    \b
+    Example:
+      kpictl validate && kpictl run --by region
+    """
+    if os.environ.get("NO_COLOR"):
+        ctx.color = False
+    ctx.obj = project_dir
+
+
+def _project(ctx: click.Context) -> Project:
+    return Project.load(ctx.find_root().obj)
+
+
+def _date(_ctx: Any, _param: Any, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)") from None
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]), default="text",
+              help="text for people; json for tools; sarif or github to annotate a pull request.")
+@click.option("--no-data", is_flag=True, help="Skip the column checks against the source files.")
+@click.pass_context
+def validate(ctx: click.Context, fmt: str, no_data: bool) -> None:
+    """Check every definition: shape, names, formulas, cycles, dimensions, columns.
+
+    Reports every problem of the project in one run as file:line:col: message (hint);
+    exits 2 when there is any.
+
+    \b
+    Example:
+      kpictl validate --format github   # annotations in a GitHub Actions job
+    """
+    from kpictl.report import problems
+
+    try:
+        project = _project(ctx)
+        errors = project.validate(data=not no_data)
+        summary = f"{len(project.kpis)} KPIs in {len({k.file for k in project.kpis.values()})} files: valid"
+    except InvalidProject as exc:
+        errors, summary = exc.errors, ""
+    out = problems.render(errors, fmt, summary=summary)
+    if errors and fmt == "text":
+        click.echo(out, err=True)
+    elif out:
+        click.echo(out)
+    if errors:
+        ctx.exit(max(e.exit_code for e in errors))
+
+
+@cli.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--tag", help="Only KPIs with this tag.")
+@click.pass_context
+def list_(ctx: click.Context, fmt: str, tag: str | None) -> None:
+    """The catalog: name, label, source, dimensions, target, owner of every KPI.
+
+    \b
+    Example:
+      kpictl list --tag logistics --format json
+    """
+    from kpictl.report import catalog
+
+    project = _project(ctx)
+    names = project.select(tag=tag)
+    click.echo(catalog.render([project.kpis[n] for n in names], fmt, lang=project.config.locale))
+
+
+@cli.command()
+@click.argument("kpi")
+@click.option("--grain", type=GRAINS)
+@click.pass_context
+def show(ctx: click.Context, kpi: str, grain: str | None) -> None:
+    """One KPI: its definition, lineage (what it is computed from) and SQL.
+
+    \b
+    Example:
+      kpictl show transport_cost_to_sales
+    """
+    from kpictl.report import catalog
+
+    project = _project(ctx)
+    name = project.select([kpi])[0]
+    compiled = project.compile([name], grain=grain)
+    click.echo(catalog.render_one(project.kpis[name], project.kpis, compiled.sql))
+
+
+@cli.command()
+@click.argument("kpis", nargs=-1)
+@click.option("--grain", type=GRAINS, help="Period length (default: the project's).")
+@click.option("--by", multiple=True, help="Break down by this dimension (repeatable).")
+@click.option("--from", "start", callback=_date, help="First day of the range (YYYY-MM-DD).")
+@click.option("--to", "end", callback=_date, help="Last day of the range (YYYY-MM-DD).")
+@click.option("--dialect", help="Transpile to another SQL dialect with sqlglot (e.g. postgres, spark).")
+@click.pass_context
+def compile(ctx: click.Context, kpis: tuple[str, ...], grain: str | None, by: tuple[str, ...],
+            start: dt.date | None, end: dt.date | None, dialect: str | None) -> None:
+    """Print the SQL that `run` would execute, without running it.
+
+    \b
+    Example:
+      kpictl compile on_time_delivery_rate --by carrier
+    """
+    compiled = _project(ctx).compile(list(kpis), grain=grain, by=by, start=start, end=end)
+    sql = compiled.sql
+    if dialect:
+        from kpictl.compiler import transpile
+
+        sql = transpile(sql, dialect)
+    click.echo(sql, nl=not sql.endswith("\n"))
+
+
+@cli.command()
+@click.argument("kpis", nargs=-1)
+@click.option("--grain", type=GRAINS, help="Period length (default: the project's).")
+@click.option("--by", multiple=True, help="Break down by this dimension (repeatable).")
+@click.option("--from", "start", callback=_date, help="First day of the range (YYYY-MM-DD).")
+@click.option("--to", "end", callback=_date, help="Last day of the range (YYYY-MM-DD).")
+@click.option("--where", help="Extra row filter for every KPI, checked like a KPI filter.")
+@click.option("--as-of", "as_of", help="Judge targets at this date, or 'today' (default: end of the latest complete period).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown", "parquet"]), default="table")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file (atomically) instead of stdout.")
+@click.option("--fail-on", type=click.Choice(["off_track", "at_risk"]), help="Exit 1 when a row has this status or worse.")
+@click.pass_context
+def run(ctx: click.Context, kpis: tuple[str, ...], grain: str | None, by: tuple[str, ...], start: dt.date | None,
+        end: dt.date | None, where: str | None, as_of: str | None, fmt: str, output: str | None,
+        fail_on: str | None) -> None:
+    """Compute KPIs on the sources and judge them against their targets.
+
+    The table shows the latest complete period per KPI and breakdown; json, csv and parquet
+    give every period as a tidy table (kpi, period, dimensions…, value, status…).
+
+    \b
+    Example:
+      kpictl run --by region --from 2025-01-01 --fail-on off_track
+    """
+    from kpictl import report, targets
+
+    project = _project(ctx)
+    judged_at = dt.date.today() if as_of == "today" else _date(None, None, as_of)
+    rows = project.run(list(kpis), grain=grain, by=by, start=start, end=end, where=where, as_of=judged_at)
+    data = report.render_rows(rows, project.kpis, fmt, by=by, lang=project.config.locale,
+                              color=ctx.color if ctx.color is not None else None)
+    report.emit(data, output)
+    fail_on = fail_on or project.config.fail_on
+    if fail_on:
+        breaches = targets.worst(rows, fail_on)
+        for row in breaches:
+            click.echo(report.breach_line(row), err=True)
+        if breaches:
+            ctx.exit(EXIT_BREACH)
+
+
+@cli.command()
+@click.option("--write", type=click.Path(file_okay=False), help="Write the schemas into this folder instead.")
+@click.argument("which", type=click.Choice(["project", "kpis", "all"]), default="all")
+def schema(write: str | None, which: str) -> None:
+    """Print the JSON Schemas of kpictl.yml and of KPI files (draft 2020-12).
+
+    \b
+    Example:
+      kpictl schema kpis > kpi-file.schema.json
+    """
+    import json
+
+    from kpictl import spec
+
+    kinds = ["project", "kpis"] if which == "all" else [which]
+    if write:
+        Path(write).mkdir(parents=True, exist_ok=True)
+        for kind in kinds:
+            text = json.dumps(spec.schema(kind), indent=2, ensure_ascii=False) + "\n"
+            (Path(write) / spec.SCHEMAS[kind]).write_text(text, encoding="utf-8")
+        return
+    body = spec.schema(kinds[0]) if len(kinds) == 1 else {spec.SCHEMAS[k]: spec.schema(k) for k in kinds}
+    click.echo(json.dumps(body, indent=2, ensure_ascii=False))
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False), default=".")
+def init(directory: str) -> None:
+    """Create a project with one example KPI and sample data.
+
+    \b
+    Example:
+      kpictl init my-kpis && cd my-kpis && kpictl run
+    """
+    from kpictl import scaffold
+
+    written = scaffold.create(Path(directory))
+    for path in written:
+        click.echo(f"created {path}", err=True)
+    click.echo(f"next: cd {directory} && kpictl run", err=True)
+
+
+def main() -> None:  # pragma: no cover - the console script is `cli`
+    cli(prog_name="kpictl")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

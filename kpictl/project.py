@@ -1,0 +1,137 @@
+"""The library facade: find and load a project, validate, compile, run, test, lint.
+
+Every command of the CLI is one call here. ``Project.load`` raises InvalidProject with every
+shape problem; ``validate`` returns the semantic ones; ``compile`` and ``run`` validate first
+and raise InvalidProject when anything is wrong. DuckDB is imported only by the methods that
+read data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from kpictl import checks, spec
+from kpictl.errors import DataError, InvalidProject, KpiError, Location, SpecError, suggest
+from kpictl.model import Config, Kpi, Row
+
+
+class Project:
+    """A kpictl project: ``kpictl.yml`` and its KPI files, loaded and shape-checked.
+
+    >>> project = Project.load("examples/acme")        # doctest: +SKIP
+    >>> rows = project.run(["revenue"], by=["region"])  # doctest: +SKIP
+    """
+
+    def __init__(self, config: Config, kpis: list[Kpi]):
+        self.config = config
+        self.root = Path(config.root)
+        self._raw_kpis = kpis
+        self._checked: tuple[dict[str, Kpi], list[KpiError]] | None = None
+
+    # -- loading ---------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: str | Path = ".", *, read: Any = None, listing: Any = None) -> Project:
+        """Load the project whose ``kpictl.yml`` is at or above ``path``.
+
+        Raises InvalidProject listing every YAML and schema problem of every file.
+        ``read``/``listing`` replace disk access (``diff`` reads a git revision with them).
+        """
+        if read is None:
+            root = spec.find_root(path)
+            if root is None:
+                raise InvalidProject([SpecError(f"no {spec.PROJECT_FILE} found in {Path(path).resolve()} or above",
+                                                at=Location(str(path)), hint="run 'kpictl init' to create a project")])
+        else:
+            root = Path(path)
+        config, kpis, errors = spec.load(root, read=read, listing=listing)
+        if errors or config is None:
+            raise InvalidProject(errors)
+        return cls(config, kpis)
+
+    @property
+    def kpis(self) -> dict[str, Kpi]:
+        """KPIs by name, in file order, with Jinja expanded (valid ones only)."""
+        return self._check()[0]
+
+    def _check(self, data: bool = False) -> tuple[dict[str, Kpi], list[KpiError]]:
+        if data:
+            return checks.check(self.config, self._raw_kpis, self.schemas())
+        if self._checked is None:
+            self._checked = checks.check(self.config, self._raw_kpis)
+        return self._checked
+
+    def schemas(self) -> dict[str, dict[str, str]]:
+        """Column → type of every source whose files exist (read from metadata, not computed)."""
+        from kpictl import engine
+
+        found = {}
+        for name in self.config.sources:
+            try:
+                found[name] = engine.describe(self.config, name)
+            except DataError:
+                continue  # missing data is `run`'s problem; validate checks what it can see
+        return found
+
+    def validate(self, *, data: bool = True) -> list[KpiError]:
+        """Every semantic problem: names, formulas, cycles, dimensions, tests and, when the
+        source files exist and ``data`` is true, columns against the real schemas."""
+        errors = self._check(data=data)[1]
+        unique = {(str(e), type(e)): e for e in errors}
+        return sorted(unique.values(), key=KpiError.sort_key)
+
+    def _valid_kpis(self) -> dict[str, Kpi]:
+        errors = self.validate(data=False)
+        if errors:
+            raise InvalidProject(errors)
+        return self.kpis
+
+    def select(self, names: Sequence[str] | None = None, *, tag: str | None = None) -> list[str]:
+        """Validated KPI names: ``names`` as given (unknown ones are a SpecError), or all in file order."""
+        kpis = self._valid_kpis()
+        if not names:
+            return [k for k, v in kpis.items() if tag is None or tag in v.tags]
+        unknown = [n for n in names if n not in kpis]
+        if unknown:
+            raise InvalidProject([SpecError(f"unknown KPI '{n}'", hint=suggest(n, kpis)) for n in unknown])
+        return list(dict.fromkeys(names))
+
+    # -- computing -------------------------------------------------------------------------
+
+    def plan(self, names: Sequence[str] | None = None, *, grain: str | None = None, by: Sequence[str] = (),
+             start: dt.date | None = None, end: dt.date | None = None, where: str | None = None) -> Any:
+        """The query plan of ``names`` (default: every KPI)."""
+        from kpictl import formula, planner
+
+        selected = self.select(names)
+        if where is not None:
+            where = formula.render(where, self.config.vars, Location("--where"))
+            formula.parse(where, "filter", Location("--where"))
+        return planner.plan(self.config, self.kpis, selected, grain=grain or self.config.grain, by=tuple(by),
+                            start=start, end=end, where=where)
+
+    def compile(self, names: Sequence[str] | None = None, **options: Any) -> Any:
+        """The SQL that ``run`` would execute (a CompiledQuery: ``.sql``, ``.params``)."""
+        from kpictl import compiler
+
+        return compiler.compile(self.plan(names, **options))
+
+    def run(self, names: Sequence[str] | None = None, *, as_of: dt.date | None = None,
+            tables: dict[str, list[dict[str, Any]]] | None = None, **options: Any) -> list[Row]:
+        """Compute ``names`` (default: every KPI) and judge each row against its target.
+
+        Returns tidy rows (kpi, period, dims, value, judgement), ordered by KPI, period and
+        breakdown. ``tables`` replaces the sources by in-memory rows (KPI unit tests).
+        """
+        from kpictl import compiler, engine, targets
+
+        plan = self.plan(names, **options)
+        compiled = compiler.compile(plan)
+        rows = engine.execute(compiled, self.config, tables=tables)
+        grain = options.get("grain") or self.config.grain
+        if as_of is None:
+            as_of = targets.default_as_of(sorted({r.period for r in rows}), grain)
+        return targets.judge_rows(rows, self.kpis, as_of=as_of, grain=grain)
