@@ -216,6 +216,34 @@ def run(ctx: click.Context, kpis: tuple[str, ...], grain: str | None, by: tuple[
 
 
 @cli.command()
+@click.argument("kpis", nargs=-1)
+@click.option("--junit", "junit_file", type=click.Path(dir_okay=False), help="Also write JUnit XML here (for CI).")
+@click.pass_context
+def test(ctx: click.Context, kpis: tuple[str, ...], junit_file: str | None) -> None:
+    """Run the `tests:` of KPIs on their given rows (never on the real sources).
+
+    Prints a dot per passing test and F per failing one, then each failure with a table of
+    expected and actual rows, then `N passed, M failed`; exits 1 on any failure.
+
+    \b
+    Example:
+      kpictl test on_time_delivery_rate --junit kpi-tests.xml
+    """
+    from kpictl import report, testing
+
+    results = testing.run_tests(_project(ctx), list(kpis))
+    click.echo("".join("." if r.passed else "F" for r in results))
+    for r in results:
+        if not r.passed:
+            click.echo("\n" + testing.describe(r))
+    if junit_file:
+        report.emit(testing.junit(results), junit_file)
+    click.echo(testing.summary(results))
+    if any(not r.passed for r in results):
+        ctx.exit(EXIT_BREACH)
+
+
+@cli.command()
 @click.option("--write", type=click.Path(file_okay=False), help="Write the schemas into this folder instead.")
 @click.argument("which", type=click.Choice(["project", "kpis", "all"]), default="all")
 def schema(write: str | None, which: str) -> None:

@@ -52,6 +52,13 @@ class Project:
             raise InvalidProject(errors)
         return cls(config, kpis)
 
+    def with_vars(self, overrides: dict[str, Any]) -> Project:
+        """The same project with some ``vars`` replaced (a KPI test's own variables)."""
+        import dataclasses
+
+        config = dataclasses.replace(self.config, vars={**self.config.vars, **overrides})
+        return Project(config, self._raw_kpis)
+
     @property
     def kpis(self) -> dict[str, Kpi]:
         """KPIs by name, in file order, with Jinja expanded (valid ones only)."""

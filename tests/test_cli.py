@@ -1,0 +1,108 @@
+"""The command line: exit codes, stdout holds only data, stderr only messages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kpictl.cli import cli
+
+ENV = {"NO_COLOR": "1", "COLUMNS": "80"}
+
+
+def invoke(*args: str, cwd: Path | None = None) -> object:
+    runner = CliRunner()
+    if cwd is None:
+        return runner.invoke(cli, list(args), env=ENV)
+    return runner.invoke(cli, ["--project", str(cwd), *args], env=ENV)
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+GOOD = {
+    "kpictl.yml": "name: t\nsources:\n  orders: {path: orders.csv, time: d}\n",
+    "orders.csv": "d,amount,region\n2025-01-03,10,EU\n2025-01-20,5,NA\n2025-02-02,7,EU\n",
+    "metrics/a.yml": "kpis:\n  - name: revenue\n    source: orders\n    formula: sum(amount)\n    dimensions: [region]\n",
+}
+
+
+def test_version() -> None:
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("kpictl, version ")
+
+
+def test_validate_ok_prints_a_summary_on_stdout(tmp_path: Path) -> None:
+    result = invoke("validate", "--no-data", cwd=write(tmp_path, GOOD))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "1 KPIs in 1 files: valid\n"
+    assert result.stderr == ""
+
+
+def test_validate_errors_go_to_stderr_with_exit_2(tmp_path: Path) -> None:
+    files = {**GOOD, "metrics/a.yml": GOOD["metrics/a.yml"].replace("source: orders", "source: order")}
+    result = invoke("validate", "--no-data", cwd=write(tmp_path, files))
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        "metrics/a.yml:2:11: unknown source 'order' in KPI 'revenue' (did you mean 'orders'?)\n1 problem found\n"
+    )
+
+
+def test_validate_json_is_data_on_stdout(tmp_path: Path) -> None:
+    files = {**GOOD, "metrics/a.yml": GOOD["metrics/a.yml"].replace("formula", "fromula")}
+    result = invoke("validate", "--no-data", "--format", "json", cwd=write(tmp_path, files))
+    assert result.exit_code == 2
+    body = json.loads(result.stdout)
+    assert body["ok"] is False
+    assert [(e["file"], e["line"], e["column"]) for e in body["errors"]] == [
+        ("metrics/a.yml", 2, 5),
+        ("metrics/a.yml", 4, 5),
+    ]
+
+
+def test_no_project_is_a_clear_error(tmp_path: Path) -> None:
+    result = invoke("validate", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert "no kpictl.yml found" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_init_creates_a_project_that_validates(tmp_path: Path) -> None:
+    target = tmp_path / "new"
+    result = invoke("init", str(target))
+    assert result.exit_code == 0, result.stderr
+    assert (target / "kpictl.yml").is_file()
+    assert invoke("validate", "--no-data", cwd=target).exit_code == 0
+    again = invoke("init", str(target))
+    assert again.exit_code == 2
+    assert "already exists" in again.stderr
+
+
+def test_schema_prints_both_schemas() -> None:
+    result = invoke("schema")
+    assert result.exit_code == 0
+    body = json.loads(result.stdout)
+    assert set(body) == {"kpictl.schema.json", "kpi-file.schema.json"}
+
+
+def test_unknown_kpi_is_a_usage_error(tmp_path: Path) -> None:
+    result = invoke("compile", "revenu", cwd=write(tmp_path, GOOD))
+    assert result.exit_code == 2
+    assert "unknown KPI 'revenu' (did you mean 'revenue'?)" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["run", "--from", "2025-13-01"], ["run", "--grain", "decade"]])
+def test_bad_options_exit_2(tmp_path: Path, args: list[str]) -> None:
+    result = invoke(*args, cwd=write(tmp_path, GOOD))
+    assert result.exit_code == 2
+    assert "Traceback" not in result.stderr

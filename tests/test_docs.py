@@ -1,0 +1,51 @@
+"""Docs cannot drift: schemas published == packaged, public API exact, every command documented."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+from click.testing import CliRunner
+
+import kpictl
+from kpictl.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_published_schemas_are_the_packaged_ones() -> None:
+    for name in ("kpictl.schema.json", "kpi-file.schema.json"):
+        published = (ROOT / "schemas" / name).read_bytes()
+        packaged = (ROOT / "kpictl" / "schemas" / name).read_bytes()
+        assert published == packaged, f"schemas/{name} differs: run `make schemas`"
+
+
+def test_public_api_is_exactly_this() -> None:
+    assert sorted(kpictl.__all__) == [
+        "DataError", "InvalidProject", "KpiError", "Location", "Project", "SpecError", "__version__",
+    ]
+    for name in kpictl.__all__:
+        assert hasattr(kpictl, name)
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    runner = CliRunner()
+    assert isinstance(cli, click.Group)
+    for name in cli.commands:
+        result = runner.invoke(cli, [name, "--help"], env={"NO_COLOR": "1", "COLUMNS": "100"})
+        assert result.exit_code == 0, name
+        assert "Example" in result.output, f"`kpictl {name} --help` needs an example"
+
+
+def test_help_and_version_do_not_import_duckdb() -> None:
+    for args in (["--version"], ["--help"], ["run", "--help"]):
+        code = (
+            "import sys; from kpictl.cli import cli\n"
+            f"try:\n    cli({args!r})\nexcept SystemExit:\n    pass\n"
+            "assert 'duckdb' not in sys.modules, 'duckdb imported'\n"
+            "assert 'sqlglot' not in sys.modules, 'sqlglot imported'\n"
+        )
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
