@@ -1,0 +1,346 @@
+"""SMART target judgement: a KPI value, its target and a date → a status; pure functions, no SQL.
+
+This module never reads data, never prints and never imports DuckDB: the engine hands it values,
+it hands back :class:`~kpictl.model.Judgement` values (DESIGN.md §2).
+
+**The bound.** ``min`` (higher is better), ``max`` (lower is better) or ``between: [lo, hi]``
+(both: inside is achieved). A ``per`` override replaces the whole bound for the rows whose
+breakdown matches (``per: {region: {EU: {min: 0.97}}}``); when several dimensions match, the
+first one written wins. A ``between`` bound is judged as its two edges, each on its own, and the
+row gets the worse of the two (so a value above ``hi`` is judged against ``hi`` even while the
+trajectory climbs towards ``lo``).
+
+**The trajectory.** With a deadline ``by`` and a baseline ``(value, at)`` that falls short of an
+edge, the expected value on a date is the straight line from the baseline (at its date) to the
+edge (at the deadline). Everywhere else the trajectory is flat at the edge: before the baseline
+date, after the deadline, with no deadline, with no baseline, with a zero-length line (baseline
+date on or after the deadline), and when the baseline already meets the edge (the objective is
+then to hold it, not to walk back towards it). The declared baseline wins over one read from
+the data; ``Judgement.baseline_source`` says which one was used ("declared" | "data" | None).
+
+**The status** of a value, edge by edge (tolerance: absolute, or with ``tolerance_relative`` a
+fraction of the edge's magnitude):
+
+=================================================  ===========
+the value …                                         status
+=================================================  ===========
+meets the edge                                      achieved
+is past the deadline and does not meet it           off_track
+is on or better than the line                       on_track
+is worse than the line by at most the tolerance     at_risk
+is worse than that                                  off_track
+=================================================  ===========
+
+On a flat trajectory "on the line" means "meets the edge", so without a deadline or a baseline
+a value is achieved, at_risk or off_track, never on_track. No target (or a bound with neither
+``min`` nor ``max``) is ``no_target``; a NULL or NaN value is ``no_data`` (with the bound and the
+expected value still filled in). ``gap`` is signed so that positive is better than expected;
+``gap_relative`` is ``gap / |expected|`` (None when expected is 0). Comparisons forgive float
+noise of one part in 10⁹, so that 0.93 sits exactly at a tolerance of 0.02 below 0.95.
+
+**Rows.** :func:`judge_rows` judges each row at the end of its period, capped at ``as_of`` (a
+period still running is judged as far as it has gone); a row whose period starts after
+``as_of`` is in the future of the judgement and gets ``no_data``. Without a declared baseline,
+the first non-null value of the same KPI and breakdown (up to ``as_of``) is the baseline, at
+its period's end: that first row is then on its own trajectory (on_track, or achieved). Declare
+a baseline when the status must not depend on where the run's date range starts.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple
+
+from kpictl.model import GRAINS, SEVERITY, Bound, Judgement, Kpi, Row, Target
+
+_EPS = 1e-9
+_RANK = {"achieved": 0, "on_track": 1, "at_risk": 2, "off_track": 3}
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Where the recent pace leads: a least-squares line through the last points (:func:`project`).
+
+    ``reaches_on`` is the first day the line is inside the bound (the last point's date when its
+    value already is), None when the line never gets there; ``reaches_by_deadline`` is None when
+    there is no deadline or too few points to draw a line; ``at_deadline`` is the line's value on
+    the deadline.
+    """
+
+    slope_per_day: float | None = None
+    reaches_on: dt.date | None = None
+    reaches_by_deadline: bool | None = None
+    at_deadline: float | None = None
+
+
+class _Edge(NamedTuple):
+    value: float
+    sense: int  # +1: at least ``value`` (a min); -1: at most ``value`` (a max)
+
+
+def _tiny(x: float) -> float:
+    return _EPS * max(1.0, abs(x))
+
+
+def _edges(bound: Bound) -> list[_Edge]:
+    edges = []
+    if bound.min is not None:
+        edges.append(_Edge(float(bound.min), 1))
+    if bound.max is not None:
+        edges.append(_Edge(float(bound.max), -1))
+    return edges
+
+
+def _meets(value: float, edge: _Edge) -> bool:
+    return edge.sense * (value - edge.value) >= -_tiny(edge.value)
+
+
+def _bound_in_force(target: Target, dims: Mapping[str, Any] | None) -> Bound:
+    """The target's bound, or the ``per`` override matching the row's breakdown."""
+    for dim, overrides in target.per.items():
+        if not dims or dims.get(dim) is None:
+            continue
+        value = dims[dim]
+        for key, bound in overrides.items():
+            if key == value or str(key) == str(value):
+                return bound
+    return target.bound
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or bool(value != value)  # NaN is the one value unequal to itself
+
+
+def _expected(edge: _Edge, on: dt.date, by: dt.date | None, base: tuple[float, dt.date] | None) -> float:
+    """The value on the trajectory towards ``edge`` at ``on`` (the edge itself when flat)."""
+    if by is None or base is None:
+        return edge.value
+    start, since = base
+    if _meets(start, edge) or since >= by or on < since or on >= by:
+        return edge.value
+    return start + (edge.value - start) * (on - since).days / (by - since).days
+
+
+class _Verdict(NamedTuple):
+    status: str
+    expected: float
+    gap: float | None
+    key: tuple[int, bool, float]  # what makes an edge's verdict the deciding one
+
+
+def _verdict(
+    value: float | None, edge: _Edge, on: dt.date, target: Target, base: tuple[float, dt.date] | None
+) -> _Verdict:
+    expected = _expected(edge, on, target.by, base)
+    moving = base is not None and not _meets(base[0], edge)
+    if value is None or _is_missing(value):
+        return _Verdict("no_data", expected, None, (-1, moving, 0.0))
+    gap = edge.sense * (float(value) - expected)
+    tolerance = target.tolerance * abs(edge.value) if target.tolerance_relative else target.tolerance
+    if _meets(float(value), edge):
+        status = "achieved"
+    elif target.by is not None and on > target.by:
+        status = "off_track"
+    elif gap >= -_tiny(expected):
+        status = "on_track"
+    elif gap >= -(tolerance + _tiny(expected)):
+        status = "at_risk"
+    else:
+        status = "off_track"
+    return _Verdict(status, expected, gap, (_RANK[status], moving, -gap))
+
+
+def judge(
+    value: float | None,
+    target: Target | None,
+    on: dt.date,
+    *,
+    dims: Mapping[str, Any] | None = None,
+    baseline: tuple[float, dt.date] | None = None,
+) -> Judgement:
+    """Judge ``value``, the KPI's value for the period that ends on ``on``, against ``target``.
+
+    ``dims`` is the row's breakdown (for ``per`` overrides); ``baseline`` a ``(value, date)`` read
+    from the data, used only when the target declares none. The rules are in the module docstring.
+
+    >>> from kpictl.model import Baseline, Bound, Target
+    >>> t = Target(Bound(min=90), by=dt.date(2025, 4, 11), baseline=Baseline(80, dt.date(2025, 1, 1)))
+    >>> j = judge(86, t, dt.date(2025, 2, 20))   # half-way: expected 85
+    >>> j.status, j.expected, j.gap
+    ('on_track', 85.0, 1.0)
+    """
+    if target is None:
+        return Judgement("no_target")
+    bound = _bound_in_force(target, dims)
+    edges = _edges(bound)
+    if not edges:
+        return Judgement("no_target")
+    base, source = None, None
+    if target.baseline is not None:
+        base, source = (float(target.baseline.value), target.baseline.at), "declared"
+    elif baseline is not None and not _is_missing(baseline[0]):
+        base, source = (float(baseline[0]), baseline[1]), "data"
+    if target.by is None:
+        source = None  # a baseline only matters for a trajectory, which needs a deadline
+
+    verdicts = [_verdict(value, edge, on, target, base) for edge in edges]
+    # The worse edge decides; on a tie, the edge the trajectory climbs to, then the nearer edge.
+    status, expected, gap = max(verdicts, key=lambda v: v.key)[:3]
+    relative = gap / abs(expected) if gap is not None and expected != 0 else None
+    return Judgement(status, bound.min, bound.max, expected, gap, relative, source)
+
+
+def period_end(start: dt.date, grain: str) -> dt.date:
+    """The last day of the ``grain`` period that contains ``start`` (weeks are ISO: Monday–Sunday).
+
+    >>> period_end(dt.date(2025, 12, 29), "week")
+    datetime.date(2026, 1, 4)
+    """
+    if grain == "day":
+        return start
+    if grain == "week":
+        return start + dt.timedelta(days=6 - start.weekday())
+    if grain == "month":
+        return start.replace(day=calendar.monthrange(start.year, start.month)[1])
+    if grain == "quarter":
+        month = 3 * ((start.month - 1) // 3) + 3
+        return dt.date(start.year, month, calendar.monthrange(start.year, month)[1])
+    if grain == "year":
+        return dt.date(start.year, 12, 31)
+    raise ValueError(f"unknown grain {grain!r}: expected one of {', '.join(GRAINS)}")
+
+
+def default_as_of(periods: Iterable[dt.date], grain: str, today: dt.date | None = None) -> dt.date:
+    """The date statuses are judged at by default: the end of the latest complete period.
+
+    A period is complete when it ends before ``today`` (default: the wall clock). On fixed
+    historical data that is the last period's end, so a rerun next month gives the same answer.
+    When no period is complete yet (or there is none), the day before ``today``.
+    """
+    today = today or dt.date.today()
+    complete = [end for end in (period_end(p, grain) for p in periods) if end < today]
+    return max(complete) if complete else today - dt.timedelta(days=1)
+
+
+def _series_key(row: Row) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    return row.kpi, tuple(sorted(row.dims.items(), key=lambda item: item[0]))
+
+
+def judge_rows(rows: Iterable[Row], kpis: Mapping[str, Kpi], *, as_of: dt.date, grain: str) -> list[Row]:
+    """Every row with its judgement, in the order given (``kpis``: the KPIs by name).
+
+    Each row is judged at the end of its ``grain`` period, capped at ``as_of``; the data baseline
+    and the rows after ``as_of`` follow the rules of the module docstring. A row of a KPI that is
+    not in ``kpis`` or has no target is ``no_target``.
+    """
+    rows = list(rows)
+    firsts: dict[tuple[str, tuple[tuple[str, Any], ...]], Row] = {}
+    for row in rows:
+        if row.period > as_of or _is_missing(row.value):
+            continue
+        key = _series_key(row)
+        if key not in firsts or row.period < firsts[key].period:
+            firsts[key] = row
+    judged = []
+    for row in rows:
+        kpi = kpis.get(row.kpi)
+        target = kpi.target if kpi is not None else None
+        if target is not None and row.period > as_of:
+            bound = _bound_in_force(target, row.dims)
+            judgement = Judgement("no_data", bound.min, bound.max) if _edges(bound) else Judgement("no_target")
+        else:
+            first = firsts.get(_series_key(row))
+            baseline = None
+            if first is not None and first.value is not None:
+                baseline = (float(first.value), min(period_end(first.period, grain), as_of))
+            on = min(period_end(row.period, grain), as_of)
+            judgement = judge(row.value, target, on, dims=row.dims, baseline=baseline)
+        judged.append(replace(row, judgement=judgement))
+    return judged
+
+
+def _fit(points: list[tuple[dt.date, float]]) -> tuple[float, float] | None:
+    """Least squares ``value = intercept + slope * days since the first point``; None if vertical."""
+    origin = points[0][0]
+    xs = [float((d - origin).days) for d, _ in points]
+    ys = [v for _, v in points]
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    sxx = sum((x - mean_x) ** 2 for x in xs)
+    if sxx == 0:
+        return None
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sxx
+    return slope, mean_y - slope * mean_x
+
+
+def _entry_day(edges: list[_Edge], slope: float, intercept: float, after: float) -> float | None:
+    """The first day ``>= after`` on which the line meets every edge, or None if never."""
+    start, end = after, math.inf
+    for edge in edges:
+        if slope == 0:
+            if not _meets(intercept, edge):
+                return None
+            continue
+        crossing = (edge.value - intercept) / slope
+        if edge.sense * slope > 0:  # heading into the bound: inside from the crossing on
+            start = max(start, crossing)
+        else:  # heading out of it: inside until the crossing
+            end = min(end, crossing)
+    return start if start <= end + _EPS else None
+
+
+def project(
+    points: Iterable[tuple[dt.date, float | None]],
+    target: Target | None,
+    *,
+    last_n: int = 6,
+    dims: Mapping[str, Any] | None = None,
+) -> Projection:
+    """At the current pace, will the bound be reached by the deadline, and when?
+
+    ``points`` are ``(date, value)`` pairs, e.g. each period's end and value (NULLs are skipped);
+    the line goes through the last ``last_n`` of them. Pure Python, no numpy.
+
+    >>> from kpictl.model import Bound, Target
+    >>> pts = [(dt.date(2025, 1, 1), 10.0), (dt.date(2025, 1, 11), 20.0)]
+    >>> project(pts, Target(Bound(min=100))).reaches_on     # one a day, from 10 on Jan 1
+    datetime.date(2025, 4, 1)
+    """
+    if last_n < 2:
+        raise ValueError("a line needs last_n >= 2 points")
+    kept = sorted((d, float(v)) for d, v in points if v is not None and not _is_missing(v))[-last_n:]
+    fit = _fit(kept) if kept else None
+    slope, intercept = fit if fit is not None else (None, 0.0)
+    edges = _edges(_bound_in_force(target, dims)) if target is not None else []
+    by = target.by if target is not None else None
+    at_deadline = None
+    if slope is not None and by is not None:
+        at_deadline = intercept + slope * (by - kept[0][0]).days
+    if not edges or not kept:
+        return Projection(slope, None, None, at_deadline)
+    last_date, last_value = kept[-1]
+    reaches_on: dt.date | None = None
+    if all(_meets(last_value, edge) for edge in edges):
+        reaches_on = last_date
+    elif slope is not None:
+        day = _entry_day(edges, slope, intercept, float((last_date - kept[0][0]).days))
+        if day is not None and kept[0][0].toordinal() + math.ceil(day - _EPS) <= dt.date.max.toordinal():
+            reaches_on = kept[0][0] + dt.timedelta(days=math.ceil(day - _EPS))
+    if by is None or (reaches_on is None and slope is None):
+        return Projection(slope, reaches_on, None, at_deadline)
+    return Projection(slope, reaches_on, reaches_on is not None and reaches_on <= by, at_deadline)
+
+
+def worst(rows: Iterable[Row], fail_on: str) -> list[Row]:
+    """The rows whose status is ``fail_on`` or worse (``model.SEVERITY``), in the order given.
+
+    ``fail_on`` is on_track, at_risk or off_track: the statuses that can breach a gate.
+    """
+    threshold = SEVERITY.get(fail_on, 0)
+    if threshold == 0:
+        gates = ", ".join(sorted((s for s in SEVERITY if SEVERITY[s] > 0), key=lambda s: SEVERITY[s]))
+        raise ValueError(f"cannot fail on {fail_on!r}: expected one of {gates}")
+    return [row for row in rows if SEVERITY[row.status] >= threshold]
