@@ -243,6 +243,31 @@ def test(ctx: click.Context, kpis: tuple[str, ...], junit_file: str | None) -> N
         ctx.exit(EXIT_BREACH)
 
 
+@cli.command("lint")
+@click.argument("kpis", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
+@click.option("--strict", is_flag=True, help="Exit 1 when any letter of any KPI fails.")
+@click.option("--no-data", is_flag=True, help="Score the definitions only (A and T without history).")
+@click.pass_context
+def lint_(ctx: click.Context, kpis: tuple[str, ...], fmt: str, strict: bool, no_data: bool) -> None:
+    """Score every KPI on the five SMART letters and say what is missing.
+
+    S: description, owner, unit; M: a target bound; A: the bound against the best value ever
+    observed; R: a baseline and a rationale; T: a deadline or a period.
+
+    \b
+    Example:
+      kpictl lint --strict --format markdown
+    """
+    from kpictl import lint
+    from kpictl.report import lintview
+
+    reports = _project(ctx).lint(list(kpis), data=not no_data)
+    click.echo(lintview.render(reports, fmt))
+    if strict and not all(lint.passed(r) for r in reports):
+        ctx.exit(EXIT_BREACH)
+
+
 @cli.command()
 @click.option("--write", type=click.Path(file_okay=False), help="Write the schemas into this folder instead.")
 @click.argument("which", type=click.Choice(["project", "kpis", "all"]), default="all")

@@ -142,3 +142,18 @@ class Project:
         if as_of is None:
             as_of = targets.default_as_of(sorted({r.period for r in rows}), grain)
         return targets.judge_rows(rows, self.kpis, as_of=as_of, grain=grain)
+
+    def lint(self, names: Sequence[str] | None = None, *, data: bool = True) -> list[Any]:
+        """The SMART score of each KPI (``lint.LintReport``), checked against its history when
+        ``data`` is true and the sources can be read."""
+        from kpictl import lint
+
+        selected = self.select(names)
+        history: dict[str, list[tuple[dt.date, float | None]]] = {}
+        if data:
+            try:
+                for row in self.run(selected):
+                    history.setdefault(row.kpi, []).append((row.period, row.value))
+            except DataError:
+                history = {}  # no data here: A and T are scored on the definitions alone
+        return [lint.score(self.kpis[n], history.get(n) if data and history else None) for n in selected]

@@ -59,6 +59,12 @@ kpis:
     formula: count(*)
     format: integer
     dimensions: [carrier, region]
+    target:
+      min: 110
+      by: 2025-12-31
+      baseline: {value: 100, at: 2024-12-31}
+      tolerance: "5%"
+      rationale: Two new accounts start shipping in 2025.
 """
 
 
