@@ -1,0 +1,138 @@
+"""Every fixed text of the HTML report, in English and French, and the dates written for people.
+
+Nothing here formats a KPI value (that is ``kpictl.report.numbers``) and nothing reads a
+project: the page asks for ``texts(lang)`` and for period and date labels, and gets strings.
+Adding a language is adding one column to ``_TEXTS`` and one entry to ``_MONTHS``; a test
+checks that every key exists in every language, so a page never shows a missing text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+LANGS = ("en", "fr")
+
+# key: (English, French). Strings with {placeholders} are filled by the page builder.
+_TEXTS: dict[str, tuple[str, str]] = {
+    "title": ("KPI report", "Tableau de bord des KPI"),
+    "generated": ("Generated", "Généré le"),
+    "period": ("Period", "Période"),
+    "judged_at": ("Targets judged at", "Objectifs évalués au"),
+    "freshness": ("Data up to", "Données jusqu'à"),
+    "freshness_none": ("no data", "aucune donnée"),
+    "summary": ("Status summary", "Synthèse des statuts"),
+    "attention": ("Needs attention", "À surveiller"),
+    "attention_none": ("No KPI is off track or at risk.", "Aucun KPI hors trajectoire ni à risque."),
+    "kpis": ("KPIs", "KPI"),
+    "latest": ("Latest complete period", "Dernière période complète"),
+    "change": ("vs previous period", "vs période précédente"),
+    "change_none": ("no previous value", "pas de valeur précédente"),
+    "target": ("Target", "Objectif"),
+    "target_none": ("No target", "Sans objectif"),
+    "target_min": ("at least {value}", "au moins {value}"),
+    "target_max": ("at most {value}", "au plus {value}"),
+    "target_between": ("between {low} and {high}", "entre {low} et {high}"),
+    "deadline": ("by {date}", "d'ici le {date}"),
+    "expected": ("expected now: {value}", "attendu à date : {value}"),
+    "legend": ("Legend", "Légende"),
+    "legend_value": ("value", "valeur"),
+    "legend_target": ("target", "objectif"),
+    "legend_band": ("target band", "plage cible"),
+    "legend_trajectory": ("trajectory to the deadline", "trajectoire jusqu'à l'échéance"),
+    "details": ("Details", "Détails"),
+    "breakdown": ("Breakdown by {dim}, {period}", "Répartition par {dim}, {period}"),
+    "breakdown_none": ("No breakdown: this KPI has no dimension.", "Pas de répartition : ce KPI n'a pas de dimension."),
+    "breakdown_missing": ("Not available by {dim}.", "Non disponible par {dim}."),
+    "breakdown_more": ("… and {n} more", "… et {n} de plus"),
+    "value": ("Value", "Valeur"),
+    "status": ("Status", "Statut"),
+    "smart": ("SMART score", "Score SMART"),
+    "owner": ("Owner", "Responsable"),
+    "owner_none": ("not named", "non désigné"),
+    "description": ("Description", "Description"),
+    "description_none": ("none", "aucune"),
+    "formula": ("Formula", "Formule"),
+    "source": ("Source", "Source"),
+    "derived": ("derived from other KPIs", "calculé à partir d'autres KPI"),
+    "sql": ("Compiled SQL", "SQL compilé"),
+    "empty": ("No data in this range: no source has rows between {start} and {end}.",
+              "Aucune donnée sur cette période : aucune source n'a de lignes entre le {start} et le {end}."),
+    "empty_hint": ("Widen the range with --from and --to, or check the data files.",
+                   "Élargissez la période avec --from et --to, ou vérifiez les fichiers de données."),
+    "footer": ("Made by kpictl from the definitions in {project}.",
+               "Produit par kpictl à partir des définitions de {project}."),
+    "status_achieved": ("Achieved", "Atteint"),
+    "status_on_track": ("On track", "En bonne voie"),
+    "status_at_risk": ("At risk", "À risque"),
+    "status_off_track": ("Off track", "Hors trajectoire"),
+    "status_no_target": ("No target", "Sans objectif"),
+    "status_no_data": ("No data", "Pas de données"),
+    "letter_S": ("Specific", "Spécifique"),
+    "letter_M": ("Measurable", "Mesurable"),
+    "letter_A": ("Achievable", "Atteignable"),
+    "letter_R": ("Realistic", "Réaliste"),
+    "letter_T": ("Time-bound", "Temporellement défini"),
+    "level_pass": ("pass", "validé"),
+    "level_warn": ("warn", "à revoir"),
+    "level_fail": ("fail", "manquant"),
+}
+
+#: A symbol per status, so that a badge still reads on a greyscale print (colour is a bonus).
+SYMBOLS = {"achieved": "✓", "on_track": "→", "at_risk": "!", "off_track": "✗", "no_target": "–", "no_data": "?"}
+#: The same idea for the SMART letters.
+LEVEL_SYMBOLS = {"pass": "✓", "warn": "!", "fail": "✗"}
+
+_MONTHS = {
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+    "fr": ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."),
+}
+# The letter before a quarter or week number: Q1 / T1 (trimestre), W05 / S05 (semaine).
+_QUARTER = {"en": "Q", "fr": "T"}
+_WEEK = {"en": "W", "fr": "S"}
+
+
+def texts(lang: str) -> dict[str, str]:
+    """Every fixed text in ``lang`` (``en`` or ``fr``), by key.
+
+    >>> texts("fr")["status_off_track"]
+    'Hors trajectoire'
+    """
+    column = _column(lang)
+    return {key: pair[column] for key, pair in _TEXTS.items()}
+
+
+def _column(lang: str) -> int:
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r}: expected one of {', '.join(LANGS)}")
+    return LANGS.index(lang)
+
+
+def format_date(day: dt.date, lang: str) -> str:
+    """A day for people: ``31 Dec 2025`` / ``31 déc. 2025`` (never ambiguous like 03/04)."""
+    return f"{day.day} {_MONTHS[LANGS[_column(lang)]][day.month - 1]} {day.year}"
+
+
+def format_datetime(moment: dt.datetime, lang: str) -> str:
+    """A generation time: the day as :func:`format_date`, then ``HH:MM`` and the UTC offset if known."""
+    offset = moment.strftime("%z")
+    zone = f" UTC{offset[:3]}:{offset[3:]}" if offset else ""
+    return f"{format_date(moment.date(), lang)} {moment:%H:%M}{zone}"
+
+
+def format_period(start: dt.date, grain: str, lang: str) -> str:
+    """The name of the ``grain`` period that starts on ``start``, as people say it.
+
+    >>> format_period(dt.date(2025, 4, 1), "quarter", "fr"), format_period(dt.date(2025, 4, 1), "month", "en")
+    ('T2 2025', 'Apr 2025')
+    """
+    months = _MONTHS[LANGS[_column(lang)]]
+    if grain == "year":
+        return str(start.year)
+    if grain == "quarter":
+        return f"{_QUARTER[lang]}{(start.month - 1) // 3 + 1} {start.year}"
+    if grain == "month":
+        return f"{months[start.month - 1]} {start.year}"
+    if grain == "week":
+        year, week, _ = start.isocalendar()
+        return f"{_WEEK[lang]}{week:02d} {year}"
+    return format_date(start, lang)
