@@ -1,0 +1,114 @@
+"""Split a source KPI's formula into partial aggregates and an expression over them.
+
+``count(*) filter (where on_time) / count(*)`` becomes two partials, ``COUNT(*) FILTER(WHERE
+on_time)`` and ``COUNT(*)``, and the expression ``"__p0" / NULLIF("__p1", 0)``. Knowing each
+partial's kind is what makes two rules of DESIGN §1 exact: a period without rows evaluates
+the formula over zero rows (counts and sums 0, so ratios and averages NULL), and a window
+combines per-period partials (sums add, min/max take min/max) or recomputes the ones that do
+not combine (distinct counts, quantiles) over the window's rows. Never by summing ratios.
+This module only rewrites expression trees; it knows nothing of sources, scans or SQL layout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlglot
+from sqlglot import exp
+
+from kpictl.errors import Location, SpecError
+
+# Aggregates whose per-period values add up to the value of a window.
+_ADDITIVE = (exp.Count, exp.CountIf, exp.Sum)
+# Aggregates that are 0, not NULL, over zero rows (kpictl's sum of no values is 0, like a count).
+_ZERO_WHEN_EMPTY = (exp.Count, exp.CountIf, exp.Sum, exp.ApproxDistinct)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One partial: its SQL, how per-period values combine, its value over zero rows."""
+
+    sql: str
+    combine: str  # "sum" | "min" | "max" | "recompute"
+    empty: str | None  # "0", or None for NULL
+
+
+def parse(text: str, at: Location) -> exp.Expr:
+    """One DuckDB expression (the text was validated by ``formula``; this is a safety net)."""
+    try:
+        trees = sqlglot.parse(text, read="duckdb")
+    except sqlglot.errors.SqlglotError as error:
+        raise SpecError(f"cannot parse '{text}': {str(error).splitlines()[0]}", at=at) from None
+    if len(trees) != 1 or trees[0] is None:
+        raise SpecError(f"'{text}' must be exactly one SQL expression", at=at)
+    return trees[0]
+
+
+def null_safe(tree: exp.Expr) -> exp.Expr:
+    """``a / b`` → ``a / NULLIF(b, 0)`` (also ``//`` and ``%``): dividing by zero gives NULL.
+
+    DuckDB would give ``inf`` for ``/`` and an error for ``//`` and ``%``.
+    """
+
+    def guard(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, (exp.Div, exp.IntDiv, exp.Mod)):
+            return node
+        divisor = node.expression
+        nonzero = isinstance(divisor, exp.Literal) and not divisor.is_string and float(divisor.name) != 0
+        if not (nonzero or isinstance(divisor, exp.Nullif)):
+            node.set("expression", exp.Nullif(this=divisor.copy(), expression=exp.Literal.number(0)))
+        return node
+
+    return tree.transform(guard)
+
+
+def decompose(tree: exp.Expr, conditions: list[exp.Expr]) -> tuple[exp.Expr, list[Spec]]:
+    """The expression over placeholders ``"__p0"``, ``"__p1"``… and the partials they stand for.
+
+    ``conditions`` (the KPI's filters) go into every partial's FILTER, ANDed with the
+    aggregate's own, so that all KPIs of a source can share one scan. ``avg(x)`` becomes
+    ``sum(x) / count(x)``: both are additive, so windows and empty periods stay exact.
+    Identical partials are computed once.
+    """
+    specs: list[Spec] = []
+
+    def add(agg: exp.Expr, own: exp.Expr | None, combine: str, empty: str | None) -> exp.Expr:
+        where = [c.copy() for c in conditions] + ([own.copy()] if own is not None else [])
+        node = exp.Filter(this=agg, expression=exp.Where(this=exp.and_(*where))) if where else agg
+        spec = Spec(node.sql("duckdb"), combine, empty)
+        if spec not in specs:
+            specs.append(spec)
+        return exp.column(f"__p{specs.index(spec)}", quoted=True)
+
+    def split(node: exp.Expr) -> exp.Expr:
+        own = None
+        if isinstance(node, exp.Filter) and isinstance(node.this, exp.AggFunc):
+            own, node = node.expression.this, node.this
+        elif not isinstance(node, exp.AggFunc):
+            return node
+        distinct = isinstance(node.this, exp.Distinct)
+        if isinstance(node, exp.Avg) and not distinct:
+            total = add(exp.Sum(this=node.this.copy()), own, "sum", "0")
+            count = add(exp.Count(this=node.this.copy()), own, "sum", "0")
+            zero = exp.Literal.number(0)
+            return exp.Paren(this=exp.Div(this=total, expression=exp.Nullif(this=count, expression=zero)))
+        if isinstance(node, _ADDITIVE) and not distinct:
+            combine = "sum"
+        elif isinstance(node, (exp.Min, exp.Max)):
+            combine = type(node).__name__.lower()
+        else:
+            combine = "recompute"
+        return add(node.copy(), own, combine, "0" if isinstance(node, _ZERO_WHEN_EMPTY) else None)
+
+    return tree.transform(split), specs
+
+
+def substitute(tree: exp.Expr, names: dict[str, exp.Expr]) -> exp.Expr:
+    """``tree`` with each column named in ``names`` replaced by its expression."""
+    return tree.transform(lambda n: names[n.name].copy() if isinstance(n, exp.Column) and n.name in names else n)
+
+
+def substitute_sql(sql: str, names: dict[str, str]) -> str:
+    """Like ``substitute`` on SQL text: columns named in ``names`` become those SQL snippets."""
+    trees = {name: parse(text, Location()) for name, text in names.items()}
+    return substitute(parse(sql, Location()), trees).sql("duckdb")

@@ -1,0 +1,374 @@
+"""Plan a run: group source KPIs into scans and order derived KPIs, before any SQL is laid out.
+
+``plan()`` turns validated KPIs (formulas already Jinja-rendered) into a ``Plan`` of frozen
+values. Source KPIs sharing (source, time column, grain, breakdown) become one ``Scan``,
+computed in one pass over the source with one ``FILTER (WHERE …)`` per aggregate; derived
+KPIs become ``Derived`` nodes in dependency order. Every column is resolved here (the
+source's own, else the one lookup that has it), so the SQL the compiler writes is fully
+qualified. The planner never touches data (``engine``) and never lays out SQL (``compiler``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+
+from kpictl import periods
+from kpictl.aggregates import Spec, decompose, null_safe, parse, substitute
+from kpictl.derived import Derived, Ref, Window, derive
+from kpictl.errors import InvalidProject, KpiError, Location, SpecError, suggest
+from kpictl.model import Config, Kpi, Lookup, Source
+
+__all__ = ["Derived", "Dim", "Measure", "Partial", "Plan", "Ref", "Scan", "Window", "dim_alias", "plan"]
+
+Node = tuple[str, str]  # (kpi name, grain): an input is computed at its consumer's grain
+_WHERE = Location(pointer="--where")
+
+
+def dim_alias(name: str) -> str:
+    """Internal column name of a breakdown (``customers.region`` → ``customers__region_``).
+
+    The trailing underscore keeps it different from the source column it reads: an output
+    alias equal to an input column name breaks some engines (ClickHouse).
+    """
+    return name.replace(".", "__") + "_"
+
+
+@dataclass(frozen=True)
+class Partial:
+    """One aggregate a scan computes, e.g. ``COUNT(*) FILTER(WHERE "orders"."on_time")``.
+
+    ``combine`` says how per-period values make a window's value: ``sum`` (counts, sums),
+    ``min``, ``max``, or ``recompute`` over the window's rows (distinct counts, quantiles).
+    ``empty`` is its value over zero rows: "0" for counts and sums, None (NULL) otherwise.
+    """
+
+    alias: str
+    sql: str
+    combine: str
+    empty: str | None
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A source KPI inside a scan: ``expr`` is SQL over the scan's partial aliases."""
+
+    kpi: str
+    alias: str
+    expr: str
+    windows: tuple[tuple[Window, str], ...] = ()  # windows derived KPIs need, with their column
+    at: Location = field(default_factory=Location, compare=False)
+
+
+@dataclass(frozen=True)
+class Dim:
+    """A breakdown as asked (``region``, ``customers.region``), its column alias and its SQL."""
+
+    name: str
+    alias: str
+    sql: str
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One pass over one source: every partial of every measure, by period and breakdown."""
+
+    source: str
+    time: str  # qualified SQL of the time column
+    grain: str
+    dims: tuple[Dim, ...]
+    joins: tuple[Lookup, ...]  # lookups LEFT JOINed many-to-one (keys checked by the engine)
+    where: tuple[str, ...]  # row conditions of `run --where`
+    partials: tuple[Partial, ...]
+    measures: tuple[Measure, ...]
+    read_from: dt.date | None = None  # first period read: before the range for prior/windows
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the compiler needs; ``outputs`` are the selected (kpi, grain) pairs in order."""
+
+    scans: tuple[Scan, ...]
+    derived: tuple[Derived, ...]
+    outputs: tuple[Node, ...]
+    by: tuple[str, ...] = ()
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+
+def plan(
+    config: Config,
+    kpis: Mapping[str, Kpi],
+    selected: Sequence[str],
+    *,
+    grain: str | None = None,
+    by: Sequence[str] = (),
+    start: dt.date | str | None = None,
+    end: dt.date | str | None = None,
+    where: str | None = None,
+    columns: Mapping[str, Collection[str]] | None = None,
+) -> Plan:
+    """Plan ``selected`` KPIs and everything they derive from, transitively.
+
+    ``grain`` None computes each selected KPI at its own ``grain`` (else the project's).
+    ``start``/``end`` (inclusive dates) are widened to whole periods. ``columns`` maps sources
+    to their column names (``engine.describe``): with it, a bare name that is not a column of
+    the source is looked for in its lookups, and a breakdown the source lacks is reported;
+    without it, bare names are taken as the source's own columns. ``where`` is a row
+    condition applied to every scan. Raises SpecError (one problem) or InvalidProject.
+    """
+    planner = _Planner(config, kpis, tuple(by), columns or {})
+    errors = planner.errors
+    outputs: list[Node] = []
+    for name in selected:
+        if name not in kpis:
+            errors.append(SpecError(f"unknown KPI '{name}'", hint=suggest(name, kpis)))
+            continue
+        node = (name, grain or kpis[name].grain or config.grain)
+        if node[1] not in periods.GRAINS:
+            errors.append(SpecError(f"unknown grain '{node[1]}'", hint=suggest(node[1], periods.GRAINS)))
+            continue
+        outputs.append(node)
+        planner.visit(node, ())
+    planner.report_missing_dims(outputs)
+    first, last = _date(start, "start", errors), _date(end, "end", errors)
+    scans = planner.scans(planner.lookback(outputs, first), where) if not errors else ()
+    if errors:
+        unique = list({str(e): e for e in errors}.values())
+        raise unique[0] if len(unique) == 1 else InvalidProject(unique)
+    derived = tuple(planner.derived[n] for n in planner.order)
+    return Plan(scans, derived, tuple(outputs), tuple(by), first, last)
+
+
+def _date(value: dt.date | str | None, what: str, errors: list[KpiError]) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        errors.append(SpecError(f"{what} date '{value}' is not YYYY-MM-DD"))
+        return None
+
+
+@dataclass
+class _Draft:
+    """A source KPI at one grain, before scans are grouped (mutable while planning)."""
+
+    kpi: Kpi
+    source: Source
+    time: str
+    grain: str
+    dims: list[Dim]
+    joins: dict[str, Lookup]
+    specs: list[Spec]  # the partial behind placeholder "__p{i}" of ``post``
+    post: exp.Expr
+    windows: list[Window] = field(default_factory=list)
+    missing: list[tuple[str, SpecError]] = field(default_factory=list)  # breakdowns it cannot have
+
+
+class _Planner:
+    def __init__(
+        self, config: Config, kpis: Mapping[str, Kpi], by: tuple[str, ...], columns: Mapping[str, Collection[str]]
+    ):
+        self.config, self.kpis, self.by, self.columns = config, kpis, by, columns
+        self.errors: list[KpiError] = []
+        self.drafts: dict[Node, _Draft] = {}
+        self.derived: dict[Node, Derived] = {}
+        self.order: list[Node] = []  # derived nodes, each after its inputs
+
+    # -- pass 1: every node reachable from the selection -----------------------------------
+    def visit(self, node: Node, path: tuple[Node, ...]) -> None:
+        kpi = self.kpis[node[0]]
+        if node in self.drafts or node in self.derived:
+            return
+        if node in path:
+            cycle = " -> ".join(name for name, _ in (*path[path.index(node) :], node))
+            self.errors.append(SpecError(f"cycle in derived KPIs: {cycle}", at=kpi.at))
+            return
+        try:
+            if not kpi.derived:
+                self.drafts[node] = self._draft(kpi, node[1])
+                return
+            derived = derive(kpi, node[1], self.kpis)
+        except KpiError as error:
+            self.errors.append(error)
+            return
+        for ref in derived.refs:
+            self.visit((ref.kpi, node[1]), (*path, node))
+            draft = self.drafts.get((ref.kpi, node[1]))
+            if ref.window and draft and ref.window not in draft.windows:
+                draft.windows.append(ref.window)
+        self.derived[node] = derived
+        self.order.append(node)
+
+    def report_missing_dims(self, outputs: list[Node]) -> None:
+        """A breakdown one of its inputs lacks is an error at the KPI the user asked for."""
+        for root in outputs:
+            for leaf in self._leaves(root):
+                for name, why in self.drafts[leaf].missing:
+                    via = "" if leaf == root else f"its input '{leaf[0]}': "
+                    message = f"cannot break down {root[0]} by {name}: {via}{why.message}"
+                    self.errors.append(SpecError(message, at=self.kpis[root[0]].at, hint=why.hint))
+
+    def _leaves(self, node: Node) -> list[Node]:
+        if node in self.drafts:
+            return [node]
+        refs = self.derived[node].refs if node in self.derived else ()
+        return [leaf for ref in refs for leaf in self._leaves((ref.kpi, node[1]))]
+
+    def _draft(self, kpi: Kpi, grain: str) -> _Draft:
+        source = self.config.sources.get(kpi.source or "")
+        if source is None:
+            hint = suggest(kpi.source or "", self.config.sources)
+            raise SpecError(f"{kpi.name}: unknown source '{kpi.source}'", at=kpi.at, hint=hint)
+        time = kpi.time or source.time
+        if not time:
+            hint = f"set `time:` on the KPI or on source '{source.name}'"
+            raise SpecError(f"{kpi.name} has no time column", at=kpi.at, hint=hint)
+        if time not in self.columns.get(source.name, (time,)):
+            hint = suggest(time, self.columns[source.name])
+            raise SpecError(f"source '{source.name}' has no time column '{time}'", at=kpi.at, hint=hint)
+        joins: dict[str, Lookup] = {}
+        at = kpi.formula_at if kpi.formula_at.line else kpi.at
+        tree = self._qualify(parse(kpi.formula, at), source, joins, at, f"formula of {kpi.name}")
+        spots = (*kpi.filter_at, *[kpi.at] * len(kpi.filters))
+        filters = [
+            self._qualify(parse(text, spot), source, joins, spot, f"filter of {kpi.name}")
+            for text, spot in zip(kpi.filters, spots, strict=False)
+        ]
+        post, specs = decompose(null_safe(tree), [null_safe(f) for f in filters])
+        if not specs:
+            hint = "a source KPI aggregates rows, e.g. sum(amount) or count(*)"
+            raise SpecError(f"formula of {kpi.name} has no aggregate", at=at, hint=hint)
+        time_sql = exp.column(time, table=source.name, quoted=True).sql("duckdb")
+        draft = _Draft(kpi, source, time_sql, grain, [], joins, specs, post)
+        declared = {d.name: d for d in kpi.dimensions if d.expr}
+        for name in self.by:
+            dim_joins: dict[str, Lookup] = {}
+            try:
+                if name in declared:
+                    spot, text = declared[name].at, declared[name].expr or ""
+                    node = self._qualify(parse(text, spot), source, dim_joins, spot, f"dimension {name}")
+                else:
+                    table, _, column = name.rpartition(".")
+                    node = self._qualify(exp.column(column, table or None), source, dim_joins, kpi.at, name)
+            except SpecError as error:
+                draft.missing.append((name, error))
+                continue
+            draft.dims.append(Dim(name, dim_alias(name), null_safe(node).sql("duckdb")))
+            joins.update(dim_joins)
+        return draft
+
+    def _qualify(self, tree: exp.Expr, source: Source, joins: dict[str, Lookup], at: Location, what: str) -> exp.Expr:
+        """Every column as "relation"."column"; the lookups it reaches are added to ``joins``."""
+        lookups = {lk.source: lk for lk in source.lookups}
+
+        def resolve(node: exp.Expr) -> exp.Expr:
+            if not isinstance(node, exp.Column):
+                return node
+            relation = self._relation(source, lookups, node.table or None, node.name, at, what)
+            if relation != source.name:
+                joins[relation] = lookups[relation]
+            return exp.column(node.name, table=relation, quoted=True)
+
+        return tree.transform(resolve)
+
+    def _relation(
+        self, source: Source, lookups: Mapping[str, Lookup], table: str | None, name: str, at: Location, what: str
+    ) -> str:
+        """Which relation a column reference reads, by the rules of DESIGN §1."""
+        if table:
+            if table != source.name and table not in lookups:
+                hint = suggest(table, [source.name, *lookups])
+                raise SpecError(
+                    f"'{table}.{name}' in {what}: '{table}' is not a lookup of '{source.name}'", at=at, hint=hint
+                )
+            columns = self.columns.get(table)
+            if columns is not None and name not in columns:
+                raise SpecError(f"source '{table}' has no column '{name}'", at=at, hint=suggest(name, columns))
+            return table
+        own = self.columns.get(source.name)
+        if own is None or name in own:
+            return source.name
+        owners = [lk for lk in lookups if name in self.columns.get(lk, ())]
+        if len(owners) > 1:
+            message = f"'{name}' in {what} is a column of several lookups of '{source.name}'"
+            raise SpecError(message, at=at, hint=f"write {owners[0]}.{name}")
+        if not owners:
+            known = [*own, *(f"{lk}.{c}" for lk in lookups for c in self.columns.get(lk, ()))]
+            raise SpecError(f"source '{source.name}' has no column '{name}'", at=at, hint=suggest(name, known))
+        return owners[0]
+
+    # -- pass 2: how far back each node reads, then drafts grouped into scans ---------------
+    def lookback(self, outputs: list[Node], first: dt.date | None) -> dict[Node, dt.date]:
+        """The first period each node is needed from (prior and windows reach before the range)."""
+        earliest: dict[Node, dt.date] = {}
+        if first is None:
+            return earliest
+        for node in outputs:
+            earliest[node] = periods.start(node[1], first)
+        for node in reversed(self.order):  # every consumer before its inputs
+            if node in earliest:
+                for ref in self.derived[node].refs:
+                    need = ref.reach(node[1], earliest[node])
+                    child = (ref.kpi, node[1])
+                    earliest[child] = min(need, earliest.get(child, need))
+        return earliest
+
+    def scans(self, earliest: Mapping[Node, dt.date], where: str | None) -> tuple[Scan, ...]:
+        groups: dict[tuple[str, str, str, tuple[str, ...]], list[tuple[Node, _Draft]]] = {}
+        for node, draft in self.drafts.items():
+            key = (draft.source.name, draft.time, draft.grain, tuple(d.sql for d in draft.dims))
+            groups.setdefault(key, []).append((node, draft))
+        condition = parse(where, _WHERE) if where else None
+        return tuple(self._scan(members, earliest, condition) for members in groups.values())
+
+    def _scan(
+        self, members: list[tuple[Node, _Draft]], earliest: Mapping[Node, dt.date], where: exp.Expr | None
+    ) -> Scan:
+        first = members[0][1]
+        taken = {"period_", *(d.alias for d in first.dims)}
+        partials: dict[str, Partial] = {}
+        measures: list[Measure] = []
+        joins: dict[str, Lookup] = {}
+        for _, draft in members:
+            joins.update(draft.joins)
+            names: dict[str, exp.Expr] = {}
+            for i, spec in enumerate(draft.specs):
+                if spec.sql not in partials:
+                    partials[spec.sql] = Partial(
+                        _unique(f"{draft.kpi.name}__{i + 1}", taken), spec.sql, spec.combine, spec.empty
+                    )
+                names[f"__p{i}"] = exp.column(partials[spec.sql].alias, quoted=True)
+            windows = tuple((w, _unique(f"{draft.kpi.name}__{w.name}", taken)) for w in draft.windows)
+            alias = _unique(draft.kpi.name, taken)
+            measures.append(
+                Measure(draft.kpi.name, alias, substitute(draft.post, names).sql("duckdb"), windows, draft.kpi.at)
+            )
+        rows = (
+            ()
+            if where is None
+            else (null_safe(self._qualify(where, first.source, joins, _WHERE, "--where")).sql("duckdb"),)
+        )
+        starts = [earliest[node] for node, _ in members if node in earliest]
+        return Scan(
+            first.source.name,
+            first.time,
+            first.grain,
+            tuple(first.dims),
+            tuple(joins[name] for name in sorted(joins)),
+            rows,
+            tuple(partials.values()),
+            tuple(measures),
+            min(starts, default=None),
+        )
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    while name in taken:
+        name += "_"
+    taken.add(name)
+    return name
