@@ -310,6 +310,37 @@ def init(directory: str) -> None:
     click.echo(f"next: cd {directory} && kpictl run", err=True)
 
 
+@cli.command()
+@click.argument("kpis", nargs=-1)
+@click.option("--by", help="Break every KPI that has it down by this dimension (default: each KPI's first).")
+@click.option("--grain", type=GRAINS, help="Period length (default: the project's).")
+@click.option("--from", "start", callback=_date, help="First day of the range (YYYY-MM-DD).")
+@click.option("--to", "end", callback=_date, help="Last day of the range (YYYY-MM-DD).")
+@click.option("--lang", type=click.Choice(["en", "fr"]), help="Language of texts and numbers (default: project locale).")
+@click.option("--as-of", "as_of", help="Judge targets at this date, or 'today' (default: end of latest complete period).")
+@click.option("--out", "-o", default="report.html", show_default=True, type=click.Path(dir_okay=False),
+              help="The HTML file to write (atomically).")
+@click.pass_context
+def report(ctx: click.Context, kpis: tuple[str, ...], by: str | None, grain: str | None, start: dt.date | None,
+           end: dt.date | None, lang: str | None, as_of: str | None, out: str) -> None:
+    """Write the dashboard: one self-contained HTML file of KPI cards, trends, targets and breakdowns.
+
+    No script and nothing from the network: it opens from a file or a CI artifact and prints on A4.
+    A range with no data still writes the page, which says so.
+
+    \b
+    Example:
+      kpictl report --lang fr --from 2025-01-01 --out tableau-de-bord.html
+    """
+    from kpictl.report import dashboard, emit, html
+
+    judged_at = dt.date.today() if as_of == "today" else _date(None, None, as_of)
+    page = dashboard.report(_project(ctx), list(kpis), lang=lang, grain=grain, by=by, start=start, end=end,
+                            as_of=judged_at)
+    emit(html.render(page), out)
+    click.echo(f"wrote {out}: {page.empty or f'{page.cards} KPIs'}", err=True)
+
+
 def main() -> None:  # pragma: no cover - the console script is `cli`
     cli(prog_name="kpictl")
 

@@ -1,0 +1,334 @@
+"""The HTML dashboard ("tableau de bord"): judged rows, KPIs and their SMART score → one page.
+
+Three steps, so that the page is testable without data and the data is read once:
+
+- ``report.dashboard.collect`` runs the project (the totals once, then one breakdown run per
+  dimension, not per KPI) and compiles each KPI's SQL → :class:`Inputs`;
+- :func:`build` turns ``Inputs`` into a :class:`Page` of ready-to-print strings and SVG
+  charts: a pure function, no DuckDB, no clock (the generation time is an input);
+- :func:`render` fills ``templates/report.html.j2`` with Jinja (autoescape on, strict
+  undefined): every label, description, owner, formula and dimension value is escaped, the
+  charts are the only markup passed through, and ``svg`` escapes what they contain.
+
+The file is self-contained: inline CSS and SVG, no script, no font, no image, no URL, so it
+opens from ``file://``, from a CI artifact or a mail, and prints on A4. An empty range is not
+an error: the page is written and says that no source has data in the range (a scheduled
+report on a new period should still produce a readable artifact).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+
+from kpictl import lint
+from kpictl.model import STATUSES, Format, Kpi, Row
+from kpictl.report import i18n, svg
+from kpictl.report.numbers import format_bound, format_change, format_value
+from kpictl.targets import period_end
+
+_TABLE_ROWS = 25  # breakdown rows in the table; the rest is counted ("… and 12 more")
+_BARS = 12  # bars drawn: enough to compare, few enough to read
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything a report is made of, as ``report.dashboard.collect`` gathers it.
+
+    ``rows`` are the judged totals (no breakdown) of the shown KPIs and of the source KPIs
+    they are computed from (those tell how fresh each source is); ``breakdowns`` maps a KPI to
+    the dimension it is broken down by and the judged rows of that run (a KPI without one is
+    absent); ``by`` is the dimension asked for, if any.
+    """
+
+    project: str
+    kpis: tuple[Kpi, ...]
+    rows: tuple[Row, ...]
+    grain: str
+    as_of: dt.date
+    generated_at: dt.datetime
+    breakdowns: dict[str, tuple[str, tuple[Row, ...]]] = field(default_factory=dict)
+    sql: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # source KPI name → source name
+    by: str | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Badge:
+    status: str
+    text: str
+    symbol: str
+
+
+@dataclass(frozen=True)
+class Line:
+    """One row of a breakdown table."""
+
+    label: str
+    value: str
+    badge: Badge
+
+
+@dataclass(frozen=True)
+class Letter:
+    """One SMART letter: ``level`` pass/warn/fail, its word and symbol, and lint's reason."""
+
+    letter: str
+    name: str
+    level: str
+    level_text: str
+    symbol: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Card:
+    """One KPI as the page shows it: the card at the top and its detail section."""
+
+    name: str
+    label: str
+    badge: Badge
+    value: str
+    period: str
+    change: str
+    change_class: str  # good | bad | flat: coloured, but the sign is in the text too
+    target: str
+    expected: str
+    chart: Markup
+    dimension: str
+    breakdown_title: str
+    breakdown_note: str
+    breakdown: tuple[Line, ...]
+    more: str
+    bars: Markup
+    smart: tuple[Letter, ...]
+    owner: str
+    description: str
+    source: str
+    formula: str
+    filters: tuple[str, ...]
+    sql: str
+
+
+@dataclass(frozen=True)
+class Page:
+    """The whole report, every string final: the template only lays it out."""
+
+    lang: str
+    t: dict[str, str]
+    project: str
+    period: str
+    generated: str
+    judged_at: str
+    freshness: tuple[tuple[str, str], ...]
+    footer: str
+    counts: tuple[tuple[Badge, int], ...] = ()
+    attention: tuple[Card, ...] = ()
+    domains: tuple[tuple[str, tuple[Card, ...]], ...] = ()
+    empty: str = ""
+    cards: int = 0
+
+
+def _missing(value: float | None) -> bool:
+    return value is None or not math.isfinite(value)
+
+
+def _badge(status: str, t: dict[str, str]) -> Badge:
+    return Badge(status, t[f"status_{status}"], i18n.SYMBOLS[status])
+
+
+def _axis_label(fmt: Format, lang: str) -> Any:
+    """A y-tick writer: the KPI's unit, with just the decimals the tick step needs."""
+    scale = 100.0 if fmt.type == "percent" else 1.0
+
+    def label(tick: float, step: float) -> str:
+        decimals = max(0, -math.floor(math.log10(step * scale) + 1e-9))
+        kind = "number" if fmt.type == "integer" else fmt.type
+        return format_value(tick, Format(kind, decimals, fmt.currency), lang)
+
+    return label
+
+
+def _trajectory(kpi: Kpi, series: Sequence[tuple[dt.date, float | None]], left: dt.date,
+                right: dt.date) -> tuple[tuple[dt.date, float], ...]:
+    """The target's straight line from the baseline to the bound at the deadline, cut to [left, right].
+
+    The baseline is the declared one, else the first value (as ``targets.judge_rows`` does); no
+    line when there is no deadline, or the baseline already meets the bound.
+    """
+    target = kpi.target
+    if target is None or target.by is None:
+        return ()
+    if target.baseline is not None:
+        base_day, base = target.baseline.at, float(target.baseline.value)
+    else:
+        known = [(d, v) for d, v in series if v is not None and not _missing(v)]
+        if not known:
+            return ()
+        base_day, base = known[0][0], float(known[0][1] or 0.0)
+    low, high = target.bound.min, target.bound.max
+    edge = low if low is not None and base < low else high if high is not None and base > high else None
+    if edge is None or target.by <= base_day:
+        return ()
+    days = (target.by - base_day).days
+
+    def at(day: dt.date) -> float:
+        return base + (edge - base) * (day - base_day).days / days
+
+    start, stop = max(base_day, left), min(target.by, right)
+    return ((start, at(start)), (stop, at(stop))) if start < stop else ()
+
+
+def _target_text(kpi: Kpi, t: dict[str, str], lang: str) -> str:
+    target = kpi.target
+    if target is None or (target.bound.min is None and target.bound.max is None):
+        return t["target_none"]
+    text = format_bound(target.bound.min, target.bound.max, kpi.format, lang)
+    if target.by is not None:
+        text += " " + t["deadline"].format(date=i18n.format_date(target.by, lang))
+    return text
+
+
+def _change_class(kpi: Kpi, now: float | None, before: float | None) -> str:
+    """good when the value moved towards the bound's side, bad when away; flat otherwise."""
+    if now is None or before is None or _missing(now) or _missing(before) or now == before or kpi.target is None:
+        return "flat"
+    low, high = kpi.target.bound.min, kpi.target.bound.max
+    if (low is None) == (high is None):  # a band, or no bound: no better direction
+        return "flat"
+    return "good" if (now > before) == (low is not None) else "bad"
+
+
+def _complete(rows: Sequence[Row], grain: str, as_of: dt.date) -> list[Row]:
+    """The rows of periods that ended by ``as_of``, in period order: a running period is not shown."""
+    return sorted((r for r in rows if period_end(r.period, grain) <= as_of), key=lambda r: r.period)
+
+
+def _breakdown(kpi: Kpi, inputs: Inputs, period: dt.date | None, t: dict[str, str],
+               lang: str) -> tuple[str, str, tuple[Line, ...], str, Markup]:
+    """The dimension, a note when there is no breakdown, table lines, "… and N more", and the bars."""
+    if kpi.name not in inputs.breakdowns:
+        note = t["breakdown_missing"].format(dim=inputs.by) if inputs.by else t["breakdown_none"]
+        return "", note, (), "", Markup("")
+    dim, rows = inputs.breakdowns[kpi.name]
+    shown = [r for r in rows if r.kpi == kpi.name and r.period == period]
+    shown.sort(key=lambda r: (_missing(r.value), -(r.value or 0.0) if not _missing(r.value) else 0.0))
+    labels = ["NULL" if not r.dims or next(iter(r.dims.values())) is None else str(next(iter(r.dims.values())))
+              for r in shown]
+    lines = tuple(Line(label, format_value(r.value, kpi.format, lang), _badge(r.status, t))
+                  for label, r in zip(labels, shown, strict=True))
+    more = t["breakdown_more"].format(n=len(lines) - _TABLE_ROWS) if len(lines) > _TABLE_ROWS else ""
+    chart = svg.bars([svg.Bar(line.label, r.value, line.value, r.status)
+                      for line, r in zip(lines[:_BARS], shown[:_BARS], strict=True)])
+    return dim, "", lines[:_TABLE_ROWS], more, Markup(chart)
+
+
+def _card(kpi: Kpi, inputs: Inputs, t: dict[str, str], lang: str) -> Card:
+    grain = inputs.grain
+    series = _complete([r for r in inputs.rows if r.kpi == kpi.name and not r.dims], grain, inputs.as_of)
+    latest = series[-1] if series else None
+    before = series[-2] if len(series) > 1 else None
+    status = latest.status if latest is not None else ("no_data" if kpi.target else "no_target")
+    points = tuple((period_end(r.period, grain), r.value) for r in series)
+    names = {period_end(r.period, grain): i18n.format_period(r.period, grain, lang) for r in series}
+    target = kpi.target
+    chart = Markup("")
+    if points:
+        first, last = points[0][0], points[-1][0]
+        right = max(last, min(target.by, last + (last - first))) if target and target.by else last
+        chart = Markup(svg.trend(
+            svg.Trend(points, target.bound.min if target else None, target.bound.max if target else None,
+                      _trajectory(kpi, points, first, right), status, kpi.title(lang),
+                      (right,) if right != last else ()),
+            _axis_label(kpi.format, lang), lambda d: names.get(d) or i18n.format_date(d, lang)))
+    judgement = latest.judgement if latest is not None else None
+    expected = ""
+    if judgement is not None and judgement.expected is not None and status in ("on_track", "at_risk", "off_track"):
+        expected = t["expected"].format(value=format_value(judgement.expected, kpi.format, lang))
+    now, prev = (latest.value if latest else None), (before.value if before else None)
+    dim, note, lines, more, bars = _breakdown(kpi, inputs, latest.period if latest else None, t, lang)
+    observed = [(period_end(r.period, grain), r.value) for r in series]
+    letters = lint.score(kpi, observed).letters
+    return Card(
+        name=kpi.name, label=kpi.title(lang), badge=_badge(status, t),
+        value=format_value(now, kpi.format, lang),
+        period=i18n.format_period(latest.period, grain, lang) if latest else "",
+        change=format_change(now, prev, kpi.format, lang) if before is not None else t["change_none"],
+        change_class=_change_class(kpi, now, prev), target=_target_text(kpi, t, lang), expected=expected,
+        chart=chart, dimension=dim, breakdown_note=note,
+        breakdown_title=t["breakdown"].format(dim=dim, period=i18n.format_period(latest.period, grain, lang)) if dim
+        and latest else "", breakdown=lines, more=more, bars=bars,
+        smart=tuple(Letter(k, t[f"letter_{k}"], s.level, t[f"level_{s.level}"], i18n.LEVEL_SYMBOLS[s.level],
+                           s.reason) for k, s in letters.items()),
+        owner=kpi.owner or t["owner_none"], description=kpi.description or t["description_none"],
+        source=kpi.source or t["derived"], formula=kpi.formula, filters=kpi.filters,
+        sql=inputs.sql.get(kpi.name, ""),
+    )
+
+
+def _freshness(inputs: Inputs) -> dict[str, dt.date | None]:
+    """Per source, the end of the latest period where one of its KPIs has a non-zero value.
+
+    A period of the time spine with no rows has counts and sums at 0 and ratios NULL, so "some
+    KPI of the source is neither 0 nor NULL" is how the rows say that the source had data.
+    """
+    latest: dict[str, dt.date | None] = dict.fromkeys(sorted(set(inputs.sources.values())))
+    for row in inputs.rows:
+        source = inputs.sources.get(row.kpi)
+        if source is None or row.dims or _missing(row.value) or row.value == 0:
+            continue
+        end = period_end(row.period, inputs.grain)
+        current = latest[source]
+        latest[source] = end if current is None or end > current else current
+    return latest
+
+
+def build(inputs: Inputs, lang: str = "en") -> Page:
+    """The page model of ``inputs`` in ``lang``: every number formatted, every chart drawn."""
+    t = i18n.texts(lang)
+    fresh = _freshness(inputs)
+    done = _complete([r for r in inputs.rows if not r.dims], inputs.grain, inputs.as_of)
+    period = " – ".join(i18n.format_period(r.period, inputs.grain, lang) for r in done[:1] + done[-1:])
+    page = Page(
+        lang=lang, t=t, project=inputs.project, period=period,
+        generated=i18n.format_datetime(inputs.generated_at, lang), judged_at=i18n.format_date(inputs.as_of, lang),
+        freshness=tuple((name, i18n.format_date(day, lang) if day else t["freshness_none"])
+                        for name, day in fresh.items()),
+        footer=t["footer"].format(project=inputs.project),
+    )
+    # Sources known (a real run): empty when none has data; hand-built inputs: when no value is there.
+    if not (any(fresh.values()) if fresh else any(not _missing(r.value) for r in done)):
+        start = i18n.format_date(inputs.start, lang) if inputs.start else "…"
+        end = i18n.format_date(inputs.end, lang) if inputs.end else "…"
+        return replace(page, period=f"{start} – {end}", empty=t["empty"].format(start=start, end=end))
+    cards = [_card(kpi, inputs, t, lang) for kpi in inputs.kpis]
+    domains: dict[str, list[Card]] = {}
+    for kpi, card in zip(inputs.kpis, cards, strict=True):
+        domain = kpi.tags[0] if kpi.tags else Path(kpi.file).stem
+        domains.setdefault(domain[:1].upper() + domain[1:], []).append(card)
+    return replace(
+        page, cards=len(cards),
+        counts=tuple((_badge(s, t), sum(c.badge.status == s for c in cards)) for s in STATUSES),
+        attention=tuple(c for s in ("off_track", "at_risk") for c in cards if c.badge.status == s),
+        domains=tuple((name, tuple(group)) for name, group in domains.items()),
+    )
+
+
+def render(page: Page) -> str:
+    """The page as one HTML document (Jinja, autoescape on: user text cannot become markup)."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+    )
+    return env.get_template("report.html.j2").render(page=page, t=page.t)
+

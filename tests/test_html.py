@@ -1,0 +1,299 @@
+"""The HTML report: its page parsed back with the standard library, as a reader's browser would.
+
+Unit tests build ``report.html.Inputs`` by hand (judged by the real ``targets``), so statuses
+and values below are computed by hand from the rows; end-to-end tests run ``kpictl report`` on a
+small project written into ``tmp_path``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from kpictl import targets
+from kpictl.model import Baseline, Bound, Dimension, Format, Kpi, Row, Target
+from kpictl.report import html, i18n, svg
+
+NNBSP = "\u202f"  # the French thousands separator and space before a unit (report.numbers)
+AS_OF = dt.date(2025, 6, 30)
+GENERATED = dt.datetime(2025, 7, 1, 8, 0, tzinfo=dt.timezone.utc)
+EVIL = "<script>alert(1)</script>"
+
+
+# -- parsing the page back ------------------------------------------------------------------
+
+
+@dataclass
+class Node:
+    tag: str
+    attrs: dict[str, str | None]
+    children: list[Node | str] = field(default_factory=list)
+
+    def text(self) -> str:
+        return "".join(c if isinstance(c, str) else c.text() for c in self.children)
+
+    def walk(self) -> list[Node]:
+        found = [self]
+        for child in self.children:
+            if isinstance(child, Node):
+                found += child.walk()
+        return found
+
+    def by_id(self, ident: str) -> Node:
+        matches = [n for n in self.walk() if n.attrs.get("id") == ident]
+        assert len(matches) == 1, f"{len(matches)} elements with id {ident!r}"
+        return matches[0]
+
+    def by_class(self, name: str) -> list[Node]:
+        return [n for n in self.walk() if name in (n.attrs.get("class") or "").split()]
+
+
+class _TreeBuilder(HTMLParser):
+    VOID: ClassVar[frozenset[str]] = frozenset(
+        {"meta", "br", "hr", "img", "input", "link", "area", "base", "col", "embed", "source", "wbr"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.root = Node("#document", {})
+        self.stack = [self.root]
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        node = Node(tag, dict(attrs))
+        self.stack[-1].children.append(node)
+        if tag not in self.VOID:
+            self.stack.append(node)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.stack[-1].children.append(Node(tag, dict(attrs)))
+
+    def handle_endtag(self, tag: str) -> None:
+        assert any(n.tag == tag for n in self.stack), f"</{tag}> closes nothing"
+        while self.stack.pop().tag != tag:
+            pass
+
+    def handle_data(self, data: str) -> None:
+        self.stack[-1].children.append(data)
+
+
+def parse(page: str) -> Node:
+    builder = _TreeBuilder()
+    builder.feed(page)
+    builder.close()
+    assert [n.tag for n in builder.stack] == ["#document"], "unclosed elements"
+    return builder.root
+
+
+def assert_self_contained(page: str, tree: Node) -> None:
+    """No script element, no event handler, and no URL that leaves the file."""
+    assert not [n for n in tree.walk() if n.tag == "script"]
+    for node in tree.walk():
+        assert not [a for a in node.attrs if a.startswith("on")], node
+        for name in ("src", "href", "xlink:href", "action"):
+            value = node.attrs.get(name) or ""
+            assert not re.match(r"\s*(https?:|//|javascript:|data:)", value, re.I), (node.tag, name, value)
+    for style in (n.text() for n in tree.walk() if n.tag == "style"):
+        assert "url(" not in style and "@import" not in style
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.I)
+
+
+# -- a hand-built report ---------------------------------------------------------------------
+
+
+def _months(first: dt.date, values: list[float | None]) -> list[dt.date]:
+    return [dt.date(first.year + (first.month - 1 + i) // 12, (first.month - 1 + i) % 12 + 1, 1)
+            for i in range(len(values))]
+
+
+RATE = Kpi(
+    "on_time_rate", "count(*) filter (where on_time) / count(*)", "metrics/logistics.yml",
+    label={"en": f"On-time {EVIL}", "fr": f"Livraison à temps {EVIL}"},
+    description=f"Share delivered on time {EVIL}", owner="<b>logistics</b>", tags=("transport",),
+    source="shipments", format=Format("percent"), dimensions=(Dimension("carrier"),),
+    target=Target(Bound(min=0.95), by=dt.date(2026, 12, 31), baseline=Baseline(0.88, dt.date(2024, 12, 31)),
+                  tolerance=0.02),
+)
+REVENUE = Kpi("revenue", "sum(amount)", "metrics/sales.yml", label={"en": "Revenue", "fr": "Chiffre d'affaires"},
+              source="orders", format=Format("currency"), target=Target(Bound(min=1_000_000)))
+SHARE = Kpi("paid_share", "avg(paid::int)", "metrics/sales.yml", source="orders", format=Format("percent"))
+KPIS = {k.name: k for k in (RATE, REVENUE, SHARE)}
+SERIES: dict[str, list[float | None]] = {
+    # June is the latest complete period at AS_OF; its expected value on the trajectory is
+    # 0.88 + 0.07 × 181 / 730 = 0.8974: 0.87 is 0.027 under it, beyond the 0.02 tolerance.
+    "on_time_rate": [0.90, 0.91, None, 0.89, 0.88, 0.87],
+    "revenue": [900_000, 950_000, 980_000, 1_000_000, 1_100_000, 1_234_567],
+    "paid_share": [0.1, 0.11, 0.12, 0.13, 0.125, 0.125],
+}
+
+
+def _inputs(series: dict[str, list[float | None]] = SERIES, **changes: object) -> html.Inputs:
+    rows = [Row(name, month, {}, value) for name, values in series.items()
+            for month, value in zip(_months(dt.date(2025, 1, 1), values), values, strict=True)]
+    split = [Row("on_time_rate", dt.date(2025, 6, 1), {"carrier": c}, v)
+             for c, v in (("DHL", 0.97), ("UPS", 0.86), ("<i>Geo</i>", 0.5), (None, None))]
+    options: dict[str, object] = {
+        "project": "acme <img src=x>", "kpis": (RATE, REVENUE, SHARE),
+        "rows": tuple(targets.judge_rows(rows, KPIS, as_of=AS_OF, grain="month")), "grain": "month",
+        "as_of": AS_OF, "generated_at": GENERATED,
+        "breakdowns": {"on_time_rate": ("carrier", tuple(targets.judge_rows(split, KPIS, as_of=AS_OF, grain="month")))},
+        "sql": {"on_time_rate": "select 1 as \"</pre><script>x()</script>\""},
+        "sources": {"on_time_rate": "shipments", "revenue": "orders", "paid_share": "orders"},
+    }
+    options.update(changes)
+    return html.Inputs(**options)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def english() -> tuple[html.Page, str, Node]:
+    page = html.build(_inputs(), "en")
+    text = html.render(page)
+    return page, text, parse(text)
+
+
+def test_every_kpi_has_a_card_and_a_detail_section(english: tuple[html.Page, str, Node]) -> None:
+    _, _, tree = english
+    for name in KPIS:
+        tree.by_id(f"k-{name}")
+        tree.by_id(f"d-{name}")
+    assert [n.text() for n in tree.walk() if n.tag == "h2"][1:3] == ["Transport", "Sales"]
+
+
+def test_statuses_values_and_changes_as_computed_by_hand(english: tuple[html.Page, str, Node]) -> None:
+    _, _, tree = english
+    card = tree.by_id("k-on_time_rate")
+    assert card.by_class("badge")[0].text() == "✗ Off track"
+    assert card.by_class("value")[0].text().split() == ["87.0%", "Jun", "2025"]
+    assert "-1.0 pp" in card.by_class("change")[0].text()
+    assert "bad" in (card.by_class("change")[0].attrs["class"] or "")
+    assert "expected now: 89.7%" in card.text()
+    revenue = tree.by_id("k-revenue")
+    assert revenue.by_class("badge")[0].text() == "✓ Achieved"
+    assert "€1,234,567" in revenue.text()
+    assert "+€134,567 (+12.2%)" in revenue.by_class("change")[0].text()
+    assert tree.by_id("k-paid_share").by_class("badge")[0].text() == "– No target"
+
+
+def test_summary_counts_statuses_and_lists_off_track_first(english: tuple[html.Page, str, Node]) -> None:
+    page, _, tree = english
+    assert {b.status: n for b, n in page.counts} == {
+        "achieved": 1, "on_track": 0, "at_risk": 0, "off_track": 1, "no_target": 1, "no_data": 0}
+    attention = next(n for n in tree.walk() if n.attrs.get("class") == "attention")
+    assert [a.attrs["href"] for a in attention.walk() if a.tag == "a"] == ["#k-on_time_rate"]
+
+
+def test_breakdown_table_and_bars_sorted_by_value(english: tuple[html.Page, str, Node]) -> None:
+    _, _, tree = english
+    detail = tree.by_id("d-on_time_rate")
+    cells = [[td.text() for td in tr.walk() if td.tag == "td"] for tr in detail.walk() if tr.tag == "tr"][1:]
+    assert cells == [["DHL", "97.0%", "✓ Achieved"], ["UPS", "86.0%", "✗ Off track"],
+                     ["<i>Geo</i>", "50.0%", "✗ Off track"], ["NULL", "—", "? No data"]]
+    assert len(detail.by_class("bars")) == 1
+    assert "No breakdown" in tree.by_id("d-revenue").text()
+
+
+def test_detail_has_smart_owner_description_formula_and_folded_sql(english: tuple[html.Page, str, Node]) -> None:
+    _, _, tree = english
+    detail = tree.by_id("d-on_time_rate")
+    letters = [li.walk()[1].text() for li in detail.by_class("smart")[0].walk() if li.tag == "li"]
+    assert letters == ["S", "M", "A", "R", "T"]
+    assert [li.attrs["class"] for li in detail.by_class("smart")[0].walk() if li.tag == "li"][3] == "warn"  # R
+    text = detail.text()
+    assert "<b>logistics</b>" in text and f"Share delivered on time {EVIL}" in text
+    assert "count(*) filter (where on_time) / count(*)" in text
+    folded = [n for n in detail.walk() if n.tag == "details"]
+    assert len(folded) == 1 and "</pre><script>x()</script>" in folded[0].text()
+
+
+def test_user_text_is_inert(english: tuple[html.Page, str, Node]) -> None:
+    _, text, tree = english
+    assert_self_contained(text, tree)
+    assert EVIL in tree.by_id("k-on_time_rate").text()  # shown as text, not run
+    assert not [n for n in tree.walk() if n.tag in ("img", "i")]  # project name, dimension value
+    assert "acme <img src=x>" in next(n for n in tree.walk() if n.tag == "title").text()
+
+
+def test_french_texts_and_number_formats() -> None:
+    tree = parse(html.render(html.build(_inputs(), "fr")))
+    assert tree.walk()[1].attrs["lang"] == "fr"
+    card = tree.by_id("k-on_time_rate")
+    assert card.by_class("badge")[0].text() == "✗ Hors trajectoire"
+    assert f"Livraison à temps {EVIL}" in card.text()
+    assert card.by_class("value")[0].text().split(" ")[0] == f"87,0{NNBSP}%"
+    assert f"1{NNBSP}234{NNBSP}567{NNBSP}€" in tree.by_id("k-revenue").text()
+    assert f"12,5{NNBSP}%" in tree.by_id("k-paid_share").text()
+    assert "juin 2025" in card.text()
+    assert "Synthèse des statuts" in tree.text() and "Status summary" not in tree.text()
+
+
+def test_empty_range_says_so_instead_of_a_broken_page() -> None:
+    nothing = {name: [None] * 6 for name in SERIES}
+    page = html.build(_inputs(nothing, start=dt.date(2030, 1, 1), end=dt.date(2030, 12, 31)), "en")
+    text = html.render(page)
+    tree = parse(text)
+    assert page.empty and page.cards == 0
+    assert "No data in this range: no source has rows between 1 Jan 2030 and 31 Dec 2030." in tree.text()
+    assert not tree.by_class("card")
+    assert_self_contained(text, tree)
+
+
+def test_freshness_is_the_last_period_with_data_per_source() -> None:
+    series = {**SERIES, "on_time_rate": [0.9, 0.9, 0.9, 0.9, None, None]}
+    page = html.build(_inputs(series), "en")
+    assert page.freshness == (("orders", "30 Jun 2025"), ("shipments", "30 Apr 2025"))
+
+
+def test_a_running_period_is_not_the_latest_value() -> None:
+    page = html.build(_inputs(as_of=dt.date(2025, 6, 15)), "en")
+    card = page.domains[0][1][0]
+    assert (card.period, card.value) == ("May 2025", "88.0%")
+
+
+# -- charts ----------------------------------------------------------------------------------
+
+
+def test_ticks_are_round_and_cover_the_values() -> None:
+    assert svg._ticks(0.81, 0.97) == (0.8, 1.0, [0.8, 0.85, 0.9, 0.95, 1.0])
+    low, high, ticks = svg._ticks(3.0, 3.0)
+    assert low < 3.0 < high and len(ticks) >= 2
+
+
+def test_trend_draws_value_target_band_trajectory_and_lifts_the_pen_on_gaps() -> None:
+    day = dt.date(2025, 1, 31)
+    chart = svg.Trend(((day, 0.9), (dt.date(2025, 2, 28), None), (dt.date(2025, 3, 31), 0.92)), low=0.9, high=0.95,
+                      trajectory=((day, 0.9), (dt.date(2025, 12, 31), 0.95)), status="at_risk", title=EVIL)
+    out = svg.trend(chart, lambda v, step: f"{v:.2f}", lambda d: d.isoformat())
+    tree = parse(out)
+    path = next(n for n in tree.walk() if n.attrs.get("class") == "v").attrs["d"] or ""
+    assert path.count("M") == 2 and "L" not in path  # two lone points, no line across the gap
+    assert [n.tag for n in tree.walk() if n.attrs.get("class") in ("b", "j")] == ["rect", "polyline"]
+    assert len([n for n in tree.walk() if n.attrs.get("class") == "t"]) == 2
+    assert EVIL not in out and "&lt;script&gt;" in out
+    assert not re.search(r"\d\.\d\d", re.sub(r">[^<]*<", "><", out))  # coordinates keep one decimal
+
+
+def test_bars_escape_labels_and_go_left_for_negative_values() -> None:
+    out = svg.bars([svg.Bar("EU", 10.0, "10"), svg.Bar(EVIL, -5.0, "-5", "off_track"), svg.Bar("x", None, "—")])
+    tree = parse(out)
+    rects = [n for n in tree.walk() if n.tag == "rect"]
+    assert len(rects) == 2 and float(rects[1].attrs["x"] or 0) < float(rects[0].attrs["x"] or 0)
+    assert not [n for n in tree.walk() if n.tag == "script"]
+
+
+def test_every_text_exists_in_both_languages() -> None:
+    english, french = i18n.texts("en"), i18n.texts("fr")
+    assert english.keys() == french.keys()
+    assert all(english[k] and french[k] for k in english)
+    assert [i18n.format_period(dt.date(2025, 4, 1), g, "fr") for g in ("year", "quarter", "month", "week", "day")] \
+        == ["2025", "T2 2025", "avr. 2025", "S14 2025", "1 avr. 2025"]
+    with pytest.raises(ValueError):
+        i18n.texts("de")
+
+
+def test_templates_are_package_files() -> None:
+    folder = Path(html.__file__).parent / "templates"
+    assert {p.name for p in folder.iterdir()} >= {"report.html.j2", "report.css"}
