@@ -1,0 +1,70 @@
+"""Results for people and machines: the format registry of ``kpictl run`` and where output goes.
+
+``render_rows`` turns judged rows into one format's text or bytes; ``emit`` writes them to stdout
+or, atomically, to a file; ``breach_line`` names a breached row on stderr. The formats:
+
+========  =========================================================  =====================
+format    what                                                       module
+========  =========================================================  =====================
+table     latest complete period per KPI and breakdown, for people   ``report.table``
+markdown  the same view as a GitHub table, for pull-request comments ``report.markdown``
+json      every period, full precision: ``{"rows": [...]}``          ``report.files``
+csv       the same tidy table as CSV                                 ``report.files``
+parquet   the same tidy table as typed Parquet (bytes)               ``report.files``
+========  =========================================================  =====================
+
+Other views live beside them: ``report.catalog`` (``list``/``show``), ``report.problems``
+(``validate``), ``report.numbers`` (values formatted for people, shared by every human view).
+Same rows in, same bytes out, for every format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from kpictl.model import Kpi, Row
+from kpictl.report import files, markdown, table
+from kpictl.report.files import emit
+from kpictl.report.table import breach_line
+
+__all__ = ["FORMATS", "breach_line", "emit", "render_rows"]
+
+_Renderer = Callable[[Sequence[Row], Mapping[str, Kpi], Sequence[str], str, "bool | None"], "str | bytes"]
+
+_RENDERERS: dict[str, _Renderer] = {
+    "table": lambda rows, kpis, by, lang, color: table.render(rows, kpis, by=by, lang=lang, color=color),
+    "json": lambda rows, kpis, by, lang, color: files.to_json(rows, by=by),
+    "csv": lambda rows, kpis, by, lang, color: files.to_csv(rows, by=by),
+    "markdown": lambda rows, kpis, by, lang, color: markdown.render(rows, kpis, by=by, lang=lang),
+    "parquet": lambda rows, kpis, by, lang, color: files.to_parquet(rows, by=by),
+}
+#: The formats of ``kpictl run --format``, default first.
+FORMATS = tuple(_RENDERERS)
+
+
+def render_rows(
+    rows: list[Row],
+    kpis: dict[str, Kpi],
+    fmt: str,
+    *,
+    by: tuple[str, ...] = (),
+    lang: str = "en",
+    color: bool | None = None,
+) -> str | bytes:
+    """``rows`` (from ``Project.run``) in format ``fmt``: text, or bytes for parquet.
+
+    ``kpis`` gives labels, number formats and targets to the human formats; ``by`` fixes the
+    order of the dimension columns (default: as first seen in the rows); ``lang`` is the
+    language of labels and numbers (``en``, ``fr``) in table and markdown; ``color`` forces
+    colour on or off in the table (None: only on a terminal without ``NO_COLOR``). Text ends
+    with a newline, ready for :func:`emit`.
+
+    >>> import datetime as dt
+    >>> render_rows([Row("orders", dt.date(2025, 1, 1), {}, 42.0)], {}, "csv")
+    'kpi,period,value,status,min,max,expected,gap,gap_relative\\norders,2025-01-01,42.0,no_target,,,,,\\n'
+    """
+    try:
+        renderer = _RENDERERS[fmt]
+    except KeyError:
+        raise ValueError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}") from None
+    return renderer(rows, kpis, by, lang, color)

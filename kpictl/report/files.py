@@ -1,0 +1,224 @@
+"""Result rows as machine files (json, csv, parquet) and the one function that writes output.
+
+Machine formats carry every period at full precision, one tidy row per KPI, period and
+breakdown, with the same columns in the same order in all three::
+
+    kpi, period, <dimensions in --by order>, value, status, min, max, expected, gap, gap_relative
+
+Nothing here formats numbers for people (that is ``numbers``), and nothing writes anywhere but
+where :func:`emit` is told to. The same rows always give the same bytes: column order is fixed
+by construction, floats are written as ``repr`` writes them, DuckDB writes Parquet on one thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import io
+import json
+import math
+import os
+import secrets
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from kpictl.errors import DataError, Location, SpecError
+from kpictl.model import Row
+
+#: The columns every tidy row has, around the dimension columns (between ``period`` and ``value``).
+LEADING = ("kpi", "period")
+TRAILING = ("value", "status", "min", "max", "expected", "gap", "gap_relative")
+
+
+def dimension_names(rows: Sequence[Row], by: Sequence[str] = ()) -> tuple[str, ...]:
+    """The breakdown of ``rows``: ``by`` when given, else every dimension in first-seen order."""
+    if by:
+        return tuple(by)
+    return tuple(dict.fromkeys(name for row in rows for name in row.dims))
+
+
+def columns(dims: Sequence[str]) -> tuple[str, ...]:
+    """The tidy columns for a breakdown by ``dims``.
+
+    A dimension named like a fixed column (``value``, ``status``…) is written ``dim_<name>``,
+    so it can neither overwrite nor be overwritten by the result it breaks down.
+    """
+    fixed = set(LEADING + TRAILING)
+    return (*LEADING, *(f"dim_{d}" if d in fixed else d for d in dims), *TRAILING)
+
+
+def _number(value: Any) -> float | None:
+    """A float, or None for missing and non-finite values (JSON has no NaN, Parquet readers differ)."""
+    if value is None or isinstance(value, bool):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def records(rows: Sequence[Row], by: Sequence[str] = ()) -> tuple[tuple[str, ...], list[list[Any]]]:
+    """The tidy table: column names and one list of plain Python values per row, in row order."""
+    dims = dimension_names(rows, by)
+    table = []
+    for row in rows:
+        j = row.judgement
+        judged = [j.min, j.max, j.expected, j.gap, j.gap_relative] if j else [None] * 5
+        table.append([
+            row.kpi, row.period, *(row.dims.get(d) for d in dims),
+            _number(row.value), row.status, *(_number(x) for x in judged),
+        ])
+    return columns(dims), table
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, float):
+        return _number(value)
+    if value is None or isinstance(value, (str, int)):
+        return value
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value)  # Decimal, UUID…: exact text rather than a lossy float
+
+
+def to_json(rows: Sequence[Row], *, by: Sequence[str] = ()) -> str:
+    """``{"rows": [...]}``, one row object per line, so that a diff of two runs reads row by row.
+
+    >>> import datetime as dt
+    >>> print(to_json([Row("revenue", dt.date(2025, 1, 1), {"region": "EU"}, 1200.5)]), end="")  # doctest: +ELLIPSIS
+    {"rows": [
+      {"kpi": "revenue", "period": "2025-01-01", "region": "EU", "value": 1200.5, "status": "no_target", ...}
+    ]}
+    """
+    names, table = records(rows, by)
+    if not table:
+        return '{"rows": []}\n'
+    lines = [json.dumps(dict(zip(names, map(_json_value, values), strict=True)), ensure_ascii=False, allow_nan=False)
+             for values in table]
+    return '{"rows": [\n  ' + ",\n  ".join(lines) + "\n]}\n"
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)  # shortest text that reads back as the same float
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def to_csv(rows: Sequence[Row], *, by: Sequence[str] = ()) -> str:
+    """CSV with a header, ``\\n`` line ends, empty cells for None (so a NULL breakdown is empty too)."""
+    names, table = records(rows, by)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(names)
+    writer.writerows([_csv_value(v) for v in values] for values in table)
+    return out.getvalue()
+
+
+def _sql_type(values: list[Any]) -> str:
+    """The DuckDB type of a dimension column, from its non-null Python values."""
+    present = [v for v in values if v is not None]
+    kinds = {type(v) for v in present}
+    if not present:
+        return "VARCHAR"
+    if kinds == {bool}:
+        return "BOOLEAN"
+    if kinds == {int}:
+        return "BIGINT"
+    if kinds <= {int, float}:
+        return "DOUBLE"
+    if kinds == {dt.date}:
+        return "DATE"
+    if kinds <= {dt.datetime}:
+        return "TIMESTAMP"
+    return "VARCHAR"
+
+
+def to_parquet(rows: Sequence[Row], *, by: Sequence[str] = ()) -> bytes:
+    """The tidy table as Parquet bytes, typed: period DATE, value and judgement columns DOUBLE.
+
+    Dimension columns get the type of their values (VARCHAR, BIGINT, DOUBLE, BOOLEAN, DATE,
+    TIMESTAMP; mixed or other values are written as text). DuckDB writes the file (it is a
+    runtime dependency already, and imported only here) into a private temporary folder; the
+    bytes are returned so that :func:`emit` alone decides where output lands.
+    """
+    import tempfile
+
+    import duckdb
+
+    names, table = records(rows, by)
+    cols = [[values[i] for values in table] for i in range(len(names))]
+    dims = len(names) - len(LEADING) - len(TRAILING)
+    types = ["VARCHAR", "DATE"] + [_sql_type(c) for c in cols[2:2 + dims]] + ["DOUBLE", "VARCHAR"] + ["DOUBLE"] * 5
+    for i, kind in enumerate(types):
+        if kind == "VARCHAR":
+            cols[i] = [None if v is None else _csv_value(v) for v in cols[i]]
+        elif kind == "DOUBLE":
+            cols[i] = [None if v is None else float(v) for v in cols[i]]
+
+    def ident(name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    # One unnest per column, zipped by DuckDB: the rows go in as parameters, never as SQL text.
+    select = ", ".join(f"unnest(${i}::{kind}[]) AS {ident(name)}"
+                       for i, (name, kind) in enumerate(zip(names, types, strict=True), start=1))
+    with tempfile.TemporaryDirectory(prefix="kpictl-") as folder:
+        path = os.path.join(folder, "rows.parquet")
+        con = duckdb.connect(":memory:", config={"threads": 1})  # one thread: one row order, same bytes
+        try:
+            con.execute(f"CREATE TABLE result AS SELECT {select}", cols)
+            con.execute(f"COPY result TO '{path.replace(chr(39), chr(39) * 2)}' (FORMAT parquet)")
+        finally:
+            con.close()
+        with open(path, "rb") as file:
+            return file.read()
+
+
+def emit(data: str | bytes, output: str | None = None) -> None:
+    """Write ``data`` to stdout (``output`` None) or to the file ``output``, atomically.
+
+    The file is written to a temporary name in the same folder, synced, then renamed over
+    ``output`` (``os.replace``): a reader, or a failed run, never sees half a file, and an
+    existing file is left untouched unless the new one is complete. Text is UTF-8. Raises
+    SpecError when the folder does not exist or binary data would go to a terminal, DataError
+    when the file cannot be written; nothing is left behind in either case.
+    """
+    if output is None:
+        if isinstance(data, bytes):
+            if sys.stdout.isatty():
+                raise SpecError("Parquet is binary and stdout is a terminal", at=Location("--output"),
+                                hint="write it to a file with --output FILE, or redirect stdout")
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        else:
+            sys.stdout.write(data)
+            sys.stdout.flush()
+        return
+    folder = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(folder):
+        raise SpecError(f"cannot write '{output}': folder '{os.path.dirname(output) or folder}' does not exist",
+                        at=Location("--output"), hint="create the folder first")
+    if os.path.isdir(output):
+        raise SpecError(f"cannot write '{output}': it is a folder", at=Location("--output"))
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    # Hidden, unique, in the same folder (a rename across file systems would not be atomic);
+    # created like any new file, so the umask decides its permissions.
+    temp = os.path.join(folder, f".{os.path.basename(output)}.{secrets.token_hex(4)}.tmp")
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "wb") as file:
+            file.write(payload)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, output)
+    except BaseException as exc:  # also Ctrl-C: whatever stops the write, leave nothing behind
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        if isinstance(exc, OSError):
+            raise DataError(f"cannot write '{output}': {exc.strerror or exc}", at=Location("--output")) from None
+        raise

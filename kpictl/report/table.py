@@ -1,0 +1,314 @@
+"""The terminal view of a run: one line per KPI and breakdown, at its latest complete period.
+
+Plain aligned columns, no box, within :data:`WIDTH` columns (long labels are cut with ``…``),
+ANSI colour on the status only, and only on a terminal: the status also carries a symbol, so it
+reads the same without colour, pasted in an issue or under ``NO_COLOR``. This module decides
+what a line shows (:func:`latest`); ``markdown`` renders the same :class:`View`. It never
+prints: the caller hands the text to ``report.emit``.
+
+What a line shows, for each KPI and breakdown value (a *series*):
+
+- the **latest complete period**: the last one with a value that was judged (not ``no_data``,
+  which is what a period after the as-of date gets), or the last period when none has a value;
+- the **previous** period's value and the **change** (``numbers.format_change``: percentage
+  points for percent KPIs, absolute and relative otherwise);
+- the **target** in force (after per-dimension overrides), the **expected** value on the
+  trajectory, the **status**, and when the target is not yet met, the period the bound
+  **reaches** at the current pace (``targets.project`` through the last six values), marked
+  ``(late)`` after the deadline. This last column is the first to go when the table does not
+  fit, after the labels are cut to 12 characters: a readable label matters more.
+
+Periods are written at their grain (``2025-12``, ``2025-Q4``, ``2025-W49``), which is read off
+the spacing of the periods since rows do not carry it (the time spine makes them contiguous).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kpictl import targets
+from kpictl.model import Format, Kpi, Row
+from kpictl.report.files import dimension_names
+from kpictl.report.numbers import format_bound, format_change, format_value, lang_of
+
+WIDTH = 100
+GAP = 2
+SYMBOLS = {"achieved": "✓", "on_track": "↗", "at_risk": "!", "off_track": "✗", "no_target": "·", "no_data": "?"}
+#: ANSI SGR colours: green, blue, yellow, red; no_target and no_data stay plain.
+COLORS = {"achieved": "32", "on_track": "34", "at_risk": "33", "off_track": "31"}
+WORDS = {
+    "en": {"kpi": "KPI", "period": "Period", "value": "Value", "previous": "Previous", "change": "Change",
+           "target": "Target", "expected": "Expected", "status": "Status", "reaches": "Reaches",
+           "achieved": "achieved", "on_track": "on track", "at_risk": "at risk", "off_track": "off track",
+           "no_target": "no target", "no_data": "no data", "never": "never", "late": "late"},
+    "fr": {"kpi": "KPI", "period": "Période", "value": "Valeur", "previous": "Précédent", "change": "Variation",
+           "target": "Objectif", "expected": "Attendu", "status": "Statut", "reaches": "Atteinte",
+           "achieved": "atteint", "on_track": "en bonne voie", "at_risk": "à risque", "off_track": "hors trajectoire",
+           "no_target": "sans objectif", "no_data": "pas de données", "never": "jamais", "late": "en retard"},
+}
+_GRAIN_DAYS = (("day", 1, 1), ("week", 7, 7), ("month", 28, 31), ("quarter", 89, 92), ("year", 365, 366))
+
+
+def word(key: str, lang: str = "en") -> str:
+    """A column title or status word in ``lang`` (English for any language but French)."""
+    return WORDS[lang_of(lang)][key]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of an aligned table.
+
+    ``shrink_to``: how narrow its cells may be cut (None: never cut); ``optional``: the column
+    may be left out when the table is still too wide once every column is cut to its minimum.
+    """
+
+    key: str
+    title: str
+    right: bool = False
+    shrink_to: int | None = None
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class View:
+    """The latest-period view: columns, and per line its cells and its status (for colour)."""
+
+    columns: tuple[Column, ...]
+    lines: tuple[tuple[tuple[str, ...], str], ...]
+
+
+def infer_grain(periods: Sequence[dt.date]) -> str | None:
+    """The grain of contiguous period starts, from their smallest spacing; None if unknown."""
+    days = sorted(set(periods))
+    gaps = [(b - a).days for a, b in itertools.pairwise(days)]
+    if not gaps:
+        return None
+    return next((grain for grain, low, high in _GRAIN_DAYS if low <= min(gaps) <= high), None)
+
+
+def period_label(day: dt.date, grain: str | None) -> str:
+    """The period containing ``day`` as people name it: ``2025-12``, ``2025-Q4``, ``2025-W49``."""
+    if grain == "year":
+        return f"{day.year}"
+    if grain == "quarter":
+        return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+    if grain == "month":
+        return f"{day.year}-{day.month:02d}"
+    if grain == "week":
+        year, week, _ = day.isocalendar()
+        return f"{year}-W{week:02d}"
+    return day.isoformat()
+
+
+def dim_text(value: Any) -> str:
+    """A breakdown value as text; a NULL group is shown as ``NULL`` (DESIGN.md §1)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def _missing(value: float | None) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _series(rows: Sequence[Row], dims: Sequence[str]) -> list[list[Row]]:
+    """Rows grouped by KPI and breakdown (first-seen order), each group sorted by period."""
+    groups: dict[tuple[Any, ...], list[Row]] = {}
+    for row in rows:
+        # (is NULL, text): the NULL group and a value spelled "NULL" stay two series.
+        key = (row.kpi, *((row.dims.get(d) is None, dim_text(row.dims.get(d))) for d in dims))
+        groups.setdefault(key, []).append(row)
+    return [sorted(group, key=lambda r: r.period) for group in groups.values()]
+
+
+def _reaches(kpi: Kpi | None, upto: Sequence[Row], grain: str | None, lang: str) -> str:
+    """When the bound is reached at the recent pace; empty when met, unjudged or unknowable."""
+    last = upto[-1]
+    if kpi is None or kpi.target is None or grain is None or last.status in ("achieved", "no_target", "no_data"):
+        return ""
+    points = [(targets.period_end(r.period, grain), r.value) for r in upto]
+    projection = targets.project(points, kpi.target, dims=last.dims)
+    if projection.slope_per_day is None:  # fewer than two values: no pace to speak of
+        return ""
+    if projection.reaches_on is None:
+        return word("never", lang)
+    label = period_label(projection.reaches_on, grain)
+    return f"{label} ({word('late', lang)})" if projection.reaches_by_deadline is False else label
+
+
+def latest(rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = (), lang: str = "en") -> View:
+    """One line per KPI and breakdown value at its latest complete period (see the module docstring).
+
+    Lines follow the first appearance of each series in ``rows``; columns other than label,
+    value and status are left out when no line has anything to show in them. When every line
+    is at the same period, that period and the previous one title the value columns and the
+    period column is left out (one less column to fit in :data:`WIDTH`).
+    """
+    dims = dimension_names(rows, by)
+    run_grain = infer_grain([r.period for r in rows])
+    lines, periods, previous = [], set(), set()
+    for series in _series(rows, dims):
+        judged = [i for i, r in enumerate(series) if not _missing(r.value) and r.status != "no_data"]
+        at = judged[-1] if judged else len(series) - 1
+        row, before = series[at], (series[at - 1] if at > 0 else None)
+        kpi = kpis.get(row.kpi)
+        fmt = kpi.format if kpi is not None else Format()
+        grain = infer_grain([r.period for r in series]) or run_grain
+        j = row.judgement
+        bound = (j.min, j.max) if j is not None else (None, None)
+        if bound == (None, None) and kpi is not None and kpi.target is not None:
+            bound = (kpi.target.bound.min, kpi.target.bound.max)
+        periods.add(period_label(row.period, grain))
+        if before is not None:
+            previous.add(period_label(before.period, grain))
+        cells = (
+            kpi.title(lang) if kpi is not None else row.kpi,
+            *(dim_text(row.dims.get(d)) for d in dims),
+            period_label(row.period, grain),
+            format_value(row.value, fmt, lang),
+            format_value(before.value, fmt, lang) if before is not None else "",
+            format_change(row.value, before.value, fmt, lang) if before is not None else "",
+            format_bound(*bound, fmt, lang),
+            format_value(j.expected, fmt, lang) if j is not None and j.expected is not None else "",
+            f"{SYMBOLS[row.status]} {word(row.status, lang)}",
+            _reaches(kpi, series[: at + 1], grain, lang),
+        )
+        lines.append((cells, row.status))
+    # When every line is at the same period (the usual case), the period names the value
+    # columns, as in a finance table ("2026-03  2026-02  change"), instead of taking a column.
+    shared = len(periods) == 1 and len(previous) <= 1
+    titles = {key: word(key, lang) for key in ("value", "previous", "change", "target", "expected")}
+    if shared:
+        titles["value"] = next(iter(periods))
+        titles["previous"] = next(iter(previous), titles["previous"])
+    columns = [
+        Column("kpi", word("kpi", lang), shrink_to=12),
+        *(Column(f"dim:{d}", d, shrink_to=6) for d in dims),
+        Column("period", word("period", lang)),
+        *(Column(key, title, right=True) for key, title in titles.items()),
+        Column("status", word("status", lang)),
+        Column("reaches", word("reaches", lang), optional=True),
+    ]
+    blank_ok = {"previous", "change", "target", "expected", "reaches"}  # left out when all blank
+    keep = [i for i, c in enumerate(columns)
+            if not (c.key == "period" and shared) and (c.key not in blank_ok or any(cells[i] for cells, _ in lines))]
+    return View(
+        tuple(columns[i] for i in keep),
+        tuple((tuple(cells[i] for i in keep), status) for cells, status in lines),
+    )
+
+
+def _fit(columns: Sequence[Column], lines: Sequence[Sequence[str]], keep: list[int], width: int) -> dict[int, int]:
+    """Column widths (by index in ``columns``) after cutting the widest cuttable ones, one by one."""
+    widths = {i: max([len(columns[i].title), *(len(line[i]) for line in lines)]) for i in keep}
+    excess = sum(widths.values()) + GAP * (len(keep) - 1) - width
+    while excess > 0:
+        cuttable = [i for i in keep if columns[i].shrink_to is not None and widths[i] > (columns[i].shrink_to or 0)]
+        if not cuttable:
+            break
+        widths[max(cuttable, key=lambda i: (widths[i], -i))] -= 1
+        excess -= 1
+    return widths
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)].rstrip() + "…"
+
+
+def align(
+    columns: Sequence[Column],
+    lines: Sequence[Sequence[str]],
+    *,
+    width: int = WIDTH,
+    style: Callable[[int, int, str], str] | None = None,
+) -> str:
+    """Columns padded to a common width, separated by two spaces, header first, ``\\n``-ended.
+
+    While the lines are wider than ``width``, the widest column that may shrink loses a
+    character (only columns with ``shrink_to`` are ever cut: labels, never numbers); if that is
+    not enough, optional columns are left out, the rightmost first; if even that is not
+    enough, the lines are wider than ``width``. ``style`` decorates a cut cell's text (line
+    index, -1 for the header; column index in ``columns``) with ANSI codes after the widths are
+    computed, so colour never shifts the alignment.
+    """
+    keep = list(range(len(columns)))
+    while True:
+        widths = _fit(columns, lines, keep, width)
+        optional = [i for i in keep if columns[i].optional]
+        if sum(widths.values()) + GAP * (len(keep) - 1) <= width or not optional:
+            break
+        keep.remove(optional[-1])
+
+    def render(n: int, cells: Sequence[str]) -> str:
+        parts = []
+        for i in keep:
+            text = _cut(cells[i], widths[i])
+            pad = " " * (widths[i] - len(text))
+            shown = style(n, i, text) if style and text else text
+            parts.append(pad + shown if columns[i].right else shown + pad)
+        return (" " * GAP).join(parts).rstrip()
+
+    out = [render(-1, [c.title.upper() for c in columns])]
+    out += [render(n, line) for n, line in enumerate(lines)]
+    return "\n".join(out) + "\n"
+
+
+def use_color(color: bool | None) -> bool:
+    """Whether to colour: ``color`` when given, else only on a terminal and without ``NO_COLOR``.
+
+    An explicit ``True`` wins over ``NO_COLOR``, as no-color.org asks of a per-invocation choice.
+    """
+    if color is not None:
+        return color
+    return not os.environ.get("NO_COLOR") and sys.stdout.isatty()
+
+
+def render(
+    rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = (), lang: str = "en",
+    color: bool | None = None,
+) -> str:
+    """The terminal table of :func:`latest`, coloured when :func:`use_color` says so."""
+    view = latest(rows, kpis, by=by, lang=lang)
+    style = None
+    if use_color(color):
+        status_at = [c.key for c in view.columns].index("status")
+
+        def style(n: int, i: int, text: str) -> str:
+            if n < 0:
+                return f"\x1b[1m{text}\x1b[0m"
+            code = COLORS.get(view.lines[n][1]) if i == status_at else None
+            return f"\x1b[{code}m{text}\x1b[0m" if code else text
+
+    return align(view.columns, [cells for cells, _ in view.lines], style=style)
+
+
+def _raw(value: float | None) -> str:
+    return "—" if value is None or _missing(value) else f"{float(value):.10g}"
+
+
+def breach_line(row: Row) -> str:
+    """One line for stderr naming a breach: KPI, period, breakdown, value, expected, status.
+
+    Values are raw (``0.912``, not ``91.2%``): the line names the row to look at, the table
+    beside it shows it for people.
+
+    >>> from kpictl.model import Judgement
+    >>> judged = Judgement("off_track", 0.95, expected=0.935)
+    >>> breach_line(Row("otd", dt.date(2025, 12, 1), {"region": "EU"}, 0.912, judged))
+    'otd 2025-12-01 (region=EU): value 0.912, expected 0.935, off_track'
+    """
+    where = ", ".join(f"{name}={dim_text(value)}" for name, value in row.dims.items())
+    expected = row.judgement.expected if row.judgement is not None else None
+    return (f"{row.kpi} {row.period.isoformat()}{f' ({where})' if where else ''}: "
+            f"value {_raw(row.value)}, expected {_raw(expected)}, {row.status}")

@@ -1,0 +1,494 @@
+"""kpictl.report: numbers for people, the terminal table, machine files, Markdown, the catalog, emit.
+
+Every expected string below is written by hand (widths counted, projections computed on
+paper in the comments), never produced by the code under test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from kpictl import report
+from kpictl.errors import DataError, Location, SpecError
+from kpictl.model import Baseline, Bound, Dimension, Format, Judgement, Kpi, Row, Target
+from kpictl.report import catalog, markdown, table
+from kpictl.report.numbers import format_bound, format_change, format_delta, format_value
+
+NB = "\u202f"  # the French space (numbers.NNBSP), spelled out so the expectations stay visible
+D = dt.date
+
+
+# -- numbers ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "fmt", "lang", "expected"),
+    [
+        (0.953, Format("percent"), "en", "95.3%"),
+        (0.953, Format("percent"), "fr", f"95,3{NB}%"),
+        (0.953, Format("percent", decimals=0), "en", "95%"),
+        (-0.5, Format("percent"), "fr-CA", f"-50,0{NB}%"),
+        (1234567, Format("currency"), "en", "€1,234,567"),
+        (1234567, Format("currency"), "fr", f"1{NB}234{NB}567{NB}€"),
+        (-1234.5, Format("currency", currency="USD"), "en", "-$1,235"),
+        (99.5, Format("currency", decimals=2, currency="GBP"), "en", "£99.50"),
+        (1234, Format("currency", currency="CHF"), "en", "CHF 1,234"),
+        (1234, Format("currency", currency="CHF"), "fr", f"1{NB}234{NB}CHF"),
+        (12.5, Format("hours"), "en", "12.5 h"),
+        (12.5, Format("hours"), "fr", f"12,5{NB}h"),
+        (3.24, Format("days"), "en", "3.2 d"),
+        (3.24, Format("days"), "fr", f"3,2{NB}j"),
+        (45.4, Format("minutes"), "en", "45 min"),
+        (1234, Format("integer"), "en", "1,234"),
+        (1234.6, Format("integer", decimals=2), "fr", f"1{NB}235"),
+        (1234.5678, Format("number"), "en", "1,234.57"),
+        (1234.5678, Format("number"), "fr", f"1{NB}234,57"),
+        (0.001234, Format("number"), "en", "0.0012"),
+        (12.0, Format("number"), "en", "12"),
+        (0.5, Format("number"), "en", "0.5"),
+        (0.125, Format("number", decimals=2), "en", "0.13"),  # half-up, where format() gives 0.12
+        (2.675, Format("number"), "en", "2.68"),  # the float is 2.67499…; people see 2.675
+        (-0.0001, Format("number", decimals=1), "en", "0.0"),  # no "-0.0"
+        (None, Format("percent"), "en", "—"),
+        (float("nan"), Format("number"), "fr", "—"),
+        (float("inf"), Format("number"), "en", "∞"),
+        (1234.5, Format("number"), "de", "1,234.5"),  # any other language: the English way
+    ],
+)
+def test_format_value(value: float | None, fmt: Format, lang: str, expected: str) -> None:
+    assert format_value(value, fmt, lang) == expected
+
+
+@pytest.mark.parametrize(
+    ("current", "previous", "fmt", "lang", "expected"),
+    [
+        (0.953, 0.941, Format("percent"), "en", "+1.2 pp"),  # points, exactly 0.012 (no float noise)
+        (0.953, 0.941, Format("percent"), "fr", f"+1,2{NB}pt"),
+        (0.072, 0.075, Format("percent"), "en", "-0.3 pp"),
+        (1234567, 1200000, Format("currency"), "en", "+€34,567 (+2.9%)"),
+        (900, 1000, Format("integer"), "fr", f"-100{NB}(-10,0{NB}%)"),
+        (5, 5, Format("integer"), "en", "0 (0.0%)"),
+        (5, 0, Format("integer"), "en", "+5"),  # no relative change from 0
+        (None, 5, Format("integer"), "en", "—"),
+        (3.5, 2.0, Format("hours"), "en", "+1.5 h (+75.0%)"),
+    ],
+)
+def test_format_change(current: float | None, previous: float, fmt: Format, lang: str, expected: str) -> None:
+    assert format_change(current, previous, fmt, lang) == expected
+
+
+def test_format_delta_and_bound() -> None:
+    assert format_delta(-1234, Format("currency")) == "-€1,234"
+    assert format_bound(0.95, None, Format("percent")) == "≥ 95.0%"
+    assert format_bound(None, 0.06, Format("percent")) == "≤ 6.0%"
+    assert format_bound(0.8, 0.9, Format("percent")) == "80.0%–90.0%"
+    assert format_bound(0.95, None, Format("percent"), "fr") == f"≥{NB}95,0{NB}%"
+    assert format_bound(None, None, Format()) == ""
+
+
+# -- a small run: three KPIs, three months ------------------------------------------------
+
+OTD = Kpi(
+    "on_time_delivery_rate", "count(*) filter (where on_time) / count(*)", "metrics/logistics.yml",
+    label={"en": "On-time delivery", "fr": "Livraison à temps"}, owner="logistics", source="shipments",
+    dimensions=(Dimension("region"),), format=Format("percent"),
+    target=Target(Bound(min=0.95), by=D(2026, 12, 31), baseline=Baseline(0.88, D(2025, 12, 31)), tolerance=0.02),
+)
+COST = Kpi(
+    "transport_cost_to_sales", "transport_cost / revenue", "metrics/logistics.yml",
+    label={"en": "Transport cost to sales"}, format=Format("percent"),
+    target=Target(Bound(max=0.06), by=D(2026, 6, 30)),
+)
+REVENUE = Kpi("revenue", "sum(amount)", "metrics/sales.yml", label={"en": "Revenue"}, source="orders",
+              format=Format("currency"))
+KPIS = {k.name: k for k in (OTD, COST, REVENUE)}
+
+RUN = [
+    Row(OTD.name, D(2026, 1, 1), {}, 0.90, Judgement("on_track", 0.95, None, 0.8859, 0.0141, 0.0159)),
+    Row(OTD.name, D(2026, 2, 1), {}, 0.941, Judgement("on_track", 0.95, None, 0.8913, 0.0497, 0.0558)),
+    Row(OTD.name, D(2026, 3, 1), {}, 0.953, Judgement("achieved", 0.95, None, 0.8972602739726028, 0.0557, 0.0621)),
+    # April is after the as-of date: no value, no_data; March stays the latest complete period.
+    Row(OTD.name, D(2026, 4, 1), {}, None, Judgement("no_data", 0.95)),
+    Row(COST.name, D(2026, 1, 1), {}, 0.08, Judgement("on_track", None, 0.06, 0.08, 0.0, 0.0, "data")),
+    Row(COST.name, D(2026, 2, 1), {}, 0.075, Judgement("on_track", None, 0.06, 0.0763, 0.0013, 0.017, "data")),
+    Row(COST.name, D(2026, 3, 1), {}, 0.072, Judgement("on_track", None, 0.06, 0.0721333, 0.0001, 0.002, "data")),
+    Row(REVENUE.name, D(2026, 1, 1), {}, 1100000.0),
+    Row(REVENUE.name, D(2026, 2, 1), {}, 1200000.0),
+    Row(REVENUE.name, D(2026, 3, 1), {}, 1234567.0),
+]
+
+# Widths, counted by hand: labels 23 wide, values 10, change 16 ("+€34,567 (+2.9%)"), target 7,
+# expected 8, status 11, reaches 7; 92 + 7 gaps of 2 = 106 > 100, so the label column is cut
+# to 17. Every line is at 2026-03, so the periods title the value columns.
+# Reaches, on paper: end-of-month points (Jan 31: 0.08, Feb 28: 0.075, Mar 31: 0.072) give the
+# least-squares line 0.079579 - 0.00013490 x (x = days after Jan 31); it reaches the bound 0.06
+# at x = 145.1, i.e. 2026-06-26, before the deadline (2026-06-30): "2026-06", not late.
+TABLE = """\
+KPI                   2026-03     2026-02            CHANGE   TARGET  EXPECTED  STATUS       REACHES
+On-time delivery        95.3%       94.1%           +1.2 pp  ≥ 95.0%     89.7%  ✓ achieved
+Transport cost t…        7.2%        7.5%           -0.3 pp   ≤ 6.0%      7.2%  ↗ on track   2026-06
+Revenue            €1,234,567  €1,200,000  +€34,567 (+2.9%)                     · no target
+"""
+
+
+def test_table_latest_complete_period_per_kpi() -> None:
+    text = report.render_rows(RUN, KPIS, "table", color=False)
+    assert text == TABLE
+    assert all(len(line) <= 100 for line in TABLE.splitlines())
+
+
+def test_table_in_french() -> None:
+    rows = [r for r in RUN if r.kpi == OTD.name]
+    text = report.render_rows(rows, KPIS, "table", lang="fr", color=False)
+    assert text == (
+        "KPI                2026-03  2026-02  VARIATION  OBJECTIF  ATTENDU  STATUT\n"
+        f"Livraison à temps   95,3{NB}%   94,1{NB}%    +1,2{NB}pt  ≥{NB}95,0{NB}%   89,7{NB}%  ✓ atteint\n"
+    )
+
+
+ORDERS = Kpi("orders", "count(*)", "metrics/sales.yml", label={"en": "Orders"}, source="orders",
+             dimensions=(Dimension("region"),), format=Format("integer"))
+
+
+def test_table_breakdown_null_group_and_differing_periods() -> None:
+    rows = [
+        Row("orders", D(2026, 2, 1), {"region": "EU"}, 100.0),
+        Row("orders", D(2026, 3, 1), {"region": "EU"}, 120.0),
+        Row("orders", D(2026, 2, 1), {"region": "US"}, 80.0),
+        Row("orders", D(2026, 3, 1), {"region": "US"}, None),  # US stops at February
+        Row("orders", D(2026, 2, 1), {"region": None}, 5.0),
+        Row("orders", D(2026, 3, 1), {"region": None}, 7.0),
+    ]
+    text = report.render_rows(rows, {"orders": ORDERS}, "table", by=("region",), color=False)
+    # Lines end at different periods, so a PERIOD column; no target anywhere, so no target,
+    # expected or reaches column.
+    assert text == (
+        "KPI     REGION  PERIOD   VALUE  PREVIOUS        CHANGE  STATUS\n"
+        "Orders  EU      2026-03    120       100  +20 (+20.0%)  · no target\n"
+        "Orders  US      2026-02     80                          · no target\n"
+        "Orders  NULL    2026-03      7         5   +2 (+40.0%)  · no target\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "shown"),
+    [("achieved", "✓ achieved"), ("on_track", "↗ on track"), ("at_risk", "! at risk"),
+     ("off_track", "✗ off track"), ("no_data", "? no data")],
+)
+def test_table_status_symbols(status: str, shown: str) -> None:
+    value = None if status == "no_data" else 0.9
+    rows = [Row(OTD.name, D(2026, 3, 1), {}, value, Judgement(status, 0.95, None, 0.93))]
+    lines = str(report.render_rows(rows, KPIS, "table", color=False)).splitlines()
+    assert lines[1].rstrip().endswith(shown)
+
+
+def test_table_long_labels_are_cut_to_fit() -> None:
+    long = Kpi("k", "sum(x)", "m.yml", label={"en": "A very long label that nobody would want to read in full " * 2},
+               source="s", format=Format("integer"))
+    rows = [Row("k", D(2026, m, 1), {"region": "Europe, the Middle East and Africa"}, 1000.0 * m) for m in (1, 2)]
+    text = str(report.render_rows(rows, {"k": long}, "table", by=("region",), color=False))
+    # Fixed columns: 7 + 7 + 16 ("+1,000 (+100.0%)") + 11 + 5 gaps of 2 = 51, leaving 49 for the
+    # label (114) and the region (34): cut widest first, leftmost on a tie, they end at 24 and
+    # 25; a cut drops the space before the "…".
+    assert text == (
+        "KPI                       REGION                     2026-02  2026-01            CHANGE  STATUS\n"
+        "A very long label that…   Europe, the Middle East…     2,000    1,000  +1,000 (+100.0%)  · no target\n"
+    )
+    assert all(len(line) <= 100 for line in text.splitlines())
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_colour_only_on_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setattr(sys, "stdout", io.StringIO())  # not a terminal
+    assert "\x1b[" not in str(report.render_rows(RUN, KPIS, "table"))
+
+    monkeypatch.setattr(sys, "stdout", _Terminal())
+    coloured = str(report.render_rows(RUN, KPIS, "table"))
+    assert "\x1b[32m✓ achieved\x1b[0m" in coloured
+    assert "\x1b[34m↗ on track\x1b[0m" in coloured
+    assert "· no target\x1b" not in coloured  # no colour for "no target"
+    assert "\x1b[1mKPI\x1b[0m" in coloured
+    # Colour does not move anything: without the escape codes it is the plain table.
+    plain = coloured
+    for code in ("\x1b[1m", "\x1b[32m", "\x1b[34m", "\x1b[0m"):
+        plain = plain.replace(code, "")
+    assert plain == TABLE
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b[" not in str(report.render_rows(RUN, KPIS, "table"))
+    assert "\x1b[31m✗ off track" in str(report.render_rows(
+        [Row(OTD.name, D(2026, 3, 1), {}, 0.8, Judgement("off_track", 0.95, None, 0.9))], KPIS, "table", color=True))
+
+
+# -- machine formats ----------------------------------------------------------------------
+
+TINY = [
+    Row("otd", D(2026, 2, 1), {"region": "EU"}, 0.941, Judgement("on_track", 0.95, None, 0.9, 0.041, 0.045)),
+    Row("otd", D(2026, 3, 1), {"region": None}, None, Judgement("no_data", 0.95)),
+    Row("revenue", D(2026, 2, 1), {"region": "Île-de-France"}, 1234567.5),
+]
+
+
+def test_json_exact() -> None:
+    assert report.render_rows(TINY, {}, "json", by=("region",)) == (
+        '{"rows": [\n'
+        '  {"kpi": "otd", "period": "2026-02-01", "region": "EU", "value": 0.941, "status": "on_track", '
+        '"min": 0.95, "max": null, "expected": 0.9, "gap": 0.041, "gap_relative": 0.045},\n'
+        '  {"kpi": "otd", "period": "2026-03-01", "region": null, "value": null, "status": "no_data", '
+        '"min": 0.95, "max": null, "expected": null, "gap": null, "gap_relative": null},\n'
+        '  {"kpi": "revenue", "period": "2026-02-01", "region": "Île-de-France", "value": 1234567.5, '
+        '"status": "no_target", "min": null, "max": null, "expected": null, "gap": null, "gap_relative": null}\n'
+        "]}\n"
+    )
+    assert report.render_rows([], {}, "json") == '{"rows": []}\n'
+
+
+def test_csv_exact() -> None:
+    assert report.render_rows(TINY, {}, "csv", by=("region",)) == (
+        "kpi,period,region,value,status,min,max,expected,gap,gap_relative\n"
+        "otd,2026-02-01,EU,0.941,on_track,0.95,,0.9,0.041,0.045\n"
+        "otd,2026-03-01,,,no_data,0.95,,,,\n"
+        "revenue,2026-02-01,Île-de-France,1234567.5,no_target,,,,,\n"
+    )
+
+
+def test_machine_formats_keep_full_precision_and_drop_nan() -> None:
+    rows = [Row("k", D(2026, 1, 1), {}, 0.1 + 0.2), Row("k", D(2026, 2, 1), {}, float("nan"))]
+    assert "0.30000000000000004" in str(report.render_rows(rows, {}, "csv"))
+    data = json.loads(report.render_rows(rows, {}, "json"))
+    assert [r["value"] for r in data["rows"]] == [0.30000000000000004, None]
+
+
+def test_a_dimension_named_like_a_column_does_not_overwrite_it() -> None:
+    rows = [Row("k", D(2026, 1, 1), {"status": "open"}, 3.0)]
+    assert str(report.render_rows(rows, {}, "csv")).splitlines() == [
+        "kpi,period,dim_status,value,status,min,max,expected,gap,gap_relative",
+        "k,2026-01-01,open,3.0,no_target,,,,,",
+    ]
+
+
+def test_parquet_reads_back_typed(tmp_path: Path) -> None:
+    rows = [*TINY, Row("orders", D(2026, 2, 1), {"region": "EU", "year": 2026}, 12.0)]
+    data = report.render_rows(rows, {}, "parquet", by=("region", "year"))
+    assert isinstance(data, bytes) and data[:4] == b"PAR1"
+    assert report.render_rows(rows, {}, "parquet", by=("region", "year")) == data  # same bytes
+    path = os.path.join(tmp_path, "rows.parquet")
+    with open(path, "wb") as file:
+        file.write(data)
+    con = duckdb.connect()
+    types = {name: kind for name, kind, *_ in con.execute(f"DESCRIBE SELECT * FROM '{path}'").fetchall()}
+    assert types == {"kpi": "VARCHAR", "period": "DATE", "region": "VARCHAR", "year": "BIGINT", "value": "DOUBLE",
+                     "status": "VARCHAR", "min": "DOUBLE", "max": "DOUBLE", "expected": "DOUBLE", "gap": "DOUBLE",
+                     "gap_relative": "DOUBLE"}
+    assert con.execute(f"SELECT kpi, period, region, year, value, status, min FROM '{path}'").fetchall() == [
+        ("otd", D(2026, 2, 1), "EU", None, 0.941, "on_track", 0.95),
+        ("otd", D(2026, 3, 1), None, None, None, "no_data", 0.95),
+        ("revenue", D(2026, 2, 1), "Île-de-France", None, 1234567.5, "no_target", None),
+        ("orders", D(2026, 2, 1), "EU", 2026, 12.0, "no_target", None),
+    ]
+
+
+def test_every_format_is_deterministic_and_unknown_ones_are_refused() -> None:
+    for fmt in report.FORMATS:
+        assert report.render_rows(RUN, KPIS, fmt, color=False) == report.render_rows(RUN, KPIS, fmt, color=False)
+    with pytest.raises(ValueError, match="unknown format 'xlsx'"):
+        report.render_rows(RUN, KPIS, "xlsx")
+
+
+# -- markdown -----------------------------------------------------------------------------
+
+
+def test_markdown_is_the_table_view_uncut() -> None:
+    assert report.render_rows(RUN, KPIS, "markdown") == (
+        "| KPI | 2026-03 | 2026-02 | Change | Target | Expected | Status | Reaches |\n"
+        "|:---|---:|---:|---:|---:|---:|:---|:---|\n"
+        "| On-time delivery | 95.3% | 94.1% | +1.2 pp | ≥ 95.0% | 89.7% | ✓ achieved |  |\n"
+        "| Transport cost to sales | 7.2% | 7.5% | -0.3 pp | ≤ 6.0% | 7.2% | ↗ on track | 2026-06 |\n"
+        "| Revenue | €1,234,567 | €1,200,000 | +€34,567 (+2.9%) |  |  | · no target |  |\n"
+    )
+
+
+def test_markdown_escapes_pipes() -> None:
+    piped = Kpi("k", "sum(x)", "m.yml", label={"en": "Cost | sales"}, source="s", format=Format("integer"))
+    text = markdown.render([Row("k", D(2026, 1, 1), {}, 1.0)], {"k": piped})
+    assert "| Cost \\| sales | 1 |" in text
+
+
+# -- emit: stdout, or a file written atomically -------------------------------------------
+
+
+def test_emit_writes_text_and_bytes_to_stdout(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    report.emit("a,b\n", None)
+    report.emit(b"PAR1\x00", None)
+    assert capsysbinary.readouterr().out == b"a,b\nPAR1\x00"
+
+
+def test_emit_to_a_file(tmp_path: Path) -> None:
+    target = os.path.join(tmp_path, "out.csv")
+    report.emit("kpi,value\nrévenue,1\n", target)
+    with open(target, encoding="utf-8") as file:
+        assert file.read() == "kpi,value\nrévenue,1\n"
+    report.emit(b"PAR1", target)  # replaces the previous file
+    with open(target, "rb") as file:
+        assert file.read() == b"PAR1"
+    assert os.listdir(tmp_path) == ["out.csv"]  # no temporary file left behind
+
+
+def test_a_failed_write_leaves_the_old_file_untouched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = os.path.join(tmp_path, "out.json")
+    with open(target, "w", encoding="utf-8") as file:
+        file.write("previous run\n")
+
+    def full_disk(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("kpictl.report.files.os.replace", full_disk)
+    with pytest.raises(DataError, match=r"cannot write '.*out\.json': No space left on device") as caught:
+        report.emit('{"rows": []}\n', target)
+    assert caught.value.exit_code == 3
+    with open(target, encoding="utf-8") as file:
+        assert file.read() == "previous run\n"
+    assert os.listdir(tmp_path) == ["out.json"]
+
+
+def test_an_interrupted_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(fd: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("kpictl.report.files.os.fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        report.emit("data\n", os.path.join(tmp_path, "out.csv"))
+    assert os.listdir(tmp_path) == []
+
+
+def test_emit_into_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    target = os.path.join(tmp_path, "missing", "out.csv")
+    with pytest.raises(SpecError, match=r"folder '.*missing' does not exist") as caught:
+        report.emit("x\n", target)
+    assert caught.value.at == Location("--output")
+    assert caught.value.hint == "create the folder first"
+    assert os.listdir(tmp_path) == []
+
+
+def test_parquet_is_not_dumped_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdout", _Terminal())
+    with pytest.raises(SpecError, match="Parquet is binary"):
+        report.emit(b"PAR1", None)
+
+
+# -- breach_line --------------------------------------------------------------------------
+
+
+def test_breach_line() -> None:
+    row = Row("on_time_delivery_rate", D(2026, 3, 1), {"region": "EU", "carrier": None}, 0.912,
+              Judgement("off_track", 0.95, None, 0.9354, -0.0234, -0.025))
+    assert report.breach_line(row) == (
+        "on_time_delivery_rate 2026-03-01 (region=EU, carrier=NULL): value 0.912, expected 0.9354, off_track"
+    )
+    plain = Row("revenue", D(2026, 1, 1), {}, 1234567.0, Judgement("at_risk", 1300000.0, None, 1250000.0))
+    assert report.breach_line(plain) == "revenue 2026-01-01: value 1234567, expected 1250000, at_risk"
+
+
+def test_table_helpers() -> None:
+    assert [table.period_label(D(2025, 12, 29), g) for g in ("day", "week", "month", "quarter", "year", None)] == [
+        "2025-12-29", "2026-W01", "2025-12", "2025-Q4", "2025", "2025-12-29"]
+    assert table.infer_grain([D(2025, 1, 1), D(2025, 2, 1), D(2025, 3, 1)]) == "month"
+    assert table.infer_grain([D(2025, 1, 1), D(2025, 4, 1)]) == "quarter"
+    assert table.infer_grain([D(2025, 1, 1)]) is None
+
+
+# -- catalog ------------------------------------------------------------------------------
+
+CAT_REVENUE = Kpi("revenue", "sum(amount)", "metrics/sales.yml", label={"en": "Revenue"}, owner="sales",
+                  source="orders", dimensions=(Dimension("region"),), format=Format("currency"),
+                  target=Target(Bound(min=8_500_000), by=D(2026, 12, 31)), at=Location("metrics/sales.yml", 3, 5))
+CAT_TRANSPORT = Kpi("transport_cost", "sum(cost)", "metrics/logistics.yml", source="shipments",
+                    format=Format("currency"))
+CAT_RATIO = Kpi(
+    "cost_to_sales", "transport_cost / revenue", "metrics/logistics.yml", label={"en": "Transport cost to sales"},
+    owner="logistics", format=Format("percent"), tags=("logistics",),
+    target=Target(Bound(max=0.06), by=D(2026, 6, 30), tolerance=0.02, tolerance_relative=True,
+                  per={"region": {"EU": Bound(max=0.05)}}, rationale="Carrier contracts renegotiated in Q1."),
+    at=Location("metrics/logistics.yml", 12, 5),
+)
+CAT_MOM = Kpi("cost_to_sales_mom", "cost_to_sales / prior(cost_to_sales) - 1", "metrics/logistics.yml")
+CATALOG = {k.name: k for k in (CAT_REVENUE, CAT_TRANSPORT, CAT_RATIO, CAT_MOM)}
+
+
+def test_catalog_table() -> None:
+    # Natural widths 14+23+9+32+9+10 + 5 gaps of 2 = 107: the label column (the only one above
+    # its minimum) loses 7 characters; the target is never cut.
+    assert catalog.render([CAT_REVENUE, CAT_TRANSPORT, CAT_RATIO], "table") == (
+        "NAME            LABEL             SOURCE     TARGET                            OWNER      DIMENSIONS\n"
+        "revenue         Revenue           orders     ≥ €8,500,000 by 2026-12-31        sales      region\n"
+        "transport_cost  transport_cost    shipments  —                                 —          —\n"
+        "cost_to_sales   Transport cost…   derived    ≤ 6.0% by 2026-06-30, per region  logistics  —"
+    )
+
+
+def test_catalog_table_leaves_out_owner_and_dimensions_rather_than_overflow() -> None:
+    name = "k" * 60
+    wide = Kpi(name, "sum(x)", "m.yml", label={"en": "Label"}, owner="someone_long_team", source="orders",
+               dimensions=(Dimension("region"), Dimension("segment"), Dimension("channel")),
+               target=Target(Bound(min=1), by=D(2026, 1, 1)))
+    # 60+5+6+17+17+24 + 10 = 139; owner and dimensions cut to 10 each: 118; without dimensions
+    # 60+5+6+17+10 + 8 = 106; without the owner too: 94.
+    assert catalog.render([wide], "table") == (
+        "NAME" + " " * 58 + "LABEL  SOURCE  TARGET\n"
+        + name + "  Label  orders  ≥ 1 by 2026-01-01"
+    )
+
+
+def test_catalog_json() -> None:
+    entries = json.loads(catalog.render([CAT_REVENUE, CAT_RATIO], "json"))
+    assert entries[0] == {
+        "name": "revenue", "label": "Revenue", "source": "orders", "derived": False, "dimensions": ["region"],
+        "target": "≥ 8500000 by 2026-12-31", "owner": "sales", "description": None, "tags": [],
+        "formula": "sum(amount)", "file": "metrics/sales.yml", "line": 3,
+    }
+    assert entries[1]["source"] is None and entries[1]["derived"] is True
+    assert entries[1]["target"] == "≤ 0.06 by 2026-06-30, per region"
+    assert list(entries[1]) == ["name", "label", "source", "derived", "dimensions", "target", "owner",
+                                "description", "tags", "formula", "file", "line"]
+
+
+def test_catalog_show_fields_lineage_and_sql() -> None:
+    text = catalog.render_one(CAT_RATIO, CATALOG, "SELECT 1\n")
+    lines = text.splitlines()
+    assert lines[:3] == ["name         cost_to_sales", "label        en: Transport cost to sales", "description  —"]
+    assert "defined in   metrics/logistics.yml:12" in lines
+    assert "source       — (derived from other KPIs)" in lines
+    assert "target       ≤ 0.06 by 2026-06-30, per region" in lines
+    assert "  tolerance  2% of the bound" in lines
+    assert "  per        region=EU: ≤ 0.05" in lines
+    assert "  rationale  Carrier contracts renegotiated in Q1." in lines
+    assert text.endswith(
+        "\n\nlineage\n"
+        "cost_to_sales = transport_cost / revenue\n"
+        "├── transport_cost  (source: shipments)\n"
+        "└── revenue  (source: orders)\n"
+        "\nsql\nSELECT 1"
+    )
+
+
+def test_catalog_lineage_is_recursive() -> None:
+    assert catalog.lineage(CAT_MOM, CATALOG) == [
+        "cost_to_sales_mom = cost_to_sales / prior(cost_to_sales) - 1",
+        "└── cost_to_sales = transport_cost / revenue",
+        "    ├── transport_cost  (source: shipments)",
+        "    └── revenue  (source: orders)",
+    ]
+    assert catalog.lineage(CAT_REVENUE, CATALOG) == ["revenue  (source: orders)"]
