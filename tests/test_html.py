@@ -253,6 +253,124 @@ def test_a_running_period_is_not_the_latest_value() -> None:
     assert (card.period, card.value) == ("May 2025", "88.0%")
 
 
+# -- end to end: `kpictl report` on a small project --------------------------------------------
+
+PROJECT = """\
+name: fixture
+metrics: [metrics]
+defaults: {grain: month, locale: en}
+sources:
+  shipments: {path: data/shipments.csv, key: shipment_id, time: ship_date}
+"""
+KPI_FILE = """\
+kpis:
+  - name: on_time_rate
+    label: {en: "On-time <script>alert(1)</script>", fr: "Livraison à temps <script>alert(1)</script>"}
+    description: Share of shipments delivered on time.
+    owner: logistics
+    tags: [transport]
+    source: shipments
+    formula: count(*) filter (where on_time) / count(*)
+    format: percent
+    dimensions: [carrier]
+    target: {min: 0.9, tolerance: 0.1}
+  - name: shipments
+    label: {en: Shipments, fr: Expéditions}
+    tags: [transport]
+    source: shipments
+    formula: count(*)
+    format: integer
+    dimensions: [carrier]
+  - name: cost
+    label: {en: Transport cost, fr: Coût du transport}
+    source: shipments
+    formula: sum(cost)
+    format: currency
+    target: {max: 1000}
+"""
+# January: 1 of 2 on time; February: 3 of 4; March: 7 of 8 (DHL 4 of 4, UPS 3 of 4), cost 8 × 125.5.
+SHIPMENTS = [("2025-01-10", "DHL", True, 100), ("2025-01-20", "UPS", False, 200)] + [
+    (f"2025-02-0{i + 1}", c, ok, 300) for i, (c, ok) in enumerate([("DHL", True), ("DHL", True), ("UPS", True),
+                                                                   ("UPS", False)])] + [
+    (f"2025-03-0{i + 1}", c, ok, 125.5) for i, (c, ok) in enumerate([("DHL", True)] * 4 + [("UPS", True)] * 3
+                                                                    + [("UPS", False)])]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "kpictl.yml").write_text(PROJECT, encoding="utf-8")
+    (tmp_path / "metrics" / "logistics.yml").write_text(KPI_FILE, encoding="utf-8")
+    lines = ["shipment_id,ship_date,carrier,on_time,cost"]
+    lines += [f"{i},{day},{carrier},{str(ok).lower()},{cost}"
+              for i, (day, carrier, ok, cost) in enumerate(SHIPMENTS, 1)]
+    (tmp_path / "data" / "shipments.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return tmp_path
+
+
+def _report(project: Path, *args: str) -> tuple[int, str, str]:
+    from click.testing import CliRunner
+
+    from kpictl.cli import cli
+
+    out = project / "out" / "report.html"
+    out.parent.mkdir(exist_ok=True)
+    result = CliRunner().invoke(cli, ["--project", str(project), "report", "--out", str(out), *args],
+                                env={"NO_COLOR": "1", "COLUMNS": "80"})
+    return result.exit_code, out.read_text(encoding="utf-8") if out.exists() else "", result.stderr
+
+
+def test_report_of_a_project_end_to_end(project: Path) -> None:
+    code, page, stderr = _report(project)
+    assert code == 0, stderr
+    assert stderr.strip().endswith("report.html: 3 KPIs")
+    tree = parse(page)
+    assert_self_contained(page, tree)
+    badges = {name: tree.by_id(f"k-{name}").by_class("badge")[0].text()
+              for name in ("on_time_rate", "shipments", "cost")}
+    # March: 7/8 = 87.5%, 2.5 points under a flat min of 90% with a tolerance of 10 points: at risk;
+    # €1,004 over a max of €1,000 with no tolerance: off track; a count without target: no target.
+    assert badges == {"on_time_rate": "! At risk", "shipments": "– No target", "cost": "✗ Off track"}
+    assert tree.by_id("k-on_time_rate").by_class("value")[0].text().split() == ["87.5%", "Mar", "2025"]
+    assert "+12.5 pp" in tree.by_id("k-on_time_rate").text()
+    assert "€1,004" in tree.by_id("k-cost").text() and "+4 (+100.0%)" in tree.by_id("k-shipments").text()
+    assert EVIL in tree.by_id("k-on_time_rate").text()
+    attention = next(n for n in tree.walk() if n.attrs.get("class") == "attention")
+    assert [a.attrs["href"] for a in attention.walk() if a.tag == "a"] == ["#k-cost", "#k-on_time_rate"]
+    assert "shipments 31 Mar 2025" in " ".join(tree.by_class("fresh")[0].text().split())
+    rows = [[td.text() for td in tr.walk() if td.tag == "td"] for tr in tree.by_id("d-on_time_rate").walk()
+            if tr.tag == "tr"][1:]
+    assert rows == [["DHL", "100.0%", "✓ Achieved"], ["UPS", "75.0%", "✗ Off track"]]
+    sql = next(n for n in tree.by_id("d-cost").walk() if n.tag == "details").text()
+    assert 'SUM("shipments"."cost")' in sql
+
+
+def test_report_in_french_end_to_end(project: Path) -> None:
+    code, page, stderr = _report(project, "--lang", "fr", "on_time_rate", "cost")
+    assert code == 0, stderr
+    tree = parse(page)
+    assert tree.by_id("k-on_time_rate").by_class("badge")[0].text() == "! À risque"
+    assert tree.by_id("k-on_time_rate").by_class("value")[0].text().startswith(f"87,5{NNBSP}%")
+    assert f"1{NNBSP}004{NNBSP}€" in tree.by_id("k-cost").text()
+    assert "mars 2025" in tree.text() and not tree.by_class("card")[2:]
+
+
+def test_report_of_an_empty_range_is_a_page_that_says_so(project: Path) -> None:
+    code, page, stderr = _report(project, "--from", "2030-01-01")
+    assert code == 0, stderr
+    assert "No data in this range: no source has rows from 1 Jan 2030 on." in stderr
+    tree = parse(page)
+    assert_self_contained(page, tree)
+    assert "no source has rows from 1 Jan 2030 on" in tree.text() and not tree.by_class("card")
+
+
+def test_report_by_an_unknown_dimension_is_a_usage_error(project: Path) -> None:
+    code, page, stderr = _report(project, "--by", "carrrier")
+    assert code == 2 and page == ""
+    assert "no KPI of the report has the dimension 'carrrier' (did you mean 'carrier'?)" in stderr
+
+
 # -- charts ----------------------------------------------------------------------------------
 
 

@@ -306,9 +306,10 @@ def build(inputs: Inputs, lang: str = "en") -> Page:
     )
     # Sources known (a real run): empty when none has data; hand-built inputs: when no value is there.
     if not (any(fresh.values()) if fresh else any(not _missing(r.value) for r in done)):
-        start = i18n.format_date(inputs.start, lang) if inputs.start else "…"
-        end = i18n.format_date(inputs.end, lang) if inputs.end else "…"
-        return replace(page, period=f"{start} – {end}", empty=t["empty"].format(start=start, end=end))
+        start = i18n.format_date(inputs.start, lang) if inputs.start else ""
+        end = i18n.format_date(inputs.end, lang) if inputs.end else ""
+        key = "empty" if start and end else "empty_from" if start else "empty_to" if end else "empty_all"
+        return replace(page, period=f"{start or '…'} – {end or '…'}", empty=t[key].format(start=start, end=end))
     cards = [_card(kpi, inputs, t, lang) for kpi in inputs.kpis]
     domains: dict[str, list[Card]] = {}
     for kpi, card in zip(inputs.kpis, cards, strict=True):
