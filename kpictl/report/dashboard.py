@@ -102,8 +102,9 @@ def report(project: Project, names: Sequence[str] | None = None, *, lang: str | 
     ``lang`` defaults to the project's locale; ``generated_at`` to now (pass it for a
     reproducible file).
 
-    >>> page = report(Project.load("."), lang="fr")        # doctest: +SKIP
-    >>> Path("report.html").write_text(render(page))       # doctest: +SKIP
+    >>> from kpictl.report import html
+    >>> page = report(Project.load("."), lang="fr")                  # doctest: +SKIP
+    >>> open("report.html", "w").write(html.render(page))            # doctest: +SKIP
     """
     from kpictl.report.numbers import lang_of
 

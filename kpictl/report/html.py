@@ -213,12 +213,14 @@ def _complete(rows: Sequence[Row], grain: str, as_of: dt.date) -> list[Row]:
 
 
 def _breakdown(kpi: Kpi, inputs: Inputs, period: dt.date | None, t: dict[str, str],
-               lang: str) -> tuple[str, str, tuple[Line, ...], str, Markup]:
-    """The dimension, a note when there is no breakdown, table lines, "… and N more", and the bars."""
-    if kpi.name not in inputs.breakdowns:
+               lang: str) -> tuple[str, str, str, tuple[Line, ...], str, Markup]:
+    """The dimension, the section's title, a note when there is no breakdown, the table's lines,
+    "… and N more", and the bars: all for ``period``, the card's latest complete one."""
+    if kpi.name not in inputs.breakdowns or period is None:
         note = t["breakdown_missing"].format(dim=inputs.by) if inputs.by else t["breakdown_none"]
-        return "", note, (), "", Markup("")
+        return "", "", note, (), "", Markup("")
     dim, rows = inputs.breakdowns[kpi.name]
+    title = t["breakdown"].format(dim=dim, period=i18n.format_period(period, inputs.grain, lang))
     shown = [r for r in rows if r.kpi == kpi.name and r.period == period]
     shown.sort(key=lambda r: (_missing(r.value), -(r.value or 0.0) if not _missing(r.value) else 0.0))
     labels = ["NULL" if not r.dims or next(iter(r.dims.values())) is None else str(next(iter(r.dims.values())))
@@ -228,7 +230,7 @@ def _breakdown(kpi: Kpi, inputs: Inputs, period: dt.date | None, t: dict[str, st
     more = t["breakdown_more"].format(n=len(lines) - _TABLE_ROWS) if len(lines) > _TABLE_ROWS else ""
     chart = svg.bars([svg.Bar(line.label, r.value, line.value, r.status)
                       for line, r in zip(lines[:_BARS], shown[:_BARS], strict=True)])
-    return dim, "", lines[:_TABLE_ROWS], more, Markup(chart)
+    return dim, title, "", lines[:_TABLE_ROWS], more, Markup(chart)
 
 
 def _card(kpi: Kpi, inputs: Inputs, t: dict[str, str], lang: str) -> Card:
@@ -254,7 +256,7 @@ def _card(kpi: Kpi, inputs: Inputs, t: dict[str, str], lang: str) -> Card:
     if judgement is not None and judgement.expected is not None and status in ("on_track", "at_risk", "off_track"):
         expected = t["expected"].format(value=format_value(judgement.expected, kpi.format, lang))
     now, prev = (latest.value if latest else None), (before.value if before else None)
-    dim, note, lines, more, bars = _breakdown(kpi, inputs, latest.period if latest else None, t, lang)
+    dim, title, note, lines, more, bars = _breakdown(kpi, inputs, latest.period if latest else None, t, lang)
     observed = [(period_end(r.period, grain), r.value) for r in series]
     letters = lint.score(kpi, observed).letters
     return Card(
@@ -263,9 +265,7 @@ def _card(kpi: Kpi, inputs: Inputs, t: dict[str, str], lang: str) -> Card:
         period=i18n.format_period(latest.period, grain, lang) if latest else "",
         change=format_change(now, prev, kpi.format, lang) if before is not None else t["change_none"],
         change_class=_change_class(kpi, now, prev), target=_target_text(kpi, t, lang), expected=expected,
-        chart=chart, dimension=dim, breakdown_note=note,
-        breakdown_title=t["breakdown"].format(dim=dim, period=i18n.format_period(latest.period, grain, lang)) if dim
-        and latest else "", breakdown=lines, more=more, bars=bars,
+        chart=chart, dimension=dim, breakdown_title=title, breakdown_note=note, breakdown=lines, more=more, bars=bars,
         smart=tuple(Letter(k, t[f"letter_{k}"], s.level, t[f"level_{s.level}"], i18n.LEVEL_SYMBOLS[s.level],
                            s.reason) for k, s in letters.items()),
         owner=kpi.owner or t["owner_none"], description=kpi.description or t["description_none"],
