@@ -341,6 +341,48 @@ def report(ctx: click.Context, kpis: tuple[str, ...], by: str | None, grain: str
     click.echo(f"wrote {out}: {page.empty or f'{page.cards} KPIs'}", err=True)
 
 
+@cli.command()
+@click.argument("base", required=False)
+@click.argument("head", required=False)
+@click.option("--sql", is_flag=True, help="Add a unified diff of each changed KPI's compiled SQL.")
+@click.option("--data", is_flag=True, help="Run changed and impacted KPIs with both definitions on today's data.")
+@click.option("--grain", type=GRAINS, help="Period length for --data (default: HEAD's project default).")
+@click.option("--by", multiple=True, help="Break --data down by this dimension (repeatable).")
+@click.option("--from", "start", callback=_date, help="First day of the range (YYYY-MM-DD).")
+@click.option("--to", "end", callback=_date, help="Last day of the range (YYYY-MM-DD).")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
+              help="text for people; markdown for a pull-request comment; json for tools.")
+@click.option("--fail-on-change", "threshold", type=click.FloatRange(min=0), metavar="THRESHOLD",
+              help="Exit 1 when a value moved by more than THRESHOLD, relative (0.01 = 1%; implies --data).")
+@click.pass_context
+def diff(ctx: click.Context, base: str | None, head: str | None, sql: bool, data: bool, grain: str | None,
+         by: tuple[str, ...], start: dt.date | None, end: dt.date | None, fmt: str, threshold: float | None) -> None:
+    """Show what a change to the definitions does: fields, impact, SQL and values.
+
+    BASE and HEAD are git revisions. HEAD defaults to the working tree, BASE to the merge base
+    of HEAD with the default branch (origin/HEAD, main or master). Definitions are read from git
+    objects: nothing is checked out. With --data both versions run on today's data files, only
+    for the KPIs that changed and the derived KPIs that use them. With --fail-on-change, a move
+    from 0 or from no value counts as larger than any threshold.
+
+    \b
+    Example:
+      kpictl diff origin/main --data --format markdown > comment.md
+      kpictl diff HEAD~1 HEAD --sql --data --by region --fail-on-change 0.01
+    """
+    from kpictl import diff as diffing
+    from kpictl.report import diffview
+
+    result = diffing.compare(ctx.find_root().obj, base, head, sql=sql, data=data or threshold is not None,
+                             grain=grain, by=by, start=start, end=end)
+    click.echo(diffview.render(result, fmt), nl=False)
+    if threshold is not None:
+        for line in diffview.breach_lines(result, threshold):
+            click.echo(line, err=True)
+        if result.moved_more_than(threshold):
+            ctx.exit(EXIT_BREACH)
+
+
 def main() -> None:  # pragma: no cover - the console script is `cli`
     cli(prog_name="kpictl")
 

@@ -82,10 +82,6 @@ class ValueChange:
             return (self.base is None) != (self.head is None)
         return not math.isclose(self.base, self.head, rel_tol=1e-9, abs_tol=1e-12)
 
-    def moved_more_than(self, threshold: float) -> bool:
-        """Moved by more than ``threshold`` relative (0.01 = 1 %); a move from 0 or NULL always counts."""
-        return self.moved and (self.relative is None or abs(self.relative) > threshold)
-
 
 @dataclass(frozen=True)
 class KpiChange:
@@ -114,11 +110,6 @@ class KpiChange:
                   for f in self.fields)
         return self.change in ("changed", "renamed", "impacted") and (own or bool(self.via))
 
-    @property
-    def moved(self) -> tuple[ValueChange, ...]:
-        """The rows whose value or status changed."""
-        return tuple(v for v in self.values or () if v.moved or v.base_status != v.head_status)
-
 
 @dataclass(frozen=True)
 class Diff:
@@ -134,8 +125,10 @@ class Diff:
     ran: tuple[str, ...] = ()
 
     def moved_more_than(self, threshold: float) -> list[tuple[KpiChange, ValueChange]]:
-        """Every row that moved by more than ``threshold`` (relative): what ``--fail-on-change`` fails on."""
-        return [(k, v) for k in self.kpis for v in k.values or () if v.moved_more_than(threshold)]
+        """Every row that moved by more than ``threshold``, relative (0.01 = 1 %): what
+        ``--fail-on-change`` fails on. A move from 0 or from NULL has no relative size and always counts."""
+        return [(k, v) for k in self.kpis for v in k.values or ()
+                if v.moved and (v.relative is None or abs(v.relative) > threshold)]
 
 
 # -- reading git ---------------------------------------------------------------------------------
@@ -151,20 +144,18 @@ def _git(root: Path, *args: str) -> bytes | None:
 
 
 def _git_text(root: Path, *args: str) -> str | None:
-    out = _git(root, *args)
-    return None if out is None else out.decode().strip()
+    return None if (out := _git(root, *args)) is None else out.decode().strip()
 
 
-def _commit(root: Path, rev: str, role: str) -> str:
-    sha = _git_text(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}")
-    if not sha:
-        raise SpecError(f"unknown revision '{rev}'", at=Location(role),
-                        hint="give a branch, tag or commit that exists here; git log --oneline lists them")
-    return sha
-
-
-def _default_base(root: Path, head: str) -> Side:
-    """The merge base of HEAD with the default branch: origin/HEAD, else main, else master."""
+def _side(root: Path, rev: str | None, role: str, head: str = "HEAD") -> Side:
+    """The commit ``rev`` names or, for None, the merge base of ``head`` with the default branch
+    (origin/HEAD, else main, else master): the commit a pull request branched from."""
+    if rev is not None:
+        sha = _git_text(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}")
+        if not sha:
+            raise SpecError(f"unknown revision '{rev}'", at=Location(role),
+                            hint="give a branch, tag or commit that exists here; git log --oneline lists them")
+        return Side(rev, sha)
     origin = _git_text(root, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD")
     for branch in (origin, "main", "master"):
         if branch and _git_text(root, "rev-parse", "--verify", "--quiet", f"{branch}^{{commit}}"):
@@ -188,28 +179,30 @@ def _open(root: Path, prefix: str, side: Side, role: str) -> Project:
         names = _git_text(root, "ls-tree", "-r", "--name-only", "--full-tree", commit, "--", *specs) or ""
         return sorted(n[len(prefix):] for n in names.splitlines() if n.endswith((".yml", ".yaml")))
 
-    if commit and read(spec.PROJECT_FILE) is None:
-        raise SpecError(f"no {spec.PROJECT_FILE} at {role} {side}: the project does not exist at that revision",
-                        at=Location(f"{commit[:7]}:{spec.PROJECT_FILE}"), hint="compare from a later revision")
-    try:
+    def load() -> Project:
+        if commit and read(spec.PROJECT_FILE) is None:
+            raise SpecError(f"no project at '{side.label}': {spec.PROJECT_FILE} does not exist there",
+                            at=Location(spec.PROJECT_FILE), hint="compare from a later revision")
         project = Project.load(root, read=read if commit else None, listing=listing if commit else None)
-        errors = project.validate(data=False)
-    except InvalidProject as exc:
-        errors = exc.errors
-    if errors:
-        raise _at_revision(errors, side, role)
-    return project
+        if errors := project.validate(data=False):
+            raise InvalidProject(errors)
+        return project
+
+    return _at(side, role, load)  # type: ignore[no-any-return]
 
 
-def _at_revision(errors: Sequence[KpiError], side: Side, role: str) -> InvalidProject:
-    """Problems of a past revision, each located as ``BASE 1a2b3c4:file:line:col`` so that nobody
-    looks for them in the working tree (``git show 1a2b3c4:file`` shows the file as it was)."""
-    located = list(errors)
-    if side.commit is not None:
-        located = [copy.copy(e) for e in errors]
-        for error in located:
+def _at(side: Side, role: str, call: Callable[[], Any]) -> Any:
+    """``call()``; problems of a past revision are located as ``BASE 1a2b3c4:file:line:col``, so that
+    nobody looks for them in the working tree (``git show 1a2b3c4:file`` shows the file as it was)."""
+    try:
+        return call()
+    except KpiError as exc:
+        if side.commit is None:
+            raise
+        errors = [copy.copy(e) for e in (exc.errors if isinstance(exc, InvalidProject) else [exc])]
+        for error in errors:
             error.at = dataclasses.replace(error.at, file=f"{role} {side.commit[:7]}:{error.at.file or ''}".rstrip(":"))
-    return InvalidProject(located)
+        raise InvalidProject(errors) from None
 
 
 # -- comparing definitions ------------------------------------------------------------------------
@@ -321,17 +314,6 @@ def definitions(base: Project, head: Project) -> tuple[tuple[FieldChange, ...], 
 # -- SQL and values -------------------------------------------------------------------------------
 
 
-def _at(side: Side, role: str, call: Callable[[], Any]) -> Any:
-    """``call()``, with any problem it raises located in ``side``'s revision rather than the working tree."""
-    try:
-        return call()
-    except KpiError as exc:
-        if side.commit is None:
-            raise
-        errors = exc.errors if isinstance(exc, InvalidProject) else [exc]
-        raise _at_revision(errors, side, role) from None
-
-
 def _breakdown(change: KpiChange, base: Project, head: Project, by: Sequence[str]) -> tuple[str, ...]:
     """The dimensions of ``by`` that the KPI has on both sides: a dimension one side lacks cannot be compared."""
     both = checks.dimensions_of(change.base_name, base.kpis) & checks.dimensions_of(change.name, head.kpis)
@@ -393,7 +375,7 @@ def compare(path: str | Path = ".", base: str | None = None, head: str | None = 
     (problems located as ``REV:file:line:col``) when a side does not exist or does not validate.
 
     >>> diff = compare(".", "main", data=True)                      # doctest: +SKIP
-    >>> [(k.name, k.change, len(k.moved)) for k in diff.kpis]       # doctest: +SKIP
+    >>> [(k.name, k.change, sum(v.moved for v in k.values or ())) for k in diff.kpis]  # doctest: +SKIP
     [('revenue', 'changed', 12), ('average_order_value', 'impacted', 12)]
     """
     root = spec.find_root(path) or Path(path).resolve()
@@ -401,9 +383,9 @@ def compare(path: str | Path = ".", base: str | None = None, head: str | None = 
     if prefix is None:
         raise SpecError("not inside a git repository: kpictl diff compares git revisions", at=Location(str(root)),
                         hint="run it in a clone of the project's repository")
-    head_side = Side(head, _commit(root, head, "HEAD")) if head else Side("working tree")
+    head_side = _side(root, head, "HEAD") if head else Side("working tree")
     head_project = _open(root, prefix, head_side, "HEAD")
-    base_side = Side(base, _commit(root, base, "BASE")) if base else _default_base(root, head_side.commit or "HEAD")
+    base_side = _side(root, base, "BASE", head_side.commit or "HEAD")
     base_project = _open(root, prefix, base_side, "BASE")
     project, changes = definitions(base_project, head_project)
     grain = grain or head_project.config.grain
