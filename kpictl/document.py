@@ -1,7 +1,8 @@
 """YAML text → Document: plain data plus the line and column of every node, for error messages.
 
 YAML is read safely (no Python objects), with YAML 1.2-style scalars: `on`, `no` and
-dates stay strings. Nothing here knows what a KPI is.
+dates stay strings. Problems come back as SpecErrors in words an analyst reads, at the
+character that causes them. Nothing here knows what a KPI is.
 """
 
 from __future__ import annotations
@@ -16,13 +17,20 @@ from kpictl.errors import KpiError, Location, SpecError
 
 #: Larger files are refused before parsing: a definition file is text a person reviews.
 MAX_FILE_BYTES = 1_000_000
+#: Nodes one file may expand to: aliases can make a 1 KB file expand to billions ("billion laughs").
+MAX_NODES = 200_000
 
 Positions = dict[str, tuple[int, int]]
 
 
 @dataclass(frozen=True)
 class Document:
-    """One parsed YAML file: plain data plus the 1-based (line, column) of every node and key."""
+    """One parsed YAML file: plain data plus the 1-based (line, column) of every node and key.
+
+    The position of a quoted scalar is its first character inside the quotes, and that of a
+    block scalar (``|`` or ``>``) its first line of content, so that a column inside a
+    formula maps onto the file.
+    """
 
     file: str
     data: Any
@@ -62,41 +70,109 @@ for _first in "tTfF":
 
 
 def escape(key: object) -> str:
+    """A mapping key as one JSON Pointer segment (RFC 6901)."""
     return str(key).replace("~", "~0").replace("/", "~1")
 
 
-def _mark(node: yaml.Node) -> tuple[int, int]:
-    return (node.start_mark.line + 1, node.start_mark.column + 1)
+class _TooBig(Exception):
+    """Aliases expand the document beyond MAX_NODES, or an alias contains itself."""
 
 
-def _walk(node: yaml.Node, pointer: str, loader: _Loader, doc: Document, errors: list[KpiError]) -> Any:
-    doc.positions[pointer] = _mark(node)
-    if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)
-        out: dict[Any, Any] = {}
+class _Walker:
+    """Builds plain data from a node tree, recording positions; collects key problems."""
+
+    def __init__(self, loader: _Loader, text: str, doc: Document):
+        self.loader, self.text, self.doc = loader, text, doc
+        self.errors: list[KpiError] = []
+        self.budget = MAX_NODES
+        self.open: set[int] = set()  # collections being walked: an alias back into one is a loop
+
+    def mark(self, node: yaml.Node) -> tuple[int, int]:
+        line, col = node.start_mark.line + 1, node.start_mark.column + 1
+        if isinstance(node, yaml.ScalarNode) and node.style in ('"', "'"):
+            return line, col + 1
+        if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
+            start = self.text.find("\n", node.start_mark.index)
+            while start != -1:
+                end = self.text.find("\n", start + 1)
+                content = self.text[start + 1 : None if end == -1 else end].rstrip("\r")
+                line += 1
+                if content.strip():
+                    return line, len(content) - len(content.lstrip(" ")) + 1
+                start = end
+        return line, col
+
+    def walk(self, node: yaml.Node, pointer: str) -> Any:
+        self.budget -= 1
+        if self.budget < 0 or id(node) in self.open:
+            raise _TooBig
+        self.doc.positions[pointer] = self.mark(node)
+        if isinstance(node, yaml.ScalarNode):
+            return self.loader.construct_object(node, deep=True)
+        self.open.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return [self.walk(item, f"{pointer}/{i}") for i, item in enumerate(node.value)]
+            assert isinstance(node, yaml.MappingNode)
+            return self.mapping(node, pointer)
+        finally:
+            self.open.discard(id(node))
+
+    def mapping(self, node: yaml.MappingNode, pointer: str) -> dict[str, Any]:
+        self.loader.flatten_mapping(node)
+        out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            if not isinstance(key, (str, int, float, bool)) or key is None:
-                errors.append(SpecError("mapping keys must be plain names", at=Location(doc.file, *_mark(key_node))))
+            at = Location(self.doc.file, *self.mark(key_node))
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:null":
+                self.errors.append(self.bad_key(key_node, at))
                 continue
-            key = str(key) if not isinstance(key, str) else key
+            key = str(self.loader.construct_object(key_node))
             child = f"{pointer}/{escape(key)}"
             if key in out:
-                first = doc.key_positions[child]
-                errors.append(
-                    SpecError(
-                        f"duplicate key '{key}'",
-                        at=Location(doc.file, *_mark(key_node), child),
-                        hint=f"first defined at line {first[0]}",
-                    )
-                )
+                first = self.doc.key_positions[child]
+                self.errors.append(SpecError(f"duplicate key '{key}'", at=Location(at.file, at.line, at.column, child),
+                                             hint=f"first defined at line {first[0]}; keep one of them"))
                 continue
-            doc.key_positions[child] = _mark(key_node)
-            out[key] = _walk(value_node, child, loader, doc, errors)
+            self.doc.key_positions[child] = (at.line or 1, at.column or 1)
+            if _is_unquoted_jinja(value_node):
+                self.errors.append(_unquoted_jinja(Location(self.doc.file, *self.mark(value_node), child), key))
+                continue
+            out[key] = self.walk(value_node, child)
         return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_walk(item, f"{pointer}/{i}", loader, doc, errors) for i, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+
+    def bad_key(self, node: yaml.Node, at: Location) -> SpecError:
+        if isinstance(node, yaml.MappingNode) and node.flow_style and _is_unquoted_jinja(node):
+            return _unquoted_jinja(at, None)
+        return SpecError("a mapping key must be a plain name", at=at, hint="write 'name: value'")
+
+
+def _is_unquoted_jinja(node: yaml.Node) -> bool:
+    """`{{ x }}` unquoted is read by YAML as a mapping whose key is a mapping."""
+    return (
+        isinstance(node, yaml.MappingNode)
+        and bool(node.flow_style)
+        and any(isinstance(k, yaml.MappingNode) and k.flow_style for k, _ in node.value)
+    )
+
+
+def _unquoted_jinja(at: Location, key: str | None) -> SpecError:
+    example = f'{key}: "{{{{ ... }}}}"' if key else '"{{ ... }}"'
+    return SpecError("Jinja '{{ ... }}' must be quoted in YAML: unquoted, it reads as a mapping", at=at,
+                     hint=f"write {example}")
+
+
+def _decode(data: bytes, file: str) -> tuple[str | None, KpiError | None]:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None, SpecError("file is UTF-16, not UTF-8", at=Location(file, 1, 1), hint="save it as UTF-8")
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = len(data[line_start : exc.start].decode("utf-8", "replace")) + 1
+        byte = data[exc.start]
+        return None, SpecError(f"file is not valid UTF-8: byte 0x{byte:02X} cannot be read",
+                               at=Location(file, line, col), hint="save the file as UTF-8")
 
 
 def load_text(text: str | bytes, file: str) -> tuple[Document, list[KpiError]]:
@@ -105,29 +181,76 @@ def load_text(text: str | bytes, file: str) -> tuple[Document, list[KpiError]]:
     if isinstance(text, bytes):
         if len(text) > MAX_FILE_BYTES:
             size = f"{len(text) / 1e6:.1f} MB"
-            return doc, [SpecError(f"file is too large ({size})", at=Location(file), hint="split it: at most 1 MB per file")]
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = text[: exc.start].count(b"\n") + 1
-            col = exc.start - (text.rfind(b"\n", 0, exc.start) + 1) + 1
-            return doc, [SpecError("file is not valid UTF-8", at=Location(file, line, col), hint="save it as UTF-8")]
-    text = text.lstrip("\ufeff")
-    loader = _Loader(text)
-    errors: list[KpiError] = []
+            return doc, [SpecError(f"file is too large: {size}, at most {MAX_FILE_BYTES // 1_000_000} MB",
+                                   at=Location(file, 1, 1), hint="split it into several KPI files")]
+        decoded, error = _decode(text, file)
+        if error is not None or decoded is None:
+            return doc, [error or SpecError("file cannot be read", at=Location(file, 1, 1))]
+        text = decoded
+    text = text[1:] if text.startswith("\ufeff") else text
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        return doc, [SpecError(f"invalid YAML: control character U+{exc.character:04X} is not allowed",
+                               at=Location(file, line, col), hint="remove it; YAML files are plain text")]
+    walker = _Walker(loader, text, doc)
     try:
         node = loader.get_single_node()
-        data = None if node is None else _walk(node, "", loader, doc, errors)
+        data = None if node is None else walker.walk(node, "")
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
-        problem = (exc.problem or exc.context or "invalid YAML").strip()
-        hint = "indent with spaces, not tabs" if "\t" in problem or "tab" in problem else None
-        return doc, [SpecError(f"invalid YAML: {problem}", at=where, hint=hint)]
-    except yaml.YAMLError as exc:  # e.g. a bad escape that carries no mark
+        return doc, [_yaml_error(exc, file, text)]
+    except yaml.YAMLError as exc:  # pragma: no cover - every PyYAML error carries a mark or a position
         return doc, [SpecError(f"invalid YAML: {exc}", at=Location(file, 1, 1))]
-    except RecursionError:
-        return doc, [SpecError("invalid YAML: nesting is too deep", at=Location(file, 1, 1))]
+    except (_TooBig, RecursionError):
+        return doc, [SpecError("invalid YAML: aliases expand too far (or nest too deep)", at=Location(file, 1, 1),
+                               hint="write the values out instead of repeating '*anchors'")]
     finally:
         loader.dispose()
-    return Document(file, data, doc.positions, doc.key_positions), errors
+    return Document(file, data, doc.positions, doc.key_positions), walker.errors
+
+
+#: A line whose value starts with an unquoted `{{`: YAML reads it as a flow mapping.
+_UNQUOTED_JINJA = re.compile(r"^(\s*(?:-\s+)?(?:([\w.-]+):\s+)?)\{\{")
+
+
+def _yaml_error(exc: yaml.MarkedYAMLError, file: str, text: str) -> SpecError:
+    """PyYAML's message in an analyst's words, at the mark that shows the cause."""
+    problem, context = (exc.problem or "").strip(), (exc.context or "").strip()
+    mark = exc.problem_mark or exc.context_mark
+    message, hint = problem or context or "cannot be read", None
+    if context.startswith("while parsing a flow") and exc.context_mark:
+        opener, closer = ("[", "]") if "sequence" in context else ("{", "}")
+        mark = exc.context_mark
+        message = f"'{opener}' is never closed"
+        hint = f"add the missing '{closer}'" + (f" before line {exc.problem_mark.line + 1}" if exc.problem_mark else "")
+    elif context.startswith("while scanning a quoted scalar") and exc.context_mark:
+        mark, message, hint = exc.context_mark, "quoted text is never closed", "add the closing quote"
+    elif "found character '\\t'" in problem:
+        message, hint = "tab character: YAML is indented with spaces", "replace the tab with spaces"
+    elif m := re.match(r"found character '(.)' that cannot start any token", problem):
+        message, hint = f"a value cannot start with '{m.group(1)}'", f"quote it: \"{m.group(1)}...\""
+    elif problem == "mapping values are not allowed here":
+        message = "unexpected ':'"
+        hint = "indent this line like the keys above it, or quote a value that contains ': '"
+    elif problem == "could not find expected ':'" and exc.context_mark:
+        mark, message, hint = exc.context_mark, "expected 'key: value'", "add ':' after the key, or fix the indentation"
+    elif problem.startswith("expected <block end>"):
+        message, hint = "this line is not indented like the lines above it", "align it with the keys of its block"
+    elif context == "expected a single document in the stream":
+        message, hint = "a second YAML document ('---') in one file", "one file holds one document: remove the '---'"
+    elif m := re.match(r"found undefined alias '(.*)'", problem):
+        message, hint = f"unknown alias '*{m.group(1)}'", f"define the anchor '&{m.group(1)}' before using it"
+    elif m := re.match(r"found duplicate anchor '(.*)'", context):
+        first = exc.context_mark.line + 1 if exc.context_mark else "?"
+        message, hint = f"anchor '&{m.group(1)}' is defined twice", f"first defined at line {first}"
+    elif m := re.match(r"found unknown escape character '(.*)'", problem):
+        message, hint = f"unknown escape '\\{m.group(1)}' in double quotes", "use single quotes, or write '\\\\'"
+    if mark is None:
+        return SpecError(f"invalid YAML: {message}", at=Location(file, 1, 1), hint=hint)
+    lines = text.splitlines()
+    jinja = _UNQUOTED_JINJA.match(lines[mark.line]) if mark.line < len(lines) else None
+    if jinja:
+        return _unquoted_jinja(Location(file, mark.line + 1, len(jinja.group(1)) + 1), jinja.group(2))
+    return SpecError(f"invalid YAML: {message}", at=Location(file, mark.line + 1, mark.column + 1), hint=hint)
