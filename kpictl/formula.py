@@ -3,11 +3,14 @@
 KPI files come from pull requests, so every formula, filter and dimension expression is
 checked here before any SQL runs: exactly one expression, built only from allow-listed
 node types (no statements, subqueries, table functions, window functions, or functions
-that read files or the clock). This module never touches data and never imports DuckDB.
+that read files or the clock). Errors point at the offending token in the YAML file.
+This module never touches data and never imports DuckDB.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from functools import cache
 from typing import Any
 
@@ -18,15 +21,51 @@ DERIVED_FUNCTIONS = {"prior": (1, 2), "cumulative": (1, 1), "rolling": (2, 2), "
 TO_DATE_GRAINS = ("year", "quarter", "month", "week")
 #: Parts of a formula kpictl checks: aggregate (source KPI), derived, filter, dimension.
 KINDS = ("aggregate", "derived", "filter", "dimension")
+_ALLOWED_HINT = "formulas use columns, numbers, arithmetic, comparisons, CASE, CAST and aggregate functions"
+_CLOCK = ("now", "today", "get_current_time", "get_current_timestamp", "random", "uuid", "gen_random_uuid")
+_CLOCK_HINT = "results must not depend on the clock or chance: use a var() or --from/--to"
+_WINDOW_HINT = "use rolling(), cumulative() or prior() in a derived KPI"
+_SOURCE_ONLY = "a formula reads only its own source's rows; lookups: in kpictl.yml bring in other sources' columns"
+
+
+def at_offset(at: Location | None, text: str, offset: int) -> Location | None:
+    """The file location of character ``offset`` of ``text``, a YAML scalar that starts at ``at``.
+
+    Exact for one-line and ``|`` block scalars (whose lines share one indentation); the
+    nearest place for folded ones.
+    """
+    if at is None or at.line is None or at.column is None:
+        return at
+    offset = max(0, min(offset, len(text)))
+    line = text.count("\n", 0, offset)
+    col = offset - (text.rfind("\n", 0, offset) + 1)
+    return Location(at.file, at.line + line, at.column + col, at.pointer)
+
+
+# -- Jinja ---------------------------------------------------------------------------------------
 
 
 @cache
 def _jinja() -> Any:
     from jinja2 import StrictUndefined
+    from jinja2.exceptions import SecurityError
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-    env.globals.clear()  # no range/cycler/joiner: a formula needs var() and nothing else
+    class Sandbox(ImmutableSandboxedEnvironment):
+        """No globals (no range/cycler/joiner); `*` and `**` cannot build huge values."""
+
+        intercepted_binops = frozenset(["*", "**"])
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            seq, num = (left, right) if isinstance(left, (str, list, tuple)) else (right, left)
+            big_repeat = operator == "*" and isinstance(seq, (str, list, tuple)) and isinstance(num, int)
+            huge_power = operator == "**" and isinstance(right, int) and right > 1000
+            if huge_power or (big_repeat and len(seq) * num > 100_000):
+                raise SecurityError(f"'{operator}' would build a value too large for a formula")
+            return super().call_binop(context, operator, left, right)
+
+    env = Sandbox(undefined=StrictUndefined, autoescape=False)
+    env.globals.clear()
     return env
 
 
@@ -34,119 +73,264 @@ def render(text: str, vars: dict[str, Any], at: Location | None = None) -> str:
     """Expand ``{{ var('name') }}`` (and plain Jinja) in a sandbox; text without Jinja is returned as is."""
     if "{" not in text:
         return text
-    from jinja2 import TemplateError
-    from jinja2.exceptions import TemplateSyntaxError
+    from jinja2 import TemplateError, TemplateSyntaxError, UndefinedError
+    from jinja2.exceptions import SecurityError
 
     missing: list[str] = []
+    hint = "formulas may use {{ var('name') }} and plain Jinja only"
 
     def var(name: str, default: Any = None) -> Any:
-        if name in vars:
-            return vars[name]
-        if default is not None:
-            return default
-        missing.append(name)
-        return ""
+        if name not in vars and default is None:
+            missing.append(str(name))
+        return vars.get(name, "" if default is None else default)
+
+    def find(word: str) -> Location | None:
+        found = text.find(word)
+        return at_offset(at, text, found) if found >= 0 else at
 
     try:
         result: str = _jinja().from_string(text).render(var=var)
     except TemplateSyntaxError as exc:
-        where = at.shifted(exc.lineno - 1, None) if at else None
+        line = (exc.lineno or 1) - 1
+        where = Location(at.file, at.line + line, at.column if not line else None, at.pointer) if at and at.line else at
         raise SpecError(f"invalid Jinja: {exc.message}", at=where) from None
-    except TemplateError as exc:
-        # SecurityError (reaching Python internals) and UndefinedError land here.
-        raise SpecError(f"Jinja refused: {exc}", at=at, hint="only {{ var('name') }} and plain Jinja are allowed") from None
+    except SecurityError as exc:
+        attr = re.search(r"attribute '([^']+)'", str(exc))
+        what = f"'{attr.group(1)}'" if attr else "this"
+        message = f"unsafe Jinja: {what} cannot be used in a formula" if attr else f"unsafe Jinja: {exc}"
+        raise SpecError(message, at=find(attr.group(1)) if attr else at, hint=hint) from None
+    except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as exc:
+        name = re.match(r"'([^']+)' is undefined", str(exc)) if isinstance(exc, UndefinedError) else None
+        if name:
+            raise SpecError(f"unknown Jinja name '{name.group(1)}'", at=find(name.group(1)), hint=hint) from None
+        raise SpecError(f"Jinja failed: {exc}", at=at, hint=hint) from None
     if missing:
-        raise SpecError(f"unknown variable '{missing[0]}'", at=at, hint=suggest(missing[0], vars) or "declare it under vars: in kpictl.yml")
+        quoted = re.search(rf"""var\(\s*['"]({re.escape(missing[0])})['"]""", text)
+        where = at_offset(at, text, quoted.start(1)) if quoted else at
+        raise SpecError(f"unknown variable '{missing[0]}'", at=where,
+                        hint=suggest(missing[0], vars) or "declare it under vars: in kpictl.yml")
     return result
 
 
-@cache
-def _allowed() -> tuple[type, ...]:
-    from sqlglot import exp
+# -- SQL -----------------------------------------------------------------------------------------
 
-    names = """Column Identifier Literal Boolean Null Star Paren Neg Not Add Sub Mul Div IntDiv Mod
+#: sqlglot node types a formula may contain (an allow-list: anything else is refused).
+_ALLOWED_NODES = """Column Identifier Literal Boolean Null Star Paren Neg Not Add Sub Mul Div IntDiv Mod
     EQ NEQ GT GTE LT LTE Is And Or Between Like ILike In Tuple Case If Cast TryCast DataType
     DataTypeParam Filter Where Distinct Sum Count Avg Min Max Coalesce Nullif Abs Round Floor Ceil
-    Sqrt Ln Log Pow Greatest Least DateTrunc TimestampTrunc Extract Var ApproxDistinct Quantile
+    Sqrt Ln Log Pow Exp Sign Greatest Least DateTrunc TimestampTrunc Extract Var ApproxDistinct Quantile
     PercentileCont PercentileDisc Median Mode Stddev StddevSamp StddevPop Variance VariancePop
     CountIf DateDiff DateAdd DateSub Interval TimeToUnix TimeToStr Lower Upper Length Substring
     Concat DPipe Trim ArgMax ArgMin LogicalAnd LogicalOr Date TsOrDsToDate Anonymous
-    WithinGroup Ordered Order StrPosition Left Right Replace""".split()
-    return tuple(getattr(exp, n) for n in names if hasattr(exp, n))
+    WithinGroup Ordered Order StrPosition Left Right Replace Year Quarter Month Week Day DayOfWeek
+    DayOfMonth DayOfYear WeekOfYear"""
+#: Root node types that are statements, named as such in the error.
+_STATEMENT_NODES = """Query DML DDL Command Copy Attach Detach Install Pragma Set Describe Drop Use Summarize Show
+    Create Insert Update Delete Merge Transaction Commit Rollback Alter Analyze Kill Grant Cache Uncache"""
 
 
-def parse(text: str, kind: str, at: Location | None = None) -> Any:
+@cache
+def _nodes(names: str) -> tuple[type, ...]:
+    from sqlglot import exp
+
+    return tuple(getattr(exp, n) for n in names.split() if hasattr(exp, n))
+
+
+@cache
+def _functions() -> tuple[str, ...]:
+    """Names of the allowed SQL functions, for "did you mean" hints."""
+    from sqlglot import exp
+
+    return tuple(n.lower() for c in _nodes(_ALLOWED_NODES) if issubclass(c, exp.Func) for n in c.sql_names())
+
+
+@cache
+def _dialect() -> Any:
+    import sqlglot
+
+    # The parser logs "falling back to Command" for statements it half-knows; the user sees our error.
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    return sqlglot.Dialect.get_or_raise("duckdb")
+
+
+def parse(text: str, kind: str, at: Location | None = None, *, exact: bool = True) -> Any:
     """Parse one expression of ``kind`` (see KINDS) and check it; returns the sqlglot tree.
 
-    Raises SpecError with the position inside the YAML file when the text is not one
-    allowed expression.
+    Raises SpecError at the offending token in the YAML file when the text is not one
+    allowed expression. ``exact=False`` when ``text`` is not the scalar written at ``at``
+    (Jinja changed it): errors then point at the start of the scalar.
     """
-    import sqlglot
     from sqlglot import exp
     from sqlglot.errors import ParseError, TokenError
+    from sqlglot.tokens import TokenType  # type: ignore[attr-defined]
 
+    def where(offset: int) -> Location | None:
+        return at_offset(at, text, offset) if exact else at
+
+    dialect = _dialect()
     try:
-        trees = sqlglot.parse(text, read="duckdb")
+        tokens = dialect.tokenize(text)
+    except TokenError:
+        quote = _unclosed_quote(text)
+        raise SpecError("invalid SQL: a quote is never closed" if quote is not None else "invalid SQL: cannot read it",
+                        at=where(quote or 0), hint="close the quote" if quote is not None else None) from None
+    for token in tokens:
+        if token.token_type == TokenType.SEMICOLON:
+            raise SpecError("';' is not allowed: a formula is one SQL expression", at=where(token.start),
+                            hint="remove the ';' and anything after it")
+        if token.token_type in (TokenType.SELECT, TokenType.WITH) and token is not tokens[0]:
+            raise SpecError("subqueries are not allowed in a formula", at=where(token.start), hint=_SOURCE_ONLY)
+        if token.token_type == TokenType.OVER:
+            raise SpecError("window functions (OVER) are not allowed in a formula", at=where(token.start),
+                            hint=_WINDOW_HINT)
+    if not tokens:
+        raise SpecError("the expression is empty", at=at)
+    try:
+        trees = [t for t in dialect.parser().parse(tokens, text) if t is not None]
     except ParseError as exc:
-        first = exc.errors[0] if exc.errors else {}
-        where = at.shifted(first.get("line", 1) - 1, first.get("col")) if at else None
-        desc = str(first.get("description") or exc).split(". Line")[0]
-        raise SpecError(f"invalid SQL expression: {desc}", at=where) from None
-    except TokenError as exc:
-        raise SpecError(f"invalid SQL expression: {exc}", at=at) from None
-    trees = [t for t in trees if t is not None]
-    if len(trees) != 1:
-        raise SpecError(f"expected one SQL expression, found {len(trees)} statements", at=at, hint="remove the ';'")
+        message, offset, hint = _parse_problem(exc, text, tokens)
+        raise SpecError(f"invalid SQL: {message}", at=where(offset), hint=hint) from None
     tree = trees[0]
-    if isinstance(tree, exp.Query) or isinstance(tree, (exp.Command, exp.Block)):
-        raise SpecError("expected a SQL expression, not a statement", at=at)
-    allowed = _allowed()
-    for node in tree.walk():
-        if isinstance(node, (exp.Select, exp.Subquery, exp.Query)) or (isinstance(node, exp.In) and node.args.get("query")):
-            raise SpecError("subqueries are not allowed in a formula", at=at, hint="a formula reads only its own source's rows")
-        if isinstance(node, exp.Window):
-            raise SpecError("window functions (OVER) are not allowed", at=at, hint="use rolling(), cumulative() or prior() in a derived KPI")
-        if isinstance(node, exp.Anonymous):
-            _check_function(node, kind, at)
-        elif not isinstance(node, allowed):
-            name = node.sql_name() if isinstance(node, exp.Func) else type(node).__name__
-            raise SpecError(f"'{name.lower()}' is not allowed in a formula", at=at, hint=_hint_for(node))
-        if isinstance(node, exp.Column) and node.table and kind == "derived":
-            raise SpecError(f"'{node.sql()}': a derived formula uses KPI names only", at=at)
-    _check_aggregation(tree, kind, at)
+    if isinstance(tree, _nodes(_STATEMENT_NODES)):
+        raise SpecError(f"{tokens[0].text.upper()} statements are not allowed: a formula is one SQL expression",
+                        at=where(0), hint=_statement_hint(tree, kind))
+    if isinstance(tree, exp.Alias):
+        raise SpecError(f"unexpected '{tree.alias}' after the expression",
+                        at=where(_offset(tree.args["alias"], tokens)),
+                        hint="a formula has no alias: remove it, or add the missing operator")
+    _check_nodes(tree, kind, where, tokens, text)
+    _check_aggregation(tree, kind, where)
     return tree
 
 
-def _hint_for(node: Any) -> str:
+def _unclosed_quote(text: str) -> int | None:
+    """Offset of the quote that is never closed, if any."""
+    open_at: int | None = None
+    for i, ch in enumerate(text):
+        if ch in "'\"" and (open_at is None or text[open_at] == ch):
+            open_at = i if open_at is None else None
+    return open_at
+
+
+def _parse_problem(exc: Any, text: str, tokens: list[Any]) -> tuple[str, int, str | None]:
+    """sqlglot's ParseError as (message, offset in ``text``, hint)."""
+    first = exc.errors[0] if exc.errors else {}
+    line, col, token = first.get("line", 1), first.get("col", 1), first.get("highlight") or ""
+    lines = text.split("\n")
+    start = sum(len(x) + 1 for x in lines[: max(0, line - 1)]) + max(0, col - len(token))
+    desc = str(first.get("description") or exc).split(". Line")[0]
+    at_end = start + len(token) >= len(text.rstrip())
+    if desc.startswith("Expecting "):
+        wanted = desc.removeprefix("Expecting ")
+        if at_end:
+            return f"missing '{wanted}' at the end", len(text.rstrip()), None
+        before = [t for t in tokens if t.start < start]
+        hint = None
+        if before and before[-1].token_type.name == "VAR" and token.isidentifier():
+            hint = f'a name with a space needs double quotes: "{before[-1].text} {token}"'
+        return f"expected '{wanted}' before '{token}'", start, hint
+    if desc.startswith("Required keyword: 'expression' missing"):
+        return (f"'{token}' needs a value on both sides" if token else "incomplete expression"), start, None
+    if desc.startswith("Required keyword"):
+        return "incomplete expression", start, None
+    if "Unexpected token" in desc or desc.startswith("Invalid expression"):
+        return (f"unexpected '{token}'" if token else "unexpected end"), start, None
+    return desc[:1].lower() + desc[1:], start, None
+
+
+def _statement_hint(tree: Any, kind: str) -> str:
+    if tree.key == "select" and len(tree.expressions) == 1 and kind == "aggregate":
+        return f"write just the expression: {tree.expressions[0].sql('duckdb').lower()}; source: names the table"
+    return "kpictl writes the query; a formula only says what to compute"
+
+
+def _offset(node: Any, tokens: list[Any] | None = None) -> int:
+    """Offset in the text where ``node`` starts: its earliest token with a known position, else
+    the first token spelling the node's SQL name (CURRENT_DATE has no position of its own)."""
+    starts = [n.meta["start"] for n in node.walk() if "start" in n.meta]
+    if "start" in node.meta or not tokens:
+        return int(min(starts)) if starts else 0
+    first = min(starts) if starts else None
+    taken = set()  # the names of enclosing calls, which have positions of their own
+    parent = node.parent
+    while parent is not None:
+        taken.add(parent.meta.get("start"))
+        parent = parent.parent
+    for i, token in enumerate(tokens[2:], 2):  # `name ( first-argument`: the call starts at its name
+        if token.start == first and tokens[i - 1].token_type.name == "L_PAREN" and tokens[i - 2].start not in taken:
+            return int(tokens[i - 2].start)
+    if starts:
+        return int(min(starts))
+    names = {n.upper() for n in (node.sql_names() if hasattr(node, "sql_names") else ())} | {node.key.upper()}
+    return int(next((t.start for t in tokens or () if t.text.upper() in names), 0))
+
+
+def _check_nodes(tree: Any, kind: str, where: Any, tokens: list[Any], text: str) -> None:
     from sqlglot import exp
 
-    if isinstance(node, (exp.CurrentDate, exp.CurrentTimestamp)):
-        return "results must not depend on the clock: use a var() or --from/--to"
-    if "Read" in type(node).__name__ or isinstance(node, exp.Table):
-        return "a formula reads only its own source's rows"
-    return "see the formula reference in the README for the allowed functions"
+    allowed = _nodes(_ALLOWED_NODES)
+    for node in tree.walk():
+        if isinstance(node, (exp.Subquery, exp.Query, exp.Window)):  # the token scan finds most of them first
+            what, hint = ("window functions (OVER)", _WINDOW_HINT) if isinstance(node, exp.Window) else (
+                "subqueries", _SOURCE_ONLY)
+            raise SpecError(f"{what} are not allowed in a formula", at=where(_offset(node)), hint=hint)
+        if isinstance(node, exp.Anonymous):
+            _check_function(node, kind, where, tokens)
+        elif not isinstance(node, allowed):
+            offset = _offset(node, tokens)
+            call = re.match(r"(\w+)\s*\(", text[offset:])
+            _refuse(node, call.group(1).lower() if call and isinstance(node, exp.Func) else None, where(offset))
+        if isinstance(node, exp.Column):
+            if node.args.get("db") or node.args.get("catalog"):
+                raise SpecError(f"'{node.sql()}' has too many parts", at=where(_offset(node)),
+                                hint="write column or source.column")
+            if node.table and kind == "derived":
+                raise SpecError(f"'{node.sql()}': a derived formula uses KPI names only", at=where(_offset(node)))
 
 
-def _check_function(node: Any, kind: str, at: Location | None) -> None:
+def _refuse(node: Any, name: str | None, at: Location | None) -> None:
+    from sqlglot import exp
+
+    if isinstance(node, (exp.CurrentDate, exp.CurrentTimestamp, exp.CurrentTime, exp.Rand)):
+        hint = _CLOCK_HINT
+    elif "Read" in type(node).__name__ or isinstance(node, exp.Table):
+        hint = _SOURCE_ONLY
+    else:
+        hint = _ALLOWED_HINT
+    if name is None:
+        snippet = node.sql("duckdb")
+        name = snippet.lower() if isinstance(node, exp.Func) and not list(node.iter_expressions()) else snippet
+        raise SpecError(f"'{name}' is not allowed in a formula", at=at, hint=hint)
+    raise SpecError(f"function '{name}' is not allowed in a formula", at=at, hint=hint)
+
+
+def _check_function(node: Any, kind: str, where: Any, tokens: list[Any]) -> None:
+    from sqlglot import exp
+
     name = str(node.this).lower()
-    if kind != "derived" or name not in DERIVED_FUNCTIONS:
-        where = "in a derived KPI only" if name in DERIVED_FUNCTIONS else "not allowed in a formula"
-        raise SpecError(f"function '{name}' is {where}", at=at, hint=suggest(name, DERIVED_FUNCTIONS) if kind == "derived" else None)
+    at = where(_offset(node, tokens))
+    if name not in DERIVED_FUNCTIONS or kind != "derived":
+        if name in DERIVED_FUNCTIONS:
+            raise SpecError(f"{name}() is for derived KPIs only", at=at,
+                            hint="define a derived KPI (no source:) over this one")
+        choices = [*_functions(), *(DERIVED_FUNCTIONS if kind == "derived" else ())]
+        hint = _CLOCK_HINT if name in _CLOCK else suggest(name, choices) if len(name) > 3 else None
+        raise SpecError(f"function '{name}' is not allowed in a formula", at=at, hint=hint or _ALLOWED_HINT)
     lo, hi = DERIVED_FUNCTIONS[name]
     args = node.expressions
     if not lo <= len(args) <= hi:
-        count = str(lo) if lo == hi else f"{lo} to {hi}"
+        count = str(lo) if lo == hi else f"{lo} or {hi}"
         raise SpecError(f"{name}() takes {count} arguments, got {len(args)}", at=at)
-    from sqlglot import exp
-
     if not isinstance(args[0], exp.Column):
-        raise SpecError(f"the first argument of {name}() must be a KPI name", at=at)
+        raise SpecError(f"the first argument of {name}() must be a KPI name", at=where(_offset(args[0], tokens)))
     if name in ("prior", "rolling") and len(args) == 2:
         n = args[1]
         if not (isinstance(n, exp.Literal) and not n.is_string and n.this.isdigit() and int(n.this) >= 1):
-            raise SpecError(f"the second argument of {name}() must be a whole number of periods >= 1", at=at)
+            raise SpecError(f"the second argument of {name}() must be a whole number of periods >= 1",
+                            at=where(_offset(n, tokens)))
     if name == "to_date" and window_grain(node) not in TO_DATE_GRAINS:
-        raise SpecError(f"to_date() takes one of {', '.join(TO_DATE_GRAINS)}", at=at, hint="e.g. to_date(revenue, year)")
+        raise SpecError(f"to_date() takes one of {', '.join(TO_DATE_GRAINS)}", at=where(_offset(args[1], tokens)),
+                        hint="e.g. to_date(revenue, year)")
 
 
 def window_grain(node: Any) -> str:
@@ -155,23 +339,27 @@ def window_grain(node: Any) -> str:
     return str(arg.name if hasattr(arg, "name") else arg).strip("'").lower()
 
 
-def _check_aggregation(tree: Any, kind: str, at: Location | None) -> None:
+def _check_aggregation(tree: Any, kind: str, where: Any) -> None:
     from sqlglot import exp
 
     aggs = list(tree.find_all(exp.AggFunc))
     if kind == "aggregate":
         if not aggs:
-            raise SpecError("a source KPI's formula must aggregate its rows", at=at, hint="e.g. sum(amount), count(*), avg(x)")
+            raise SpecError("a source KPI's formula must aggregate its rows", at=where(0),
+                            hint=f"e.g. sum({tree.sql('duckdb').lower()}), count(*) or avg(...)")
         for col in tree.find_all(exp.Column):
             if not _inside(col, (exp.AggFunc, exp.Filter)):
-                raise SpecError(f"column '{col.sql()}' is used outside an aggregate", at=at, hint=f"e.g. sum({col.sql()})")
+                raise SpecError(f"column '{col.sql()}' is outside an aggregate", at=where(_offset(col)),
+                                hint=f"aggregate it, e.g. sum({col.sql()}) or max({col.sql()})")
         for agg in aggs:
             if _inside(agg, exp.AggFunc):
-                raise SpecError("aggregates cannot be nested", at=at)
+                raise SpecError("aggregates cannot be nested", at=where(_offset(agg)),
+                                hint="a nested total is a derived KPI over two KPIs")
     elif aggs:
         what = {"derived": "a derived KPI combines KPI names", "filter": "a filter is a condition on each row",
                 "dimension": "a dimension is computed on each row"}[kind]
-        raise SpecError(f"aggregate '{aggs[0].sql()}' is not allowed here: {what}", at=at)
+        raise SpecError(f"aggregate '{aggs[0].sql('duckdb').lower()}' is not allowed here: {what}",
+                        at=where(_offset(aggs[0])))
 
 
 def _inside(node: Any, kind: type | tuple[type, ...]) -> bool:
@@ -185,14 +373,22 @@ def _inside(node: Any, kind: type | tuple[type, ...]) -> bool:
 
 def columns(tree: Any) -> set[str]:
     """Column names an expression reads (qualified ones as ``table.col``)."""
+    return set(column_offsets(tree))
+
+
+def column_offsets(tree: Any) -> dict[str, int]:
+    """Each column name (as in ``columns``) → the offset of its first use in the text."""
     from sqlglot import exp
 
-    return {f"{c.table}.{c.name}" if c.table else c.name for c in tree.find_all(exp.Column) if not _is_grain_word(c)}
+    found: dict[str, int] = {}
+    for c in tree.find_all(exp.Column):
+        if not _is_grain_word(c):
+            name, offset = f"{c.table}.{c.name}" if c.table else c.name, _offset(c)
+            found[name] = min(found.get(name, offset), offset)
+    return found
 
 
-def kpi_refs(tree: Any) -> set[str]:
-    """KPI names a derived formula uses (the grain word of to_date excluded)."""
-    return columns(tree)
+kpi_refs = columns  # the KPI names a derived formula uses (the grain word of to_date excluded)
 
 
 def _is_grain_word(col: Any) -> bool:
