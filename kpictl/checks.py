@@ -9,95 +9,122 @@ module never opens a file itself.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, NamedTuple
 
 from kpictl import formula
 from kpictl.errors import KpiError, Location, SpecError, suggest
-from kpictl.model import Config, Kpi
+from kpictl.model import Config, Kpi, Source
+
+Schemas = dict[str, dict[str, str]]
 
 
-def check(
-    config: Config, kpis: list[Kpi], schemas: dict[str, dict[str, str]] | None = None
-) -> tuple[dict[str, Kpi], list[KpiError]]:
+class _Expr(NamedTuple):
+    """One parsed SQL text of a KPI: its formula, a filter or a dimension expression."""
+
+    part: str  # "formula", "filter", "dimension 'x'"
+    text: str
+    at: Location
+    exact: bool  # text is what the YAML says at ``at`` (no Jinja), so token offsets map onto the file
+    tree: Any
+
+    def at_column(self, name: str) -> Location:
+        offset = formula.column_offsets(self.tree).get(name)
+        if offset is None or not self.exact:
+            return self.at
+        return formula.at_offset(self.at, self.text, offset) or self.at
+
+
+def check(config: Config, kpis: list[Kpi], schemas: Schemas | None = None) -> tuple[dict[str, Kpi], list[KpiError]]:
     """All semantic problems of the project, and its KPIs by name with formulas rendered."""
-    errors: list[KpiError] = []
-    errors += _check_sources(config, schemas)
+    errors: list[KpiError] = _check_sources(config, schemas)
     by_name: dict[str, Kpi] = {}
     for kpi in kpis:
         if kpi.name in by_name:
             first = by_name[kpi.name].at
-            errors.append(SpecError(f"duplicate KPI name '{kpi.name}'", at=kpi.at, hint=f"first defined at {first}"))
+            errors.append(SpecError(f"duplicate KPI name '{kpi.name}'", at=kpi.at,
+                                    hint=f"first defined at {first}; KPI names are unique in a project"))
             continue
         by_name[kpi.name] = kpi
     rendered: dict[str, Kpi] = {}
-    trees: dict[str, Any] = {}
+    exprs: dict[str, list[_Expr]] = {}
     for kpi in by_name.values():
-        try:
-            rendered[kpi.name], trees[kpi.name] = _render(kpi, config)
-        except SpecError as exc:
-            errors.append(exc)
-            continue
-        errors += _check_kpi(rendered[kpi.name], config, schemas)
-    errors += _check_references(rendered, trees, set(by_name))
-    errors += _check_cycles(rendered, trees)
+        done, parsed, problems = _render(kpi, config)
+        errors += problems
+        errors += _check_kpi(done or kpi, parsed, config, schemas)
+        if done is not None:
+            rendered[kpi.name], exprs[kpi.name] = done, parsed
+    trees = {name: parsed[0].tree for name, parsed in exprs.items()}
+    errors += _check_references(rendered, exprs, set(by_name))
+    errors += _check_cycles(rendered, exprs)
     for kpi in rendered.values():
         errors += _check_target_and_tests(kpi, rendered, trees, config, schemas)
     return rendered, errors
 
 
-def _render(kpi: Kpi, config: Config) -> tuple[Kpi, Any]:
-    """The KPI with Jinja expanded and every expression parsed (first problem raised)."""
-    kind = "derived" if kpi.derived else "aggregate"
-    text = formula.render(kpi.formula, config.vars, kpi.formula_at)
-    tree = formula.parse(text, kind, kpi.formula_at)
-    filters = []
-    for f, at in zip(kpi.filters, kpi.filter_at):
-        f = formula.render(f, config.vars, at)
-        formula.parse(f, "filter", at)
-        filters.append(f)
-    dims = []
-    for d in kpi.dimensions:
-        if d.expr is not None:
-            expr = formula.render(d.expr, config.vars, d.at)
-            formula.parse(expr, "dimension", d.at)
-            d = dataclasses.replace(d, expr=expr)
-        dims.append(d)
-    return dataclasses.replace(kpi, formula=text, filters=tuple(filters), dimensions=tuple(dims)), tree
+def _render(kpi: Kpi, config: Config) -> tuple[Kpi | None, list[_Expr], list[KpiError]]:
+    """The KPI with Jinja expanded and every expression parsed, or None and its problems."""
+    errors: list[KpiError] = []
+    parsed: list[_Expr] = []
+
+    def one(text: str, kind: str, part: str, at: Location) -> str:
+        try:
+            done = formula.render(text, config.vars, at)
+            exact = done == text
+            parsed.append(_Expr(part, done, at, exact, formula.parse(done, kind, at, exact=exact)))
+            return done
+        except SpecError as exc:
+            errors.append(exc)
+            return text
+
+    text = one(kpi.formula, "derived" if kpi.derived else "aggregate", "formula", kpi.formula_at)
+    filters = tuple(one(f, "filter", "filter", at) for f, at in zip(kpi.filters, kpi.filter_at, strict=False))
+    dims = tuple(
+        d if d.expr is None else dataclasses.replace(d, expr=one(d.expr, "dimension", f"dimension '{d.name}'", d.at))
+        for d in kpi.dimensions
+    )
+    if errors:
+        return None, parsed, errors
+    return dataclasses.replace(kpi, formula=text, filters=filters, dimensions=dims), parsed, []
 
 
-def _check_sources(config: Config, schemas: dict[str, dict[str, str]] | None) -> list[KpiError]:
+def _check_sources(config: Config, schemas: Schemas | None) -> list[KpiError]:
     errors: list[KpiError] = []
     for source in config.sources.values():
+        seen: set[str] = set()
         for lk in source.lookups:
-            target = config.sources.get(lk.source)
-            if target is None:
+            if lk.source not in config.sources:
+                others = [s for s in config.sources if s != source.name]
                 errors.append(SpecError(f"unknown source '{lk.source}' in lookups of '{source.name}'", at=lk.at,
-                                        hint=suggest(lk.source, config.sources)))
+                                        hint=suggest(lk.source, others) or f"sources: {', '.join(config.sources)}"))
                 continue
             if lk.source == source.name:
                 errors.append(SpecError(f"source '{source.name}' cannot look itself up", at=lk.at))
-            if schemas is not None:
-                for side in (source.name, lk.source):
-                    cols = schemas.get(side)
-                    if cols is not None and lk.on not in cols:
-                        errors.append(SpecError(f"lookup column '{lk.on}' is not a column of source '{side}'", at=lk.at,
-                                                hint=suggest(lk.on, cols)))
-        if schemas is not None and schemas.get(source.name) is not None:
-            cols = schemas[source.name]
-            for field in ("time", "key"):
-                col = getattr(source, field)
-                if col is not None and col not in cols:
-                    errors.append(SpecError(f"{field} column '{col}' is not a column of source '{source.name}'",
-                                            at=source.at, hint=suggest(col, cols)))
+            elif lk.source in seen:
+                errors.append(SpecError(f"source '{source.name}' looks up '{lk.source}' twice", at=lk.at,
+                                        hint="keep one lookup per source"))
+            seen.add(lk.source)
+            for side in (source.name, lk.source) if schemas is not None else ():
+                cols = schemas.get(side) if schemas else None
+                if cols is not None and lk.on not in cols:
+                    errors.append(SpecError(f"lookup column '{lk.on}' is not a column of source '{side}'", at=lk.at,
+                                            hint=suggest(lk.on, cols)))
+        cols = (schemas or {}).get(source.name)
+        for field in ("time", "key") if cols is not None else ():
+            col = getattr(source, field)
+            if col is not None and col not in (cols or {}):
+                errors.append(SpecError(f"{field} column '{col}' is not a column of source '{source.name}'",
+                                        at=source.at, hint=suggest(col, cols or {})))
     return errors
 
 
-def available_columns(source: str, config: Config, schemas: dict[str, dict[str, str]]) -> dict[str, str] | None:
+def available_columns(source: str, config: Config, schemas: Schemas) -> dict[str, str] | None:
     """Columns a KPI on ``source`` may name: its own, then each lookup's (bare and qualified)."""
     own = schemas.get(source)
     if own is None:
         return None
     cols = dict(own)
+    for name, typ in own.items():
+        cols[f"{source}.{name}"] = typ
     for lk in config.sources[source].lookups:
         for name, typ in (schemas.get(lk.source) or {}).items():
             cols.setdefault(name, typ)
@@ -105,68 +132,96 @@ def available_columns(source: str, config: Config, schemas: dict[str, dict[str, 
     return cols
 
 
-def _check_kpi(kpi: Kpi, config: Config, schemas: dict[str, dict[str, str]] | None) -> list[KpiError]:
-    errors: list[KpiError] = []
+def _check_kpi(kpi: Kpi, exprs: list[_Expr], config: Config, schemas: Schemas | None) -> list[KpiError]:
     if kpi.derived:
-        if kpi.filters:
-            errors.append(SpecError(f"derived KPI '{kpi.name}' cannot have a filter", at=kpi.filter_at[0],
-                                    hint="filter the KPIs it is computed from"))
-        if kpi.dimensions:
-            errors.append(SpecError(f"derived KPI '{kpi.name}' inherits its dimensions", at=kpi.dimensions[0].at,
-                                    hint="declare dimensions on the KPIs it is computed from"))
-        if kpi.time:
-            errors.append(SpecError(f"derived KPI '{kpi.name}' has no time column of its own", at=kpi.at))
-        return errors
+        return _check_derived(kpi)
+    errors: list[KpiError] = []
     source = config.sources.get(kpi.source or "")
     if source is None:
         return [SpecError(f"unknown source '{kpi.source}' in KPI '{kpi.name}'", at=kpi.at,
                           hint=suggest(kpi.source or "", config.sources) or f"sources: {', '.join(config.sources)}")]
     if not (kpi.time or source.time):
         errors.append(SpecError(f"KPI '{kpi.name}' has no time column", at=kpi.at,
-                                hint=f"add time: to the KPI or to source '{source.name}'"))
+                                hint=f"add time: to the KPI or to source '{source.name}' in kpictl.yml"))
     seen: set[str] = set()
     for d in kpi.dimensions:
         if d.name in seen:
-            errors.append(SpecError(f"dimension '{d.name}' listed twice in '{kpi.name}'", at=d.at))
+            errors.append(SpecError(f"dimension '{d.name}' is listed twice in '{kpi.name}'", at=d.at))
         seen.add(d.name)
+    errors += _check_qualifiers(kpi, exprs, source, config)
     cols = available_columns(source.name, config, schemas) if schemas is not None else None
     if cols is None:
         return errors
     lookups = [lk.source for lk in source.lookups]
-    where = f"source '{source.name}'" + (f" (or its lookups {', '.join(lookups)})" if lookups else "")
-    checks: list[tuple[str, str, Location]] = [(kpi.formula, "formula", kpi.formula_at)]
-    checks += [(f, "filter", at) for f, at in zip(kpi.filters, kpi.filter_at)]
-    checks += [(d.expr, f"dimension '{d.name}'", d.at) for d in kpi.dimensions if d.expr]
-    for text, part, at in checks:
-        tree = formula.parse(text, "aggregate" if part == "formula" else "filter", at)
-        for col in sorted(formula.columns(tree)):
-            if col not in cols:
-                errors.append(SpecError(f"unknown column '{col}' in {part} of {kpi.name}: not in {where}", at=at,
-                                        hint=suggest(col, cols)))
+    where = f"source '{source.name}'" + (f" or its lookups ({', '.join(lookups)})" if lookups else "")
+    for expr in exprs:
+        for col in sorted(formula.columns(expr.tree)):
+            table = col.split(".")[0] if "." in col else None
+            if col not in cols and (table is None or table in (source.name, *lookups)):
+                errors.append(SpecError(f"unknown column '{col}' in {expr.part} of {kpi.name}: not in {where}",
+                                        at=expr.at_column(col), hint=suggest(col, cols)))
     for d in kpi.dimensions:
         if d.expr is None and d.name not in cols:
             errors.append(SpecError(f"unknown dimension '{d.name}' of {kpi.name}: not a column of {where}", at=d.at,
                                     hint=suggest(d.name, cols) or "or declare it as {name: ..., expr: ...}"))
     time = kpi.time or source.time
     if time and time not in cols:
-        errors.append(SpecError(f"time column '{time}' of {kpi.name} is not in {where}", at=kpi.at, hint=suggest(time, cols)))
+        errors.append(SpecError(f"time column '{time}' of {kpi.name} is not in {where}", at=kpi.at,
+                                hint=suggest(time, cols)))
     return errors
 
 
-def _check_references(kpis: dict[str, Kpi], trees: dict[str, Any], names: set[str]) -> list[KpiError]:
+def _check_derived(kpi: Kpi) -> list[KpiError]:
+    errors: list[KpiError] = []
+    if kpi.filters:
+        errors.append(SpecError(f"derived KPI '{kpi.name}' cannot have a filter", at=kpi.filter_at[0],
+                                hint="filter the KPIs it is computed from"))
+    if kpi.dimensions:
+        errors.append(SpecError(f"derived KPI '{kpi.name}' cannot declare dimensions", at=kpi.dimensions[0].at,
+                                hint="it has the dimensions its KPIs share; declare them there"))
+    if kpi.time:
+        errors.append(SpecError(f"derived KPI '{kpi.name}' has no time column of its own", at=kpi.at,
+                                hint="each KPI it uses is bucketed by its own time column"))
+    return errors
+
+
+def _check_qualifiers(kpi: Kpi, exprs: list[_Expr], source: Source, config: Config) -> list[KpiError]:
+    """`x.col` must name the KPI's source or one of its lookups (checked without data)."""
+    errors: list[KpiError] = []
+    known = [source.name, *(lk.source for lk in source.lookups)]
+    uses = [(col, e.part, e.at_column(col)) for e in exprs for col in sorted(formula.columns(e.tree)) if "." in col]
+    uses += [(d.name, f"dimension '{d.name}'", d.at) for d in kpi.dimensions if d.expr is None and "." in d.name]
+    for col, part, at in uses:
+        table = col.split(".")[0]
+        if table in known:
+            continue
+        if table in config.sources:
+            hint = f"add {{source: {table}, on: ...}} to the lookups of '{source.name}' in kpictl.yml"
+        else:
+            lookups = f" or of its lookups: {', '.join(known[1:])}" if len(known) > 1 else ""
+            hint = suggest(table, known) or f"use a column of '{source.name}'{lookups}"
+        message = f"'{col}' in {part} of {kpi.name}: '{table}' is not '{source.name}' or one of its lookups"
+        errors.append(SpecError(message, at=at, hint=hint))
+    return errors
+
+
+def _check_references(kpis: dict[str, Kpi], exprs: dict[str, list[_Expr]], names: set[str]) -> list[KpiError]:
     errors: list[KpiError] = []
     for kpi in kpis.values():
         if not kpi.derived:
             continue
-        for ref in sorted(formula.kpi_refs(trees[kpi.name])):
+        expr = exprs[kpi.name][0]
+        for ref in sorted(formula.kpi_refs(expr.tree)):
             if ref not in names:
-                errors.append(SpecError(f"unknown KPI '{ref}' in formula of {kpi.name}", at=kpi.formula_at,
-                                        hint=suggest(ref, names) or "a KPI without source combines other KPIs by name"))
+                errors.append(SpecError(f"unknown KPI '{ref}' in formula of {kpi.name}", at=expr.at_column(ref),
+                                        hint=suggest(ref, names) or "no KPI has this name in the project"))
     return errors
 
 
-def _check_cycles(kpis: dict[str, Kpi], trees: dict[str, Any]) -> list[KpiError]:
-    deps = {k.name: sorted(formula.kpi_refs(trees[k.name]) & set(kpis)) for k in kpis.values() if k.derived}
+def _check_cycles(kpis: dict[str, Kpi], exprs: dict[str, list[_Expr]]) -> list[KpiError]:
+    order = {name: i for i, name in enumerate(kpis)}
+    deps = {k.name: sorted(formula.kpi_refs(exprs[k.name][0].tree) & set(kpis), key=order.__getitem__)
+            for k in kpis.values() if k.derived}
     errors: list[KpiError] = []
     state: dict[str, int] = {}  # 1: on the current path, 2: done
     reported: set[frozenset[str]] = set()
@@ -175,20 +230,31 @@ def _check_cycles(kpis: dict[str, Kpi], trees: dict[str, Any]) -> list[KpiError]
         state[name] = 1
         for dep in deps.get(name, []):
             if state.get(dep) == 1:
-                cycle = [*path[path.index(dep):], dep]
-                key = frozenset(cycle)
-                if key not in reported:
-                    reported.add(key)
-                    errors.append(SpecError(f"cycle between derived KPIs: {' -> '.join(cycle)}", at=kpis[dep].formula_at,
-                                            hint="a derived KPI cannot depend on itself"))
+                cycle = path[path.index(dep):]
+                if frozenset(cycle) not in reported:
+                    reported.add(frozenset(cycle))
+                    errors.append(_cycle_error(cycle, order, exprs))
             elif state.get(dep) is None:
                 visit(dep, [*path, dep])
         state[name] = 2
 
-    for name in sorted(deps):
+    for name in deps:
         if name not in state:
             visit(name, [name])
     return errors
+
+
+def _cycle_error(cycle: list[str], order: dict[str, int], exprs: dict[str, list[_Expr]]) -> SpecError:
+    """The cycle, starting at the KPI defined first, reported at its use of the next one."""
+    first = min(range(len(cycle)), key=lambda i: order[cycle[i]])
+    cycle = cycle[first:] + cycle[:first]
+    expr = exprs[cycle[0]][0]
+    nxt = cycle[1] if len(cycle) > 1 else cycle[0]
+    if len(cycle) == 1:
+        return SpecError(f"KPI '{cycle[0]}' is computed from itself", at=expr.at_column(nxt),
+                         hint="a derived KPI combines other KPIs")
+    return SpecError(f"cycle between derived KPIs: {' -> '.join([*cycle, cycle[0]])}", at=expr.at_column(nxt),
+                     hint="a KPI cannot depend on itself, even through others")
 
 
 def dimensions_of(name: str, kpis: dict[str, Kpi], trees: dict[str, Any] | None = None) -> set[str]:
@@ -200,13 +266,13 @@ def dimensions_of(name: str, kpis: dict[str, Kpi], trees: dict[str, Any] | None 
     shared: set[str] | None = None
     for ref in formula.kpi_refs(tree):
         if ref in kpis and ref != name:
-            dims = dimensions_of(ref, kpis)
+            dims = dimensions_of(ref, kpis, trees)
             shared = dims if shared is None else shared & dims
     return shared or set()
 
 
 def _check_target_and_tests(
-    kpi: Kpi, kpis: dict[str, Kpi], trees: dict[str, Any], config: Config, schemas: dict[str, dict[str, str]] | None
+    kpi: Kpi, kpis: dict[str, Kpi], trees: dict[str, Any], config: Config, schemas: Schemas | None
 ) -> list[KpiError]:
     errors: list[KpiError] = []
     try:
@@ -216,26 +282,22 @@ def _check_target_and_tests(
     if kpi.target:
         for dim in kpi.target.per:
             if dim not in dims:
-                errors.append(SpecError(f"target of {kpi.name} overrides by '{dim}', which is not one of its dimensions",
-                                        at=kpi.target.at, hint=suggest(dim, dims)))
+                message = f"target of {kpi.name} overrides by '{dim}', which is not one of its dimensions"
+                errors.append(SpecError(message, at=kpi.target.at, hint=suggest(dim, dims)))
     for test in kpi.tests:
         for source in test.given:
             if source not in config.sources:
                 errors.append(SpecError(f"test '{test.name}' of {kpi.name} gives rows of unknown source '{source}'",
                                         at=test.at, hint=suggest(source, config.sources)))
             elif schemas is not None and schemas.get(source) is not None:
-                for row in test.given[source]:
-                    for col in row:
-                        if col not in schemas[source]:
-                            errors.append(SpecError(f"test '{test.name}' of {kpi.name}: '{col}' is not a column of '{source}'",
-                                                    at=test.at, hint=suggest(col, schemas[source])))
+                for col in sorted({c for row in test.given[source] for c in row} - set(schemas[source])):
+                    errors.append(SpecError(f"test '{test.name}' of {kpi.name}: '{col}' is not a column of '{source}'",
+                                            at=test.at, hint=suggest(col, schemas[source])))
         for by in test.by:
             if by not in dims:
-                errors.append(SpecError(f"test '{test.name}' of {kpi.name} breaks down by '{by}', not a dimension of it",
-                                        at=test.at, hint=suggest(by, dims)))
-        for row in test.expect:
-            for col in row:
-                if col not in ("period", "value", "status") and col not in test.by:
-                    errors.append(SpecError(f"test '{test.name}' of {kpi.name} expects '{col}', which is not in its by: list",
-                                            at=test.at, hint="expect rows name period, value, status and the by dimensions"))
+                message = f"test '{test.name}' of {kpi.name} breaks down by '{by}', not a dimension of it"
+                errors.append(SpecError(message, at=test.at, hint=suggest(by, dims)))
+        for col in sorted({c for row in test.expect for c in row} - {"period", "value", "status", *test.by}):
+            errors.append(SpecError(f"test '{test.name}' of {kpi.name} expects '{col}', which is not in its by: list",
+                                    at=test.at, hint="expect rows name period, value, status and the by dimensions"))
     return errors
