@@ -63,7 +63,9 @@ def _sarif(errors: list[KpiError], summary: str) -> str:
             "ruleId": f"kpictl/{e.kind}",
             "level": "error",
             "message": {"text": e.message + (f" ({e.hint})" if e.hint else "")},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": e.at.file or "kpictl.yml"}, "region": region}}],
+            "locations": [
+                {"physicalLocation": {"artifactLocation": {"uri": e.at.file or "kpictl.yml"}, "region": region}}
+            ],
         })
     log = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
