@@ -1,11 +1,9 @@
 """BASE vs HEAD of a project's definitions → a Diff: what changed, what it impacts, how values move.
 
-``compare`` reads BASE (and HEAD, unless it is the working tree) from git objects with ``git
-show REV:path`` and ``git ls-tree``: nothing is checked out, nothing is written. Both sides load
-with the *current* project root, so source paths resolve against today's data files: ``--data``
-runs BASE's and HEAD's definitions on the same rows, and any difference is the definitions'
-doing. Only changed KPIs and the derived KPIs that use them (transitively) are compiled and run;
-the rest of the catalog is compared as text. This module renders nothing (``report.diffview``).
+Both sides are read from git objects (``git show REV:path``, ``git ls-tree``: nothing is checked
+out or written) and loaded with today's project root, so that ``--data`` runs both definitions on
+the same data files. Only changed KPIs and the derived KPIs that use them are compiled and run.
+This module renders nothing (``report.diffview`` does).
 """
 
 from __future__ import annotations
@@ -23,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from kpictl import checks, formula, spec
-from kpictl.errors import InvalidProject, KpiError, Location, SpecError
+from kpictl.errors import InvalidProject, KpiError, Location, SpecError, suggest
 from kpictl.model import Config, Format, Judgement, Kpi, Row
 from kpictl.project import Project
 
@@ -131,9 +129,6 @@ class Diff:
                 if v.moved and (v.relative is None or abs(v.relative) > threshold)]
 
 
-# -- reading git ---------------------------------------------------------------------------------
-
-
 def _git(root: Path, *args: str) -> bytes | None:
     """Stdout of a git command run in ``root``; None when git says no (unknown ref, no repository…)."""
     try:
@@ -203,9 +198,6 @@ def _at(side: Side, role: str, call: Callable[[], Any]) -> Any:
         for error in errors:
             error.at = dataclasses.replace(error.at, file=f"{role} {side.commit[:7]}:{error.at.file or ''}".rstrip(":"))
         raise InvalidProject(errors) from None
-
-
-# -- comparing definitions ------------------------------------------------------------------------
 
 
 def _text(value: Any) -> str | None:
@@ -311,9 +303,6 @@ def definitions(base: Project, head: Project) -> tuple[tuple[FieldChange, ...], 
     return project, sorted([*changes.values(), *gone], key=lambda c: (KINDS.index(c.change), c.name))
 
 
-# -- SQL and values -------------------------------------------------------------------------------
-
-
 def _breakdown(change: KpiChange, base: Project, head: Project, by: Sequence[str]) -> tuple[str, ...]:
     """The dimensions of ``by`` that the KPI has on both sides: a dimension one side lacks cannot be compared."""
     both = checks.dimensions_of(change.base_name, base.kpis) & checks.dimensions_of(change.name, head.kpis)
@@ -380,11 +369,16 @@ def compare(path: str | Path = ".", base: str | None = None, head: str | None = 
     """
     root = spec.find_root(path) or Path(path).resolve()
     prefix = _git_text(root, "rev-parse", "--show-prefix")
-    if prefix is None:
-        raise SpecError("not inside a git repository: kpictl diff compares git revisions", at=Location(str(root)),
-                        hint="run it in a clone of the project's repository")
+    if prefix is None:  # git says why: no repository here, or one it refuses to read (safe.directory)
+        why = " ".join(subprocess.run(["git", "rev-parse"], cwd=root, capture_output=True, text=True).stderr.split())
+        raise SpecError(f"git cannot read a repository here: {why}", at=Location(str(root)),
+                        hint="kpictl diff compares git revisions: run it in a clone of the project's repository")
     head_side = _side(root, head, "HEAD") if head else Side("working tree")
     head_project = _open(root, prefix, head_side, "HEAD")
+    known = {d.name for k in head_project.kpis.values() for d in k.dimensions}
+    if unknown := [d for d in by if d not in known]:
+        raise SpecError(f"unknown dimension '{unknown[0]}': no KPI has it", at=Location("--by"),
+                        hint=suggest(unknown[0], known) or f"dimensions: {', '.join(sorted(known))}")
     base_side = _side(root, base, "BASE", head_side.commit or "HEAD")
     base_project = _open(root, prefix, base_side, "BASE")
     project, changes = definitions(base_project, head_project)

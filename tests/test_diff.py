@@ -303,8 +303,16 @@ def test_outside_a_git_repository(tmp_path: Path) -> None:
     write(tmp_path, {"kpictl.yml": PROJECT, "metrics/sales.yml": BASE_KPIS})
     result = invoke(tmp_path)
     assert result.exit_code == 2
-    assert result.stderr == (f"{tmp_path}: not inside a git repository: kpictl diff compares git revisions "
-                             "(run it in a clone of the project's repository)\n")
+    # The middle is git's own words (they depend on its version and language).
+    assert result.stderr.startswith(f"{tmp_path}: git cannot read a repository here: fatal: ")
+    assert result.stderr.endswith("(kpictl diff compares git revisions: run it in a clone of the project's "
+                                  "repository)\n")
+
+
+def test_an_unknown_breakdown(repo: tuple[Path, list[str]]) -> None:
+    result = invoke(repo[0], "HEAD~2", "--data", "--by", "regoin")
+    assert result.exit_code == 2
+    assert result.stderr == "--by: unknown dimension 'regoin': no KPI has it (did you mean 'region'?)\n"
 
 
 def test_no_default_branch(tmp_path: Path) -> None:
@@ -494,3 +502,11 @@ def test_only_changed_and_impacted_kpis_are_compiled(tmp_path: Path, monkeypatch
     # One query per side for the SQL diff of k007, one per side for the values: each computes k007,
     # and the run also k000 (share_k007 needs it). The 199 other KPIs are never compiled.
     assert compiled == [("k007",), ("k007",), ("k000", "k007", "share_k007"), ("k000", "k007", "share_k007")]
+
+
+def test_markdown_keeps_kpi_text_in_code_spans(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q", "-b", "main")
+    commit(tmp_path, {"kpictl.yml": PROJECT, "metrics/sales.yml": BASE_KPIS}, "base")
+    write(tmp_path, {"metrics/sales.yml": BASE_KPIS.replace("label: Revenue", "label: '<img src=x> @team `a|b`'")})
+    text = diffview.render(diffing.compare(tmp_path), "markdown")
+    assert "| label.en | `Revenue` | `` <img src=x> @team `a\\|b` `` |" in text

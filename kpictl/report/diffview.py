@@ -15,6 +15,7 @@ pull request cannot inject HTML or mentions into the comment it triggers.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,7 +28,6 @@ FORMATS = ("text", "markdown", "json")
 MAX_ROWS = 24
 #: Markdown budget: GitHub refuses comments over 65,536 characters; stop adding KPIs before.
 MAX_MARKDOWN = 60_000
-_TITLES = {"changed": "Changed", "renamed": "Renamed", "added": "Added", "removed": "Removed", "impacted": "Impacted"}
 
 
 def render(diff: Diff, fmt: str = "text") -> str:
@@ -49,8 +49,8 @@ def moved(change: KpiChange) -> list[ValueChange]:
 
 def largest(change: KpiChange) -> ValueChange | None:
     """The row that moved most, relatively; a move from 0 or NULL (no relative change) comes first."""
-    moved = [v for v in change.values or () if v.moved]
-    return max(moved, key=lambda v: float("inf") if v.relative is None else abs(v.relative), default=None)
+    moves = [v for v in change.values or () if v.moved]
+    return max(moves, key=lambda v: float("inf") if v.relative is None else abs(v.relative), default=None)
 
 
 def breach_lines(diff: Diff, threshold: float) -> list[str]:
@@ -90,9 +90,8 @@ def _headline(change: KpiChange) -> str:
 
 
 def _via(change: KpiChange, quote: Any = str) -> str:
-    """``depends on changed: revenue, source orders`` (``quote`` marks up each name)."""
-    names = [f"source {quote(v[7:])}" if v.startswith("source:") else quote(v) for v in change.via]
-    return "depends on changed: " + ", ".join(names)
+    """``revenue, source orders``: what changed under an impacted KPI (``quote`` marks up each name)."""
+    return ", ".join(f"source {quote(v[7:])}" if v.startswith("source:") else quote(v) for v in change.via)
 
 
 def _values_line(change: KpiChange, diff: Diff) -> str | None:
@@ -100,9 +99,9 @@ def _values_line(change: KpiChange, diff: Diff) -> str | None:
     if change.values is None:
         return None
     unit = "rows" if change.by else "periods"
-    moved = sum(1 for v in change.values if v.moved)
+    count = sum(1 for v in change.values if v.moved)
     statuses = sum(1 for v in change.values if v.base_status != v.head_status)
-    text = f"{moved} of {len(change.values)} {unit} moved" if moved else f"no value moved ({len(change.values)} {unit})"
+    text = f"{count} of {len(change.values)} {unit} moved" if count else f"no value moved ({len(change.values)} {unit})"
     if statuses:
         text += f", {statuses} status{'es' if statuses > 1 else ''} changed"
     if (top := largest(change)) is not None:
@@ -143,7 +142,7 @@ def _field_lines(fields: Sequence[FieldChange], indent: str = "  ") -> list[str]
 def _text_kpi(change: KpiChange, diff: Diff) -> list[str]:
     lines = [f"{change.change}  {_headline(change)}  ({change.file})", *_field_lines(change.fields)]
     if change.via:
-        lines.append(f"  {_via(change)}")
+        lines.append(f"  depends on changed: {_via(change)}")
     if (values := _values_line(change, diff)) is not None:
         lines.append(f"  values: {values}")
         columns, cells, more = _rows(change, diff.grain)
@@ -172,8 +171,8 @@ def _code(text: str | None) -> str:
     """Text from a KPI file as a code span that a table cell can hold (pipes escaped)."""
     if text is None:
         return MISSING
-    fence = "``" if "`" in text else "`"
-    pad = " " if fence == "``" else ""
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence, pad = "`" * (longest + 1), " " if longest else ""  # CommonMark: a longer fence, padded
     return f"{fence}{pad}{text.replace('|', chr(92) + '|')}{pad}{fence}"
 
 
@@ -188,7 +187,7 @@ def _md_kpi(change: KpiChange, diff: Diff) -> list[str]:
     if change.fields:
         lines += _md_fields(change.fields)
     if change.via:
-        lines += ["D" + _via(change, _code)[1:], ""]
+        lines += [f"Depends on changed: {_via(change, _code)}", ""]
     if (values := _values_line(change, diff)) is not None:
         lines += [f"**Values:** {values}", ""]
         columns, cells, more = _rows(change, diff.grain)
@@ -215,7 +214,7 @@ def _markdown(diff: Diff) -> str:
         group = [k for k in diff.kpis if k.change == kind]
         if not group:
             continue
-        lines += [f"### {_TITLES[kind]} ({len(group)})", ""]
+        lines += [f"### {kind.capitalize()} ({len(group)})", ""]
         for change in group:
             block = [f"- {_code(change.name)} · {_code(change.file)}"] if kind in ("added", "removed") \
                 else _md_kpi(change, diff)
