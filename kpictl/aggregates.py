@@ -103,6 +103,46 @@ def decompose(tree: exp.Expr, conditions: list[exp.Expr]) -> tuple[exp.Expr, lis
     return tree.transform(split), specs
 
 
+def empty_value(sql: str, empties: dict[str, str | None]) -> str | None:
+    """The value of an expression when its columns take their value over zero rows.
+
+    ``empties`` maps column names to SQL constants (None for NULL). Returns SQL, or None when
+    the result is NULL: ``"a" / NULLIF("b", 0)`` with a = b = 0 gives None, ``"a" + "b"`` "0".
+    """
+    names = {name: exp.Null() if value is None else parse(value, Location()) for name, value in empties.items()}
+    folded = _fold(substitute(parse(sql, Location()), names))
+    return None if isinstance(folded, exp.Null) else folded.sql("duckdb")
+
+
+def _fold(tree: exp.Expr) -> exp.Expr:
+    """Constant-fold what zero rows produce: NULLs propagate, NULLIF(0, 0) is NULL, 0 + 0 is 0."""
+
+    def number(node: exp.Expr) -> float | None:
+        return float(node.name) if isinstance(node, exp.Literal) and not node.is_string else None
+
+    def step(node: exp.Expr) -> exp.Expr:
+        args = [node.this, node.expression] if isinstance(node, (exp.Binary, exp.Nullif)) else []
+        if isinstance(node, exp.Paren) and isinstance(node.this, (exp.Null, exp.Literal)):
+            return node.this
+        if isinstance(node, exp.Nullif) and all(number(a) is not None for a in args):
+            return exp.Null() if number(args[0]) == number(args[1]) else args[0]
+        if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Neg)) and any(
+            isinstance(a, exp.Null) for a in [*args, node.this]
+        ):
+            return exp.Null()
+        if isinstance(node, (exp.Add, exp.Sub, exp.Mul)) and all(number(a) is not None for a in args):
+            a, b = number(args[0]) or 0.0, number(args[1]) or 0.0
+            value = a + b if isinstance(node, exp.Add) else a - b if isinstance(node, exp.Sub) else a * b
+            return exp.Literal.number(int(value) if value.is_integer() else value)
+        return node
+
+    # transform() works top-down; fold children first by walking the nodes bottom-up.
+    for node in reversed(list(tree.walk())):
+        if node is not tree:
+            node.replace(step(node))
+    return step(tree)
+
+
 def substitute(tree: exp.Expr, names: dict[str, exp.Expr]) -> exp.Expr:
     """``tree`` with each column named in ``names`` replaced by its expression."""
     return tree.transform(lambda n: names[n.name].copy() if isinstance(n, exp.Column) and n.name in names else n)

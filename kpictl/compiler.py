@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any
 
 from kpictl import periods
-from kpictl.aggregates import substitute_sql
+from kpictl.aggregates import empty_value, substitute_sql
 from kpictl.errors import Location, SpecError
 from kpictl.model import Lookup
 from kpictl.planner import Derived, Measure, Partial, Plan, Scan, Window, dim_alias
@@ -49,7 +49,10 @@ def compile(plan: Plan) -> CompiledQuery:
     if not plan.outputs:
         raise SpecError("no KPI to compute")
     query = _Query(plan)
-    ctes = [cte for number, scan in enumerate(plan.scans, 1) for cte in query.scan(number, scan)]
+    scans = list(enumerate(plan.scans, 1))
+    ctes = [query.aggregate(number, scan) for number, scan in scans]
+    ctes += [query.range(grain) for grain in dict.fromkeys(s.grain for s in plan.scans) if query.needs_range]
+    ctes += [cte for number, scan in scans for cte in query.values(number, scan)]
     ctes += [query.derived(node) for node in plan.derived]
     selects = [query.output(node) for node in plan.outputs]
     dims = [{"name": name, "alias": dim_alias(name)} for name in plan.by]
@@ -72,16 +75,20 @@ def transpile(sql: str, dialect: str) -> str:
 
 
 class _Query:
-    """The state of one compilation: parameters used so far, where each KPI's values live."""
+    """The state of one compilation: parameters so far, where each KPI's values live."""
 
     def __init__(self, plan: Plan):
         self.plan = plan
         self.params: dict[str, dt.date] = {}
-        self.values: dict[tuple[str, str, Window | None], tuple[str, str]] = {}  # → (relation, column)
+        self.rows: dict[int, list[str]] = {}  # row conditions of each scan
+        self.placed: dict[tuple[str, str, Window | None], tuple[str, str]] = {}  # → (relation, column)
+        self.empty: dict[tuple[str, str, Window | None], str | None] = {}  # value over zero rows
         self.dims = [dim_alias(name) for name in plan.by]
-        repeated = {d.kpi for d in plan.derived if sum(o.kpi == d.kpi for o in plan.derived) > 1}
+        self.needs_range = plan.start is None or plan.end is None
+        kpis = [d.kpi for d in plan.derived]
         self.names = {
-            (d.kpi, d.grain): f"derived_{d.kpi}" + (f"_{d.grain}" if d.kpi in repeated else "") for d in plan.derived
+            (d.kpi, d.grain): f"derived_{d.kpi}" + (f"_{d.grain}" if kpis.count(d.kpi) > 1 else "")
+            for d in plan.derived
         }
 
     def param(self, name: str, value: dt.date) -> str:
@@ -96,92 +103,95 @@ class _Query:
         first = periods.start(grain, day)
         return self.param(f"{which}_{grain}", periods.shift(grain, first, 1) if which == "until" else first)
 
-    # -- one scan: aggregates, spine, recomputed windows, values ---------------------------
-    def scan(self, number: int, scan: Scan) -> list[str]:
-        names = {kind: f"{kind}_{number}" for kind in ("scan", "spine", "values")}
-        start = self.bound(scan.grain, "from")
-        if (
-            scan.read_from is not None
-            and self.plan.start
-            and scan.read_from != periods.start(scan.grain, self.plan.start)
-        ):
-            start = self.param(f"read_{number}", scan.read_from)
-        until = self.bound(scan.grain, "until")
-        rows = [f"{scan.time} IS NOT NULL"]
-        rows += [f"CAST({scan.time} AS DATE) >= {start}"] if start else []
+    def first(self, number: int, scan: Scan) -> str:
+        """The first period a scan reads: the range start, earlier for prior() and windows."""
+        start = periods.start(scan.grain, self.plan.start) if self.plan.start else None
+        if scan.read_from is not None and scan.read_from != start:
+            return self.param(f"read_{number}", scan.read_from)
+        return self.bound(scan.grain, "from") or f"(SELECT first_ FROM range_{scan.grain})"
+
+    # -- per scan: grouped aggregates, then spine, recomputed windows and values -------------
+    def aggregate(self, number: int, scan: Scan) -> str:
+        first, until = self.first(number, scan), self.bound(scan.grain, "until")
+        rows = self.rows[number] = [f"{scan.time} IS NOT NULL"]
+        rows += [f"CAST({scan.time} AS DATE) >= {first}"] if first.startswith("$") else []
         rows += [f"CAST({scan.time} AS DATE) < {until}"] if until else []
         rows += [f"({condition})" for condition in scan.where]
-        group_by = _ordinals(1 + len(scan.dims))
-        by_text = f"{scan.grain}" + "".join(f", {d.name}" for d in scan.dims)
         kpis = [{"name": m.kpi, "at": _where(m.at)} for m in scan.measures]
+        by_text = scan.grain + "".join(f", {d.name}" for d in scan.dims)
+        return _render(
+            "scan.sql.j2",
+            name=f"scan_{number}",
+            scan=scan,
+            kpis=kpis,
+            rows=rows,
+            by_text=by_text,
+            group_by=_ordinals(1 + len(scan.dims)),
+        )
+
+    def range(self, grain: str) -> str:
+        scans = [f"scan_{n}" for n, s in enumerate(self.plan.scans, 1) if s.grain == grain]
+        return _render("range.sql.j2", name=f"range_{grain}", grain=grain, scans=scans)
+
+    def values(self, number: int, scan: Scan) -> list[str]:
+        spine, values = f"spine_{number}", f"values_{number}"
+        last = self.bound(scan.grain, "to") or f"(SELECT last_ FROM range_{scan.grain})"
         ctes = [
             _render(
-                "scan.sql.j2", name=names["scan"], scan=scan, kpis=kpis, rows=rows, group_by=group_by, by_text=by_text
-            )
-        ]
-        lo = start or f"(SELECT min(period_) FROM {names['scan']})"
-        hi = self.bound(scan.grain, "to") or f"(SELECT max(period_) FROM {names['scan']})"
-        step = periods.interval(scan.grain)
-        ctes.append(
-            _render(
                 "spine.sql.j2",
-                name=names["spine"],
-                scan_name=names["scan"],
-                lo=lo,
-                hi=hi,
-                step=step,
+                name=spine,
+                scan_name=f"scan_{number}",
+                lo=self.first(number, scan),
+                hi=last,
+                step=periods.interval(scan.grain),
                 grain=scan.grain,
                 dims=self.dims,
                 by_text=_by_text(self.plan.by),
             )
-        )
-        joins = [{"name": names["scan"], "alias": "s"}]
+        ]
+        joins = [{"name": f"scan_{number}", "alias": "s"}]
         recomputed: dict[Window, str] = {}
         for window in dict.fromkeys(w for m in scan.measures for w, _ in m.windows):
-            partials = [
-                p
-                for m in scan.measures
-                if window in dict(m.windows)
-                for p in _used(scan, m)
-                if p.combine == "recompute"
-            ]
-            if not partials:
-                continue
-            name = recomputed[window] = f"window_{number}_{window.name}"
-            lower = self._lower(window, scan.grain, self.bound(scan.grain, "from") or lo)
-            what = ", ".join(m.kpi for m in scan.measures if window in dict(m.windows))
-            ctes.append(
-                _render(
-                    "window.sql.j2",
-                    name=name,
-                    scan=scan,
-                    spine=names["spine"],
-                    rows=rows,
-                    lower=lower,
-                    partials=list(dict.fromkeys(partials)),
-                    group_by=group_by,
-                    dims=self.dims,
-                    what=f"{window.name} of {what}",
+            users = [m for m in scan.measures if window in dict(m.windows)]
+            partials = [p for m in users for p in _used(scan, m) if p.combine == "recompute"]
+            if partials:
+                recomputed[window] = f"w{len(joins)}"
+                joins.append({"name": f"window_{number}_{window.name}", "alias": recomputed[window]})
+                lower = self._lower(
+                    window, scan.grain, self.bound(scan.grain, "from") or f"(SELECT first_ FROM range_{scan.grain})"
                 )
-            )
-            joins.append({"name": name, "alias": f"w{len(joins)}"})
-        windows = {w: j["alias"] for w, j in zip(recomputed, joins[1:], strict=True)}
+                ctes.append(
+                    _render(
+                        "window.sql.j2",
+                        name=joins[-1]["name"],
+                        scan=scan,
+                        spine=spine,
+                        rows=self.rows[number],
+                        lower=lower,
+                        partials=list(dict.fromkeys(partials)),
+                        group_by=_ordinals(1 + len(scan.dims)),
+                        dims=self.dims,
+                        what=f"{window.name} of {', '.join(m.kpi for m in users)}",
+                    )
+                )
         columns = []
         for measure in scan.measures:
-            filled = {p.alias: _filled("s", p) for p in _used(scan, measure)}
+            used = _used(scan, measure)
+            empty = empty_value(measure.expr, {p.alias: p.empty for p in used})
+            filled = {p.alias: _filled("s", p) for p in used}
             columns.append({"sql": substitute_sql(measure.expr, filled), "alias": measure.alias})
-            self.values[(measure.kpi, scan.grain, None)] = (names["values"], measure.alias)
+            self.placed[(measure.kpi, scan.grain, None)] = (values, measure.alias)
+            self.empty[(measure.kpi, scan.grain, None)] = empty
             for window, alias in measure.windows:
-                over = {
-                    p.alias: self._windowed(p, window, scan.grain, windows.get(window)) for p in _used(scan, measure)
-                }
+                over = {p.alias: self._windowed(p, window, scan.grain, recomputed.get(window)) for p in used}
                 columns.append({"sql": substitute_sql(measure.expr, over), "alias": alias})
-                self.values[(measure.kpi, scan.grain, window)] = (names["values"], alias)
+                self.placed[(measure.kpi, scan.grain, window)] = (values, alias)
+                self.empty[(measure.kpi, scan.grain, window)] = empty
         ctes.append(
             _render(
                 "values.sql.j2",
-                name=names["values"],
-                spine=names["spine"],
+                name=values,
+                spine=spine,
                 columns=columns,
                 joins=joins,
                 dims=self.dims,
@@ -216,39 +226,51 @@ class _Query:
 
     # -- derived KPIs and the result -------------------------------------------------------
     def derived(self, node: Derived) -> str:
-        """Inputs joined on period and breakdown: each is already aggregated, so none fans out."""
-        placed = {ref.alias: self.values[(ref.kpi, node.grain, ref.window)] for ref in node.refs}
+        """Inputs joined on period and breakdown: each is already aggregated, so none fans out.
+
+        An input without a row for a key of another input has no rows there: it takes its
+        value over zero rows (a sum 0, a ratio NULL). An input n periods earlier that is not
+        there is unknown: NULL.
+        """
+        placed = {ref.alias: self.placed[(ref.kpi, node.grain, ref.window)] for ref in node.refs}
         relations = list(dict.fromkeys(relation for relation, _ in placed.values()))
-        single = len(relations) == 1
         joins: dict[tuple[str, int], dict[str, str]] = {}
-        columns = {}
+        columns, empties = {}, {}
         for ref in node.refs:
             relation, column = placed[ref.alias]
-            if single and not ref.shift:
+            empties[ref.alias] = None if ref.shift else self.empty[(ref.kpi, node.grain, ref.window)]
+            if len(relations) == 1 and not ref.shift:
                 columns[ref.alias] = f'k."{column}"'
                 continue
-            key = (relation, ref.shift)
-            if key not in joins:
-                period = (
-                    f"CAST(k.period_ - {periods.interval(node.grain, ref.shift)} AS DATE)" if ref.shift else "k.period_"
+            if (relation, ref.shift) not in joins:
+                period = f"CAST(k.period_ - {periods.interval(node.grain, ref.shift)} AS DATE)"
+                joins[(relation, ref.shift)] = {
+                    "name": relation,
+                    "alias": f"j{len(joins) + 1}",
+                    "period": period if ref.shift else "k.period_",
+                }
+            alias = joins[(relation, ref.shift)]["alias"]
+            columns[ref.alias] = f'{alias}."{column}"'
+            if empties[ref.alias] is not None:
+                columns[ref.alias] = (
+                    f'CASE WHEN {alias}.period_ IS NULL THEN {empties[ref.alias]} ELSE {alias}."{column}" END'
                 )
-                joins[key] = {"name": relation, "alias": f"j{len(joins) + 1}", "period": period}
-            columns[ref.alias] = f'{joins[key]["alias"]}."{column}"'
         name = self.names[(node.kpi, node.grain)]
-        self.values[(node.kpi, node.grain, None)] = (name, "value_")
+        self.placed[(node.kpi, node.grain, None)] = (name, "value_")
+        self.empty[(node.kpi, node.grain, None)] = empty_value(node.expr, empties)
         return _render(
             "derived.sql.j2",
             name=name,
             kpi=node.kpi,
             at=_where(node.at),
-            expr=substitute_sql(node.expr, columns),
             keys=relations,
+            expr=substitute_sql(node.expr, columns),
             joins=list(joins.values()),
             dims=self.dims,
         )
 
     def output(self, node: Node) -> dict[str, str]:
-        relation, column = self.values[(node[0], node[1], None)]
+        relation, column = self.placed[(node[0], node[1], None)]
         start = self.bound(node[1], "from")
         return {
             "kpi": node[0],

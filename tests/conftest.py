@@ -1,0 +1,82 @@
+"""Fixtures shared by every test module: golden files, the data fixtures, throwaway projects.
+
+- ``golden(name, text)`` compares ``text`` with ``tests/cases/<name>/expected.sql`` (or another
+  file name); ``pytest --update-golden`` rewrites the file instead. Golden files are never
+  edited by hand: their diff in a pull request is the review of the change.
+- ``data_dir``: a session copy of ``tests/data`` (CSV in git) plus a Parquet file made from
+  each CSV with DuckDB's COPY, so no binary is committed.
+- ``write_project(files)``: writes ``{relative path: text}`` into a fresh folder and returns it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).parent
+CASES = TESTS / "cases"
+DATA = TESTS / "data"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden", action="store_true", default=False, help="rewrite golden files instead of comparing"
+    )
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> Callable[..., None]:
+    """``golden(name, text, filename="expected.sql")``: assert ``text`` equals the golden file."""
+    update = bool(request.config.getoption("--update-golden"))
+
+    def check(name: str, text: str, filename: str = "expected.sql") -> None:
+        path = CASES / name / filename
+        if update:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            return
+        assert path.exists(), f"{path} is missing: run `pytest --update-golden` and review the new file"
+        expected = path.read_text(encoding="utf-8")
+        if text != expected:
+            diff = difflib.unified_diff(
+                expected.splitlines(keepends=True), text.splitlines(keepends=True), str(path), "actual"
+            )
+            pytest.fail(f"{path} differs (`pytest --update-golden` to accept):\n{''.join(diff)}", pytrace=False)
+
+    return check
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tests/data copied to a temporary folder, with ``<name>.parquet`` next to each ``<name>.csv``."""
+    import duckdb
+
+    folder = tmp_path_factory.mktemp("data")
+    for path in DATA.iterdir():
+        if path.is_file():
+            shutil.copy(path, folder / path.name)
+    with duckdb.connect() as con:
+        for csv in sorted(folder.glob("*.csv")):
+            if len(csv.read_text(encoding="utf-8").strip().splitlines()) > 1:  # a header alone has no types
+                target = str(csv.with_suffix(".parquet")).replace("'", "''")
+                con.execute(f"COPY (SELECT * FROM read_csv('{csv}')) TO '{target}' (FORMAT parquet)")
+    return folder
+
+
+@pytest.fixture
+def write_project(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
+    """``write_project({"kpictl.yml": "...", "metrics/a.yml": "..."})`` → the project folder."""
+
+    def write(files: dict[str, str]) -> Path:
+        root = tmp_path / "project"
+        for relative, text in files.items():
+            path = root / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        return root
+
+    return write
