@@ -144,16 +144,16 @@ class _Query:
                 lo=self.first(number, scan),
                 hi=last,
                 step=periods.interval(scan.grain),
-                grain=scan.grain,
                 dims=self.dims,
-                by_text=_by_text(self.plan.by),
+                what=f"every {scan.grain} of the range"
+                + (f", by every {', '.join(self.plan.by)} seen in scan_{number}" if self.dims else ""),
             )
         ]
         joins = [{"name": f"scan_{number}", "alias": "s"}]
         recomputed: dict[Window, str] = {}
         for window in dict.fromkeys(w for m in scan.measures for w, _ in m.windows):
-            users = [m for m in scan.measures if window in dict(m.windows)]
-            partials = [p for m in users for p in _used(scan, m) if p.combine == "recompute"]
+            users = [m for m in scan.measures if window in dict(m.windows) and _recomputed(scan, m)]
+            partials = [p for m in users for p in _recomputed(scan, m)]
             if partials:
                 recomputed[window] = f"w{len(joins)}"
                 joins.append({"name": f"window_{number}_{window.name}", "alias": recomputed[window]})
@@ -283,6 +283,11 @@ class _Query:
 def _used(scan: Scan, measure: Measure) -> list[Partial]:
     """The partials a measure's expression reads."""
     return [p for p in scan.partials if f'"{p.alias}"' in measure.expr]
+
+
+def _recomputed(scan: Scan, measure: Measure) -> list[Partial]:
+    """The partials of a measure that do not add up over periods (distinct counts, quantiles)."""
+    return [p for p in _used(scan, measure) if p.combine == "recompute"]
 
 
 def _filled(relation: str, partial: Partial) -> str:

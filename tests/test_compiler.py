@@ -1,0 +1,120 @@
+"""The compiler: golden SQL per case folder, and the properties every compiled query keeps.
+
+A case is a folder of tests/cases/ with ``kpis.yml`` (a KPI file over the fixture project of
+tests/data), ``case.yml`` (what to run) and ``expected.sql`` (golden: `pytest --update-golden`
+rewrites it, review the diff). An ``expected.csv`` written by hand is compared with the rows of
+that SQL, run on the fixtures (empty cells are NULL).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from kpictl import checks, compiler, engine, planner, spec
+from kpictl.model import Config, Kpi
+
+CASES = Path(__file__).parent / "cases"
+NAMES = sorted(p.name for p in CASES.iterdir() if (p / "kpis.yml").is_file())
+
+
+def load_case(name: str, data_dir: Path, tmp_path: Path) -> tuple[Config, dict[str, Kpi], dict[str, Any]]:
+    """The fixture project with the case's KPI file, loaded and checked like `kpictl run` does."""
+    root = tmp_path / name
+    shutil.copytree(data_dir, root)
+    (root / "metrics").mkdir()
+    shutil.copy(CASES / name / "kpis.yml", root / "metrics" / "kpis.yml")
+    config, raw, errors = spec.load(root)
+    assert config is not None and not errors, errors
+    kpis, problems = checks.check(config, raw)
+    assert not problems, problems
+    options = yaml.safe_load((CASES / name / "case.yml").read_text(encoding="utf-8"))["run"]
+    return config, kpis, options
+
+
+def compile_case(config: Config, kpis: dict[str, Kpi], options: dict[str, Any]) -> compiler.CompiledQuery:
+    columns = {name: engine.describe(config, name) for name in config.sources}
+    selected = options.pop("kpis")
+    return compiler.compile(planner.plan(config, kpis, selected, columns=columns, **options))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_case(name: str, data_dir: Path, tmp_path: Path, golden: Callable[..., None]) -> None:
+    config, kpis, options = load_case(name, data_dir, tmp_path)
+    compiled = compile_case(config, kpis, options)
+    golden(name, compiled.sql)
+    expected_csv = CASES / name / "expected.csv"
+    if expected_csv.exists():
+        with expected_csv.open(encoding="utf-8", newline="") as handle:
+            expected = [tuple(row.values()) for row in csv.DictReader(handle)]
+        actual = [(r.kpi, r.period.isoformat(), *r.dims.values(), r.value) for r in engine.execute(compiled, config)]
+        assert len(actual) == len(expected)
+        for got, want in zip(actual, expected, strict=True):
+            assert got[:-1] == tuple(v or None for v in want[:-1])
+            assert got[-1] == (pytest.approx(float(want[-1])) if want[-1] else None), (got, want)
+
+
+def test_a_fused_group_is_one_scan_in_one_statement(data_dir: Path, tmp_path: Path) -> None:
+    config, kpis, options = load_case("fused_scan", data_dir, tmp_path)
+    sql = compile_case(config, kpis, options).sql
+    assert sql.count(" AS MATERIALIZED (") == 1 and sql.count('FROM "orders"') == 1
+    assert sql.count("COUNT(*) AS") == 1  # shared by orders_n and paid_share
+    import duckdb
+
+    assert len(duckdb.connect().extract_statements(sql)) == 1
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_compiled_sql_is_deterministic_and_portable(name: str, data_dir: Path, tmp_path: Path) -> None:
+    config, kpis, options = load_case(name, data_dir, tmp_path)
+    first = compile_case(config, kpis, dict(options))
+    again = compile_case(config, kpis, dict(options))
+    assert first.sql == again.sql and first.params == again.params
+    text = first.sql.upper()
+    assert "GROUP BY ALL" not in text and "NOW()" not in text and "CURRENT_DATE" not in text
+    assert sorted(set(_params(first.sql))) == sorted(first.params)
+    assert all(isinstance(v, dt.date) for v in first.params.values())
+    for line in first.sql.splitlines():  # every CTE starts with its comment line(s)
+        if line.endswith(" AS (") or line.endswith(" AS MATERIALIZED ("):
+            previous = first.sql.splitlines()[first.sql.splitlines().index(line) - 1]
+            assert previous.startswith("-- "), line
+    assert "SELECT" in compiler.transpile(first.sql, "postgres")
+
+
+def _params(sql: str) -> list[str]:
+    import re
+
+    return re.findall(r"\$(\w+)", sql)
+
+
+def test_templates_refuse_an_undefined_variable() -> None:
+    from jinja2 import UndefinedError
+
+    with pytest.raises(UndefinedError):
+        compiler._render("spine.sql.j2", name="spine_1")
+
+
+def test_identifiers_are_quoted_and_escaped() -> None:
+    assert compiler._ident('we"ird') == '"we""ird"'
+    assert compiler._literal("it's") == "'it''s'"
+
+
+def test_nothing_to_compile_is_an_error() -> None:
+    from kpictl.errors import SpecError
+
+    with pytest.raises(SpecError):
+        compiler.compile(planner.Plan(scans=(), derived=(), outputs=()))
+
+
+def test_unknown_dialect_is_a_spec_error() -> None:
+    from kpictl.errors import SpecError
+
+    with pytest.raises(SpecError, match="nosuchdialect"):
+        compiler.transpile("SELECT 1", "nosuchdialect")
