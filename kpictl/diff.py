@@ -27,7 +27,7 @@ from kpictl.project import Project
 
 #: Fields whose change moves a KPI's values; ``target.*`` moves its statuses; the rest is wording.
 VALUE_FIELDS = ("source", "formula", "filter", "dimensions", "time", "grain")
-#: Kinds of change, in the order a reviewer reads them (most consequential first).
+#: Kinds of change, in the order the reports list them.
 KINDS = ("changed", "renamed", "added", "removed", "impacted")
 
 
@@ -133,8 +133,9 @@ def _git(root: Path, *args: str) -> bytes | None:
     """Stdout of a git command run in ``root``; None when git says no (unknown ref, no repository…)."""
     try:
         done = subprocess.run(["git", *args], cwd=root, capture_output=True, check=False)
-    except FileNotFoundError:
-        raise SpecError("git is not installed: kpictl diff compares git revisions", at=Location(str(root))) from None
+    except FileNotFoundError:  # no git, or no folder to run it in
+        what = "git is not installed: kpictl diff compares git revisions" if root.is_dir() else "no such folder"
+        raise SpecError(what, at=Location(str(root))) from None
     return done.stdout if done.returncode == 0 else None
 
 
@@ -361,7 +362,7 @@ def compare(path: str | Path = ".", base: str | None = None, head: str | None = 
     ``data`` runs the changed and impacted KPIs (and what they need) with both definitions on the
     current data files, at ``grain`` (default: HEAD's), by the dimensions of ``by`` each has on both
     sides. Raises SpecError outside a git repository or for an unknown revision, InvalidProject
-    (problems located as ``REV:file:line:col``) when a side does not exist or does not validate.
+    (located as ``BASE 1a2b3c4:file:line:col``) when a side does not exist, validate or run.
 
     >>> diff = compare(".", "main", data=True)                      # doctest: +SKIP
     >>> [(k.name, k.change, sum(v.moved for v in k.values or ())) for k in diff.kpis]  # doctest: +SKIP

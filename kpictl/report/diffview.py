@@ -98,6 +98,8 @@ def _values_line(change: KpiChange, diff: Diff) -> str | None:
     """``3 of 12 periods moved, 2 statuses changed; largest: 2025-02 130 → 30 (-76.9%)``."""
     if change.values is None:
         return None
+    if not change.values:
+        return "no data in the range"
     unit = "rows" if change.by else "periods"
     count = sum(1 for v in change.values if v.moved)
     statuses = sum(1 for v in change.values if v.base_status != v.head_status)
