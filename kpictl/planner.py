@@ -213,11 +213,11 @@ class _Planner:
                     message = f"cannot break down {root[0]} by {name}: {via}{why.message}"
                     self.errors.append(SpecError(message, at=self.kpis[root[0]].at, hint=why.hint))
 
-    def _leaves(self, node: Node) -> list[Node]:
+    def _leaves(self, node: Node, path: tuple[Node, ...] = ()) -> list[Node]:
         if node in self.drafts:
             return [node]
-        refs = self.derived[node].refs if node in self.derived else ()
-        return [leaf for ref in refs for leaf in self._leaves((ref.kpi, node[1]))]
+        refs = self.derived[node].refs if node in self.derived and node not in path else ()  # cycles: reported
+        return [leaf for ref in refs for leaf in self._leaves((ref.kpi, node[1]), (*path, node))]
 
     def _draft(self, kpi: Kpi, grain: str) -> _Draft:
         source = self.config.sources.get(kpi.source or "")
