@@ -130,6 +130,26 @@ def describe(config: Config, source: str) -> dict[str, str]:
     return {str(name): str(kind) for name, kind, *_ in rows}
 
 
+def schemas(config: Config, tables: Tables | None = None) -> dict[str, dict[str, str]]:
+    """Column → type of every source whose files can be read, plus the columns of given rows.
+
+    This is what ``planner.plan(columns=…)`` needs to resolve a bare name through lookups
+    (``region`` of the customer of an order), and what ``execute(types=…)`` needs so that a
+    column the given rows leave out is NULL of the right type. Sources without files are
+    skipped (``run`` reports them).
+    """
+    found: dict[str, dict[str, str]] = {}
+    for name in config.sources:
+        try:
+            found[name] = describe(config, name)
+        except DataError:
+            continue
+    for name, rows in (tables or {}).items():
+        given = {column: _infer([row.get(column) for row in rows]) for row in rows for column in row}
+        found[name] = {**given, **found.get(name, {})}
+    return found
+
+
 def check_lookup_keys(con: duckdb.DuckDBPyConnection, lookups: Iterable[tuple[str, Lookup]]) -> None:
     """Refuse lookups whose key is not unique in the looked-up source (a join would fan out).
 
