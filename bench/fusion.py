@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import resource
 import statistics
 import sys
 import tempfile
@@ -157,6 +158,8 @@ def main() -> int:
     print(f"hand-written single query:              median {theirs:.3f} s  {[round(t, 3) for t in timings['hand']]}")
     print(f"ratio: {ratio:.2f} (target <= 1.3)  parquet scans in the compiled plan: {scans}")
     print(f"values equal: {same} ({len(actual)} values)")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(f"peak memory of this process (both queries): {peak:.0f} MiB")
     return 0 if same and ratio <= 1.3 and scans == 1 else 1
 
 

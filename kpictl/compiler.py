@@ -150,30 +150,13 @@ class _Query:
             )
         ]
         joins = [{"name": f"scan_{number}", "alias": "s"}]
-        recomputed: dict[Window, str] = {}
+        recomputed: dict[Window, str] = {}  # window → alias of its CTE in the values' FROM
         for window in dict.fromkeys(w for m in scan.measures for w, _ in m.windows):
             users = [m for m in scan.measures if window in dict(m.windows) and _recomputed(scan, m)]
-            partials = [p for m in users for p in _recomputed(scan, m)]
-            if partials:
+            if users:
                 recomputed[window] = f"w{len(joins)}"
                 joins.append({"name": f"window_{number}_{window.name}", "alias": recomputed[window]})
-                lower = self._lower(
-                    window, scan.grain, self.bound(scan.grain, "from") or f"(SELECT first_ FROM range_{scan.grain})"
-                )
-                ctes.append(
-                    _render(
-                        "window.sql.j2",
-                        name=joins[-1]["name"],
-                        scan=scan,
-                        spine=spine,
-                        rows=self.rows[number],
-                        lower=lower,
-                        partials=list(dict.fromkeys(partials)),
-                        group_by=_ordinals(1 + len(scan.dims)),
-                        dims=self.dims,
-                        what=f"{window.name} of {', '.join(m.kpi for m in users)}",
-                    )
-                )
+                ctes.append(self._window(number, scan, window, users, joins[-1]["name"]))
         columns = []
         for measure in scan.measures:
             used = _used(scan, measure)
@@ -200,13 +183,27 @@ class _Query:
         )
         return ctes
 
-    def _lower(self, window: Window, grain: str, first: str) -> str:
-        """The first period of the window ending at spine period ``sp.period_``."""
+    def _window(self, number: int, scan: Scan, window: Window, users: list[Measure], name: str) -> str:
+        """A CTE recomputing the partials that do not add up, over the rows of each window."""
         if window.kind == "rolling":
-            return f"CAST(sp.period_ - {periods.interval(grain, window.n - 1)} AS DATE)"
-        if window.kind == "to_date":
-            return f"CAST(date_trunc('{window.unit}', sp.period_) AS DATE)"
-        return first  # cumulative: from the first period of the range
+            lower = f"CAST(sp.period_ - {periods.interval(scan.grain, window.n - 1)} AS DATE)"
+        elif window.kind == "to_date":
+            lower = f"CAST(date_trunc('{window.unit}', sp.period_) AS DATE)"
+        else:  # cumulative: from the first period of the range
+            lower = self.bound(scan.grain, "from") or f"(SELECT first_ FROM range_{scan.grain})"
+        partials = list(dict.fromkeys(p for m in users for p in _recomputed(scan, m)))
+        return _render(
+            "window.sql.j2",
+            name=name,
+            scan=scan,
+            spine=f"spine_{number}",
+            rows=self.rows[number],
+            lower=lower,
+            partials=partials,
+            group_by=_ordinals(1 + len(scan.dims)),
+            dims=self.dims,
+            what=f"{window.name} of {', '.join(m.kpi for m in users)}",
+        )
 
     def _windowed(self, partial: Partial, window: Window, grain: str, recomputed: str | None) -> str:
         """A partial over ``window``: combined from per-period values, or read recomputed."""

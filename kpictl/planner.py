@@ -120,7 +120,8 @@ def plan(
     without it, bare names are taken as the source's own columns. ``where`` is a row
     condition applied to every scan. Raises SpecError (one problem) or InvalidProject.
     """
-    planner = _Planner(config, kpis, tuple(by), columns or {})
+    by = tuple(dict.fromkeys(by))  # asked twice is asked once
+    planner = _Planner(config, kpis, by, columns or {})
     errors = planner.errors
     outputs: list[Node] = []
     for name in selected:
@@ -140,7 +141,7 @@ def plan(
         unique = list({str(e): e for e in errors}.values())
         raise unique[0] if len(unique) == 1 else InvalidProject(unique)
     derived = tuple(planner.derived[n] for n in planner.order)
-    return Plan(scans, derived, tuple(outputs), tuple(by), first, last)
+    return Plan(scans, derived, tuple(outputs), by, first, last)
 
 
 def _date(value: dt.date | str | None, what: str, errors: list[KpiError]) -> dt.date | None:
