@@ -1,0 +1,164 @@
+-- The whole shipped catalog (metrics/*.yml, 40 KPIs) by month, written by hand as fast as we
+-- know how: the "physical limit" that bench/run_vs_sql.py holds kpictl against.
+--
+-- One scan per source, every KPI of that source as an aggregate with FILTER (WHERE …) in the
+-- same GROUP BY, then a calendar of months between the first and the last month any source
+-- has (what `kpictl run` reports with no --from/--to: empty months included, counts and sums
+-- 0 there, ratios and averages NULL), and one wide row per month. Paths are relative to the
+-- project folder: the runner runs it from there.
+--
+-- Only what a careful person would write anyway: NULLIF where a denominator can be 0 (DuckDB
+-- 2 gives inf for x / 0), COALESCE(…, 0) where an empty month or an all-filtered group must
+-- read 0, no WHERE on time columns (they are never NULL, and a NULL month would be dropped by
+-- the calendar join anyway).
+WITH
+leads AS (
+  SELECT date_trunc('month', created_date)::DATE AS m,
+         count(*) AS leads,
+         count(*) FILTER (WHERE converted) AS converted_leads,
+         count(*) FILTER (WHERE paid) / count(*) AS paid_lead_share,
+         count(*) / count(DISTINCT landing_page) AS leads_per_landing_page
+  FROM read_parquet('data/leads.parquet') GROUP BY 1
+),
+web AS (
+  SELECT date_trunc('month', date)::DATE AS m,
+         count(DISTINCT visitor_id) AS visitors,
+         sum(cta_clicks) / nullif(sum(cta_views), 0) AS cta_click_rate,
+         count(*) FILTER (WHERE channel IN ('organic_search', 'paid_search')) AS traffic_by_keyword
+  FROM read_parquet('data/web_sessions.parquet') GROUP BY 1
+),
+purchases AS (
+  SELECT date_trunc('month', order_date)::DATE AS m,
+         sum(first_offer - final_price) / nullif(sum(first_offer), 0) AS negotiation_gap,
+         sum(final_price - budget) / nullif(sum(budget), 0) AS budget_gap,
+         count(*) FILTER (WHERE NOT conforming) / count(*) AS supplier_nonconformity_rate,
+         count(*) FILTER (WHERE NOT has_po_or_tender) / count(*) AS off_process_rate,
+         count(DISTINCT (item, supplier)) FILTER (WHERE has_po_or_tender)
+           / nullif(count(DISTINCT item) FILTER (WHERE has_po_or_tender), 0) AS suppliers_per_item,
+         count(*) FILTER (WHERE urgent) / count(*) AS urgent_order_share,
+         sum(purchasing_cost) / count(*) AS avg_order_cost
+  FROM read_parquet('data/purchase_orders.parquet') GROUP BY 1
+),
+invoices AS (
+  SELECT date_trunc('month', due_date)::DATE AS m,
+         count(*) FILTER (WHERE paid_date <= due_date) / count(*) AS supplier_payment_compliance
+  FROM read_parquet('data/supplier_invoices.parquet') GROUP BY 1
+),
+interactions AS (
+  SELECT date_trunc('month', date)::DATE AS m,
+         count(*) FILTER (WHERE purpose = 'strategic' AND kind = 'call') AS strategic_calls,
+         count(*) FILTER (WHERE purpose = 'strategic' AND kind = 'email') AS strategic_emails,
+         count(*) FILTER (WHERE kind = 'reply')
+           / nullif(count(*) FILTER (WHERE kind IN ('call', 'email')), 0) AS engagement_rate,
+         count(*) FILTER (WHERE purpose = 'support' AND kind = 'call') AS support_calls,
+         count(*) FILTER (WHERE purpose = 'support' AND kind = 'email') AS support_emails
+  FROM read_parquet('data/interactions.parquet') GROUP BY 1
+),
+customers AS (
+  SELECT date_trunc('month', signup_date)::DATE AS m,
+         count(*) FILTER (WHERE referred_by IS NOT NULL) AS referrals
+  FROM read_parquet('data/customers.parquet') GROUP BY 1
+),
+contracts AS (
+  SELECT date_trunc('month', end_date)::DATE AS m,
+         count(*) FILTER (WHERE status = 'renewed')
+           / nullif(count(*) FILTER (WHERE status <> 'active'), 0) AS retention_rate,
+         count(*) FILTER (WHERE status IN ('cancelled', 'not_renewed'))
+           / nullif(count(*) FILTER (WHERE status <> 'active'), 0) AS churn_rate
+  FROM read_parquet('data/contracts.parquet') GROUP BY 1
+),
+tickets AS (
+  SELECT date_trunc('month', opened_at)::DATE AS m,
+         avg(satisfaction) AS csat,
+         count(*) AS support_requests,
+         avg(date_diff('minute', opened_at, resolved_at)) / 60.0 AS resolution_time,
+         quantile_cont(date_diff('minute', opened_at, resolved_at), 0.9) / 60.0 AS resolution_time_p90
+  FROM read_parquet('data/tickets.parquet') GROUP BY 1
+),
+orders AS (
+  SELECT date_trunc('month', order_date)::DATE AS m,
+         sum(amount) AS revenue,
+         sum(amount) FILTER (WHERE sale_type = 'direct') AS revenue_direct,
+         sum(amount) FILTER (WHERE sale_type = 'cross_sell') AS revenue_cross_sell,
+         sum(amount) FILTER (WHERE sale_type = 'renewal') AS revenue_renewal,
+         sum(amount) FILTER (WHERE sale_type = 'upsell') AS revenue_upsell,
+         avg(date_diff('day', order_date, ship_date)) AS order_processing_time
+  FROM read_parquet('data/orders.parquet') GROUP BY 1
+),
+warehouses AS (
+  SELECT date_trunc('month', month)::DATE AS m,
+         sum(storage_cost) / nullif(sum(nominal_capacity * occupancy_index), 0) AS storage_unit_cost
+  FROM read_parquet('data/warehouse_months.parquet') GROUP BY 1
+),
+shipments AS (
+  SELECT date_trunc('month', ship_date)::DATE AS m,
+         count(*) FILTER (WHERE on_time AND complete) / nullif(count(on_time), 0) AS otif_rate,
+         sum(transport_cost) AS transport_cost,
+         count(*) FILTER (WHERE on_time) / nullif(count(on_time), 0) AS on_time_delivery_rate,
+         sum(weight_kg) / nullif(sum(capacity_kg), 0) AS transport_utilization
+  FROM read_parquet('data/shipments.parquet') GROUP BY 1
+),
+calendar AS (
+  SELECT unnest(generate_series(min(m), max(m), INTERVAL 1 MONTH))::DATE AS m
+  FROM (
+    SELECT m FROM leads UNION ALL SELECT m FROM web UNION ALL SELECT m FROM purchases
+    UNION ALL SELECT m FROM invoices UNION ALL SELECT m FROM interactions UNION ALL SELECT m FROM customers
+    UNION ALL SELECT m FROM contracts UNION ALL SELECT m FROM tickets UNION ALL SELECT m FROM orders
+    UNION ALL SELECT m FROM warehouses UNION ALL SELECT m FROM shipments
+  )
+)
+SELECT
+  c.m AS period,
+  coalesce(leads.leads, 0) AS leads,
+  coalesce(leads.converted_leads, 0) AS converted_leads,
+  coalesce(web.visitors, 0) AS visitors,
+  coalesce(leads.converted_leads, 0) / nullif(coalesce(web.visitors, 0), 0) AS conversion_rate,
+  leads.paid_lead_share,
+  leads.leads_per_landing_page,
+  web.cta_click_rate,
+  coalesce(web.traffic_by_keyword, 0) AS traffic_by_keyword,
+  purchases.negotiation_gap,
+  purchases.budget_gap,
+  purchases.supplier_nonconformity_rate,
+  purchases.off_process_rate,
+  purchases.suppliers_per_item,
+  purchases.urgent_order_share,
+  purchases.avg_order_cost,
+  invoices.supplier_payment_compliance,
+  coalesce(interactions.strategic_calls, 0) AS strategic_calls,
+  coalesce(interactions.strategic_emails, 0) AS strategic_emails,
+  coalesce(customers.referrals, 0) AS referrals,
+  interactions.engagement_rate,
+  contracts.retention_rate,
+  contracts.churn_rate,
+  tickets.csat,
+  coalesce(tickets.support_requests, 0) AS support_requests,
+  coalesce(interactions.support_calls, 0) AS support_calls,
+  coalesce(interactions.support_emails, 0) AS support_emails,
+  tickets.resolution_time,
+  tickets.resolution_time_p90,
+  coalesce(orders.revenue, 0) AS revenue,
+  coalesce(orders.revenue_direct, 0) AS revenue_direct,
+  coalesce(orders.revenue_cross_sell, 0) AS revenue_cross_sell,
+  coalesce(orders.revenue_renewal, 0) AS revenue_renewal,
+  coalesce(orders.revenue_upsell, 0) AS revenue_upsell,
+  warehouses.storage_unit_cost,
+  orders.order_processing_time,
+  shipments.otif_rate,
+  coalesce(shipments.transport_cost, 0) AS transport_cost,
+  coalesce(shipments.transport_cost, 0) / nullif(coalesce(orders.revenue, 0), 0) AS transport_cost_to_sales,
+  shipments.on_time_delivery_rate,
+  shipments.transport_utilization
+FROM calendar AS c
+LEFT JOIN leads ON leads.m = c.m
+LEFT JOIN web ON web.m = c.m
+LEFT JOIN purchases ON purchases.m = c.m
+LEFT JOIN invoices ON invoices.m = c.m
+LEFT JOIN interactions ON interactions.m = c.m
+LEFT JOIN customers ON customers.m = c.m
+LEFT JOIN contracts ON contracts.m = c.m
+LEFT JOIN tickets ON tickets.m = c.m
+LEFT JOIN orders ON orders.m = c.m
+LEFT JOIN warehouses ON warehouses.m = c.m
+LEFT JOIN shipments ON shipments.m = c.m
+ORDER BY 1
