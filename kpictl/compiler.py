@@ -58,6 +58,7 @@ def compile(plan: Plan) -> CompiledQuery:
     dims = [{"name": name, "alias": dim_alias(name)} for name in plan.by]
     header = ", ".join(kpi for kpi, _ in plan.outputs) + _by_text(plan.by)
     sql = _render("query.sql.j2", header=header, ctes=ctes, selects=selects, dims=dims, order=_ordinals(2 + len(dims)))
+    sql += "\n"  # a text file: golden files and `kpictl compile > x.sql` end with a newline
     sources = {scan.source: None for scan in plan.scans} | {j.source: None for s in plan.scans for j in s.joins}
     lookups = tuple(dict.fromkeys((scan.source, join) for scan in plan.scans for join in scan.joins))
     at = {m.kpi: m.at for s in plan.scans for m in s.measures} | {d.kpi: d.at for d in plan.derived}
