@@ -12,6 +12,7 @@ This module only rewrites expression trees; it knows nothing of sources, scans o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
@@ -36,11 +37,19 @@ class Spec:
 def parse(text: str, at: Location) -> exp.Expr:
     """One DuckDB expression (the text was validated by ``formula``; this is a safety net)."""
     try:
-        trees = sqlglot.parse(text, read="duckdb")
+        return _parse(text).copy()  # a copy: callers transform trees, the cache keeps its own
     except sqlglot.errors.SqlglotError as error:
         raise SpecError(f"cannot parse '{text}': {str(error).splitlines()[0]}", at=at) from None
+    except ValueError:
+        raise SpecError(f"'{text}' must be exactly one SQL expression", at=at) from None
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str) -> exp.Expr:
+    # Compiling parses the same snippets again and again (every KPI test compiles its KPI).
+    trees = sqlglot.parse(text, read="duckdb")
     if len(trees) != 1 or trees[0] is None:
-        raise SpecError(f"'{text}' must be exactly one SQL expression", at=at)
+        raise ValueError(text)
     return trees[0]
 
 
