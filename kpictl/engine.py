@@ -110,12 +110,19 @@ def connect(
             if tables is not None:
                 _create_table(con, name, tables.get(name, ()), (types or {}).get(name, {}))
             else:
-                con.execute(f"CREATE VIEW {_ident(name)} AS {_reader(con, _source(config, name), files[name])}")
+                _create_view(con, _source(config, name), files[name])
         con.execute("SET lock_configuration = true")  # 4. frozen
     except BaseException:
         con.close()
         raise
     return con
+
+
+def _create_view(con: duckdb.DuckDBPyConnection, source: Source, files: list[str]) -> None:
+    try:
+        con.execute(f"CREATE VIEW {_ident(source.name)} AS {_reader(con, source, files)}")
+    except duckdb.Error as error:  # binding the view reads the files' metadata: a broken file fails here
+        raise DataError(f"cannot read source '{source.name}': {_first_line(error)}", at=source.at) from None
 
 
 def describe(config: Config, source: str) -> dict[str, str]:

@@ -496,3 +496,10 @@ def test_schemas_merge_the_files_with_given_rows(data_dir: Path) -> None:
     assert "shipments" not in found  # no file: skipped, `run` reports it
     assert found["orders"]["order_date"] == "DATE" and found["orders"]["coupon"] == "VARCHAR"
     assert found["extra"] == {"a": "DOUBLE"} and found["customers"]["region"] == "VARCHAR"
+
+
+def test_a_broken_file_is_a_data_error_naming_the_source(tmp_path: Path) -> None:
+    (tmp_path / "orders.parquet").write_bytes(b"not a parquet file")
+    with pytest.raises(DataError, match="cannot read source 'orders'") as error:
+        engine.describe(make_config(tmp_path, "parquet"), "orders")
+    assert error.value.exit_code == 3
