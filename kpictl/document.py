@@ -68,6 +68,38 @@ for _first in "tTfF":
         "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list(_first)
     )
 
+# libyaml parses about 5x faster (1,000 KPIs in 100 files: most of `validate`'s time); the pure
+# Python parser is kept for files with errors, whose messages `_yaml_error` translates.
+_FastLoader: Any = None
+if getattr(yaml, "__with_libyaml__", False):
+    _FastLoader = type("_FastLoader", (yaml.CSafeLoader,), {"yaml_implicit_resolvers": _Loader.yaml_implicit_resolvers})
+
+
+def _compose(text: str) -> tuple[Any, yaml.Node | None]:
+    """(loader, root node) of one YAML document; raises PyYAML's own (pure Python) errors."""
+    if _FastLoader is not None:
+        fast = _FastLoader(text)
+        try:
+            return fast, fast.get_single_node()
+        except yaml.YAMLError:
+            fast.dispose()
+    loader = _Loader(text)
+    return loader, loader.get_single_node()
+
+
+def at_offset(at: Location | None, text: str, offset: int) -> Location | None:
+    """The file location of character ``offset`` of ``text``, a YAML scalar that starts at ``at``.
+
+    Exact for one-line and ``|`` block scalars (whose lines share one indentation); the
+    nearest place for folded ones.
+    """
+    if at is None or at.line is None or at.column is None:
+        return at
+    offset = max(0, min(offset, len(text)))
+    line = text.count("\n", 0, offset)
+    col = offset - (text.rfind("\n", 0, offset) + 1)
+    return Location(at.file, at.line + line, at.column + col, at.pointer)
+
 
 def escape(key: object) -> str:
     """A mapping key as one JSON Pointer segment (RFC 6901)."""
@@ -81,7 +113,7 @@ class _TooBig(Exception):
 class _Walker:
     """Builds plain data from a node tree, recording positions; collects key problems."""
 
-    def __init__(self, loader: _Loader, text: str, doc: Document):
+    def __init__(self, loader: Any, text: str, doc: Document):
         self.loader, self.text, self.doc = loader, text, doc
         self.errors: list[KpiError] = []
         self.budget = MAX_NODES
@@ -188,17 +220,17 @@ def load_text(text: str | bytes, file: str) -> tuple[Document, list[KpiError]]:
             return doc, [error or SpecError("file cannot be read", at=Location(file, 1, 1))]
         text = decoded
     text = text[1:] if text.startswith("\ufeff") else text
+    loader: Any = None
+    walker = _Walker(loader, text, doc)
     try:
-        loader = _Loader(text)
+        loader, node = _compose(text)
+        walker.loader = loader
+        data = None if node is None else walker.walk(node, "")
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
         return doc, [SpecError(f"invalid YAML: control character U+{exc.character:04X} is not allowed",
                                at=Location(file, line, col), hint="remove it; YAML files are plain text")]
-    walker = _Walker(loader, text, doc)
-    try:
-        node = loader.get_single_node()
-        data = None if node is None else walker.walk(node, "")
     except yaml.MarkedYAMLError as exc:
         return doc, [_yaml_error(exc, file, text)]
     except yaml.YAMLError as exc:  # pragma: no cover - every PyYAML error carries a mark or a position
@@ -207,7 +239,8 @@ def load_text(text: str | bytes, file: str) -> tuple[Document, list[KpiError]]:
         return doc, [SpecError("invalid YAML: aliases expand too far (or nest too deep)", at=Location(file, 1, 1),
                                hint="write the values out instead of repeating '*anchors'")]
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return Document(file, data, doc.positions, doc.key_positions), walker.errors
 
 
