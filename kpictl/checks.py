@@ -12,6 +12,7 @@ import dataclasses
 from typing import Any, NamedTuple
 
 from kpictl import formula
+from kpictl.document import at_offset
 from kpictl.errors import KpiError, Location, SpecError, suggest
 from kpictl.model import Config, Kpi, Source
 
@@ -31,7 +32,7 @@ class _Expr(NamedTuple):
         offset = formula.column_offsets(self.tree).get(name)
         if offset is None or not self.exact:
             return self.at
-        return formula.at_offset(self.at, self.text, offset) or self.at
+        return at_offset(self.at, self.text, offset) or self.at
 
 
 def check(config: Config, kpis: list[Kpi], schemas: Schemas | None = None) -> tuple[dict[str, Kpi], list[KpiError]]:

@@ -14,6 +14,7 @@ import re
 from functools import cache
 from typing import Any
 
+from kpictl.document import at_offset
 from kpictl.errors import Location, SpecError, suggest
 
 #: Functions of derived formulas: name -> (min args, max args).
@@ -26,20 +27,6 @@ _CLOCK = ("now", "today", "get_current_time", "get_current_timestamp", "random",
 _CLOCK_HINT = "results must not depend on the clock or chance: use a var() or --from/--to"
 _WINDOW_HINT = "use rolling(), cumulative() or prior() in a derived KPI"
 _SOURCE_ONLY = "a formula reads only its own source's rows; lookups: in kpictl.yml bring in other sources' columns"
-
-
-def at_offset(at: Location | None, text: str, offset: int) -> Location | None:
-    """The file location of character ``offset`` of ``text``, a YAML scalar that starts at ``at``.
-
-    Exact for one-line and ``|`` block scalars (whose lines share one indentation); the
-    nearest place for folded ones.
-    """
-    if at is None or at.line is None or at.column is None:
-        return at
-    offset = max(0, min(offset, len(text)))
-    line = text.count("\n", 0, offset)
-    col = offset - (text.rfind("\n", 0, offset) + 1)
-    return Location(at.file, at.line + line, at.column + col, at.pointer)
 
 
 # -- Jinja ---------------------------------------------------------------------------------------
@@ -69,10 +56,18 @@ def _jinja() -> Any:
     return env
 
 
+#: The common case, ``{{ var('name') }}``, is substituted directly: compiling a Jinja template
+#: costs ~2 ms, a third of `validate` on a 1,000-KPI catalog.
+_SIMPLE_VAR = re.compile(r"""\{\{\s*var\(\s*(?:'([a-z_][a-z0-9_]*)'|"([a-z_][a-z0-9_]*)")\s*\)\s*\}\}""")
+
+
 def render(text: str, vars: dict[str, Any], at: Location | None = None) -> str:
     """Expand ``{{ var('name') }}`` (and plain Jinja) in a sandbox; text without Jinja is returned as is."""
     if "{" not in text:
         return text
+    simple = _SIMPLE_VAR.sub(lambda m: str(vars.get(m[1] or m[2], "{")), text)
+    if "{" not in simple:  # else the whole text goes through Jinja (a value is never re-rendered)
+        return simple
     from jinja2 import TemplateError, TemplateSyntaxError, UndefinedError
     from jinja2.exceptions import SecurityError
 
@@ -190,6 +185,8 @@ def parse(text: str, kind: str, at: Location | None = None, *, exact: bool = Tru
     except ParseError as exc:
         message, offset, hint = _parse_problem(exc, text, tokens)
         raise SpecError(f"invalid SQL: {message}", at=where(offset), hint=hint) from None
+    if not trees:
+        raise SpecError("invalid SQL: incomplete expression", at=where(0))
     tree = trees[0]
     if isinstance(tree, _nodes(_STATEMENT_NODES)):
         raise SpecError(f"{tokens[0].text.upper()} statements are not allowed: a formula is one SQL expression",
@@ -345,8 +342,8 @@ def _check_aggregation(tree: Any, kind: str, where: Any) -> None:
     aggs = list(tree.find_all(exp.AggFunc))
     if kind == "aggregate":
         if not aggs:
-            raise SpecError("a source KPI's formula must aggregate its rows", at=where(0),
-                            hint=f"e.g. sum({tree.sql('duckdb').lower()}), count(*) or avg(...)")
+            example = f"sum({tree.sql('duckdb').lower()})" if tree.find(exp.Column) else "count(*)"
+            raise SpecError("a source KPI's formula must aggregate its rows", at=where(0), hint=f"e.g. {example}")
         for col in tree.find_all(exp.Column):
             if not _inside(col, (exp.AggFunc, exp.Filter)):
                 raise SpecError(f"column '{col.sql()}' is outside an aggregate", at=where(_offset(col)),
