@@ -46,7 +46,8 @@ def _jinja() -> Any:
         def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
             seq, num = (left, right) if isinstance(left, (str, list, tuple)) else (right, left)
             big_repeat = operator == "*" and isinstance(seq, (str, list, tuple)) and isinstance(num, int)
-            huge_power = operator == "**" and isinstance(right, int) and right > 1000
+            huge_power = (operator == "**" and isinstance(left, int) and isinstance(right, int)
+                          and max(abs(left), 2).bit_length() * right > 100_000)
             if huge_power or (big_repeat and len(seq) * num > 100_000):
                 raise SecurityError(f"'{operator}' would build a value too large for a formula")
             return super().call_binop(context, operator, left, right)
@@ -169,17 +170,18 @@ def parse(text: str, kind: str, at: Location | None = None, *, exact: bool = Tru
         quote = _unclosed_quote(text)
         raise SpecError("invalid SQL: a quote is never closed" if quote is not None else "invalid SQL: cannot read it",
                         at=where(quote or 0), hint="close the quote" if quote is not None else None) from None
+    if not tokens:
+        raise SpecError("the expression is empty", at=at)
+    statement = tokens[0].token_type in (TokenType.SELECT, TokenType.WITH, TokenType.FROM)
     for token in tokens:
         if token.token_type == TokenType.SEMICOLON:
             raise SpecError("';' is not allowed: a formula is one SQL expression", at=where(token.start),
                             hint="remove the ';' and anything after it")
-        if token.token_type in (TokenType.SELECT, TokenType.WITH) and token is not tokens[0]:
+        if token.token_type in (TokenType.SELECT, TokenType.WITH) and not statement:
             raise SpecError("subqueries are not allowed in a formula", at=where(token.start), hint=_SOURCE_ONLY)
         if token.token_type == TokenType.OVER:
             raise SpecError("window functions (OVER) are not allowed in a formula", at=where(token.start),
                             hint=_WINDOW_HINT)
-    if not tokens:
-        raise SpecError("the expression is empty", at=at)
     try:
         trees = [t for t in dialect.parser().parse(tokens, text) if t is not None]
     except ParseError as exc:
@@ -196,7 +198,7 @@ def parse(text: str, kind: str, at: Location | None = None, *, exact: bool = Tru
                         at=where(_offset(tree.args["alias"], tokens)),
                         hint="a formula has no alias: remove it, or add the missing operator")
     _check_nodes(tree, kind, where, tokens, text)
-    _check_aggregation(tree, kind, where)
+    _check_aggregation(tree, kind, where, tokens)
     return tree
 
 
@@ -336,7 +338,7 @@ def window_grain(node: Any) -> str:
     return str(arg.name if hasattr(arg, "name") else arg).strip("'").lower()
 
 
-def _check_aggregation(tree: Any, kind: str, where: Any) -> None:
+def _check_aggregation(tree: Any, kind: str, where: Any, tokens: list[Any]) -> None:
     from sqlglot import exp
 
     aggs = list(tree.find_all(exp.AggFunc))
@@ -350,13 +352,13 @@ def _check_aggregation(tree: Any, kind: str, where: Any) -> None:
                                 hint=f"aggregate it, e.g. sum({col.sql()}) or max({col.sql()})")
         for agg in aggs:
             if _inside(agg, exp.AggFunc):
-                raise SpecError("aggregates cannot be nested", at=where(_offset(agg)),
+                raise SpecError("aggregates cannot be nested", at=where(_offset(agg, tokens)),
                                 hint="a nested total is a derived KPI over two KPIs")
     elif aggs:
         what = {"derived": "a derived KPI combines KPI names", "filter": "a filter is a condition on each row",
                 "dimension": "a dimension is computed on each row"}[kind]
         raise SpecError(f"aggregate '{aggs[0].sql('duckdb').lower()}' is not allowed here: {what}",
-                        at=where(_offset(aggs[0])))
+                        at=where(_offset(aggs[0], tokens)))
 
 
 def _inside(node: Any, kind: type | tuple[type, ...]) -> bool:
