@@ -253,11 +253,15 @@ def _yaml_error(exc: yaml.MarkedYAMLError, file: str, text: str) -> SpecError:
     problem, context = (exc.problem or "").strip(), (exc.context or "").strip()
     mark = exc.problem_mark or exc.context_mark
     message, hint = problem or context or "cannot be read", None
-    if context.startswith("while parsing a flow") and exc.context_mark:
-        opener, closer = ("[", "]") if "sequence" in context else ("{", "}")
-        mark = exc.context_mark
+    flow = context.startswith(("while parsing a flow sequence", "while parsing a flow mapping"))
+    if flow or (context == "while parsing a flow node" and "<stream end>" in problem):
+        line, col, opener = _last_open_bracket(text) if not flow else (0, 0, "[" if "sequence" in context else "{")
+        mark = exc.context_mark if flow else yaml.Mark("", 0, line, col, None, 0)
+        closer = "]" if opener == "[" else "}"
         message = f"'{opener}' is never closed"
-        hint = f"add the missing '{closer}'" + (f" before line {exc.problem_mark.line + 1}" if exc.problem_mark else "")
+        before = exc.problem_mark.line + 1 if exc.problem_mark and "<stream end>" not in problem else None
+        hint = f"add the missing '{closer}'" + (f" before line {before}" if before else "")
+
     elif context.startswith("while scanning a quoted scalar") and exc.context_mark:
         mark, message, hint = exc.context_mark, "quoted text is never closed", "add the closing quote"
     elif "found character '\\t'" in problem:
@@ -287,3 +291,22 @@ def _yaml_error(exc: yaml.MarkedYAMLError, file: str, text: str) -> SpecError:
     if jinja:
         return _unquoted_jinja(Location(file, mark.line + 1, len(jinja.group(1)) + 1), jinja.group(2))
     return SpecError(f"invalid YAML: {message}", at=Location(file, mark.line + 1, mark.column + 1), hint=hint)
+
+
+def _last_open_bracket(text: str) -> tuple[int, int, str]:
+    """(0-based line, column, char) of the last '[' or '{' never closed, ignoring quoted text."""
+    stack: list[tuple[int, int, str]] = []
+    quote = ""
+    for line_no, line in enumerate(text.split("\n")):
+        for col, ch in enumerate(line):
+            if quote:
+                quote = "" if ch == quote else quote
+            elif ch in "'\"":
+                quote = ch
+            elif ch == "#" and (col == 0 or line[col - 1] in " \t"):
+                break
+            elif ch in "[{":
+                stack.append((line_no, col, ch))
+            elif ch in "]}" and stack:
+                stack.pop()
+    return stack[-1] if stack else (0, 0, "[")
