@@ -1,0 +1,1 @@
+select * from {{ source('sample', 'web_sessions') }}
