@@ -247,6 +247,18 @@ def test_freshness_is_the_last_period_with_data_per_source() -> None:
     assert page.freshness == (("orders", "30 Jun 2025"), ("shipments", "30 Apr 2025"))
 
 
+def test_periods_after_a_sources_data_are_not_latest_values() -> None:
+    # The spine of a run spans all its sources: orders stop in June, shipments go on to August.
+    series = {"on_time_rate": [*SERIES["on_time_rate"], 0.9, 0.91], "revenue": [*SERIES["revenue"], 0, 0],
+              "paid_share": [*SERIES["paid_share"], None, None]}
+    page = html.build(_inputs(series, as_of=dt.date(2025, 8, 31)), "en")
+    cards = {c.name: c for _, group in page.domains for c in group}
+    assert (cards["revenue"].period, cards["revenue"].value) == ("Jun 2025", "€1,234,567")
+    assert (cards["on_time_rate"].period, cards["on_time_rate"].value) == ("Aug 2025", "91.0%")
+    assert page.freshness == (("orders", "30 Jun 2025"), ("shipments", "31 Aug 2025"))
+    assert page.period == "Jan 2025 – Aug 2025"
+
+
 def test_a_running_period_is_not_the_latest_value() -> None:
     page = html.build(_inputs(as_of=dt.date(2025, 6, 15)), "en")
     card = page.domains[0][1][0]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from kpictl.errors import Location, SpecError, suggest
 from kpictl.model import Kpi, Row
-from kpictl.report.html import Inputs, Page, build
+from kpictl.report.html import Inputs, Page, build, spans
 
 if TYPE_CHECKING:
     from kpictl.project import Project
@@ -72,8 +72,15 @@ def collect(project: Project, names: Sequence[str] | None = None, *, generated_a
     feeding = _feeding(selected, kpis)
     window: dict[str, Any] = {"grain": grain, "start": start, "end": end}
     rows = project.run(list(dict.fromkeys([*selected, *feeding])), as_of=as_of, **window)
-    if as_of is None:  # what run judged at; the breakdowns must be judged at the same date
+    sources = {name: kpis[name].source or "" for name in feeding}
+    if as_of is None:
+        # What run judged at, but not past the data: the spine of a run over several sources
+        # spans them all, and a date months after the last order would be a misleading header.
+        # Rows up to the data's end get the same status either way (each is judged at its own
+        # period's end), so the breakdowns, judged at this date, agree with the totals.
         as_of = targets.default_as_of(sorted({r.period for r in rows}), grain)
+        ends = [targets.period_end(span[1], grain) for span in spans(rows, sources).values() if span]
+        as_of = min(as_of, max(ends, default=as_of))
     groups: dict[str, list[str]] = {}
     for name in selected:
         dim = _dimension(name, kpis, by)
@@ -91,7 +98,8 @@ def collect(project: Project, names: Sequence[str] | None = None, *, generated_a
         project=project.config.name, kpis=tuple(kpis[n] for n in selected), rows=tuple(rows), grain=grain,
         as_of=as_of, generated_at=generated_at, breakdowns=breakdowns,
         sql={name: project.compile([name], **window).sql for name in selected},
-        sources={name: kpis[name].source or "" for name in feeding}, by=by, start=start, end=end,
+        sources=sources, by=by, start=start, end=end,
+        reads={name: tuple(dict.fromkeys(kpis[k].source or "" for k in _feeding([name], kpis))) for name in selected},
     )
 
 

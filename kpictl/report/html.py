@@ -42,8 +42,10 @@ class Inputs:
     """Everything a report is made of, as ``report.dashboard.collect`` gathers it.
 
     ``rows`` are the judged totals (no breakdown) of the shown KPIs and of the source KPIs
-    they are computed from (those tell how fresh each source is); ``breakdowns`` maps a KPI to
-    the dimension it is broken down by and the judged rows of that run (a KPI without one is
+    they are computed from; ``sources`` maps each of those source KPIs to its source (their
+    values tell which periods of a source have data, see :func:`spans`) and ``reads`` each shown
+    KPI to the sources it reads (default: its own ``source``); ``breakdowns`` maps a KPI to the
+    dimension it is broken down by and the judged rows of that run (a KPI without one is
     absent); ``by`` is the dimension asked for, if any.
     """
 
@@ -55,7 +57,8 @@ class Inputs:
     generated_at: dt.datetime
     breakdowns: dict[str, tuple[str, tuple[Row, ...]]] = field(default_factory=dict)
     sql: dict[str, str] = field(default_factory=dict)
-    sources: dict[str, str] = field(default_factory=dict)  # source KPI name → source name
+    sources: dict[str, str] = field(default_factory=dict)
+    reads: dict[str, tuple[str, ...]] = field(default_factory=dict)
     by: str | None = None
     start: dt.date | None = None
     end: dt.date | None = None
@@ -233,9 +236,8 @@ def _breakdown(kpi: Kpi, inputs: Inputs, period: dt.date | None, t: dict[str, st
     return dim, title, "", lines[:_TABLE_ROWS], more, Markup(chart)
 
 
-def _card(kpi: Kpi, inputs: Inputs, t: dict[str, str], lang: str) -> Card:
+def _card(kpi: Kpi, series: list[Row], inputs: Inputs, t: dict[str, str], lang: str) -> Card:
     grain = inputs.grain
-    series = _complete([r for r in inputs.rows if r.kpi == kpi.name and not r.dims], grain, inputs.as_of)
     latest = series[-1] if series else None
     before = series[-2] if len(series) > 1 else None
     status = latest.status if latest is not None else ("no_data" if kpi.target else "no_target")
@@ -274,43 +276,57 @@ def _card(kpi: Kpi, inputs: Inputs, t: dict[str, str], lang: str) -> Card:
     )
 
 
-def _freshness(inputs: Inputs) -> dict[str, dt.date | None]:
-    """Per source, the end of the latest period where one of its KPIs has a non-zero value.
+def spans(rows: Sequence[Row], sources: dict[str, str]) -> dict[str, tuple[dt.date, dt.date] | None]:
+    """Per source, the first and last period in which one of its KPIs is neither 0 nor NULL.
 
-    A period of the time spine with no rows has counts and sums at 0 and ratios NULL, so "some
-    KPI of the source is neither 0 nor NULL" is how the rows say that the source had data.
+    ``sources`` maps source KPIs to their source; a source none of whose KPIs has such a value
+    maps to None. Periods of the time spine with no rows have counts and sums at 0 and ratios
+    NULL, so this is how the rows say when a source had data. It matters because the spine of
+    a run spans every source in it: orders may stop in December while contracts, which end in
+    the future, stretch the spine to next year, and those months are not "latest values".
     """
-    latest: dict[str, dt.date | None] = dict.fromkeys(sorted(set(inputs.sources.values())))
-    for row in inputs.rows:
-        source = inputs.sources.get(row.kpi)
+    found: dict[str, tuple[dt.date, dt.date] | None] = dict.fromkeys(sorted(set(sources.values())))
+    for row in rows:
+        source = sources.get(row.kpi)
         if source is None or row.dims or _missing(row.value) or row.value == 0:
             continue
-        end = period_end(row.period, inputs.grain)
-        current = latest[source]
-        latest[source] = end if current is None or end > current else current
-    return latest
+        known = found[source]
+        found[source] = (min(known[0], row.period), max(known[1], row.period)) if known else (row.period, row.period)
+    return found
+
+
+def _series(kpi: Kpi, inputs: Inputs, known: dict[str, tuple[dt.date, dt.date] | None]) -> list[Row]:
+    """The KPI's total rows to show: complete periods, within the periods its sources have data for."""
+    reads = inputs.reads.get(kpi.name) or ((kpi.source,) if kpi.source else ())
+    windows = [known[source] for source in reads if source in known]
+    if any(w is None for w in windows):
+        return []
+    first = max((w[0] for w in windows if w), default=dt.date.min)
+    last = min((w[1] for w in windows if w), default=dt.date.max)
+    rows = [r for r in inputs.rows if r.kpi == kpi.name and not r.dims and first <= r.period <= last]
+    return _complete(rows, inputs.grain, inputs.as_of)
 
 
 def build(inputs: Inputs, lang: str = "en") -> Page:
     """The page model of ``inputs`` in ``lang``: every number formatted, every chart drawn."""
     t = i18n.texts(lang)
-    fresh = _freshness(inputs)
-    done = _complete([r for r in inputs.rows if not r.dims], inputs.grain, inputs.as_of)
-    period = " – ".join(i18n.format_period(r.period, inputs.grain, lang) for r in done[:1] + done[-1:])
+    known = spans(inputs.rows, inputs.sources)
+    series = {kpi.name: _series(kpi, inputs, known) for kpi in inputs.kpis}
+    shown = sorted({r.period for rows in series.values() for r in rows if not _missing(r.value)})
+    period = " – ".join(i18n.format_period(day, inputs.grain, lang) for day in shown[:1] + shown[-1:])
     page = Page(
         lang=lang, t=t, project=inputs.project, period=period,
         generated=i18n.format_datetime(inputs.generated_at, lang), judged_at=i18n.format_date(inputs.as_of, lang),
-        freshness=tuple((name, i18n.format_date(day, lang) if day else t["freshness_none"])
-                        for name, day in fresh.items()),
+        freshness=tuple((name, i18n.format_date(period_end(span[1], inputs.grain), lang) if span
+                         else t["freshness_none"]) for name, span in known.items()),
         footer=t["footer"].format(project=inputs.project),
     )
-    # Sources known (a real run): empty when none has data; hand-built inputs: when no value is there.
-    if not (any(fresh.values()) if fresh else any(not _missing(r.value) for r in done)):
+    if not shown and not any(known.values()):  # no value at all, and no source with data
         start = i18n.format_date(inputs.start, lang) if inputs.start else ""
         end = i18n.format_date(inputs.end, lang) if inputs.end else ""
         key = "empty" if start and end else "empty_from" if start else "empty_to" if end else "empty_all"
         return replace(page, period=f"{start or '…'} – {end or '…'}", empty=t[key].format(start=start, end=end))
-    cards = [_card(kpi, inputs, t, lang) for kpi in inputs.kpis]
+    cards = [_card(kpi, series[kpi.name], inputs, t, lang) for kpi in inputs.kpis]
     domains: dict[str, list[Card]] = {}
     for kpi, card in zip(inputs.kpis, cards, strict=True):
         domain = kpi.tags[0] if kpi.tags else Path(kpi.file).stem
