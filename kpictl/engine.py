@@ -45,6 +45,9 @@ def execute(
     column types of a source when known (columns missing from the rows are then NULL of the
     right type). Lookup keys are checked unique before the query runs.
     """
+    if tables is not None:  # a lookup the rows leave out is an empty table with its key: joins find nothing
+        keys = {lk.source: {lk.on: '"NULL"'} for _, lk in compiled.lookups if lk.source not in tables}
+        types = {name: {**keys.get(name, {}), **(types or {}).get(name, {})} for name in {*keys, *(types or {})}}
     with connect(config, compiled.sources, tables=tables, types=types) as con:
         check_lookup_keys(con, compiled.lookups)
         try:

@@ -503,3 +503,14 @@ def test_a_broken_file_is_a_data_error_naming_the_source(tmp_path: Path) -> None
     with pytest.raises(DataError, match="cannot read source 'orders'") as error:
         engine.describe(make_config(tmp_path, "parquet"), "orders")
     assert error.value.exit_code == 3
+
+
+def test_in_memory_rows_without_the_lookup_rows_give_null_dimensions(data_dir: Path) -> None:
+    config = make_config(data_dir)
+    columns = {"orders": ["order_id", "order_date", "customer_id"], "customers": ["customer_id", "region"]}
+    plan = planner.plan(config, KPIS, ["orders_n"], by=["region"], grain="month", columns=columns)
+    tables = {"orders": [{"order_id": 1, "order_date": "2025-01-03", "customer_id": 10}]}
+    with pytest.raises(DataError, match="region"):  # the lookup's key is there, its columns are not
+        engine.execute(compiler.compile(plan), config, tables=tables)
+    rows = engine.execute(compiler.compile(plan), config, tables=tables, types={"customers": {"region": "VARCHAR"}})
+    assert [(r.period, r.dims, r.value) for r in rows] == [(J, {"region": None}, 1.0)]
