@@ -27,9 +27,10 @@ class _Expr(NamedTuple):
     at: Location
     exact: bool  # text is what the YAML says at ``at`` (no Jinja), so token offsets map onto the file
     tree: Any
+    columns: dict[str, int]  # column (or KPI) name -> offset of its first use in ``text``
 
     def at_column(self, name: str) -> Location:
-        offset = formula.column_offsets(self.tree).get(name)
+        offset = self.columns.get(name)
         if offset is None or not self.exact:
             return self.at
         return at_offset(self.at, self.text, offset) or self.at
@@ -71,7 +72,8 @@ def _render(kpi: Kpi, config: Config) -> tuple[Kpi | None, list[_Expr], list[Kpi
         try:
             done = formula.render(text, config.vars, at)
             exact = done == text
-            parsed.append(_Expr(part, done, at, exact, formula.parse(done, kind, at, exact=exact)))
+            tree = formula.parse(done, kind, at, exact=exact)
+            parsed.append(_Expr(part, done, at, exact, tree, formula.column_offsets(tree)))
             return done
         except SpecError as exc:
             errors.append(exc)
@@ -156,7 +158,7 @@ def _check_kpi(kpi: Kpi, exprs: list[_Expr], config: Config, schemas: Schemas | 
     lookups = [lk.source for lk in source.lookups]
     where = f"source '{source.name}'" + (f" or its lookups ({', '.join(lookups)})" if lookups else "")
     for expr in exprs:
-        for col in sorted(formula.columns(expr.tree)):
+        for col in sorted(expr.columns):
             table = col.split(".")[0] if "." in col else None
             if col not in cols and (table is None or table in (source.name, *lookups)):
                 errors.append(SpecError(f"unknown column '{col}' in {expr.part} of {kpi.name}: not in {where}",
@@ -190,7 +192,7 @@ def _check_qualifiers(kpi: Kpi, exprs: list[_Expr], source: Source, config: Conf
     """`x.col` must name the KPI's source or one of its lookups (checked without data)."""
     errors: list[KpiError] = []
     known = [source.name, *(lk.source for lk in source.lookups)]
-    uses = [(col, e.part, e.at_column(col)) for e in exprs for col in sorted(formula.columns(e.tree)) if "." in col]
+    uses = [(col, e.part, e.at_column(col)) for e in exprs for col in sorted(e.columns) if "." in col]
     uses += [(d.name, f"dimension '{d.name}'", d.at) for d in kpi.dimensions if d.expr is None and "." in d.name]
     for col, part, at in uses:
         table = col.split(".")[0]
@@ -212,7 +214,7 @@ def _check_references(kpis: dict[str, Kpi], exprs: dict[str, list[_Expr]], names
         if not kpi.derived:
             continue
         expr = exprs[kpi.name][0]
-        for ref in sorted(formula.kpi_refs(expr.tree)):
+        for ref in sorted(expr.columns):
             if ref not in names:
                 errors.append(SpecError(f"unknown KPI '{ref}' in formula of {kpi.name}", at=expr.at_column(ref),
                                         hint=suggest(ref, names) or "no KPI has this name in the project"))
@@ -221,7 +223,7 @@ def _check_references(kpis: dict[str, Kpi], exprs: dict[str, list[_Expr]], names
 
 def _check_cycles(kpis: dict[str, Kpi], exprs: dict[str, list[_Expr]]) -> list[KpiError]:
     order = {name: i for i, name in enumerate(kpis)}
-    deps = {k.name: sorted(formula.kpi_refs(exprs[k.name][0].tree) & set(kpis), key=order.__getitem__)
+    deps = {k.name: sorted(exprs[k.name][0].columns.keys() & set(kpis), key=order.__getitem__)
             for k in kpis.values() if k.derived}
     errors: list[KpiError] = []
     state: dict[str, int] = {}  # 1: on the current path, 2: done

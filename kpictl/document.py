@@ -17,8 +17,8 @@ from kpictl.errors import KpiError, Location, SpecError
 
 #: Larger files are refused before parsing: a definition file is text a person reviews.
 MAX_FILE_BYTES = 1_000_000
-#: Nodes one file may expand to: aliases can make a 1 KB file expand to billions ("billion laughs").
-MAX_NODES = 200_000
+#: Nodes that aliases may repeat: a 1 KB file of nested anchors expands to billions ("billion laughs").
+MAX_REPEATED_NODES = 10_000
 
 Positions = dict[str, tuple[int, int]]
 
@@ -107,7 +107,7 @@ def escape(key: object) -> str:
 
 
 class _TooBig(Exception):
-    """Aliases expand the document beyond MAX_NODES, or an alias contains itself."""
+    """Aliases repeat more than MAX_REPEATED_NODES nodes, or an alias contains itself."""
 
 
 class _Walker:
@@ -116,7 +116,8 @@ class _Walker:
     def __init__(self, loader: Any, text: str, doc: Document):
         self.loader, self.text, self.doc = loader, text, doc
         self.errors: list[KpiError] = []
-        self.budget = MAX_NODES
+        self.budget = MAX_REPEATED_NODES
+        self.seen: set[int] = set()
         self.open: set[int] = set()  # collections being walked: an alias back into one is a loop
 
     def mark(self, node: yaml.Node) -> tuple[int, int]:
@@ -135,9 +136,11 @@ class _Walker:
         return line, col
 
     def walk(self, node: yaml.Node, pointer: str) -> Any:
-        self.budget -= 1
-        if self.budget < 0 or id(node) in self.open:
-            raise _TooBig
+        if id(node) in self.seen:  # reached again through an alias
+            self.budget -= 1
+            if self.budget < 0 or id(node) in self.open:
+                raise _TooBig
+        self.seen.add(id(node))
         self.doc.positions[pointer] = self.mark(node)
         if isinstance(node, yaml.ScalarNode):
             return self.loader.construct_object(node, deep=True)
@@ -261,7 +264,6 @@ def _yaml_error(exc: yaml.MarkedYAMLError, file: str, text: str) -> SpecError:
         message = f"'{opener}' is never closed"
         before = exc.problem_mark.line + 1 if exc.problem_mark and "<stream end>" not in problem else None
         hint = f"add the missing '{closer}'" + (f" before line {before}" if before else "")
-
     elif context.startswith("while scanning a quoted scalar") and exc.context_mark:
         mark, message, hint = exc.context_mark, "quoted text is never closed", "add the closing quote"
     elif "found character '\\t'" in problem:

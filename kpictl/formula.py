@@ -244,9 +244,9 @@ def _statement_hint(tree: Any, kind: str) -> str:
 
 
 def _offset(node: Any, tokens: list[Any] | None = None) -> int:
-    """Offset in the text where ``node`` starts: its earliest token with a known position, else
-    the first token spelling the node's SQL name (CURRENT_DATE has no position of its own)."""
-    starts = [n.meta["start"] for n in node.walk() if "start" in n.meta]
+    """Offset in the text where ``node`` starts: its earliest positioned token, or its call name."""
+    parts = [node.args.get(k) for k in ("catalog", "db", "table", "this")] if node.key == "column" else node.walk()
+    starts = [n.meta["start"] for n in parts if n is not None and "start" in n.meta]
     if "start" in node.meta or not tokens:
         return int(min(starts)) if starts else 0
     first = min(starts) if starts else None

@@ -165,7 +165,6 @@ def _schema_errors(err: Any, doc: Document, kind: str) -> list[SpecError]:
         if "propertyNames" in err.absolute_schema_path:  # a key is wrong: point at the key
             at = doc.at(f"{pointer}/{escape(err.instance)}", key=True)
             err = err.context[0] if err.context else err
-
         name = "a valid name" if "a-z_" in err.validator_value else "valid"
         what = "a date" if err.validator_value == DATE_PATTERN else name
         return [error(where, f"'{err.instance}' is not {what}", at, _pattern_hint(err.instance, err.validator_value))]
