@@ -128,15 +128,14 @@ def generate(root: Path, kpis: int = 1000, files: int = 100) -> Path:
     return root
 
 
-def validate_once(root: Path) -> tuple[float, int, int]:
-    """Seconds to load and validate the project; the KPI count and the problem count."""
+def validate_once(root: Path) -> tuple[float, float, int, int]:
+    """Wall and CPU seconds to load and validate the project; the KPI and problem counts."""
     from kpictl.project import Project
 
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     project = Project.load(root)
     problems = project.validate(data=False)
-    elapsed = time.perf_counter() - start
-    return elapsed, len(project.kpis), len(problems)
+    return time.perf_counter() - wall, time.process_time() - cpu, len(project.kpis), len(problems)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,17 +146,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         root = generate(Path(tmp), args.kpis, min(args.files, args.kpis))
-        first, count, problems = validate_once(root)
+        first, _, count, problems = validate_once(root)
         if problems:
             print(f"the generated project has {problems} problem(s): fix the generator", file=sys.stderr)
             return 1
-        times = [validate_once(root)[0] for _ in range(args.runs)]
-    median = statistics.median(times)
-    verdict = "yes" if median < 1.0 else "NO"
+        runs = [validate_once(root) for _ in range(args.runs)]
+    wall = statistics.median(r[0] for r in runs)
+    cpu = statistics.median(r[1] for r in runs)
     print(f"{count} KPIs in {min(args.files, args.kpis)} files: load + validate(data=False)")
     print(f"  first run (imports included): {first:.3f} s")
-    print(f"  median of {len(times)} runs: {median:.3f} s ({median / count * 1000:.2f} ms per KPI)")
-    print(f"  under 1 s: {verdict}")
+    print(f"  median of {len(runs)} runs: {wall:.3f} s wall, {cpu:.3f} s CPU ({cpu / count * 1000:.2f} ms per KPI)")
+    # CPU time is what "on one core" means, and it does not move when other processes share the machine.
+    print(f"  under 1 s: {'yes' if cpu < 1.0 else 'NO'}")
     return 0
 
 
