@@ -20,6 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from kpictl.cli import cli
+from kpictl.errors import KpiError
 
 CASES = Path(__file__).parent / "cases" / "invalid"
 NAMES = sorted(p.name for p in CASES.iterdir() if p.is_dir())
@@ -116,3 +117,20 @@ def test_sarif_format(tmp_path: Path) -> None:
         location = item["locations"][0]["physicalLocation"]
         assert location["artifactLocation"]["uri"].startswith("metrics/")
         assert location["region"]["startLine"] >= 1 and location["region"]["startColumn"] >= 1
+
+
+def test_annotations_of_a_project_in_a_subfolder() -> None:
+    """CI resolves annotation paths from the repository root: `base` says where the project is."""
+    from kpictl.errors import Location, SpecError
+    from kpictl.report import problems
+
+    errors: list[KpiError] = [SpecError("bad: a, b", at=Location("metrics/x.yml", 3, 5), hint="fix it"),
+                              SpecError("no place")]
+    assert problems.render(errors, "github", base="./analytics/").splitlines() == [
+        "::error file=analytics/metrics/x.yml,line=3,col=5,title=kpictl::bad: a, b (fix it)",
+        "::error file=analytics/kpictl.yml,title=kpictl::no place",
+    ]
+    log = json.loads(problems.render(errors, "sarif", base="analytics"))
+    uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in log["runs"][0]["results"]]
+    assert uris == ["analytics/metrics/x.yml", "analytics/kpictl.yml"]
+    assert problems.render(errors, "text", base="analytics").splitlines()[0] == "metrics/x.yml:3:5: bad: a, b (fix it)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import posixpath
 from typing import Any
 
 from kpictl.errors import MAX_SHOWN, KpiError
@@ -10,9 +11,26 @@ from kpictl.errors import MAX_SHOWN, KpiError
 FORMATS = ("text", "json", "sarif", "github")
 
 
-def render(errors: list[KpiError], fmt: str = "text", *, summary: str = "") -> str:
-    """The problems in ``fmt``; ``summary`` is the text line shown when there are none."""
+def render(errors: list[KpiError], fmt: str = "text", *, summary: str = "", base: str = "") -> str:
+    """The problems in ``fmt``; ``summary`` is the text line shown when there are none.
+
+    ``base`` is the project folder relative to the repository root (or to where CI runs): the
+    github and sarif formats prefix it to file paths, which CI resolves from the repository
+    root, so that a project in a subfolder still annotates the right file.
+    """
+    if fmt in ("github", "sarif") and base.strip("./"):
+        prefix = posixpath.normpath(base.replace("\\", "/")) + "/"
+        errors = [_rebased(e, prefix) for e in errors]
     return {"text": _text, "json": _json, "sarif": _sarif, "github": _github}[fmt](errors, summary)
+
+
+def _rebased(error: KpiError, prefix: str) -> KpiError:
+    import copy
+    import dataclasses
+
+    moved = copy.copy(error)
+    moved.at = dataclasses.replace(error.at, file=prefix + (error.at.file or "kpictl.yml"))
+    return moved
 
 
 def _text(errors: list[KpiError], summary: str) -> str:
@@ -35,18 +53,20 @@ def _json(errors: list[KpiError], summary: str) -> str:
 def _github(errors: list[KpiError], summary: str) -> str:
     """GitHub Actions workflow commands: each problem annotates its line in the pull request."""
 
-    def esc(text: str) -> str:
-        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    def esc(text: str, prop: bool = False) -> str:  # escapes of @actions/core's issueCommand
+        text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        return text.replace(":", "%3A").replace(",", "%2C") if prop else text
 
     lines = []
     for e in errors:
-        props = [f"file={e.at.file}"] if e.at.file else []
+        props = [f"file={esc(e.at.file, True)}"] if e.at.file else []
         if e.at.line:
             props.append(f"line={e.at.line}")
         if e.at.column:
             props.append(f"col={e.at.column}")
+        props.append("title=kpictl")
         text = e.message + (f" ({e.hint})" if e.hint else "")
-        lines.append(f"::error {','.join(props)},title=kpictl::{esc(text)}")
+        lines.append(f"::error {','.join(props)}::{esc(text)}")
     return "\n".join(lines) if lines else summary
 
 
