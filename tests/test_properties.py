@@ -11,6 +11,7 @@ import contextlib
 import string
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -19,7 +20,11 @@ from kpictl import checks, document, formula, spec
 from kpictl.errors import KpiError
 from kpictl.model import Config, Lookup, Source
 
-SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# No example database: the suite must not write a .hypothesis/ folder into the checkout.
+SETTINGS = settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+# On a failure, hypothesis' report triggers a DeprecationWarning (mypy_extensions) that
+# filterwarnings=error would turn into an INTERNALERROR hiding the falsifying example.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 CONFIG = Config(
     name="acme",
