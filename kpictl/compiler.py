@@ -51,7 +51,7 @@ def compile(plan: Plan) -> CompiledQuery:
     query = _Query(plan)
     scans = list(enumerate(plan.scans, 1))
     ctes = [query.aggregate(number, scan) for number, scan in scans]
-    ctes += [query.range(grain) for grain in dict.fromkeys(s.grain for s in plan.scans) if query.needs_range]
+    ctes += [query.range(key) for key in dict.fromkeys(_range_key(s) for s in plan.scans) if query.needs_range]
     ctes += [cte for number, scan in scans for cte in query.values(number, scan)]
     ctes += [query.derived(node) for node in plan.derived]
     selects = [query.output(node) for node in plan.outputs]
@@ -109,7 +109,7 @@ class _Query:
         start = periods.start(scan.grain, self.plan.start) if self.plan.start else None
         if scan.read_from is not None and scan.read_from != start:
             return self.param(f"read_{number}", scan.read_from)
-        return self.bound(scan.grain, "from") or f"(SELECT first_ FROM range_{scan.grain})"
+        return self.bound(scan.grain, "from") or f"(SELECT first_ FROM {_range_name(scan)})"
 
     # -- per scan: grouped aggregates, then spine, recomputed windows and values -------------
     def aggregate(self, number: int, scan: Scan) -> str:
@@ -130,13 +130,21 @@ class _Query:
             group_by=_ordinals(1 + len(scan.dims)),
         )
 
-    def range(self, grain: str) -> str:
-        scans = [f"scan_{n}" for n, s in enumerate(self.plan.scans, 1) if s.grain == grain]
-        return _render("range.sql.j2", name=f"range_{grain}", grain=grain, scans=scans)
+    def range(self, key: tuple[str, str]) -> str:
+        """The first and last period with rows of one source: each source spans its own data.
+
+        A run of KPIs from several sources does not stretch one source over another's dates
+        (revenue is not 0 in months the orders data does not cover); KPIs of one source share
+        its range whatever their time column; a derived KPI spans the periods of all its inputs,
+        an input without rows there taking its value over zero rows.
+        """
+        scans = [f"scan_{n}" for n, s in enumerate(self.plan.scans, 1) if _range_key(s) == key]
+        return _render("range.sql.j2", name=_range_name(self.plan.scans[int(scans[0][5:]) - 1]), grain=key[1],
+                       scans=scans)
 
     def values(self, number: int, scan: Scan) -> list[str]:
         spine, values = f"spine_{number}", f"values_{number}"
-        last = self.bound(scan.grain, "to") or f"(SELECT last_ FROM range_{scan.grain})"
+        last = self.bound(scan.grain, "to") or f"(SELECT last_ FROM {_range_name(scan)})"
         ctes = [
             _render(
                 "spine.sql.j2",
@@ -191,7 +199,7 @@ class _Query:
         elif window.kind == "to_date":
             lower = f"CAST(date_trunc('{window.unit}', sp.period_) AS DATE)"
         else:  # cumulative: from the first period of the range
-            lower = self.bound(scan.grain, "from") or f"(SELECT first_ FROM range_{scan.grain})"
+            lower = self.bound(scan.grain, "from") or f"(SELECT first_ FROM {_range_name(scan)})"
         partials = list(dict.fromkeys(p for m in users for p in _recomputed(scan, m)))
         return _render(
             "window.sql.j2",
@@ -276,6 +284,14 @@ class _Query:
             "column": column,
             "where": f" WHERE period_ >= {start}" if start else "",
         }
+
+
+def _range_key(scan: Scan) -> tuple[str, str]:
+    return (scan.source, scan.grain)
+
+
+def _range_name(scan: Scan) -> str:
+    return f"range_{scan.source}_{scan.grain}"
 
 
 def _used(scan: Scan, measure: Measure) -> list[Partial]:

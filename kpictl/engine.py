@@ -154,10 +154,16 @@ def schemas(config: Config, tables: Tables | None = None) -> dict[str, dict[str,
             found[name] = describe(config, name)
         except DataError:
             continue
+    return with_given(found, tables)
+
+
+def with_given(found: dict[str, dict[str, str]], tables: Tables | None) -> dict[str, dict[str, str]]:
+    """``found`` (column types read from the files) completed by the columns of given rows."""
+    merged = dict(found)
     for name, rows in (tables or {}).items():
         given = {column: _infer([row.get(column) for row in rows]) for row in rows for column in row}
-        found[name] = {**given, **found.get(name, {})}
-    return found
+        merged[name] = {**given, **found.get(name, {})}
+    return merged
 
 
 def check_lookup_keys(con: duckdb.DuckDBPyConnection, lookups: Iterable[tuple[str, Lookup]]) -> None:

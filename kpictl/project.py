@@ -30,6 +30,7 @@ class Project:
         self.root = Path(config.root)
         self._raw_kpis = kpis
         self._checked: tuple[dict[str, Kpi], list[KpiError]] | None = None
+        self._schemas: dict[str, dict[str, str]] | None = None
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -72,16 +73,16 @@ class Project:
         return self._checked
 
     def schemas(self) -> dict[str, dict[str, str]]:
-        """Column → type of every source whose files exist (read from metadata, not computed)."""
-        from kpictl import engine
+        """Column → type of every source whose files exist (read from metadata, not computed).
 
-        found = {}
-        for name in self.config.sources:
-            try:
-                found[name] = engine.describe(self.config, name)
-            except DataError:
-                continue  # missing data is `run`'s problem; validate checks what it can see
-        return found
+        Missing files are left out: they are `run`'s problem; `validate` checks what it can see.
+        Read once per Project.
+        """
+        if self._schemas is None:
+            from kpictl import engine
+
+            self._schemas = engine.schemas(self.config)
+        return self._schemas
 
     def validate(self, *, data: bool = True) -> list[KpiError]:
         """Every semantic problem: names, formulas, cycles, dimensions, tests and, when the
@@ -109,16 +110,23 @@ class Project:
     # -- computing -------------------------------------------------------------------------
 
     def plan(self, names: Sequence[str] | None = None, *, grain: str | None = None, by: Sequence[str] = (),
-             start: dt.date | None = None, end: dt.date | None = None, where: str | None = None) -> Any:
-        """The query plan of ``names`` (default: every KPI)."""
-        from kpictl import formula, planner
+             start: dt.date | None = None, end: dt.date | None = None, where: str | None = None,
+             tables: dict[str, list[dict[str, Any]]] | None = None) -> Any:
+        """The query plan of ``names`` (default: every KPI).
+
+        The sources' real columns decide what a bare name means (``region`` of the order's
+        customer through a lookup, or a column of the orders themselves); ``tables`` (KPI tests)
+        adds the columns of given rows.
+        """
+        from kpictl import engine, formula, planner
 
         selected = self.select(names)
         if where is not None:
             where = formula.render(where, self.config.vars, Location("--where"))
             formula.parse(where, "filter", Location("--where"))
-        return planner.plan(self.config, self.kpis, selected, grain=grain or self.config.grain, by=tuple(by),
-                            start=start, end=end, where=where)
+        columns = engine.with_given(self.schemas(), tables)
+        return planner.plan(self.config, self.kpis, selected, grain=grain, by=tuple(by),
+                            start=start, end=end, where=where, columns=columns)
 
     def compile(self, names: Sequence[str] | None = None, **options: Any) -> Any:
         """The SQL that ``run`` would execute (a CompiledQuery: ``.sql``, ``.params``)."""
@@ -135,13 +143,20 @@ class Project:
         """
         from kpictl import compiler, engine, targets
 
-        plan = self.plan(names, **options)
+        plan = self.plan(names, tables=tables, **options)
         compiled = compiler.compile(plan)
-        rows = engine.execute(compiled, self.config, tables=tables)
-        grain = options.get("grain") or self.config.grain
+        types = {name: cols for name, cols in self.schemas().items() if tables and name in tables}
+        rows = engine.execute(compiled, self.config, tables=tables, types=types or None)
+        grain_of = {kpi: grain for kpi, grain in plan.outputs}
+        groups: dict[str, list[Row]] = {}
+        for row in rows:
+            groups.setdefault(grain_of[row.kpi], []).append(row)
         if as_of is None:
-            as_of = targets.default_as_of(sorted({r.period for r in rows}), grain)
-        return targets.judge_rows(rows, self.kpis, as_of=as_of, grain=grain)
+            as_of = max((targets.default_as_of(sorted({r.period for r in g}), grain) for grain, g in groups.items()),
+                        default=dt.date.today())
+        judged = [r for grain, g in groups.items() for r in targets.judge_rows(g, self.kpis, as_of=as_of, grain=grain)]
+        order = {name: i for i, name in enumerate(compiled.kpis)}
+        return sorted(judged, key=lambda r: (order[r.kpi], r.period, tuple(str(r.dims[d]) for d in r.dims)))
 
     def lint(self, names: Sequence[str] | None = None, *, data: bool = True) -> list[Any]:
         """The SMART score of each KPI (``lint.LintReport``), checked against its history when

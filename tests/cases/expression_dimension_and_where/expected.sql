@@ -12,8 +12,8 @@ scan_1 AS MATERIALIZED (
     AND (NOT "orders"."channel" IS NULL)
   GROUP BY 1, 2
 ),
--- range: the first and last quarter with rows in any scan of this query (no --from/--to)
-range_quarter AS (
+-- range: the first and last quarter with rows in scan_1 (no --from/--to)
+range_orders_quarter AS (
   SELECT min(period_) AS first_, max(period_) AS last_
   FROM (
     SELECT period_ FROM scan_1
@@ -22,7 +22,7 @@ range_quarter AS (
 -- spine: every quarter of the range, by every size seen in scan_1
 spine_1 AS (
   SELECT p.period_, c."size_"
-  FROM (SELECT CAST(unnest(generate_series((SELECT first_ FROM range_quarter), (SELECT last_ FROM range_quarter), INTERVAL 3 MONTH)) AS DATE) AS period_) AS p
+  FROM (SELECT CAST(unnest(generate_series((SELECT first_ FROM range_orders_quarter), (SELECT last_ FROM range_orders_quarter), INTERVAL 3 MONTH)) AS DATE) AS period_) AS p
   CROSS JOIN (SELECT DISTINCT "size_" FROM scan_1) AS c
 ),
 -- values: sized_orders on every period of the spine (no rows: counts and sums 0, ratios NULL)

@@ -19,8 +19,8 @@ scan_1 AS MATERIALIZED (
   WHERE "orders"."order_date" IS NOT NULL
   GROUP BY 1, 2
 ),
--- range: the first and last month with rows in any scan of this query (no --from/--to)
-range_month AS (
+-- range: the first and last month with rows in scan_1 (no --from/--to)
+range_orders_month AS (
   SELECT min(period_) AS first_, max(period_) AS last_
   FROM (
     SELECT period_ FROM scan_1
@@ -29,7 +29,7 @@ range_month AS (
 -- spine: every month of the range, by every region seen in scan_1
 spine_1 AS (
   SELECT p.period_, c."region_"
-  FROM (SELECT CAST(unnest(generate_series((SELECT first_ FROM range_month), (SELECT last_ FROM range_month), INTERVAL 1 MONTH)) AS DATE) AS period_) AS p
+  FROM (SELECT CAST(unnest(generate_series((SELECT first_ FROM range_orders_month), (SELECT last_ FROM range_orders_month), INTERVAL 1 MONTH)) AS DATE) AS period_) AS p
   CROSS JOIN (SELECT DISTINCT "region_" FROM scan_1) AS c
 ),
 -- values: revenue, orders_n, aov, paid_share on every period of the spine (no rows: counts and sums 0, ratios NULL)
