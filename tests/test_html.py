@@ -18,7 +18,7 @@ import pytest
 
 from kpictl import targets
 from kpictl.model import Baseline, Bound, Dimension, Format, Kpi, Row, Target
-from kpictl.report import html, i18n, svg
+from kpictl.report import html
 
 NNBSP = "\u202f"  # the French thousands separator and space before a unit (report.numbers)
 AS_OF = dt.date(2025, 6, 30)
@@ -194,6 +194,8 @@ def test_breakdown_table_and_bars_sorted_by_value(english: tuple[html.Page, str,
                      ["<i>Geo</i>", "50.0%", "✗ Off track"], ["NULL", "—", "? No data"]]
     assert len(detail.by_class("bars")) == 1
     assert "No breakdown" in tree.by_id("d-revenue").text()
+    asked = html.build(_inputs(by="region", breakdowns={}), "fr")
+    assert {c.breakdown_note for _, group in asked.domains for c in group} == {"Non disponible par region."}
 
 
 def test_detail_has_smart_owner_description_formula_and_folded_sql(english: tuple[html.Page, str, Node]) -> None:
@@ -381,47 +383,6 @@ def test_report_by_an_unknown_dimension_is_a_usage_error(project: Path) -> None:
     code, page, stderr = _report(project, "--by", "carrrier")
     assert code == 2 and page == ""
     assert "no KPI of the report has the dimension 'carrrier' (did you mean 'carrier'?)" in stderr
-
-
-# -- charts ----------------------------------------------------------------------------------
-
-
-def test_ticks_are_round_and_cover_the_values() -> None:
-    assert svg._ticks(0.81, 0.97) == (0.8, 1.0, [0.8, 0.85, 0.9, 0.95, 1.0])
-    low, high, ticks = svg._ticks(3.0, 3.0)
-    assert low < 3.0 < high and len(ticks) >= 2
-
-
-def test_trend_draws_value_target_band_trajectory_and_lifts_the_pen_on_gaps() -> None:
-    day = dt.date(2025, 1, 31)
-    chart = svg.Trend(((day, 0.9), (dt.date(2025, 2, 28), None), (dt.date(2025, 3, 31), 0.92)), low=0.9, high=0.95,
-                      trajectory=((day, 0.9), (dt.date(2025, 12, 31), 0.95)), status="at_risk", title=EVIL)
-    out = svg.trend(chart, lambda v, step: f"{v:.2f}", lambda d: d.isoformat())
-    tree = parse(out)
-    path = next(n for n in tree.walk() if n.attrs.get("class") == "v").attrs["d"] or ""
-    assert path.count("M") == 2 and "L" not in path  # two lone points, no line across the gap
-    assert [n.tag for n in tree.walk() if n.attrs.get("class") in ("b", "j")] == ["rect", "polyline"]
-    assert len([n for n in tree.walk() if n.attrs.get("class") == "t"]) == 2
-    assert EVIL not in out and "&lt;script&gt;" in out
-    assert not re.search(r"\d\.\d\d", re.sub(r">[^<]*<", "><", out))  # coordinates keep one decimal
-
-
-def test_bars_escape_labels_and_go_left_for_negative_values() -> None:
-    out = svg.bars([svg.Bar("EU", 10.0, "10"), svg.Bar(EVIL, -5.0, "-5", "off_track"), svg.Bar("x", None, "—")])
-    tree = parse(out)
-    rects = [n for n in tree.walk() if n.tag == "rect"]
-    assert len(rects) == 2 and float(rects[1].attrs["x"] or 0) < float(rects[0].attrs["x"] or 0)
-    assert not [n for n in tree.walk() if n.tag == "script"]
-
-
-def test_every_text_exists_in_both_languages() -> None:
-    english, french = i18n.texts("en"), i18n.texts("fr")
-    assert english.keys() == french.keys()
-    assert all(english[k] and french[k] for k in english)
-    assert [i18n.format_period(dt.date(2025, 4, 1), g, "fr") for g in ("year", "quarter", "month", "week", "day")] \
-        == ["2025", "T2 2025", "avr. 2025", "S14 2025", "1 avr. 2025"]
-    with pytest.raises(ValueError):
-        i18n.texts("de")
 
 
 def test_templates_are_package_files() -> None:
