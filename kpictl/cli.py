@@ -316,8 +316,10 @@ def init(directory: str) -> None:
 @click.option("--grain", type=GRAINS, help="Period length (default: the project's).")
 @click.option("--from", "start", callback=_date, help="First day of the range (YYYY-MM-DD).")
 @click.option("--to", "end", callback=_date, help="Last day of the range (YYYY-MM-DD).")
-@click.option("--lang", type=click.Choice(["en", "fr"]), help="Language of texts and numbers (default: project locale).")
-@click.option("--as-of", "as_of", help="Judge targets at this date, or 'today' (default: end of latest complete period).")
+@click.option("--lang", type=click.Choice(["en", "fr"]),
+              help="Language of texts and numbers (default: the project's locale).")
+@click.option("--as-of", "as_of",
+              help="Judge targets at this date, or 'today' (default: end of the latest period with data).")
 @click.option("--out", "-o", default="report.html", show_default=True, type=click.Path(dir_okay=False),
               help="The HTML file to write (atomically).")
 @click.pass_context
