@@ -64,10 +64,9 @@ def test_validate_json_is_data_on_stdout(tmp_path: Path) -> None:
     assert result.exit_code == 2
     body = json.loads(result.stdout)
     assert body["ok"] is False
-    assert [(e["file"], e["line"], e["column"]) for e in body["errors"]] == [
-        ("metrics/a.yml", 2, 5),
-        ("metrics/a.yml", 4, 5),
-    ]
+    # the unknown field and the missing one are one mistake: reported once, at the typo
+    assert [(e["file"], e["line"], e["column"]) for e in body["errors"]] == [("metrics/a.yml", 4, 5)]
+    assert "did you mean 'formula'?" in body["errors"][0]["hint"]
 
 
 def test_no_project_is_a_clear_error(tmp_path: Path) -> None:
