@@ -161,3 +161,35 @@ def substitute_sql(sql: str, names: dict[str, str]) -> str:
     """Like ``substitute`` on SQL text: columns named in ``names`` become those SQL snippets."""
     trees = {name: parse(text, Location()) for name, text in names.items()}
     return substitute(parse(sql, Location()), trees).sql("duckdb")
+
+
+# Aggregates that measure a size (they grow with the rows): a bound on them is per period.
+_SIZES = (exp.Count, exp.CountIf, exp.Sum, exp.ApproxDistinct)
+
+
+def extensive(formula: str, derived: bool, inputs: dict[str, bool]) -> bool:
+    """True when a KPI measures a size (revenue, a count), False for a level (a rate, an average).
+
+    A size is the sum or count of rows, combined without division: it grows with the period's
+    length and with the share of rows a breakdown keeps. So a target bound on it is meant for
+    the whole and for the target's period; a level (``count(*) filter (...) / count(*)``,
+    ``avg(x)``, ``quantile_cont(x, 0.9)``) holds in every group and every period. ``inputs``
+    says which KPIs a derived formula reads are sizes.
+    """
+    tree = parse(formula, Location())
+    if any(not _inside_aggregate(node) for node in tree.find_all(exp.Div, exp.IntDiv, exp.Mod)):
+        return False
+    if derived:
+        names = {c.name for c in tree.find_all(exp.Column)}
+        return all(inputs.get(name, False) for name in names if name in inputs) and any(n in inputs for n in names)
+    aggregates = [node for node in tree.find_all(exp.AggFunc) if not _inside_aggregate(node)]
+    return bool(aggregates) and all(isinstance(node, _SIZES) for node in aggregates)
+
+
+def _inside_aggregate(node: exp.Expr) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if isinstance(parent, exp.AggFunc):
+            return True
+        parent = parent.parent
+    return False

@@ -154,9 +154,28 @@ class Project:
         if as_of is None:
             as_of = max((targets.default_as_of(sorted({r.period for r in g}), grain) for grain, g in groups.items()),
                         default=dt.date.today())
-        judged = [r for grain, g in groups.items() for r in targets.judge_rows(g, self.kpis, as_of=as_of, grain=grain)]
+        sizes = self.extensive()
+        judged = [r for grain, g in groups.items()
+                  for r in targets.judge_rows(g, self.kpis, as_of=as_of, grain=grain, extensive=sizes)]
         order = {name: i for i, name in enumerate(compiled.kpis)}
         return sorted(judged, key=lambda r: (order[r.kpi], r.period, tuple(str(r.dims[d]) for d in r.dims)))
+
+    def extensive(self) -> set[str]:
+        """The KPIs that measure a size (sums, counts) rather than a level (rates, averages)."""
+        from kpictl import aggregates, formula
+
+        sizes: dict[str, bool] = {}
+
+        def visit(name: str) -> bool:
+            if name not in sizes:
+                kpi = self.kpis[name]
+                sizes[name] = False  # a cycle (already reported by validate) reads as a level
+                refs = formula.kpi_refs(formula.parse(kpi.formula, "derived")) if kpi.derived else set()
+                inputs = {ref: visit(ref) for ref in refs if ref in self.kpis}
+                sizes[name] = aggregates.extensive(kpi.formula, kpi.derived, inputs)
+            return sizes[name]
+
+        return {name for name in self.kpis if visit(name)}
 
     def lint(self, names: Sequence[str] | None = None, *, data: bool = True) -> list[Any]:
         """The SMART score of each KPI (``lint.LintReport``), checked against its history when

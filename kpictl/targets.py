@@ -51,7 +51,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
@@ -230,12 +230,61 @@ def _series_key(row: Row) -> tuple[str, tuple[tuple[str, Any], ...]]:
     return row.kpi, tuple(sorted(row.dims.items(), key=lambda item: item[0]))
 
 
-def judge_rows(rows: Iterable[Row], kpis: Mapping[str, Kpi], *, as_of: dt.date, grain: str) -> list[Row]:
+def _days(start: dt.date, grain: str) -> int:
+    return (period_end(start, grain) - start).days + 1
+
+
+def scoped(target: Target | None, row: Row, grain: str, extensive: bool) -> Target | None:
+    """The target as it applies to one row: sizes are bounded for the whole and per period.
+
+    A KPI that measures a size (revenue, a count: ``extensive``) has a bound meant for the
+    total and for the target's ``period``: a breakdown row (revenue of one region) is judged
+    only by a ``per`` override of its dimension, else it has no target; and a row of another
+    grain than ``period`` (a month, against a bound per quarter) is judged against the bound
+    scaled by the ratio of the periods' lengths in days (31/92 of the quarter's bound for
+    January), baseline and absolute tolerance alike. A level (a rate, an average) holds in
+    every group and period: its target applies as written.
+    """
+    if target is None or not extensive:
+        return target
+    if row.dims:
+        for dim, overrides in target.per.items():
+            value = row.dims.get(dim)
+            if value is not None and str(value) in overrides:
+                return replace(target, bound=overrides[str(value)], per={}, baseline=None)
+        return None
+    unit = (target.period or "").removesuffix("_to_date")
+    if unit not in GRAINS or unit == grain:
+        return target
+    start = dt.date(row.period.year, 1, 1) if unit == "year" else row.period
+    if unit == "quarter":
+        start = dt.date(row.period.year, 3 * ((row.period.month - 1) // 3) + 1, 1)
+    elif unit == "month":
+        start = row.period.replace(day=1)
+    elif unit == "week":
+        start = row.period - dt.timedelta(days=row.period.weekday())
+    factor = _days(row.period, grain) / _days(start, unit)
+
+    def scale(x: float | None) -> float | None:
+        return None if x is None else x * factor
+
+    baseline = replace(target.baseline, value=target.baseline.value * factor) if target.baseline else None
+    return replace(
+        target,
+        bound=Bound(scale(target.bound.min), scale(target.bound.max)),
+        baseline=baseline,
+        tolerance=target.tolerance if target.tolerance_relative else target.tolerance * factor,
+    )
+
+
+def judge_rows(rows: Iterable[Row], kpis: Mapping[str, Kpi], *, as_of: dt.date, grain: str,
+               extensive: Collection[str] = ()) -> list[Row]:
     """Every row with its judgement, in the order given (``kpis``: the KPIs by name).
 
     Each row is judged at the end of its ``grain`` period, capped at ``as_of``; the data baseline
     and the rows after ``as_of`` follow the rules of the module docstring. A row of a KPI that is
-    not in ``kpis`` or has no target is ``no_target``.
+    not in ``kpis`` or has no target is ``no_target``. ``extensive`` names the KPIs that measure
+    a size, whose targets are scoped to the total and the target's period (:func:`scoped`).
     """
     rows = list(rows)
     firsts: dict[tuple[str, tuple[tuple[str, Any], ...]], Row] = {}
@@ -248,7 +297,7 @@ def judge_rows(rows: Iterable[Row], kpis: Mapping[str, Kpi], *, as_of: dt.date, 
     judged = []
     for row in rows:
         kpi = kpis.get(row.kpi)
-        target = kpi.target if kpi is not None else None
+        target = scoped(kpi.target, row, grain, row.kpi in extensive) if kpi is not None else None
         if target is not None and row.period > as_of:
             bound = _bound_in_force(target, row.dims)
             judgement = Judgement("no_data", bound.min, bound.max) if _edges(bound) else Judgement("no_target")

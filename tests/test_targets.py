@@ -315,3 +315,56 @@ def test_worst(fail_on, statuses):
 def test_worst_rejects_a_status_that_cannot_breach(fail_on):
     with pytest.raises(ValueError, match="expected one of on_track, at_risk, off_track"):
         worst(STATUS_ROWS, fail_on)
+
+
+# -- scoping a size's target to the total and to the target's period ------------------------------
+
+_QUARTERLY = Target(bound=Bound(min=20.0), by=dt.date(2025, 12, 31), baseline=Baseline(9.0, dt.date(2024, 12, 31)),
+                    tolerance=1.5, period="quarter", per={"region": {"EU": Bound(min=8.0)}})
+
+
+def test_a_level_target_applies_as_written() -> None:
+    row = Row("rate", dt.date(2025, 1, 1), {"region": "NA"}, 0.5)
+    assert targets.scoped(_QUARTERLY, row, "month", extensive=False) is _QUARTERLY
+
+
+def test_a_part_of_a_size_has_no_target_without_an_override() -> None:
+    row = Row("referrals", dt.date(2025, 1, 1), {"region": "NA"}, 2.0)
+    assert targets.scoped(_QUARTERLY, row, "month", extensive=True) is None
+
+
+def test_a_part_of_a_size_takes_its_override() -> None:
+    row = Row("referrals", dt.date(2025, 1, 1), {"region": "EU"}, 2.0)
+    scoped = targets.scoped(_QUARTERLY, row, "month", extensive=True)
+    assert scoped is not None
+    assert scoped.bound == Bound(min=8.0)
+    assert scoped.baseline is None  # the declared baseline is the total's
+
+
+def test_a_size_per_quarter_judged_by_month_is_scaled_by_days() -> None:
+    # January has 31 of the 90 days of Q1 2025 (31 + 28 + 31)
+    row = Row("referrals", dt.date(2025, 1, 1), {}, 6.0)
+    scoped = targets.scoped(_QUARTERLY, row, "month", extensive=True)
+    assert scoped is not None
+    assert scoped.bound.min == pytest.approx(20 * 31 / 90)
+    assert scoped.baseline is not None and scoped.baseline.value == pytest.approx(9 * 31 / 90)
+    assert scoped.tolerance == pytest.approx(1.5 * 31 / 90)
+
+
+def test_a_size_per_year_judged_by_quarter() -> None:
+    # Q2 2024: 91 days of 366 (leap year)
+    yearly = Target(bound=Bound(max=3_660_000.0), tolerance=0.05, tolerance_relative=True, period="year")
+    row = Row("transport_cost", dt.date(2024, 4, 1), {}, 900_000.0)
+    scoped = targets.scoped(yearly, row, "quarter", extensive=True)
+    assert scoped is not None
+    assert scoped.bound.max == pytest.approx(910_000.0)
+    assert scoped.tolerance == 0.05  # relative: unchanged
+
+
+def test_judge_rows_scopes_sizes_only() -> None:
+    kpi = Kpi(name="referrals", formula="count(*)", file="k.yml", source="customers", target=_QUARTERLY)
+    rows = [Row("referrals", dt.date(2025, 1, 1), {}, 7.0), Row("referrals", dt.date(2025, 1, 1), {"region": "NA"}, 3.0)]
+    total, part = targets.judge_rows(rows, {"referrals": kpi}, as_of=dt.date(2025, 12, 31), grain="month",
+                                     extensive={"referrals"})
+    assert total.judgement is not None and total.judgement.min == pytest.approx(20 * 31 / 90)
+    assert part.status == "no_target"

@@ -166,9 +166,8 @@ def latest(rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = 
         fmt = kpi.format if kpi is not None else Format()
         grain = infer_grain([r.period for r in series]) or run_grain
         j = row.judgement
+        # the bound in force for this row (scaled to its period, or none for one part of a size)
         bound = (j.min, j.max) if j is not None else (None, None)
-        if bound == (None, None) and kpi is not None and kpi.target is not None:
-            bound = (kpi.target.bound.min, kpi.target.bound.max)
         periods.add(period_label(row.period, grain))
         if before is not None:
             previous.add(period_label(before.period, grain))
