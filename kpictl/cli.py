@@ -204,7 +204,7 @@ def run(ctx: click.Context, kpis: tuple[str, ...], grain: str | None, by: tuple[
     judged_at = dt.date.today() if as_of == "today" else _date(None, None, as_of)
     rows = project.run(list(kpis), grain=grain, by=by, start=start, end=end, where=where, as_of=judged_at)
     data = report.render_rows(rows, project.kpis, fmt, by=by, lang=project.config.locale,
-                              color=ctx.color if ctx.color is not None else None)
+                              color=False if output else ctx.color)
     report.emit(data, output)
     fail_on = fail_on or project.config.fail_on
     if fail_on:
