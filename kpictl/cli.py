@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +30,7 @@ class _Failure(click.ClickException):
         self.exit_code = error.exit_code
 
     def show(self, file: Any = None) -> None:
-        text = str(self.error) if isinstance(self.error, InvalidProject) else str(self.error)
-        click.echo(text, err=True)
+        click.echo(str(self.error), err=True)
         if isinstance(self.error, InvalidProject):
             n = len(self.error.errors)
             click.echo(f"{n} problem{'s' if n != 1 else ''} found", err=True)
@@ -181,10 +179,14 @@ def compile(ctx: click.Context, kpis: tuple[str, ...], grain: str | None, by: tu
 @click.option("--from", "start", callback=_date, help="First day of the range (YYYY-MM-DD).")
 @click.option("--to", "end", callback=_date, help="Last day of the range (YYYY-MM-DD).")
 @click.option("--where", help="Extra row filter for every KPI, checked like a KPI filter.")
-@click.option("--as-of", "as_of", help="Judge targets at this date, or 'today' (default: end of the latest complete period).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown", "parquet"]), default="table")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file (atomically) instead of stdout.")
-@click.option("--fail-on", type=click.Choice(["off_track", "at_risk"]), help="Exit 1 when a row has this status or worse.")
+@click.option("--as-of", "as_of",
+              help="Judge targets at this date, or 'today' (default: end of the latest complete period).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown", "parquet"]),
+              default="table")
+@click.option("--output", "-o", type=click.Path(dir_okay=False),
+              help="Write to this file (atomically) instead of stdout.")
+@click.option("--fail-on", type=click.Choice(["off_track", "at_risk"]),
+              help="Exit 1 when a row has this status or worse (default: fail_on of kpictl.yml).")
 @click.pass_context
 def run(ctx: click.Context, kpis: tuple[str, ...], grain: str | None, by: tuple[str, ...], start: dt.date | None,
         end: dt.date | None, where: str | None, as_of: str | None, fmt: str, output: str | None,
@@ -385,9 +387,5 @@ def diff(ctx: click.Context, base: str | None, head: str | None, sql: bool, data
             ctx.exit(EXIT_BREACH)
 
 
-def main() -> None:  # pragma: no cover - the console script is `cli`
+if __name__ == "__main__":  # pragma: no cover - the console script is `cli`
     cli(prog_name="kpictl")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

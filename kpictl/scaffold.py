@@ -83,7 +83,8 @@ def sample_rows(seed: int = 7) -> list[dict[str, object]]:
             promised = day + dt.timedelta(days=rng.randint(2, 5))
             progress = (day - dt.date(2024, 1, 1)).days / 730
             late = rng.random() < carriers[carrier] + 0.06 * (1 - progress)
-            delivered = promised + dt.timedelta(days=rng.randint(1, 4)) if late else promised - dt.timedelta(days=rng.randint(0, 1))
+            early = promised - dt.timedelta(days=rng.randint(0, 1))
+            delivered = promised + dt.timedelta(days=rng.randint(1, 4)) if late else early
             rows.append({"shipment_id": i, "ship_date": day, "promised_date": promised, "delivered_date": delivered,
                          "carrier": carrier, "region": rng.choice(regions)})
         day += dt.timedelta(days=1)

@@ -61,7 +61,7 @@ def _same(expected: Any, actual: float | None, tolerance: float) -> bool:
 def compare(test: KpiTest, kpi: str, rows: list[Row]) -> list[Mismatch]:
     """Expected rows of ``test`` against the actual rows of ``kpi``."""
     actual = {(r.period, *(r.dims.get(d) for d in test.by)): r for r in rows if r.kpi == kpi}
-    periods = sorted({key[0] for key in actual})
+    periods = sorted({r.period for r in rows if r.kpi == kpi})
     mismatches: list[Mismatch] = []
     seen: set[tuple[Any, ...]] = set()
     for exp in test.expect:
@@ -103,7 +103,7 @@ def run_test(project: Any, kpi: Kpi, test: KpiTest) -> TestResult:
 
 def run_tests(project: Any, names: list[str] | None = None) -> list[TestResult]:
     """Every test of the selected KPIs (default: all), in catalog order."""
-    results = []
+    results: list[TestResult] = []
     for name in project.select(names):
         kpi = project.kpis[name]
         results.extend(run_test(project, kpi, test) for test in kpi.tests)
@@ -131,7 +131,7 @@ def describe(result: TestResult) -> str:
         table.append([label, *(_fmt(k) for k in m.key), _fmt(m.expected) if m.kind != "extra" else "—",
                       _fmt(m.actual) if m.kind != "missing" else "—"])
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
-    lines = ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in table]
+    lines = ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in table]
     return "\n".join([head, *lines])
 
 
@@ -153,4 +153,5 @@ def junit(results: list[TestResult]) -> bytes:
             failure = ElementTree.SubElement(case, "failure", message="could not run" if r.error else "rows differ")
             failure.text = describe(r)
     ElementTree.indent(suite)
-    return ElementTree.tostring(suite, encoding="utf-8", xml_declaration=True) + b"\n"
+    text: bytes = ElementTree.tostring(suite, encoding="utf-8", xml_declaration=True)
+    return text + b"\n"

@@ -31,7 +31,9 @@ def write(root: Path, files: dict[str, str]) -> Path:
 GOOD = {
     "kpictl.yml": "name: t\nsources:\n  orders: {path: orders.csv, time: d}\n",
     "orders.csv": "d,amount,region\n2025-01-03,10,EU\n2025-01-20,5,NA\n2025-02-02,7,EU\n",
-    "metrics/a.yml": "kpis:\n  - name: revenue\n    source: orders\n    formula: sum(amount)\n    dimensions: [region]\n",
+    "metrics/a.yml": (
+        "kpis:\n  - name: revenue\n    source: orders\n    formula: sum(amount)\n    dimensions: [region]\n"
+    ),
 }
 
 

@@ -363,7 +363,8 @@ def test_a_size_per_year_judged_by_quarter() -> None:
 
 def test_judge_rows_scopes_sizes_only() -> None:
     kpi = Kpi(name="referrals", formula="count(*)", file="k.yml", source="customers", target=_QUARTERLY)
-    rows = [Row("referrals", dt.date(2025, 1, 1), {}, 7.0), Row("referrals", dt.date(2025, 1, 1), {"region": "NA"}, 3.0)]
+    jan = dt.date(2025, 1, 1)
+    rows = [Row("referrals", jan, {}, 7.0), Row("referrals", jan, {"region": "NA"}, 3.0)]
     total, part = targets.judge_rows(rows, {"referrals": kpi}, as_of=dt.date(2025, 12, 31), grain="month",
                                      extensive={"referrals"})
     assert total.judgement is not None and total.judgement.min == pytest.approx(20 * 31 / 90)
