@@ -154,7 +154,7 @@ class Project:
         if as_of is None:
             as_of = max((targets.default_as_of(sorted({r.period for r in g}), grain) for grain, g in groups.items()),
                         default=dt.date.today())
-        sizes = self.extensive()
+        sizes = {name: self.kpis[name].grain or self.config.grain for name in self.extensive()}
         judged = [r for grain, g in groups.items()
                   for r in targets.judge_rows(g, self.kpis, as_of=as_of, grain=grain, extensive=sizes)]
         order = {name: i for i, name in enumerate(compiled.kpis)}

@@ -234,7 +234,7 @@ def _days(start: dt.date, grain: str) -> int:
     return (period_end(start, grain) - start).days + 1
 
 
-def scoped(target: Target | None, row: Row, grain: str, extensive: bool) -> Target | None:
+def scoped(target: Target | None, row: Row, grain: str, extensive: bool, unit: str | None = None) -> Target | None:
     """The target as it applies to one row: sizes are bounded for the whole and per period.
 
     A KPI that measures a size (revenue, a count: ``extensive``) has a bound meant for the
@@ -243,7 +243,8 @@ def scoped(target: Target | None, row: Row, grain: str, extensive: bool) -> Targ
     grain than ``period`` (a month, against a bound per quarter) is judged against the bound
     scaled by the ratio of the periods' lengths in days (31/92 of the quarter's bound for
     January), baseline and absolute tolerance alike. A level (a rate, an average) holds in
-    every group and period: its target applies as written.
+    every group and period: its target applies as written. ``unit`` is the grain a size's
+    bound is meant for when the target names no ``period`` (the KPI's own grain).
     """
     if target is None or not extensive:
         return target
@@ -253,7 +254,7 @@ def scoped(target: Target | None, row: Row, grain: str, extensive: bool) -> Targ
             if value is not None and str(value) in overrides:
                 return replace(target, bound=overrides[str(value)], per={}, baseline=None)
         return None
-    unit = (target.period or "").removesuffix("_to_date")
+    unit = (target.period or "").removesuffix("_to_date") or unit or grain
     if unit not in GRAINS or unit == grain:
         return target
     start = dt.date(row.period.year, 1, 1) if unit == "year" else row.period
@@ -278,14 +279,16 @@ def scoped(target: Target | None, row: Row, grain: str, extensive: bool) -> Targ
 
 
 def judge_rows(rows: Iterable[Row], kpis: Mapping[str, Kpi], *, as_of: dt.date, grain: str,
-               extensive: Collection[str] = ()) -> list[Row]:
+               extensive: Collection[str] | Mapping[str, str] = ()) -> list[Row]:
     """Every row with its judgement, in the order given (``kpis``: the KPIs by name).
 
     Each row is judged at the end of its ``grain`` period, capped at ``as_of``; the data baseline
     and the rows after ``as_of`` follow the rules of the module docstring. A row of a KPI that is
     not in ``kpis`` or has no target is ``no_target``. ``extensive`` names the KPIs that measure
-    a size, whose targets are scoped to the total and the target's period (:func:`scoped`).
+    a size, whose targets are scoped to the total and the target's period (:func:`scoped`); as
+    a mapping, it also gives the grain each one's bound is meant for when the target names none.
     """
+    units = extensive if isinstance(extensive, Mapping) else {}
     rows = list(rows)
     firsts: dict[tuple[str, tuple[tuple[str, Any], ...]], Row] = {}
     for row in rows:
@@ -297,7 +300,8 @@ def judge_rows(rows: Iterable[Row], kpis: Mapping[str, Kpi], *, as_of: dt.date, 
     judged = []
     for row in rows:
         kpi = kpis.get(row.kpi)
-        target = scoped(kpi.target, row, grain, row.kpi in extensive) if kpi is not None else None
+        size = row.kpi in extensive
+        target = scoped(kpi.target, row, grain, size, units.get(row.kpi)) if kpi is not None else None
         if target is not None and row.period > as_of:
             bound = _bound_in_force(target, row.dims)
             judgement = Judgement("no_data", bound.min, bound.max) if _edges(bound) else Judgement("no_target")

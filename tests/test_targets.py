@@ -369,3 +369,11 @@ def test_judge_rows_scopes_sizes_only() -> None:
                                      extensive={"referrals"})
     assert total.judgement is not None and total.judgement.min == pytest.approx(20 * 31 / 90)
     assert part.status == "no_target"
+
+
+def test_a_size_without_period_is_meant_for_the_kpis_own_grain() -> None:
+    monthly = Target(bound=Bound(min=31.0))
+    row = Row("orders", dt.date(2025, 4, 1), {}, 100.0)  # Q2 2025: 30 + 31 + 30 = 91 days; April has 30
+    scoped = targets.scoped(monthly, row, "quarter", extensive=True, unit="month")
+    assert scoped is not None and scoped.bound.min == pytest.approx(31 * 91 / 30)
+    assert targets.scoped(monthly, row, "quarter", extensive=True) is monthly  # no unit: the row's grain
