@@ -2,10 +2,10 @@
 -- know how: the "physical limit" that bench/run_vs_sql.py holds kpictl against.
 --
 -- One scan per source, every KPI of that source as an aggregate with FILTER (WHERE …) in the
--- same GROUP BY, then a calendar of months between the first and the last month any source
--- has (what `kpictl run` reports with no --from/--to: empty months included, counts and sums
--- 0 there, ratios and averages NULL), and one wide row per month. Paths are relative to the
--- project folder: the runner runs it from there.
+-- same GROUP BY. Then what `kpictl run` reports with no --from/--to: every month from the
+-- first to the last month with rows in that source (empty months included: counts and sums 0
+-- there, ratios and averages NULL), a KPI over two sources on the union of both ranges, one
+-- row per (kpi, month). Paths are relative to the project folder: the runner runs it from there.
 --
 -- Only what a careful person would write anyway: NULLIF where a denominator can be 0 (DuckDB
 -- 2 gives inf for x / 0), COALESCE(…, 0) where an empty month or an all-filtered group must
@@ -98,67 +98,86 @@ shipments AS (
          sum(weight_kg) / nullif(sum(capacity_kg), 0) AS transport_utilization
   FROM read_parquet('data/shipments.parquet') GROUP BY 1
 ),
+-- Each source on the months of its own range; a KPI of two sources on the union of both.
+months AS (
+  SELECT 'leads' AS src, min(m) AS lo, max(m) AS hi FROM leads
+  UNION ALL SELECT 'web', min(m), max(m) FROM web
+  UNION ALL SELECT 'purchases', min(m), max(m) FROM purchases
+  UNION ALL SELECT 'invoices', min(m), max(m) FROM invoices
+  UNION ALL SELECT 'interactions', min(m), max(m) FROM interactions
+  UNION ALL SELECT 'customers', min(m), max(m) FROM customers
+  UNION ALL SELECT 'contracts', min(m), max(m) FROM contracts
+  UNION ALL SELECT 'tickets', min(m), max(m) FROM tickets
+  UNION ALL SELECT 'orders', min(m), max(m) FROM orders
+  UNION ALL SELECT 'warehouses', min(m), max(m) FROM warehouses
+  UNION ALL SELECT 'shipments', min(m), max(m) FROM shipments
+  -- the two KPIs over two sources: the union of both ranges
+  UNION ALL SELECT 'conversion', min(m), max(m) FROM (SELECT m FROM leads UNION ALL SELECT m FROM web)
+  UNION ALL SELECT 'transport', min(m), max(m) FROM (SELECT m FROM shipments UNION ALL SELECT m FROM orders)
+),
 calendar AS (
-  SELECT unnest(generate_series(min(m), max(m), INTERVAL 1 MONTH))::DATE AS m
-  FROM (
-    SELECT m FROM leads UNION ALL SELECT m FROM web UNION ALL SELECT m FROM purchases
-    UNION ALL SELECT m FROM invoices UNION ALL SELECT m FROM interactions UNION ALL SELECT m FROM customers
-    UNION ALL SELECT m FROM contracts UNION ALL SELECT m FROM tickets UNION ALL SELECT m FROM orders
-    UNION ALL SELECT m FROM warehouses UNION ALL SELECT m FROM shipments
-  )
+  SELECT src, unnest(generate_series(lo, hi, INTERVAL 1 MONTH))::DATE AS m FROM months
 )
-SELECT
-  c.m AS period,
-  coalesce(leads.leads, 0) AS leads,
-  coalesce(leads.converted_leads, 0) AS converted_leads,
-  coalesce(web.visitors, 0) AS visitors,
-  coalesce(leads.converted_leads, 0) / nullif(coalesce(web.visitors, 0), 0) AS conversion_rate,
-  leads.paid_lead_share,
-  leads.leads_per_landing_page,
-  web.cta_click_rate,
-  coalesce(web.traffic_by_keyword, 0) AS traffic_by_keyword,
-  purchases.negotiation_gap,
-  purchases.budget_gap,
-  purchases.supplier_nonconformity_rate,
-  purchases.off_process_rate,
-  purchases.suppliers_per_item,
-  purchases.urgent_order_share,
-  purchases.avg_order_cost,
-  invoices.supplier_payment_compliance,
-  coalesce(interactions.strategic_calls, 0) AS strategic_calls,
-  coalesce(interactions.strategic_emails, 0) AS strategic_emails,
-  coalesce(customers.referrals, 0) AS referrals,
-  interactions.engagement_rate,
-  contracts.retention_rate,
-  contracts.churn_rate,
-  tickets.csat,
-  coalesce(tickets.support_requests, 0) AS support_requests,
-  coalesce(interactions.support_calls, 0) AS support_calls,
-  coalesce(interactions.support_emails, 0) AS support_emails,
-  tickets.resolution_time,
-  tickets.resolution_time_p90,
-  coalesce(orders.revenue, 0) AS revenue,
-  coalesce(orders.revenue_direct, 0) AS revenue_direct,
-  coalesce(orders.revenue_cross_sell, 0) AS revenue_cross_sell,
-  coalesce(orders.revenue_renewal, 0) AS revenue_renewal,
-  coalesce(orders.revenue_upsell, 0) AS revenue_upsell,
-  warehouses.storage_unit_cost,
-  orders.order_processing_time,
-  shipments.otif_rate,
-  coalesce(shipments.transport_cost, 0) AS transport_cost,
-  coalesce(shipments.transport_cost, 0) / nullif(coalesce(orders.revenue, 0), 0) AS transport_cost_to_sales,
-  shipments.on_time_delivery_rate,
-  shipments.transport_utilization
+SELECT c.m AS period, v.*
 FROM calendar AS c
-LEFT JOIN leads ON leads.m = c.m
-LEFT JOIN web ON web.m = c.m
-LEFT JOIN purchases ON purchases.m = c.m
-LEFT JOIN invoices ON invoices.m = c.m
-LEFT JOIN interactions ON interactions.m = c.m
-LEFT JOIN customers ON customers.m = c.m
-LEFT JOIN contracts ON contracts.m = c.m
-LEFT JOIN tickets ON tickets.m = c.m
-LEFT JOIN orders ON orders.m = c.m
-LEFT JOIN warehouses ON warehouses.m = c.m
-LEFT JOIN shipments ON shipments.m = c.m
-ORDER BY 1
+LEFT JOIN leads ON c.src = 'leads' AND leads.m = c.m
+LEFT JOIN web ON c.src = 'web' AND web.m = c.m
+LEFT JOIN purchases ON c.src = 'purchases' AND purchases.m = c.m
+LEFT JOIN invoices ON c.src = 'invoices' AND invoices.m = c.m
+LEFT JOIN interactions ON c.src = 'interactions' AND interactions.m = c.m
+LEFT JOIN customers ON c.src = 'customers' AND customers.m = c.m
+LEFT JOIN contracts ON c.src = 'contracts' AND contracts.m = c.m
+LEFT JOIN tickets ON c.src = 'tickets' AND tickets.m = c.m
+LEFT JOIN orders ON c.src IN ('orders', 'transport') AND orders.m = c.m
+LEFT JOIN warehouses ON c.src = 'warehouses' AND warehouses.m = c.m
+LEFT JOIN shipments ON c.src IN ('shipments', 'transport') AND shipments.m = c.m
+LEFT JOIN leads AS l2 ON c.src = 'conversion' AND l2.m = c.m
+LEFT JOIN web AS w2 ON c.src = 'conversion' AND w2.m = c.m
+-- one row per (kpi, month): the KPIs of the calendar's source, NULLs kept
+CROSS JOIN LATERAL (
+  SELECT * FROM (VALUES
+    ('leads', 'leads', coalesce(leads.leads, 0)::DOUBLE),
+    ('leads', 'converted_leads', coalesce(leads.converted_leads, 0)),
+    ('leads', 'paid_lead_share', leads.paid_lead_share),
+    ('leads', 'leads_per_landing_page', leads.leads_per_landing_page),
+    ('web', 'visitors', coalesce(web.visitors, 0)),
+    ('web', 'cta_click_rate', web.cta_click_rate),
+    ('web', 'traffic_by_keyword', coalesce(web.traffic_by_keyword, 0)),
+    ('conversion', 'conversion_rate', coalesce(l2.converted_leads, 0) / nullif(coalesce(w2.visitors, 0), 0)),
+    ('purchases', 'negotiation_gap', purchases.negotiation_gap),
+    ('purchases', 'budget_gap', purchases.budget_gap),
+    ('purchases', 'supplier_nonconformity_rate', purchases.supplier_nonconformity_rate),
+    ('purchases', 'off_process_rate', purchases.off_process_rate),
+    ('purchases', 'suppliers_per_item', purchases.suppliers_per_item),
+    ('purchases', 'urgent_order_share', purchases.urgent_order_share),
+    ('purchases', 'avg_order_cost', purchases.avg_order_cost),
+    ('invoices', 'supplier_payment_compliance', invoices.supplier_payment_compliance),
+    ('interactions', 'strategic_calls', coalesce(interactions.strategic_calls, 0)),
+    ('interactions', 'strategic_emails', coalesce(interactions.strategic_emails, 0)),
+    ('interactions', 'engagement_rate', interactions.engagement_rate),
+    ('interactions', 'support_calls', coalesce(interactions.support_calls, 0)),
+    ('interactions', 'support_emails', coalesce(interactions.support_emails, 0)),
+    ('customers', 'referrals', coalesce(customers.referrals, 0)),
+    ('contracts', 'retention_rate', contracts.retention_rate),
+    ('contracts', 'churn_rate', contracts.churn_rate),
+    ('tickets', 'csat', tickets.csat),
+    ('tickets', 'support_requests', coalesce(tickets.support_requests, 0)),
+    ('tickets', 'resolution_time', tickets.resolution_time),
+    ('tickets', 'resolution_time_p90', tickets.resolution_time_p90),
+    ('orders', 'revenue', coalesce(orders.revenue, 0)),
+    ('orders', 'revenue_direct', coalesce(orders.revenue_direct, 0)),
+    ('orders', 'revenue_cross_sell', coalesce(orders.revenue_cross_sell, 0)),
+    ('orders', 'revenue_renewal', coalesce(orders.revenue_renewal, 0)),
+    ('orders', 'revenue_upsell', coalesce(orders.revenue_upsell, 0)),
+    ('orders', 'order_processing_time', orders.order_processing_time),
+    ('warehouses', 'storage_unit_cost', warehouses.storage_unit_cost),
+    ('shipments', 'otif_rate', shipments.otif_rate),
+    ('shipments', 'transport_cost', coalesce(shipments.transport_cost, 0)),
+    ('shipments', 'on_time_delivery_rate', shipments.on_time_delivery_rate),
+    ('shipments', 'transport_utilization', shipments.transport_utilization),
+    ('transport', 'transport_cost_to_sales',
+     coalesce(shipments.transport_cost, 0) / nullif(coalesce(orders.revenue, 0), 0))
+  ) AS t(src, kpi, value)
+  WHERE t.src = c.src
+) AS v
+ORDER BY v.kpi, period

@@ -70,13 +70,11 @@ def hand_values(folder: Path) -> Values:
     os.chdir(folder)
     con = duckdb.connect()
     try:
-        cursor = con.execute(HAND_SQL.read_text())
-        names = [c[0] for c in cursor.description][1:]
-        rows = cursor.fetchall()
+        rows = con.execute(HAND_SQL.read_text()).fetchall()  # (period, source, kpi, value)
     finally:
         con.close()
         os.chdir(here)
-    return {(kpi, row[0]): _float(value) for row in rows for kpi, value in zip(names, row[1:], strict=True)}
+    return {(kpi, period): _float(value) for period, _, kpi, value in rows}
 
 
 def _float(value: Any) -> float | None:
@@ -163,7 +161,7 @@ def measure(scale: float, runs: int, cache: Path | None) -> dict[str, Any]:
     processes = {"kpictl CLI": cli, "hand SQL process": hand_process}
     walls: dict[str, list[float]] = {name: [] for name in [*in_process, *processes]}
     peaks: dict[str, list[float]] = {name: [] for name in processes}
-    for job in in_process.values():  # warm-up: imports, template cache, file cache
+    for job in in_process.values() if runs > 1 else ():  # warm-up: imports, template cache, file cache
         job()
     for i in range(runs):
         names = list(in_process)

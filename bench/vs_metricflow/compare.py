@@ -3,7 +3,7 @@
     bash bench/vs_metricflow/setup.sh                 # once: dbt + MetricFlow in their own venv
     python bench/vs_metricflow/compare.py             # scale 1, every KPI, 3 runs of the timings
     python bench/vs_metricflow/compare.py --scale 10 --runs 5
-    python bench/vs_metricflow/compare.py --scale 0.05 --kpis 1 --runs 1   # the smoke test
+    python bench/vs_metricflow/compare.py --scale 0.05 --kpis 1 --runs 0 --no-by   # the smoke test
 
 The dbt project in ``dbt_project/`` declares the 40 KPIs of metrics/*.yml as MetricFlow
 semantic models and metrics over views of the same Parquet files (dbt-duckdb sources with an
@@ -53,10 +53,9 @@ DBT = VENV / "bin" / "dbt"
 REL_TOL = 1e-9
 
 # KPI → (kpictl --by, MetricFlow group-by) for the query "by one dimension": the KPI's first
-# declared dimension. A lookup column is named customers.region on the kpictl side (a bare
-# `region` does not resolve through lookups in `kpictl run`: see bench/README.md) and
-# customer__region on MetricFlow's (a join on the `customer` entity). None: no dimension both
-# can express (see NOT_BY).
+# declared dimension. A lookup column (the customer's region of an order) is a bare `region`
+# for kpictl and customer__region for MetricFlow (a join on the `customer` entity). None: no
+# dimension both can express (see NOT_BY).
 BY: dict[str, tuple[str, str] | None] = {
     "leads": ("channel", "lead__channel"),
     "converted_leads": ("channel", "lead__channel"),
@@ -74,23 +73,23 @@ BY: dict[str, tuple[str, str] | None] = {
     "urgent_order_share": ("buyer", "purchase_order__buyer"),
     "avg_order_cost": ("buyer", "purchase_order__buyer"),
     "supplier_payment_compliance": ("supplier", "supplier_invoice__supplier"),
-    "strategic_calls": ("customers.region", "customer__region"),
-    "strategic_emails": ("customers.region", "customer__region"),
+    "strategic_calls": ("region", "customer__region"),
+    "strategic_emails": ("region", "customer__region"),
     "referrals": ("region", "customer__region"),
     "engagement_rate": ("purpose", "interaction__purpose"),
-    "retention_rate": ("customers.region", "customer__region"),
-    "churn_rate": ("customers.region", "customer__region"),
+    "retention_rate": ("region", "customer__region"),
+    "churn_rate": ("region", "customer__region"),
     "csat": ("channel", "ticket__channel"),
     "support_requests": ("channel", "ticket__channel"),
-    "support_calls": ("customers.region", "customer__region"),
-    "support_emails": ("customers.region", "customer__region"),
+    "support_calls": ("region", "customer__region"),
+    "support_emails": ("region", "customer__region"),
     "resolution_time": ("channel", "ticket__channel"),
     "resolution_time_p90": ("channel", "ticket__channel"),
-    "revenue": ("customers.region", "customer__region"),
-    "revenue_direct": ("customers.region", "customer__region"),
-    "revenue_cross_sell": ("customers.region", "customer__region"),
-    "revenue_renewal": ("customers.region", "customer__region"),
-    "revenue_upsell": ("customers.region", "customer__region"),
+    "revenue": ("region", "customer__region"),
+    "revenue_direct": ("region", "customer__region"),
+    "revenue_cross_sell": ("region", "customer__region"),
+    "revenue_renewal": ("region", "customer__region"),
+    "revenue_upsell": ("region", "customer__region"),
     "storage_unit_cost": ("warehouse", "warehouse_month__warehouse"),
     "order_processing_time": ("channel", "order__channel"),
     "otif_rate": ("region", "shipment__region"),
@@ -158,18 +157,25 @@ def mf_values(path: Path, metrics: Sequence[str], by: str | None) -> dict[str, V
 def explain(ours: Values, theirs: Values) -> tuple[list[str], dict[str, int]]:
     """Disagreements in words, and counts of the explained ones by reason.
 
-    Explained: a period (or period and dimension value) that kpictl reports and MetricFlow does
-    not, where kpictl's value is 0 or NULL: kpictl fills the range with a time spine (DESIGN
-    §1: counts and sums 0, ratios NULL) and MetricFlow returns only groups that have rows.
+    Explained ("spine"): a period (or period and dimension value) that kpictl reports and
+    MetricFlow does not, where kpictl's value is 0 or NULL: kpictl fills each source's range
+    with a time spine (DESIGN §1: counts and sums 0, ratios NULL), MetricFlow returns only
+    groups that have rows. Explained ("join"): a NULL that MetricFlow reports for a period
+    kpictl does not: in a query of several metrics MetricFlow FULL OUTER JOINs them on
+    metric_time, so a month where only another metric has rows reads NULL for this one, while
+    kpictl keeps each KPI on its own source's range.
     """
-    problems, explained = [], {"spine": 0}
+    problems, explained = [], {"spine": 0, "join": 0}
     for key in sorted(ours.keys() - theirs.keys(), key=str):
         if ours[key] in (0, None):
             explained["spine"] += 1
         else:
             problems.append(f"{key}: kpictl {ours[key]!r}, MetricFlow has no row")
-    problems += [f"{key}: MetricFlow {theirs[key]!r}, kpictl has no row" for key in sorted(theirs.keys() - ours.keys(),
-                                                                                              key=str)]
+    for key in sorted(theirs.keys() - ours.keys(), key=str):
+        if theirs[key] is None:
+            explained["join"] += 1
+        else:
+            problems.append(f"{key}: MetricFlow {theirs[key]!r}, kpictl has no row")
     for key in sorted(ours.keys() & theirs.keys(), key=str):
         a, b = ours[key], theirs[key]
         if (a is None) != (b is None) or (a is not None and b is not None and not math.isclose(a, b, rel_tol=REL_TOL)):
@@ -230,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kpis", type=int, default=None, help="only the first N KPIs (default: all)")
     parser.add_argument("--runs", type=int, default=3,
                         help="runs of the definition and whole-catalog timings (0: skip them)")
+    parser.add_argument("--no-by", action="store_true", help="only by month (no query by a dimension)")
     parser.add_argument("--force-setup", action="store_true", help="run dbt parse and dbt run even when up to date")
     parser.add_argument("--cache", type=Path, default=None, help="data cache folder (see bench/data.py)")
     args = parser.parse_args(argv)
@@ -250,11 +257,11 @@ def main(argv: list[str] | None = None) -> int:
 
     # Agreement, and the time of each query as a process.
     problems: list[str] = []
-    explained = {"spine": 0}
+    explained = {"spine": 0, "join": 0}
     compared = 0
     per_query: dict[str, list[float]] = {"kpictl": [], "MetricFlow": []}
     for i, name in enumerate(names):
-        for by in [None, *([BY[name]] if BY[name] else [])]:
+        for by in [None, *([BY[name]] if BY[name] and not args.no_by else [])]:
             ours_by, mf_by = by if by else (None, None)
             out = tmp / f"{name}.csv"
             jobs = {
@@ -269,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
             theirs = mf_values(out, [name], mf_by)[name]
             found, why = explain(ours, theirs)
             compared += len(ours.keys() & theirs.keys())
-            explained["spine"] += why["spine"]
+            explained = {reason: count + why[reason] for reason, count in explained.items()}
             problems += [f"{name}{f' by {ours_by}' if ours_by else ''}: {p}" for p in found]
 
     # Definitions and the whole catalog, alternating.
@@ -295,10 +302,13 @@ def main(argv: list[str] | None = None) -> int:
                 timings[task][side].append(wall)
                 if task.startswith("whole") and side == "kpictl":
                     whole_ours = kpictl_values(stdout, None)
+    compared_whole, explained_whole = 0, {"spine": 0, "join": 0}
     if args.runs:
         whole_theirs = mf_values(everything, names, None)
         for name in names:
-            found, _ = explain(whole_ours.get(name, {}), whole_theirs[name])
+            found, why = explain(whole_ours.get(name, {}), whole_theirs[name])
+            compared_whole += len(whole_ours.get(name, {}).keys() & whole_theirs[name].keys())
+            explained_whole = {reason: count + why[reason] for reason, count in explained_whole.items()}
             problems += [f"{name} (whole catalog): {p}" for p in found]
 
     # YAML each side needs for the same KPIs.
@@ -307,9 +317,13 @@ def main(argv: list[str] | None = None) -> int:
     mf_files = sorted(DBT_PROJECT.rglob("*.yml")) + sorted(DBT_PROJECT.rglob("*.sql"))
     shipped = [folder / "kpictl.yml", *sorted((folder / "metrics").glob("*.yml"))]
 
-    print(f"\nscale {args.scale:g}: {len(names)} KPIs; {compared} values compared "
-          f"(rel. tol. {REL_TOL:g}); {explained['spine']} kpictl rows without a MetricFlow row, all 0 or NULL: "
-          f"kpictl's time spine fills empty periods, MetricFlow returns only periods with rows")
+    print(f"\nscale {args.scale:g}, {len(names)} KPIs, one query per KPI: {compared} values compared "
+          f"(rel. tol. {REL_TOL:g}); {explained['spine']} kpictl rows without a MetricFlow row, all 0 or NULL "
+          f"(kpictl's time spine fills empty periods, MetricFlow returns only periods with rows)")
+    if args.runs:
+        print(f"whole catalog in one query: {compared_whole} values compared; {explained_whole['spine']} kpictl "
+              f"rows of empty periods as above; {explained_whole['join']} NULL MetricFlow rows for months outside "
+              f"the KPI's source range (MetricFlow joins all metrics of a query on metric_time)")
     print(f"by one dimension: every KPI except {', '.join(n for n in names if BY[n] is None) or 'none'}. {NOT_BY}")
     print("\n| task | kpictl | MetricFlow | MetricFlow / kpictl |\n|---|---:|---:|---:|")
     rows = {"query of one KPI (by month, then by a dimension), per query": per_query,

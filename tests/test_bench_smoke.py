@@ -1,0 +1,91 @@
+"""Smoke runs of every benchmark under bench/ at its smallest setting, so they cannot rot.
+
+Nothing here checks a timing: each script runs end to end on tiny inputs (scale 0.05, 20 KPIs,
+one run) and must succeed, which includes its own checks that kpictl's values equal the
+hand-written SQL's. The MetricFlow comparison runs only where its virtual environment exists
+(``bash bench/vs_metricflow/setup.sh``); its pure helpers are tested everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import compile_scale, data, run_vs_sql, startup  # noqa: E402
+from bench.vs_metricflow import compare  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data cache of this test run only (the real one is ~/.cache/kpictl-bench)."""
+    return tmp_path_factory.mktemp("bench-cache")
+
+
+def test_data_is_generated_once_then_reused(cache: Path) -> None:
+    folder = data.prepare(0.05, cache, quiet=True)
+    orders = folder / "data" / "orders.parquet"
+    made = orders.stat().st_mtime_ns
+    assert (folder / "kpictl.yml").is_file() and (folder / "metrics" / "revenue.yml").is_file()
+    assert data.rows(folder)["orders"] > 0
+    assert data.prepare(0.05, cache, quiet=True) == folder
+    assert orders.stat().st_mtime_ns == made  # cached, not regenerated
+
+
+def test_data_regenerates_an_incomplete_folder(cache: Path) -> None:
+    folder = data.prepare(0.05, cache, quiet=True)
+    (folder / "data" / "COMPLETE").unlink()  # as after an interrupted run
+    assert not data.is_complete(folder, 0.05)
+    data.prepare(0.05, cache, quiet=True)
+    assert data.is_complete(folder, 0.05)
+
+
+def test_run_vs_sql(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_vs_sql.main(["--scale", "0.05", "--runs", "1", "--cache", str(cache)]) == 0
+    out, err = capsys.readouterr()
+    assert "values equal to the hand-written SQL" in err
+    assert "| kpictl API |" in out and "| hand SQL process |" in out
+
+
+def test_compare_reports_every_difference() -> None:
+    key = ("revenue", dt.date(2025, 1, 1))
+    assert run_vs_sql.compare({key: 1.0}, {key: 1.0 + 1e-12}) == []
+    assert run_vs_sql.compare({key: 1.0}, {key: 1.1}) == ["revenue 2025-01-01: kpictl 1.0 vs hand SQL 1.1"]
+    assert run_vs_sql.compare({key: None}, {key: 0.0}) != []
+    assert run_vs_sql.compare({key: 1.0}, {}) == ["only in kpictl: revenue 2025-01-01"]
+
+
+def test_compile_scale(capsys: pytest.CaptureFixture[str]) -> None:
+    assert compile_scale.main(["--kpis", "20", "--runs", "1"]) == 0
+    assert "| 20 |" in capsys.readouterr().out
+
+
+def test_startup(capsys: pytest.CaptureFixture[str]) -> None:
+    assert startup.main(["--runs", "1"]) == 0
+    assert "kpictl --version" in capsys.readouterr().out
+
+
+def test_metricflow_disagreements_are_explained_or_reported() -> None:
+    day, later = dt.date(2025, 1, 1), dt.date(2025, 2, 1)
+    problems, explained = compare.explain({(day,): 2.0, (later,): 0}, {(day,): 2.0})
+    assert problems == [] and explained == {"spine": 1}  # an empty month only kpictl shows
+    problems, _ = compare.explain({(day,): 2.0}, {(day,): 3.0, (later,): 1.0})
+    assert len(problems) == 2
+
+
+def test_metricflow_project_covers_the_catalog() -> None:
+    from kpictl import Project
+
+    assert list(compare.BY) == list(Project.load(ROOT).kpis)  # a new KPI needs its MetricFlow twin
+    assert "formula: sum(amount)" in compare.minimal_catalog(ROOT, ["revenue"])
+
+
+@pytest.mark.skipif(not compare.MF.exists(), reason="MetricFlow not installed (bench/vs_metricflow/setup.sh)")
+def test_vs_metricflow(capsys: pytest.CaptureFixture[str]) -> None:
+    assert compare.main(["--scale", "0.05", "--kpis", "1", "--runs", "0", "--no-by"]) == 0
+    assert "every value both sides return agrees" in capsys.readouterr().out
