@@ -101,7 +101,12 @@ def validate(ctx: click.Context, fmt: str, no_data: bool) -> None:
         summary = f"{len(project.kpis)} KPIs in {len({k.file for k in project.kpis.values()})} files: valid"
     except InvalidProject as exc:
         errors, summary = exc.errors, ""
-    out = problems.render(errors, fmt, summary=summary)
+    from kpictl import spec
+
+    # annotations name files from where CI runs (the repository root), not from the project
+    root = spec.find_root(ctx.find_root().obj)
+    base = os.path.relpath(root) if root is not None else ""
+    out = problems.render(errors, fmt, summary=summary, base=base)
     if errors and fmt == "text":
         click.echo(out, err=True)
     elif out:
@@ -186,7 +191,7 @@ def compile(ctx: click.Context, kpis: tuple[str, ...], grain: str | None, by: tu
 @click.option("--output", "-o", type=click.Path(dir_okay=False),
               help="Write to this file (atomically) instead of stdout.")
 @click.option("--fail-on", type=click.Choice(["off_track", "at_risk"]),
-              help="Exit 1 when a row has this status or worse (default: fail_on of kpictl.yml).")
+              help="Exit 1 when a KPI's latest period has this status or worse (default: fail_on of kpictl.yml).")
 @click.pass_context
 def run(ctx: click.Context, kpis: tuple[str, ...], grain: str | None, by: tuple[str, ...], start: dt.date | None,
         end: dt.date | None, where: str | None, as_of: str | None, fmt: str, output: str | None,
@@ -210,7 +215,7 @@ def run(ctx: click.Context, kpis: tuple[str, ...], grain: str | None, by: tuple[
     report.emit(data, output)
     fail_on = fail_on or project.config.fail_on
     if fail_on:
-        breaches = targets.worst(rows, fail_on)
+        breaches = targets.worst(targets.current(rows), fail_on)
         for row in breaches:
             click.echo(report.breach_line(row), err=True)
         if breaches:

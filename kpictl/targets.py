@@ -397,3 +397,19 @@ def worst(rows: Iterable[Row], fail_on: str) -> list[Row]:
         gates = ", ".join(sorted((s for s in SEVERITY if SEVERITY[s] > 0), key=lambda s: SEVERITY[s]))
         raise ValueError(f"cannot fail on {fail_on!r}: expected one of {gates}")
     return [row for row in rows if SEVERITY[row.status] >= threshold]
+
+
+def current(rows: Iterable[Row]) -> list[Row]:
+    """The latest judged row of each KPI and breakdown: where each series stands now.
+
+    A CI gate (``run --fail-on``) asks whether a KPI is off track today, not whether it was in
+    some past month of the range; rows without data (NULL, or after ``as_of``) are skipped.
+    """
+    latest: dict[tuple[str, tuple[tuple[str, Any], ...]], Row] = {}
+    for row in rows:
+        if row.status == "no_data" or _is_missing(row.value):
+            continue
+        key = _series_key(row)
+        if key not in latest or row.period > latest[key].period:
+            latest[key] = row
+    return list(latest.values())

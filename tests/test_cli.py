@@ -107,3 +107,30 @@ def test_bad_options_exit_2(tmp_path: Path, args: list[str]) -> None:
     result = invoke(*args, cwd=write(tmp_path, GOOD))
     assert result.exit_code == 2
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("bound", "code"), [("min: 100", 1), ("min: 5", 0), ("max: 10", 0)])
+def test_fail_on_judges_where_each_kpi_stands(tmp_path: Path, bound: str, code: int) -> None:
+    # February's revenue is 7 (January's 15): min 100 is breached now; min 5 and max 10 hold
+    kpis = GOOD["metrics/a.yml"] + f"    target: {{{bound}}}\n"
+    result = invoke("run", "--fail-on", "off_track", "--format", "csv", cwd=write(tmp_path, {**GOOD, "metrics/a.yml": kpis}))
+    assert result.exit_code == code, result.stderr
+    assert result.stdout.startswith("kpi,period,value,status")  # the results are printed either way
+    if code:
+        assert result.stderr == "revenue 2025-02-01: value 7, expected 100, off_track\n"
+    else:
+        assert result.stderr == ""
+
+
+def test_fail_on_at_risk_includes_off_track(tmp_path: Path) -> None:
+    kpis = GOOD["metrics/a.yml"] + "    target: {min: 100}\n"
+    result = invoke("run", "--fail-on", "at_risk", cwd=write(tmp_path, {**GOOD, "metrics/a.yml": kpis}))
+    assert result.exit_code == 1
+
+
+def test_missing_source_file_is_a_data_error(tmp_path: Path) -> None:
+    files = {k: v for k, v in GOOD.items() if k != "orders.csv"}
+    result = invoke("run", cwd=write(tmp_path, files))
+    assert result.exit_code == 3
+    assert "orders.csv" in result.stderr
+    assert result.stdout == ""

@@ -377,3 +377,15 @@ def test_a_size_without_period_is_meant_for_the_kpis_own_grain() -> None:
     scoped = targets.scoped(monthly, row, "quarter", extensive=True, unit="month")
     assert scoped is not None and scoped.bound.min == pytest.approx(31 * 91 / 30)
     assert targets.scoped(monthly, row, "quarter", extensive=True) is monthly  # no unit: the row's grain
+
+
+def test_current_is_the_latest_judged_row_of_each_series() -> None:
+    j = {s: Judgement(s) for s in ("off_track", "achieved", "no_data")}
+    rows = [
+        Row("k", dt.date(2025, 1, 1), {}, 1.0, j["off_track"]),
+        Row("k", dt.date(2025, 2, 1), {}, 2.0, j["achieved"]),
+        Row("k", dt.date(2025, 3, 1), {}, None, j["no_data"]),  # no value: not where it stands
+        Row("k", dt.date(2025, 1, 1), {"region": "EU"}, 1.0, j["off_track"]),
+    ]
+    assert targets.current(rows) == [rows[1], rows[3]]
+    assert worst(targets.current(rows), "off_track") == [rows[3]]
