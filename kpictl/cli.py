@@ -69,6 +69,22 @@ def _project(ctx: click.Context) -> Project:
     return Project.load(ctx.find_root().obj)
 
 
+def _repository_prefix(root: Path) -> str:
+    """The project folder relative to its git repository's root ("" outside git).
+
+    CI annotations (github, sarif) name files from the repository root, so that a project in a
+    subfolder still annotates the right lines of the pull request.
+    """
+    import subprocess
+
+    try:
+        done = subprocess.run(["git", "rev-parse", "--show-prefix"], cwd=root, capture_output=True, text=True,
+                              check=False)
+    except OSError:
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
 def _date(_ctx: Any, _param: Any, value: str | None) -> dt.date | None:
     if value is None:
         return None
@@ -103,9 +119,8 @@ def validate(ctx: click.Context, fmt: str, no_data: bool) -> None:
         errors, summary = exc.errors, ""
     from kpictl import spec
 
-    # annotations name files from where CI runs (the repository root), not from the project
     root = spec.find_root(ctx.find_root().obj)
-    base = os.path.relpath(root) if root is not None else ""
+    base = _repository_prefix(root) if root is not None and fmt in ("github", "sarif") else ""
     out = problems.render(errors, fmt, summary=summary, base=base)
     if errors and fmt == "text":
         click.echo(out, err=True)
