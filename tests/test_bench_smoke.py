@@ -73,7 +73,9 @@ def test_startup(capsys: pytest.CaptureFixture[str]) -> None:
 def test_metricflow_disagreements_are_explained_or_reported() -> None:
     day, later = dt.date(2025, 1, 1), dt.date(2025, 2, 1)
     problems, explained = compare.explain({(day,): 2.0, (later,): 0}, {(day,): 2.0})
-    assert problems == [] and explained == {"spine": 1}  # an empty month only kpictl shows
+    assert problems == [] and explained == {"spine": 1, "join": 0}  # an empty month only kpictl shows
+    problems, explained = compare.explain({(day,): 2.0}, {(day,): 2.0, (later,): None})
+    assert problems == [] and explained == {"spine": 0, "join": 1}  # another metric's month in MetricFlow
     problems, _ = compare.explain({(day,): 2.0}, {(day,): 3.0, (later,): 1.0})
     assert len(problems) == 2
 
