@@ -17,6 +17,7 @@ import click
 from kpictl import __version__
 from kpictl.errors import EXIT_BREACH, InvalidProject, KpiError
 from kpictl.project import Project
+from kpictl.report.progress import progress
 
 GRAINS = click.Choice(["day", "week", "month", "quarter", "year"])
 
@@ -224,7 +225,8 @@ def run(ctx: click.Context, kpis: tuple[str, ...], grain: str | None, by: tuple[
 
     project = _project(ctx)
     judged_at = dt.date.today() if as_of == "today" else _date(None, None, as_of)
-    rows = project.run(list(kpis), grain=grain, by=by, start=start, end=end, where=where, as_of=judged_at)
+    with progress(f"computing {len(kpis) or len(project.kpis)} KPIs…"):
+        rows = project.run(list(kpis), grain=grain, by=by, start=start, end=end, where=where, as_of=judged_at)
     data = report.render_rows(rows, project.kpis, fmt, by=by, lang=project.config.locale,
                               color=False if output else ctx.color)
     report.emit(data, output)
@@ -359,8 +361,9 @@ def report(ctx: click.Context, kpis: tuple[str, ...], by: str | None, grain: str
     from kpictl.report import dashboard, emit, html
 
     judged_at = dt.date.today() if as_of == "today" else _date(None, None, as_of)
-    page = dashboard.report(_project(ctx), list(kpis), lang=lang, grain=grain, by=by, start=start, end=end,
-                            as_of=judged_at)
+    with progress("building the dashboard…"):
+        page = dashboard.report(_project(ctx), list(kpis), lang=lang, grain=grain, by=by, start=start, end=end,
+                                as_of=judged_at)
     emit(html.render(page), out)
     click.echo(f"wrote {out}: {page.empty or f'{page.cards} KPIs'}", err=True)
 
@@ -397,8 +400,9 @@ def diff(ctx: click.Context, base: str | None, head: str | None, sql: bool, data
     from kpictl import diff as diffing
     from kpictl.report import diffview
 
-    result = diffing.compare(ctx.find_root().obj, base, head, sql=sql, data=data or threshold is not None,
-                             grain=grain, by=by, start=start, end=end)
+    with progress("comparing definitions and values…"):
+        result = diffing.compare(ctx.find_root().obj, base, head, sql=sql, data=data or threshold is not None,
+                                 grain=grain, by=by, start=start, end=end)
     click.echo(diffview.render(result, fmt), nl=False)
     if threshold is not None:
         for line in diffview.breach_lines(result, threshold):
