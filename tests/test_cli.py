@@ -113,7 +113,8 @@ def test_bad_options_exit_2(tmp_path: Path, args: list[str]) -> None:
 def test_fail_on_judges_where_each_kpi_stands(tmp_path: Path, bound: str, code: int) -> None:
     # February's revenue is 7 (January's 15): min 100 is breached now; min 5 and max 10 hold
     kpis = GOOD["metrics/a.yml"] + f"    target: {{{bound}}}\n"
-    result = invoke("run", "--fail-on", "off_track", "--format", "csv", cwd=write(tmp_path, {**GOOD, "metrics/a.yml": kpis}))
+    project = write(tmp_path, {**GOOD, "metrics/a.yml": kpis})
+    result = invoke("run", "--fail-on", "off_track", "--format", "csv", cwd=project)
     assert result.exit_code == code, result.stderr
     assert result.stdout.startswith("kpi,period,value,status")  # the results are printed either way
     if code:
