@@ -48,7 +48,15 @@ class Project:
                                                 at=Location(str(path)), hint="run 'kpictl init' to create a project")])
         else:
             root = Path(path)
-        config, kpis, errors = spec.load(root, read=read, listing=listing)
+        elsewhere: set[str] = set()
+        config, kpis, errors = spec.load(root, read=read, listing=listing, elsewhere=elsewhere)
+        if config is not None and errors:
+            # every problem in one run: the meaning of the files that did load is checked too,
+            # leaving out references to KPIs of the broken files (they may well exist there)
+            for error in checks.check(config, kpis)[1]:
+                ref = error.message.split("'")[1] if error.message.startswith("unknown KPI '") else None
+                if ref is None or not ({ref, "*"} & elsewhere):
+                    errors.append(error)
         if errors or config is None:
             raise InvalidProject(errors)
         return cls(config, kpis)

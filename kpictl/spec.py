@@ -221,12 +221,23 @@ def kpi_files(root: Path, folders: tuple[str, ...]) -> list[Path]:
     return sorted(found)
 
 
-def load(root: Path, read: Any = None, listing: Any = None) -> tuple[Config | None, list[Kpi], list[KpiError]]:
+def _names(data: Any) -> set[str]:
+    """KPI names readable in a file that failed its checks (``"*"`` when unreadable)."""
+    kpis = data.get("kpis") if isinstance(data, dict) else None
+    if not isinstance(kpis, list):
+        return {"*"}
+    return {k["name"] for k in kpis if isinstance(k, dict) and isinstance(k.get("name"), str)}
+
+
+def load(root: Path, read: Any = None, listing: Any = None,
+         elsewhere: set[str] | None = None) -> tuple[Config | None, list[Kpi], list[KpiError]]:
     """Load a whole project: the config and every KPI, with every shape problem found.
 
     ``read(relative_path) -> bytes | None`` reads a file and ``listing(folders) -> [relative
     paths]`` lists KPI files; the defaults use the disk. ``diff`` passes ones that read git
-    objects, so that a past revision loads without touching the working tree.
+    objects, so that a past revision loads without touching the working tree. ``elsewhere``,
+    when given, receives the KPI names of the files left out for their problems ("*" for a
+    file too broken to read), so that a caller can tell a missing KPI from a broken one.
     """
 
     def read_disk(rel: str) -> bytes | None:
@@ -258,6 +269,8 @@ def load(root: Path, read: Any = None, listing: Any = None) -> tuple[Config | No
         problems = problems or check_shape(doc, "kpis")
         if problems:
             errors.extend(problems)
+            if elsewhere is not None:
+                elsewhere.update(_names(doc.data))
             continue
         built, problems = build_kpis(doc)
         kpis.extend(built)

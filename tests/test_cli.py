@@ -135,3 +135,23 @@ def test_missing_source_file_is_a_data_error(tmp_path: Path) -> None:
     assert result.exit_code == 3
     assert "orders.csv" in result.stderr
     assert result.stdout == ""
+
+
+def test_shape_and_meaning_problems_of_several_files_in_one_run(tmp_path: Path) -> None:
+    files = {
+        **GOOD,
+        "metrics/a.yml": "kpis:\n  - name: revenue\n    source: orders\n    fromula: sum(amount)\n",
+        "metrics/b.yml": (
+            "kpis:\n  - name: orders_n\n    source: ordrs\n    formula: count(*)\n"
+            "  - name: aov\n    formula: revenue / orders_n\n"  # revenue is in the broken file: not reported
+            "  - name: bad\n    formula: nothing_here / 2\n"
+        ),
+    }
+    result = invoke("validate", "--no-data", cwd=write(tmp_path, files))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "metrics/a.yml:4:5: revenue: unknown field 'fromula' (did you mean 'formula'?)\n"
+        "metrics/b.yml:2:11: unknown source 'ordrs' in KPI 'orders_n' (did you mean 'orders'?)\n"
+        "metrics/b.yml:8:14: unknown KPI 'nothing_here' in formula of bad (no KPI has this name in the project)\n"
+        "3 problems found\n"
+    )
