@@ -141,7 +141,7 @@ def _check_kpi(kpi: Kpi, exprs: list[_Expr], config: Config, schemas: Schemas | 
     errors: list[KpiError] = []
     source = config.sources.get(kpi.source or "")
     if source is None:
-        return [SpecError(f"unknown source '{kpi.source}' in KPI '{kpi.name}'", at=kpi.at,
+        return [SpecError(f"unknown source '{kpi.source}' in KPI '{kpi.name}'", at=kpi.source_at,
                           hint=suggest(kpi.source or "", config.sources) or f"sources: {', '.join(config.sources)}")]
     if not (kpi.time or source.time):
         errors.append(SpecError(f"KPI '{kpi.name}' has no time column", at=kpi.at,

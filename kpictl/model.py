@@ -130,6 +130,7 @@ class Kpi:
     tests: tuple[KpiTest, ...] = ()
     at: Location = field(default_factory=Location, compare=False)
     formula_at: Location = field(default_factory=Location, compare=False)
+    source_at: Location = field(default_factory=Location, compare=False)
     filter_at: tuple[Location, ...] = field(default=(), compare=False)
 
     @property

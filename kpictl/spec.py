@@ -154,6 +154,7 @@ def build_kpis(doc: Document) -> tuple[list[Kpi], list[KpiError]]:
                 tests=tuple(_test(t, k, doc, f"{p}/tests/{k}") for k, t in enumerate(raw.get("tests", []))),
                 at=doc.at(p + "/name"),
                 formula_at=doc.at(p + "/formula"),
+                source_at=doc.at(p + "/source") if "source" in raw else doc.at(p + "/name"),
                 filter_at=tuple(
                     doc.at(f"{p}/filter" + ("" if isinstance(raw.get("filter"), str) else f"/{k}"))
                     for k in range(len(filters))

@@ -56,7 +56,7 @@ def test_validate_errors_go_to_stderr_with_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == (
-        "metrics/a.yml:2:11: unknown source 'order' in KPI 'revenue' (did you mean 'orders'?)\n1 problem found\n"
+        "metrics/a.yml:3:13: unknown source 'order' in KPI 'revenue' (did you mean 'orders'?)\n1 problem found\n"
     )
 
 
@@ -151,7 +151,7 @@ def test_shape_and_meaning_problems_of_several_files_in_one_run(tmp_path: Path) 
     assert result.exit_code == 2
     assert result.stderr == (
         "metrics/a.yml:4:5: revenue: unknown field 'fromula' (did you mean 'formula'?)\n"
-        "metrics/b.yml:2:11: unknown source 'ordrs' in KPI 'orders_n' (did you mean 'orders'?)\n"
+        "metrics/b.yml:3:13: unknown source 'ordrs' in KPI 'orders_n' (did you mean 'orders'?)\n"
         "metrics/b.yml:8:14: unknown KPI 'nothing_here' in formula of bad (no KPI has this name in the project)\n"
         "3 problems found\n"
     )
