@@ -198,4 +198,18 @@ class Project:
                     history.setdefault(row.kpi, []).append((row.period, row.value))
             except DataError:
                 history = {}  # no data here: A and T are scored on the definitions alone
-        return [lint.score(self.kpis[n], history.get(n) if data and history else None) for n in selected]
+        return [lint.score(self._per_period(n, history.get(n)), history.get(n) if data and history else None)
+                for n in selected]
+
+    def _per_period(self, name: str, history: list[tuple[dt.date, float | None]] | None) -> Kpi:
+        """The KPI with a size's target scaled to the grain of its history (lint compares them)."""
+        import dataclasses
+
+        from kpictl import targets
+
+        kpi = self.kpis[name]
+        if not history or kpi.target is None or kpi.target.period is None or name not in self.extensive():
+            return kpi
+        grain = kpi.grain or self.config.grain
+        row = Row(name, history[-1][0], {}, history[-1][1])
+        return dataclasses.replace(kpi, target=targets.scoped(kpi.target, row, grain, True, grain))
