@@ -101,7 +101,7 @@ kpis:
     formula: revenu / 2
 """
     assert problems(text) == [
-        "2:11: unknown source 'order' in KPI 'revenue' (did you mean 'orders'?)",
+        "3:13: unknown source 'order' in KPI 'revenue' (did you mean 'orders'?)",
         "6:14: unknown KPI 'revenu' in formula of aov (did you mean 'revenue'?)",
     ]
 
