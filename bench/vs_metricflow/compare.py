@@ -154,8 +154,8 @@ def mf_values(path: Path, metrics: Sequence[str], by: str | None) -> dict[str, V
     return found
 
 
-def explain(ours: Values, theirs: Values) -> tuple[list[str], dict[str, int]]:
-    """Disagreements in words, and counts of the explained ones by reason.
+def explain(ours: Values, theirs: Values, notes: list[str] | None = None) -> tuple[list[str], dict[str, int]]:
+    """Disagreements in words, and counts of the explained ones by reason (listed in ``notes``).
 
     Explained ("spine"): a period (or period and dimension value) that kpictl reports and
     MetricFlow does not, where kpictl's value is 0 or NULL: kpictl fills each source's range
@@ -169,11 +169,15 @@ def explain(ours: Values, theirs: Values) -> tuple[list[str], dict[str, int]]:
     for key in sorted(ours.keys() - theirs.keys(), key=str):
         if ours[key] in (0, None):
             explained["spine"] += 1
+            if notes is not None:
+                notes.append(f"{key}: kpictl {ours[key]!r}, MetricFlow has no row (time spine)")
         else:
             problems.append(f"{key}: kpictl {ours[key]!r}, MetricFlow has no row")
     for key in sorted(theirs.keys() - ours.keys(), key=str):
         if theirs[key] is None:
             explained["join"] += 1
+            if notes is not None:
+                notes.append(f"{key}: MetricFlow NULL, kpictl has no row (metrics joined on metric_time)")
         else:
             problems.append(f"{key}: MetricFlow {theirs[key]!r}, kpictl has no row")
     for key in sorted(ours.keys() & theirs.keys(), key=str):
@@ -236,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kpis", type=int, default=None, help="only the first N KPIs (default: all)")
     parser.add_argument("--runs", type=int, default=3,
                         help="runs of the definition and whole-catalog timings (0: skip them)")
+    parser.add_argument("--verbose", action="store_true", help="also list every explained difference")
     parser.add_argument("--no-by", action="store_true", help="only by month (no query by a dimension)")
     parser.add_argument("--force-setup", action="store_true", help="run dbt parse and dbt run even when up to date")
     parser.add_argument("--cache", type=Path, default=None, help="data cache folder (see bench/data.py)")
@@ -258,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     # Agreement, and the time of each query as a process.
     problems: list[str] = []
     explained = {"spine": 0, "join": 0}
+    explained_rows: list[str] = []
     compared = 0
     per_query: dict[str, list[float]] = {"kpictl": [], "MetricFlow": []}
     for i, name in enumerate(names):
@@ -274,10 +280,13 @@ def main(argv: list[str] | None = None) -> int:
                 per_query[side].append(wall)
             ours = kpictl_values(outputs["kpictl"], ours_by).get(name, {})
             theirs = mf_values(out, [name], mf_by)[name]
-            found, why = explain(ours, theirs)
+            notes: list[str] = []
+            found, why = explain(ours, theirs, notes)
             compared += len(ours.keys() & theirs.keys())
             explained = {reason: count + why[reason] for reason, count in explained.items()}
-            problems += [f"{name}{f' by {ours_by}' if ours_by else ''}: {p}" for p in found]
+            what = f"{name} by {ours_by}" if ours_by else name
+            problems += [f"{what}: {p}" for p in found]
+            explained_rows += [f"{what}: {note}" for note in notes]
 
     # Definitions and the whole catalog, alternating.
     everything = tmp / "all.csv"
@@ -314,7 +323,11 @@ def main(argv: list[str] | None = None) -> int:
     # YAML each side needs for the same KPIs.
     minimal = tmp / "kpictl-minimal.yml"
     minimal.write_text(minimal_catalog(folder, names))
-    mf_files = sorted(DBT_PROJECT.rglob("*.yml")) + sorted(DBT_PROJECT.rglob("*.sql"))
+    mf_files = [  # the project as committed: not dbt's target/, logs/ or per-machine .user.yml
+        path for path in sorted(DBT_PROJECT.rglob("*"))
+        if path.suffix in (".yml", ".sql") and not any(part.startswith(".") or part in ("target", "logs")
+                                                       for part in path.relative_to(DBT_PROJECT).parts)
+    ]
     shipped = [folder / "kpictl.yml", *sorted((folder / "metrics").glob("*.yml"))]
 
     print(f"\nscale {args.scale:g}, {len(names)} KPIs, one query per KPI: {compared} values compared "
@@ -338,6 +351,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{yaml_lines([minimal])}")
     print(f"  kpictl, the shipped catalog with labels, descriptions, SMART targets and tests: {yaml_lines(shipped)}")
     print(f"  MetricFlow (dbt project: YAML + staging SQL, all 40 KPIs): {yaml_lines(mf_files)}")
+    if args.verbose:
+        print("\nexplained differences of the per-KPI queries:")
+        for note in explained_rows:
+            print(f"  {note}")
     if problems:
         print(f"\n{len(problems)} disagreements:", file=sys.stderr)
         for problem in problems:
