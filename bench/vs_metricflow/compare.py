@@ -249,10 +249,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"MetricFlow is not installed: run bash {HERE / 'setup.sh'}", file=sys.stderr)
         return 0
 
+    with tempfile.TemporaryDirectory(prefix="kpictl-vs-mf-") as scratch:
+        return run_comparison(args, Path(scratch))
+
+
+def run_comparison(args: argparse.Namespace, tmp: Path) -> int:
+    """Everything after the argument parsing; ``tmp`` holds MetricFlow's CSV files."""
     folder = data.prepare(args.scale, args.cache)
     env = environment(folder)
     names = list(BY)[: args.kpis]
-    tmp = Path(tempfile.mkdtemp(prefix="kpictl-vs-mf-"))
 
     # dbt: the manifest (semantic_manifest.json) and the views over the Parquet files, made
     # again only when a file of the dbt project changed (they are not part of any timing).
