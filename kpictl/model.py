@@ -168,6 +168,8 @@ class Judgement:
     gap: float | None = None  # value - expected (signed so that positive is good)
     gap_relative: float | None = None
     baseline_source: str | None = None  # "declared" | "data"
+    reaches_on: dt.date | None = None  # at the recent pace, the day the bound is met (projection)
+    reaches_by_deadline: bool | None = None
 
 
 @dataclass(frozen=True)

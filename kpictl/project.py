@@ -149,7 +149,7 @@ class Project:
         Returns tidy rows (kpi, period, dims, value, judgement), ordered by KPI, period and
         breakdown. ``tables`` replaces the sources by in-memory rows (KPI unit tests).
         """
-        from kpictl import compiler, engine, targets
+        from kpictl import compiler, engine, projection, targets
 
         plan = self.plan(names, tables=tables, **options)
         compiled = compiler.compile(plan)
@@ -165,6 +165,7 @@ class Project:
         sizes = {name: self.kpis[name].grain or self.config.grain for name in self.extensive()}
         judged = [r for grain, g in groups.items()
                   for r in targets.judge_rows(g, self.kpis, as_of=as_of, grain=grain, extensive=sizes)]
+        judged = projection.annotate(judged, self.kpis, grain_of)
         order = {name: i for i, name in enumerate(compiled.kpis)}
         return sorted(judged, key=lambda r: (order[r.kpi], r.period, tuple(str(r.dims[d]) for d in r.dims)))
 

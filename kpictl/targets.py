@@ -50,9 +50,8 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import math
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 from kpictl.model import GRAINS, SEVERITY, Bound, Judgement, Kpi, Row, Target
@@ -61,45 +60,29 @@ _EPS = 1e-9
 _RANK = {"achieved": 0, "on_track": 1, "at_risk": 2, "off_track": 3}
 
 
-@dataclass(frozen=True)
-class Projection:
-    """Where the recent pace leads: a least-squares line through the last points (:func:`project`).
-
-    ``reaches_on`` is the first day the line is inside the bound (the last point's date when its
-    value already is), None when the line never gets there; ``reaches_by_deadline`` is None when
-    there is no deadline or too few points to draw a line; ``at_deadline`` is the line's value on
-    the deadline.
-    """
-
-    slope_per_day: float | None = None
-    reaches_on: dt.date | None = None
-    reaches_by_deadline: bool | None = None
-    at_deadline: float | None = None
-
-
-class _Edge(NamedTuple):
+class Edge(NamedTuple):
     value: float
     sense: int  # +1: at least ``value`` (a min); -1: at most ``value`` (a max)
 
 
-def _tiny(x: float) -> float:
+def tiny(x: float) -> float:
     return _EPS * max(1.0, abs(x))
 
 
-def _edges(bound: Bound) -> list[_Edge]:
+def edges_of(bound: Bound) -> list[Edge]:
     edges = []
     if bound.min is not None:
-        edges.append(_Edge(float(bound.min), 1))
+        edges.append(Edge(float(bound.min), 1))
     if bound.max is not None:
-        edges.append(_Edge(float(bound.max), -1))
+        edges.append(Edge(float(bound.max), -1))
     return edges
 
 
-def _meets(value: float, edge: _Edge) -> bool:
-    return edge.sense * (value - edge.value) >= -_tiny(edge.value)
+def meets(value: float, edge: Edge) -> bool:
+    return edge.sense * (value - edge.value) >= -tiny(edge.value)
 
 
-def _bound_in_force(target: Target, dims: Mapping[str, Any] | None) -> Bound:
+def bound_in_force(target: Target, dims: Mapping[str, Any] | None) -> Bound:
     """The target's bound, or the ``per`` override matching the row's breakdown."""
     for dim, overrides in target.per.items():
         if not dims or dims.get(dim) is None:
@@ -111,16 +94,16 @@ def _bound_in_force(target: Target, dims: Mapping[str, Any] | None) -> Bound:
     return target.bound
 
 
-def _is_missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
     return value is None or bool(value != value)  # NaN is the one value unequal to itself
 
 
-def _expected(edge: _Edge, on: dt.date, by: dt.date | None, base: tuple[float, dt.date] | None) -> float:
+def _expected(edge: Edge, on: dt.date, by: dt.date | None, base: tuple[float, dt.date] | None) -> float:
     """The value on the trajectory towards ``edge`` at ``on`` (the edge itself when flat)."""
     if by is None or base is None:
         return edge.value
     start, since = base
-    if _meets(start, edge) or since >= by or on < since or on >= by:
+    if meets(start, edge) or since >= by or on < since or on >= by:
         return edge.value
     return start + (edge.value - start) * (on - since).days / (by - since).days
 
@@ -133,21 +116,21 @@ class _Verdict(NamedTuple):
 
 
 def _verdict(
-    value: float | None, edge: _Edge, on: dt.date, target: Target, base: tuple[float, dt.date] | None
+    value: float | None, edge: Edge, on: dt.date, target: Target, base: tuple[float, dt.date] | None
 ) -> _Verdict:
     expected = _expected(edge, on, target.by, base)
-    moving = base is not None and not _meets(base[0], edge)
-    if value is None or _is_missing(value):
+    moving = base is not None and not meets(base[0], edge)
+    if value is None or is_missing(value):
         return _Verdict("no_data", expected, None, (-1, moving, 0.0))
     gap = edge.sense * (float(value) - expected)
     tolerance = target.tolerance * abs(edge.value) if target.tolerance_relative else target.tolerance
-    if _meets(float(value), edge):
+    if meets(float(value), edge):
         status = "achieved"
     elif target.by is not None and on > target.by:
         status = "off_track"
-    elif gap >= -_tiny(expected):
+    elif gap >= -tiny(expected):
         status = "on_track"
-    elif gap >= -(tolerance + _tiny(expected)):
+    elif gap >= -(tolerance + tiny(expected)):
         status = "at_risk"
     else:
         status = "off_track"
@@ -175,14 +158,14 @@ def judge(
     """
     if target is None:
         return Judgement("no_target")
-    bound = _bound_in_force(target, dims)
-    edges = _edges(bound)
+    bound = bound_in_force(target, dims)
+    edges = edges_of(bound)
     if not edges:
         return Judgement("no_target")
     base, source = None, None
     if target.baseline is not None:
         base, source = (float(target.baseline.value), target.baseline.at), "declared"
-    elif baseline is not None and not _is_missing(baseline[0]):
+    elif baseline is not None and not is_missing(baseline[0]):
         base, source = (float(baseline[0]), baseline[1]), "data"
     if target.by is None:
         source = None  # a baseline only matters for a trajectory, which needs a deadline
@@ -292,7 +275,7 @@ def judge_rows(rows: Iterable[Row], kpis: Mapping[str, Kpi], *, as_of: dt.date, 
     rows = list(rows)
     firsts: dict[tuple[str, tuple[tuple[str, Any], ...]], Row] = {}
     for row in rows:
-        if row.period > as_of or _is_missing(row.value):
+        if row.period > as_of or is_missing(row.value):
             continue
         key = _series_key(row)
         if key not in firsts or row.period < firsts[key].period:
@@ -303,8 +286,8 @@ def judge_rows(rows: Iterable[Row], kpis: Mapping[str, Kpi], *, as_of: dt.date, 
         size = row.kpi in extensive
         target = scoped(kpi.target, row, grain, size, units.get(row.kpi)) if kpi is not None else None
         if target is not None and row.period > as_of:
-            bound = _bound_in_force(target, row.dims)
-            judgement = Judgement("no_data", bound.min, bound.max) if _edges(bound) else Judgement("no_target")
+            bound = bound_in_force(target, row.dims)
+            judgement = Judgement("no_data", bound.min, bound.max) if edges_of(bound) else Judgement("no_target")
         else:
             first = firsts.get(_series_key(row))
             baseline = None
@@ -314,77 +297,6 @@ def judge_rows(rows: Iterable[Row], kpis: Mapping[str, Kpi], *, as_of: dt.date, 
             judgement = judge(row.value, target, on, dims=row.dims, baseline=baseline)
         judged.append(replace(row, judgement=judgement))
     return judged
-
-
-def _fit(points: list[tuple[dt.date, float]]) -> tuple[float, float] | None:
-    """Least squares ``value = intercept + slope * days since the first point``; None if vertical."""
-    origin = points[0][0]
-    xs = [float((d - origin).days) for d, _ in points]
-    ys = [v for _, v in points]
-    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
-    sxx = sum((x - mean_x) ** 2 for x in xs)
-    if sxx == 0:
-        return None
-    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sxx
-    return slope, mean_y - slope * mean_x
-
-
-def _entry_day(edges: list[_Edge], slope: float, intercept: float, after: float) -> float | None:
-    """The first day ``>= after`` on which the line meets every edge, or None if never."""
-    start, end = after, math.inf
-    for edge in edges:
-        if slope == 0:
-            if not _meets(intercept, edge):
-                return None
-            continue
-        crossing = (edge.value - intercept) / slope
-        if edge.sense * slope > 0:  # heading into the bound: inside from the crossing on
-            start = max(start, crossing)
-        else:  # heading out of it: inside until the crossing
-            end = min(end, crossing)
-    return start if start <= end + _EPS else None
-
-
-def project(
-    points: Iterable[tuple[dt.date, float | None]],
-    target: Target | None,
-    *,
-    last_n: int = 6,
-    dims: Mapping[str, Any] | None = None,
-) -> Projection:
-    """At the current pace, will the bound be reached by the deadline, and when?
-
-    ``points`` are ``(date, value)`` pairs, e.g. each period's end and value (NULLs are skipped);
-    the line goes through the last ``last_n`` of them. Pure Python, no numpy.
-
-    >>> from kpictl.model import Bound, Target
-    >>> pts = [(dt.date(2025, 1, 1), 10.0), (dt.date(2025, 1, 11), 20.0)]
-    >>> project(pts, Target(Bound(min=100))).reaches_on     # one a day, from 10 on Jan 1
-    datetime.date(2025, 4, 1)
-    """
-    if last_n < 2:
-        raise ValueError("a line needs last_n >= 2 points")
-    kept = sorted((d, float(v)) for d, v in points if v is not None and not _is_missing(v))[-last_n:]
-    fit = _fit(kept) if kept else None
-    slope, intercept = fit if fit is not None else (None, 0.0)
-    edges = _edges(_bound_in_force(target, dims)) if target is not None else []
-    by = target.by if target is not None else None
-    at_deadline = None
-    if slope is not None and by is not None:
-        at_deadline = intercept + slope * (by - kept[0][0]).days
-    if not edges or not kept:
-        return Projection(slope, None, None, at_deadline)
-    last_date, last_value = kept[-1]
-    reaches_on: dt.date | None = None
-    if all(_meets(last_value, edge) for edge in edges):
-        reaches_on = last_date
-    elif slope is not None:
-        day = _entry_day(edges, slope, intercept, float((last_date - kept[0][0]).days))
-        if day is not None and kept[0][0].toordinal() + math.ceil(day - _EPS) <= dt.date.max.toordinal():
-            reaches_on = kept[0][0] + dt.timedelta(days=math.ceil(day - _EPS))
-    if by is None or (reaches_on is None and slope is None):
-        return Projection(slope, reaches_on, None, at_deadline)
-    return Projection(slope, reaches_on, reaches_on is not None and reaches_on <= by, at_deadline)
 
 
 def worst(rows: Iterable[Row], fail_on: str) -> list[Row]:
@@ -407,7 +319,7 @@ def current(rows: Iterable[Row]) -> list[Row]:
     """
     latest: dict[tuple[str, tuple[tuple[str, Any], ...]], Row] = {}
     for row in rows:
-        if row.status == "no_data" or _is_missing(row.value):
+        if row.status == "no_data" or is_missing(row.value):
             continue
         key = _series_key(row)
         if key not in latest or row.period > latest[key].period:

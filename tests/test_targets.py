@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from kpictl import targets
 from kpictl.model import Baseline, Bound, Judgement, Kpi, Row, Target
-from kpictl.targets import Projection, default_as_of, judge, judge_rows, period_end, project, worst
+from kpictl.projection import Projection, project
+from kpictl.targets import default_as_of, judge, judge_rows, period_end, worst
 
 D = dt.date
 START = D(2025, 1, 1)  # the baseline date of most cases
@@ -389,3 +390,20 @@ def test_current_is_the_latest_judged_row_of_each_series() -> None:
     ]
     assert targets.current(rows) == [rows[1], rows[3]]
     assert worst(targets.current(rows), "off_track") == [rows[3]]
+
+
+def test_annotate_projects_each_judged_row_from_its_series_so_far() -> None:
+    from kpictl.projection import annotate
+
+    target = Target(Bound(min=100), by=dt.date(2025, 1, 9))
+    kpi = Kpi(name="k", formula="sum(x)", file="k.yml", source="s", target=target)
+    judged = Judgement("off_track", 100.0, None)
+    rows = [Row("k", dt.date(2025, 1, d), {}, v, judged) for d, v in ((3, 30.0), (1, 10.0), (2, 20.0))]
+    out = annotate(rows, {"k": kpi}, {"k": "day"})
+    # the order given is kept; Jan 3 sees 10, 20, 30 (ten a day): 100 on Jan 10, after the deadline
+    assert [r.period.day for r in out] == [3, 1, 2]
+    assert out[0].judgement is not None
+    assert (out[0].judgement.reaches_on, out[0].judgement.reaches_by_deadline) == (dt.date(2025, 1, 10), False)
+    # Jan 1 alone draws no line; Jan 2 sees 10, 20: also Jan 10
+    assert out[1].judgement is not None and out[1].judgement.reaches_on is None
+    assert out[2].judgement is not None and out[2].judgement.reaches_on == dt.date(2025, 1, 10)

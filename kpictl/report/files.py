@@ -29,7 +29,7 @@ from kpictl.model import Row
 
 #: The columns every tidy row has, around the dimension columns (between ``period`` and ``value``).
 LEADING = ("kpi", "period")
-TRAILING = ("value", "status", "min", "max", "expected", "gap", "gap_relative")
+TRAILING = ("value", "status", "min", "max", "expected", "gap", "gap_relative", "reaches_on", "reaches_by_deadline")
 
 
 def dimension_names(rows: Sequence[Row], by: Sequence[str] = ()) -> tuple[str, ...]:
@@ -67,6 +67,7 @@ def records(rows: Sequence[Row], by: Sequence[str] = ()) -> tuple[tuple[str, ...
         table.append([
             row.kpi, row.period, *(row.dims.get(d) for d in dims),
             _number(row.value), row.status, *(_number(x) for x in judged),
+            j.reaches_on if j else None, j.reaches_by_deadline if j else None,
         ])
     return columns(dims), table
 
@@ -155,6 +156,7 @@ def to_parquet(rows: Sequence[Row], *, by: Sequence[str] = ()) -> bytes:
     cols = [[values[i] for values in table] for i in range(len(names))]
     dims = len(names) - len(LEADING) - len(TRAILING)
     types = ["VARCHAR", "DATE"] + [_sql_type(c) for c in cols[2:2 + dims]] + ["DOUBLE", "VARCHAR"] + ["DOUBLE"] * 5
+    types += ["DATE", "BOOLEAN"]  # the projection: when the bound is met at the recent pace, and in time
     for i, kind in enumerate(types):
         if kind == "VARCHAR":
             cols[i] = [None if v is None else _csv_value(v) for v in cols[i]]
