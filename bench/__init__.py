@@ -1,0 +1,1 @@
+"""Benchmarks of kpictl (see bench/README.md); a package so the scripts can share helpers."""

@@ -1,0 +1,1 @@
+"""kpictl against dbt MetricFlow on the same KPIs and files (see compare.py)."""
