@@ -496,3 +496,18 @@ def test_catalog_lineage_is_recursive() -> None:
         "    └── revenue  (source: orders)",
     ]
     assert catalog.lineage(CAT_REVENUE, CATALOG) == ["revenue  (source: orders)"]
+
+
+def test_emit_writes_into_a_fifo_instead_of_replacing_it(tmp_path: Path) -> None:
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    report.emit("a,b\n", str(fifo))
+    reader.join(timeout=5)
+    assert received == [b"a,b\n"]
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)  # still the pipe, not a regular file

@@ -20,6 +20,7 @@ import json
 import math
 import os
 import secrets
+import stat
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -208,6 +209,14 @@ def emit(data: str | bytes, output: str | None = None) -> None:
     if os.path.isdir(output):
         raise SpecError(f"cannot write '{output}': it is a folder", at=Location("--output"))
     payload = data.encode("utf-8") if isinstance(data, str) else data
+    if os.path.exists(output) and not stat.S_ISREG(os.stat(output).st_mode):
+        # /dev/null, a FIFO, a terminal: write into it; renaming over it would replace the device
+        try:
+            with open(output, "wb") as special:
+                special.write(payload)
+        except OSError as exc:
+            raise DataError(f"cannot write '{output}': {exc.strerror or exc}", at=Location("--output")) from None
+        return
     # Hidden, unique, in the same folder (a rename across file systems would not be atomic);
     # created like any new file, so the umask decides its permissions.
     temp = os.path.join(folder, f".{os.path.basename(output)}.{secrets.token_hex(4)}.tmp")
