@@ -148,12 +148,26 @@ def schemas(config: Config, tables: Tables | None = None) -> dict[str, dict[str,
     column the given rows leave out is NULL of the right type. Sources without files are
     skipped (``run`` reports them).
     """
-    found: dict[str, dict[str, str]] = {}
+    readable = []
     for name in config.sources:
         try:
-            found[name] = describe(config, name)
+            source_files(config, config.sources[name])
         except DataError:
-            continue
+            continue  # no files: skipped here, reported by run
+        readable.append(name)
+    found: dict[str, dict[str, str]] = {}
+    try:  # one sandboxed connection for all: opening one per source cost 0.25 s for 11 sources
+        with connect(config, readable) as con:
+            for name in readable:
+                rows = con.execute(f"DESCRIBE SELECT * FROM {_ident(name)}").fetchall()
+                found[name] = {str(column): str(kind) for column, kind, *_ in rows}
+    except (DataError, duckdb.Error):
+        found = {}  # a broken file: describe each source on its own to leave out just that one
+        for name in readable:
+            try:
+                found[name] = describe(config, name)
+            except DataError:
+                continue
     return with_given(found, tables)
 
 
