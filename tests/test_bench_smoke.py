@@ -83,7 +83,11 @@ def test_metricflow_disagreements_are_explained_or_reported() -> None:
 def test_metricflow_project_covers_the_catalog() -> None:
     from kpictl import Project
 
-    assert list(compare.BY) == list(Project.load(ROOT).kpis)  # a new KPI needs its MetricFlow twin
+    catalog = list(Project.load(ROOT).kpis)
+    assert list(compare.BY) == catalog, (
+        "metrics/ changed: declare the KPI in bench/vs_metricflow/dbt_project and compare.BY, "
+        "and in bench/hand_written.sql"
+    )
     assert "formula: sum(amount)" in compare.minimal_catalog(ROOT, ["revenue"])
 
 
