@@ -31,6 +31,7 @@ class Project:
         self._raw_kpis = kpis
         self._checked: tuple[dict[str, Kpi], list[KpiError]] | None = None
         self._schemas: dict[str, dict[str, str]] | None = None
+        self._compiled: dict[tuple[Any, ...], tuple[Any, Any]] = {}  # options -> (plan, query)
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -138,9 +139,22 @@ class Project:
 
     def compile(self, names: Sequence[str] | None = None, **options: Any) -> Any:
         """The SQL that ``run`` would execute (a CompiledQuery: ``.sql``, ``.params``)."""
+        return self._compile(names, None, options)[1]
+
+    def _compile(self, names: Sequence[str] | None, tables: dict[str, list[dict[str, Any]]] | None,
+                 options: dict[str, Any]) -> tuple[Any, Any]:
+        """Plan and SQL, kept per set of options: a notebook's second run of a loaded project
+        only runs the query (the definitions and the sources' columns cannot change under it)."""
         from kpictl import compiler
 
-        return compiler.compile(self.plan(names, **options))
+        key = (tuple(names or ()), tuple(sorted((k, str(v)) for k, v in options.items())))
+        if tables is not None:  # the given rows' columns take part in planning: never cached
+            plan = self.plan(names, tables=tables, **options)
+            return plan, compiler.compile(plan)
+        if key not in self._compiled:
+            plan = self.plan(names, **options)
+            self._compiled[key] = (plan, compiler.compile(plan))
+        return self._compiled[key]
 
     def run(self, names: Sequence[str] | None = None, *, as_of: dt.date | None = None,
             tables: dict[str, list[dict[str, Any]]] | None = None, **options: Any) -> list[Row]:
@@ -149,10 +163,9 @@ class Project:
         Returns tidy rows (kpi, period, dims, value, judgement), ordered by KPI, period and
         breakdown. ``tables`` replaces the sources by in-memory rows (KPI unit tests).
         """
-        from kpictl import compiler, engine, projection, targets
+        from kpictl import engine, projection, targets
 
-        plan = self.plan(names, tables=tables, **options)
-        compiled = compiler.compile(plan)
+        plan, compiled = self._compile(names, tables, options)
         types = {name: cols for name, cols in self.schemas().items() if tables and name in tables}
         rows = engine.execute(compiled, self.config, tables=tables, types=types or None)
         grain_of = {kpi: grain for kpi, grain in plan.outputs}
