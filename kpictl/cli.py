@@ -28,7 +28,8 @@ class _Failure(click.ClickException):
     def __init__(self, error: KpiError):
         super().__init__(str(error))
         self.error = error
-        self.exit_code = error.exit_code
+        # click >= 8.5 declares exit_code a ClassVar; each error brings its own code
+        setattr(self, "exit_code", error.exit_code)  # noqa: B010
 
     def show(self, file: Any = None) -> None:
         click.echo(str(self.error), err=True)
