@@ -295,7 +295,7 @@ def lint_(ctx: click.Context, kpis: tuple[str, ...], fmt: str, strict: bool, no_
 
 @cli.command()
 @click.option("--write", type=click.Path(file_okay=False), help="Write the schemas into this folder instead.")
-@click.argument("which", type=click.Choice(["project", "kpis", "all"]), default="all")
+@click.argument("which", type=click.Choice(["project", "kpis", "all"]), default="all", metavar="[project|kpis|all]")
 def schema(write: str | None, which: str) -> None:
     """Print the JSON Schemas of kpictl.yml and of KPI files (draft 2020-12).
 
