@@ -96,6 +96,19 @@ def _date(_ctx: Any, _param: Any, value: str | None) -> dt.date | None:
         raise click.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)") from None
 
 
+def _dates(command: Any) -> Any:
+    """--from and --to, the range of periods every computing command takes."""
+    command = click.option("--to", "end", callback=_date, help="Last day of the range (YYYY-MM-DD).")(command)
+    return click.option("--from", "start", callback=_date, help="First day of the range (YYYY-MM-DD).")(command)
+
+
+def _range_options(command: Any) -> Any:
+    """--grain, --by, --from and --to, as compile and run take them."""
+    command = _dates(command)
+    command = click.option("--by", multiple=True, help="Break down by this dimension (repeatable).")(command)
+    return click.option("--grain", type=GRAINS, help="Period length (default: the project's).")(command)
+
+
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]), default="text",
               help="text for people; json for tools; sarif or github to annotate a pull request.")
@@ -171,10 +184,7 @@ def show(ctx: click.Context, kpi: str, grain: str | None) -> None:
 
 @cli.command()
 @click.argument("kpis", nargs=-1)
-@click.option("--grain", type=GRAINS, help="Period length (default: the project's).")
-@click.option("--by", multiple=True, help="Break down by this dimension (repeatable).")
-@click.option("--from", "start", callback=_date, help="First day of the range (YYYY-MM-DD).")
-@click.option("--to", "end", callback=_date, help="Last day of the range (YYYY-MM-DD).")
+@_range_options
 @click.option("--dialect", help="Transpile to another SQL dialect with sqlglot (e.g. postgres, spark).")
 @click.pass_context
 def compile(ctx: click.Context, kpis: tuple[str, ...], grain: str | None, by: tuple[str, ...],
@@ -196,10 +206,7 @@ def compile(ctx: click.Context, kpis: tuple[str, ...], grain: str | None, by: tu
 
 @cli.command()
 @click.argument("kpis", nargs=-1)
-@click.option("--grain", type=GRAINS, help="Period length (default: the project's).")
-@click.option("--by", multiple=True, help="Break down by this dimension (repeatable).")
-@click.option("--from", "start", callback=_date, help="First day of the range (YYYY-MM-DD).")
-@click.option("--to", "end", callback=_date, help="Last day of the range (YYYY-MM-DD).")
+@_range_options
 @click.option("--where", help="Extra row filter for every KPI, checked like a KPI filter.")
 @click.option("--as-of", "as_of",
               help="Judge targets at this date, or 'today' (default: end of the latest complete period).")
@@ -339,8 +346,7 @@ def init(directory: str) -> None:
 @click.argument("kpis", nargs=-1)
 @click.option("--by", help="Break every KPI that has it down by this dimension (default: each KPI's first).")
 @click.option("--grain", type=GRAINS, help="Period length (default: the project's).")
-@click.option("--from", "start", callback=_date, help="First day of the range (YYYY-MM-DD).")
-@click.option("--to", "end", callback=_date, help="Last day of the range (YYYY-MM-DD).")
+@_dates
 @click.option("--lang", type=click.Choice(["en", "fr"]),
               help="Language of texts and numbers (default: the project's locale).")
 @click.option("--as-of", "as_of",
@@ -376,8 +382,7 @@ def report(ctx: click.Context, kpis: tuple[str, ...], by: str | None, grain: str
 @click.option("--data", is_flag=True, help="Run changed and impacted KPIs with both definitions on today's data.")
 @click.option("--grain", type=GRAINS, help="Period length for --data (default: HEAD's project default).")
 @click.option("--by", multiple=True, help="Break --data down by this dimension (repeatable).")
-@click.option("--from", "start", callback=_date, help="First day of the range (YYYY-MM-DD).")
-@click.option("--to", "end", callback=_date, help="Last day of the range (YYYY-MM-DD).")
+@_dates
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
               help="text for people; markdown for a pull-request comment; json for tools.")
 @click.option("--fail-on-change", "threshold", type=click.FloatRange(min=0), metavar="THRESHOLD",
