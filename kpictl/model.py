@@ -170,6 +170,7 @@ class Judgement:
     baseline_source: str | None = None  # "declared" | "data"
     reaches_on: dt.date | None = None  # at the recent pace, the day the bound is met (projection)
     reaches_by_deadline: bool | None = None
+    judged_value: float | None = None  # set when not the row's value: a level's value to date in its target period
 
 
 @dataclass(frozen=True)

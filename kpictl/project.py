@@ -8,6 +8,7 @@ read data.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +17,9 @@ from typing import Any
 from kpictl import checks, spec
 from kpictl.errors import DataError, InvalidProject, KpiError, Location, SpecError, suggest
 from kpictl.model import Config, Kpi, Row
+
+#: Suffix of the hidden KPIs that compute a level's value to date in its target's period.
+TO_DATE = "__to_date"
 
 
 class Project:
@@ -64,8 +68,6 @@ class Project:
 
     def with_vars(self, overrides: dict[str, Any]) -> Project:
         """The same project with some ``vars`` replaced (a KPI test's own variables)."""
-        import dataclasses
-
         config = dataclasses.replace(self.config, vars={**self.config.vars, **overrides})
         return Project(config, self._raw_kpis)
 
@@ -134,8 +136,33 @@ class Project:
             where = formula.render(where, self.config.vars, Location("--where"))
             formula.parse(where, "filter", Location("--where"))
         columns = engine.with_given(self.schemas(), tables)
-        return planner.plan(self.config, self.kpis, selected, grain=grain, by=tuple(by),
+        to_date = self._to_date(selected, grain)
+        return planner.plan(self.config, {**self.kpis, **to_date}, [*selected, *to_date], grain=grain, by=tuple(by),
                             start=start, end=end, where=where, columns=columns)
+
+    def _to_date(self, selected: list[str], grain: str | None) -> dict[str, Kpi]:
+        """Hidden KPIs for the levels whose target is meant for a longer period than the run's.
+
+        "On-time delivery >= 95% (period: year_to_date)" judged by month is judged on the rate
+        since January 1st, computed in the same query as ``to_date(on_time_delivery_rate, year)``
+        on the underlying rows (never an average of monthly rates). Sizes instead scale their
+        bound (``targets.scoped``).
+        """
+        from kpictl.model import GRAINS
+
+        sizes = self.extensive()
+        extra = {}
+        for name in selected:
+            kpi = self.kpis[name]
+            period = kpi.target.period if kpi.target else None
+            unit = (period or "").removesuffix("_to_date")
+            own = grain or kpi.grain or self.config.grain
+            if not period or name in sizes or unit not in GRAINS or GRAINS.index(unit) <= GRAINS.index(own):
+                continue
+            extra[f"{name}{TO_DATE}"] = dataclasses.replace(
+                kpi, name=f"{name}{TO_DATE}", formula=f"to_date({name}, {unit})", source=None, filters=(),
+                dimensions=(), time=None, target=None, tests=(), filter_at=())
+        return extra
 
     def compile(self, names: Sequence[str] | None = None, **options: Any) -> Any:
         """The SQL that ``run`` would execute (a CompiledQuery: ``.sql``, ``.params``)."""
@@ -169,6 +196,14 @@ class Project:
         types = {name: cols for name, cols in self.schemas().items() if tables and name in tables}
         rows = engine.execute(compiled, self.config, tables=tables, types=types or None)
         grain_of = {kpi: grain for kpi, grain in plan.outputs}
+        # a level judged over its target's period: the value to date stands in while judging
+        def key(r: Row) -> tuple[str, dt.date, tuple[tuple[str, Any], ...]]:
+            return (r.kpi.removesuffix(TO_DATE), r.period, tuple(r.dims.items()))
+
+        to_date = {key(r): r.value for r in rows if r.kpi.endswith(TO_DATE)}
+        shown = {key(r): r.value for r in rows if not r.kpi.endswith(TO_DATE)}
+        rows = [dataclasses.replace(r, value=to_date[key(r)]) if key(r) in to_date else r
+                for r in rows if not r.kpi.endswith(TO_DATE)]
         groups: dict[str, list[Row]] = {}
         for row in rows:
             groups.setdefault(grain_of[row.kpi], []).append(row)
@@ -179,6 +214,10 @@ class Project:
         judged = [r for grain, g in groups.items()
                   for r in targets.judge_rows(g, self.kpis, as_of=as_of, grain=grain, extensive=sizes)]
         judged = projection.annotate(judged, self.kpis, grain_of)
+        for i, r in enumerate(judged):
+            if key(r) in to_date and r.judgement is not None:  # show the period's own value, say what was judged
+                judged[i] = dataclasses.replace(r, value=shown[key(r)],
+                                                judgement=dataclasses.replace(r.judgement, judged_value=r.value))
         order = {name: i for i, name in enumerate(compiled.kpis)}
         return sorted(judged, key=lambda r: (order[r.kpi], r.period, tuple(str(r.dims[d]) for d in r.dims)))
 
@@ -217,8 +256,6 @@ class Project:
 
     def _per_period(self, name: str, history: list[tuple[dt.date, float | None]] | None) -> Kpi:
         """The KPI with a size's target scaled to the grain of its history (lint compares them)."""
-        import dataclasses
-
         from kpictl import targets
 
         kpi = self.kpis[name]

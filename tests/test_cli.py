@@ -155,3 +155,22 @@ def test_shape_and_meaning_problems_of_several_files_in_one_run(tmp_path: Path) 
         "metrics/b.yml:8:14: unknown KPI 'nothing_here' in formula of bad (no KPI has this name in the project)\n"
         "3 problems found\n"
     )
+
+
+def test_a_level_with_a_yearly_target_is_judged_on_its_value_to_date(tmp_path: Path) -> None:
+    from kpictl import Project
+
+    files = {
+        "kpictl.yml": "name: t\nsources:\n  shipments: {path: s.csv, time: d}\n",
+        # January: 1 of 2 on time (0.5); February: 2 of 2 (1.0); year to date in February: 3 of 4
+        "s.csv": "d,on_time\n2025-01-03,true\n2025-01-09,false\n2025-02-02,true\n2025-02-20,true\n",
+        "metrics/a.yml": (
+            "kpis:\n  - name: otd\n    source: shipments\n    formula: count(*) filter (where on_time) / count(*)\n"
+            "    target: {min: 0.7, period: year_to_date}\n"
+        ),
+    }
+    rows = Project.load(write(tmp_path, files)).run()
+    assert [(r.kpi, r.period.month, r.value) for r in rows] == [("otd", 1, 0.5), ("otd", 2, 1.0)]
+    jan, feb = (r.judgement for r in rows)
+    assert jan is not None and (jan.status, jan.judged_value) == ("off_track", 0.5)
+    assert feb is not None and (feb.status, feb.judged_value) == ("achieved", 0.75)
