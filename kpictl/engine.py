@@ -140,13 +140,15 @@ def describe(config: Config, source: str) -> dict[str, str]:
     return {str(name): str(kind) for name, kind, *_ in rows}
 
 
-def schemas(config: Config, tables: Tables | None = None) -> dict[str, dict[str, str]]:
+def schemas(config: Config, tables: Tables | None = None,
+            unreadable: list[KpiError] | None = None) -> dict[str, dict[str, str]]:
     """Column → type of every source whose files can be read, plus the columns of given rows.
 
     This is what ``planner.plan(columns=…)`` needs to resolve a bare name through lookups
     (``region`` of the customer of an order), and what ``execute(types=…)`` needs so that a
     column the given rows leave out is NULL of the right type. Sources without files are
-    skipped (``run`` reports them).
+    skipped (``run`` reports them); sources whose files exist but cannot be read are skipped
+    too, their DataError appended to ``unreadable`` when given (``validate`` reports them).
     """
     readable = []
     for name in config.sources:
@@ -166,8 +168,9 @@ def schemas(config: Config, tables: Tables | None = None) -> dict[str, dict[str,
         for name in readable:
             try:
                 found[name] = describe(config, name)
-            except DataError:
-                continue
+            except DataError as error:
+                if unreadable is not None:
+                    unreadable.append(error)
     return with_given(found, tables)
 
 

@@ -35,6 +35,7 @@ class Project:
         self._raw_kpis = kpis
         self._checked: tuple[dict[str, Kpi], list[KpiError]] | None = None
         self._schemas: dict[str, dict[str, str]] | None = None
+        self._unreadable: list[KpiError] = []  # sources whose files exist but cannot be read
         self._compiled: dict[tuple[Any, ...], tuple[Any, Any]] = {}  # options -> (plan, query)
 
     # -- loading ---------------------------------------------------------------------------
@@ -92,13 +93,13 @@ class Project:
         if self._schemas is None:
             from kpictl import engine
 
-            self._schemas = engine.schemas(self.config)
+            self._schemas = engine.schemas(self.config, unreadable=self._unreadable)
         return self._schemas
 
     def validate(self, *, data: bool = True) -> list[KpiError]:
         """Every semantic problem: names, formulas, cycles, dimensions, tests and, when the
         source files exist and ``data`` is true, columns against the real schemas."""
-        errors = self._check(data=data)[1]
+        errors = self._check(data=data)[1] + (self._unreadable if data else [])
         unique = {(str(e), type(e)): e for e in errors}
         return sorted(unique.values(), key=KpiError.sort_key)
 

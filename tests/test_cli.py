@@ -174,3 +174,13 @@ def test_a_level_with_a_yearly_target_is_judged_on_its_value_to_date(tmp_path: P
     jan, feb = (r.judgement for r in rows)
     assert jan is not None and (jan.status, jan.judged_value) == ("off_track", 0.5)
     assert feb is not None and (feb.status, feb.judged_value) == ("achieved", 0.75)
+
+
+def test_validate_reports_a_source_file_it_cannot_read(tmp_path: Path) -> None:
+    files = {**GOOD, "kpictl.yml": GOOD["kpictl.yml"] + "  stock: {path: stock.parquet, time: d}\n",
+             "stock.parquet": "not parquet at all\n"}
+    root = write(tmp_path, files)
+    result = invoke("validate", cwd=root)
+    assert result.exit_code == 3
+    assert result.stderr.startswith("kpictl.yml:4:3: cannot read source 'stock': ")
+    assert invoke("validate", "--no-data", cwd=root).exit_code == 0
