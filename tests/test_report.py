@@ -511,3 +511,13 @@ def test_emit_writes_into_a_fifo_instead_of_replacing_it(tmp_path: Path) -> None
     reader.join(timeout=5)
     assert received == [b"a,b\n"]
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)  # still the pipe, not a regular file
+
+
+def test_show_gives_a_derived_kpis_shared_dimensions() -> None:
+    from kpictl.model import Dimension
+
+    a = Kpi(name="a", formula="sum(x)", file="k.yml", source="s", dimensions=(Dimension("region"), Dimension("x")))
+    b = Kpi(name="b", formula="count(*)", file="k.yml", source="t", dimensions=(Dimension("region"),))
+    ratio = Kpi(name="r", formula="a / b", file="k.yml")
+    text = catalog.render_one(ratio, {"a": a, "b": b, "r": ratio}, "SELECT 1")
+    assert "dimensions   region (shared by its inputs)" in text.splitlines()

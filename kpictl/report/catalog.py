@@ -166,7 +166,7 @@ def _prose(text: str | None) -> str:
     return "\n".join(textwrap.wrap(" ".join(text.split()), WIDTH - 13)) if text else MISSING
 
 
-def _fields(kpi: Kpi) -> list[tuple[str, str]]:
+def _fields(kpi: Kpi, kpis: Mapping[str, Kpi]) -> list[tuple[str, str]]:
     """Every field of the definition as (name, text); unset ones shown as an em dash."""
     fmt = kpi.format.type + (f", {kpi.format.decimals} decimals" if kpi.format.decimals is not None else "")
     if kpi.format.type == "currency":
@@ -183,7 +183,8 @@ def _fields(kpi: Kpi) -> list[tuple[str, str]]:
         ("grain", kpi.grain or "— (the run's)"),
         ("formula", kpi.formula),
         ("filters", "\n".join(kpi.filters) or MISSING),
-        ("dimensions", ", ".join(f"{d.name} = {d.expr}" if d.expr else d.name for d in kpi.dimensions) or MISSING),
+        ("dimensions", ", ".join(f"{d.name} = {d.expr}" if d.expr else d.name for d in kpi.dimensions)
+         or _inherited(kpi, kpis)),
         ("format", fmt),
         ("target", target_summary(kpi) or MISSING),
     ]
@@ -208,7 +209,7 @@ def _fields(kpi: Kpi) -> list[tuple[str, str]]:
 
 def render_one(kpi: Kpi, kpis: Mapping[str, Kpi], sql: str) -> str:
     """One KPI in full for ``kpictl show``: every field, its lineage tree, then the SQL that computes it."""
-    fields = _fields(kpi)
+    fields = _fields(kpi, kpis)
     width = max(len(name) for name, _ in fields) + 2
     lines = []
     for name, text in fields:
@@ -216,3 +217,13 @@ def render_one(kpi: Kpi, kpis: Mapping[str, Kpi], sql: str) -> str:
         lines.append(f"{name:<{width}}{first}".rstrip())
         lines += [" " * width + more for more in rest]  # multi-line values keep their column
     return "\n".join([*lines, "", "lineage", *lineage(kpi, kpis), "", "sql", sql.rstrip("\n")])
+
+
+def _inherited(kpi: Kpi, kpis: Mapping[str, Kpi]) -> str:
+    """A derived KPI's dimensions: those every KPI it is computed from shares."""
+    if not kpi.derived:
+        return MISSING
+    from kpictl.checks import dimensions_of
+
+    shared = sorted(dimensions_of(kpi.name, dict(kpis)))
+    return f"{', '.join(shared)} (shared by its inputs)" if shared else f"{MISSING} (its inputs share none)"
