@@ -35,7 +35,8 @@ class Location:
     pointer: str | None = None
 
     def __str__(self) -> str:
-        parts = [self.file or "<project>"]
+        # an option of the command line (--where, --output) has no file: its name stands instead
+        parts = [self.file or self.pointer or "<project>"]
         if self.line is not None:
             parts.append(str(self.line))
             if self.column is not None:
