@@ -238,6 +238,8 @@ def run(ctx: click.Context, kpis: tuple[str, ...], grain: str | None, by: tuple[
     data = report.render_rows(rows, project.kpis, fmt, by=by, lang=project.config.locale,
                               color=False if output else ctx.color)
     report.emit(data, output)
+    if not rows:  # a message, not an error: CI over a quiet period still gets its (empty) table
+        click.echo("no data in this range: no source has rows there", err=True)
     fail_on = fail_on or project.config.fail_on
     if fail_on:
         breaches = targets.worst(targets.current(rows), fail_on)

@@ -190,3 +190,14 @@ def test_a_where_column_no_source_has_is_reported_at_the_option(tmp_path: Path) 
     result = invoke("run", "--where", "regoin = 'EU'", cwd=write(tmp_path, GOOD))
     assert result.exit_code == 2
     assert result.stderr.startswith("--where: source 'orders' has no column 'regoin' (did you mean 'region'?)")
+
+
+def test_an_empty_range(tmp_path: Path) -> None:
+    root = write(tmp_path, GOOD)
+    backwards = invoke("run", "--from", "2025-02-01", "--to", "2025-01-31", cwd=root)
+    assert backwards.exit_code == 2
+    assert backwards.stderr.startswith("--from: the range is empty: 2025-02-01 is after 2025-01-31")
+    later = invoke("run", "--from", "2030-01-01", "--format", "csv", cwd=root)
+    assert later.exit_code == 0
+    assert later.stdout == "kpi,period,value,status,min,max,expected,gap,gap_relative,reaches_on,reaches_by_deadline\n"
+    assert later.stderr == "no data in this range: no source has rows there\n"
