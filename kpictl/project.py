@@ -36,6 +36,7 @@ class Project:
         self._checked: tuple[dict[str, Kpi], list[KpiError]] | None = None
         self._schemas: dict[str, dict[str, str]] | None = None
         self._unreadable: list[KpiError] = []  # sources whose files exist but cannot be read
+        self._sizes: set[str] | None = None
         self._compiled: dict[tuple[Any, ...], tuple[Any, Any]] = {}  # options -> (plan, query)
 
     # -- loading ---------------------------------------------------------------------------
@@ -223,7 +224,15 @@ class Project:
         return sorted(judged, key=lambda r: (order[r.kpi], r.period, tuple(str(r.dims[d]) for d in r.dims)))
 
     def extensive(self) -> set[str]:
-        """The KPIs that measure a size (sums, counts) rather than a level (rates, averages)."""
+        """The KPIs that measure a size (sums, counts) rather than a level (rates, averages).
+
+        Worked out once per Project: it depends on the definitions only.
+        """
+        if self._sizes is None:
+            self._sizes = self._find_sizes()
+        return self._sizes
+
+    def _find_sizes(self) -> set[str]:
         from kpictl import aggregates, formula
 
         sizes: dict[str, bool] = {}

@@ -6,8 +6,7 @@ import json
 from typing import Any
 
 from kpictl import lint
-
-SYMBOL = {"pass": "✓", "warn": "!", "fail": "✗"}
+from kpictl.report.i18n import LEVEL_SYMBOLS as SYMBOL
 
 
 def render(reports: list[Any], fmt: str = "text") -> str:
