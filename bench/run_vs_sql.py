@@ -2,7 +2,7 @@
 
     python bench/run_vs_sql.py                       # scales 1, 10, 100; 5 runs each
     python bench/run_vs_sql.py --scale 10 --runs 9
-    python bench/run_vs_sql.py --scale 0.05 --runs 1 # the smoke test
+    python bench/run_vs_sql.py --scale 0.01 --runs 1 # the smoke test
 
 For each scale (data from bench/data.py, cached), the 40 KPIs of metrics/*.yml by month with no
 breakdown are computed by

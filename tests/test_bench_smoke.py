@@ -1,6 +1,6 @@
 """Smoke runs of every benchmark under bench/ at its smallest setting, so they cannot rot.
 
-Nothing here checks a timing: each script runs end to end on tiny inputs (scale 0.05, 20 KPIs,
+Nothing here checks a timing: each script runs end to end on tiny inputs (scale 0.01, 20 KPIs,
 one run) and must succeed, which includes its own checks that kpictl's values equal the
 hand-written SQL's. The MetricFlow comparison runs only where its virtual environment exists
 (``bash bench/vs_metricflow/setup.sh``); its pure helpers are tested everywhere.
@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,25 +29,60 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_data_is_generated_once_then_reused(cache: Path) -> None:
-    folder = data.prepare(0.05, cache, quiet=True)
+    folder = data.prepare(0.01, cache, quiet=True)
     orders = folder / "data" / "orders.parquet"
     made = orders.stat().st_mtime_ns
     assert (folder / "kpictl.yml").is_file() and (folder / "metrics" / "revenue.yml").is_file()
     assert data.rows(folder)["orders"] > 0
-    assert data.prepare(0.05, cache, quiet=True) == folder
+    assert data.prepare(0.01, cache, quiet=True) == folder
     assert orders.stat().st_mtime_ns == made  # cached, not regenerated
 
 
 def test_data_regenerates_an_incomplete_folder(cache: Path) -> None:
-    folder = data.prepare(0.05, cache, quiet=True)
+    folder = data.prepare(0.01, cache, quiet=True)
     (folder / "data" / "COMPLETE").unlink()  # as after an interrupted run
-    assert not data.is_complete(folder, 0.05)
-    data.prepare(0.05, cache, quiet=True)
-    assert data.is_complete(folder, 0.05)
+    assert not data.is_complete(folder, 0.01)
+    data.prepare(0.01, cache, quiet=True)
+    assert data.is_complete(folder, 0.01)
+
+
+def test_tiling_multiplies_rows_and_keeps_keys_unique_and_joined(cache: Path, tmp_path: Path) -> None:
+    import duckdb
+
+    base = data.prepare(0.01, cache, quiet=True) / "data"
+    counts = data.tile(base, tmp_path, 3)
+    con = duckdb.connect()
+
+    def one(sql: str) -> Any:
+        return con.execute(sql.replace("{base}", str(base)).replace("{out}", str(tmp_path))).fetchone()
+
+    for table, base_rows in data.rows(base.parent).items():
+        assert counts[table] == base_rows * (3 if table in data.TILED_IDS else 1), table
+    for table, ids in data.TILED_IDS.items():
+        assert one(f"SELECT count(DISTINCT {ids[0]}) FROM '{{out}}/{table}.parquet'")[0] == counts[table], table
+    # the same values three times over, and every foreign key still finds its one row
+    revenue = "SELECT sum(amount) FROM '{%s}/orders.parquet'"
+    assert one(revenue % "out")[0] == 3 * one(revenue % "base")[0]
+    for child, column, parent, key in (("orders", "customer_id", "customers", "customer_id"),
+                                       ("shipments", "order_id", "orders", "order_id"),
+                                       ("customers", "referred_by", "customers", "customer_id"),
+                                       ("tickets", "customer_id", "customers", "customer_id")):
+        orphans = one(f"SELECT count(*) FROM '{{out}}/{child}.parquet' c ANTI JOIN '{{out}}/{parent}.parquet' p "
+                      f"ON c.{column} = p.{key}")[0]
+        nulls = one(f"SELECT count(*) FILTER (WHERE {column} IS NULL) FROM '{{out}}/{child}.parquet'")[0]
+        assert orphans == nulls, (child, column)
+    # ids stay in time order, as the generator numbers them
+    assert one("SELECT bool_and(order_date >= prev) FROM (SELECT order_date, "
+               "lag(order_date) OVER (ORDER BY order_id) AS prev FROM '{out}/orders.parquet')")[0]
+
+
+def test_a_scale_above_the_tiled_one_must_be_a_multiple_of_it(cache: Path) -> None:
+    with pytest.raises(ValueError, match="whole multiple"):
+        data.prepare(2.5, cache, quiet=True)
 
 
 def test_run_vs_sql(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_vs_sql.main(["--scale", "0.05", "--runs", "1", "--cache", str(cache)]) == 0
+    assert run_vs_sql.main(["--scale", "0.01", "--runs", "1", "--cache", str(cache)]) == 0
     out, err = capsys.readouterr()
     assert "values equal to the hand-written SQL" in err
     assert "| kpictl API |" in out and "| hand SQL process |" in out
@@ -93,5 +129,5 @@ def test_metricflow_project_covers_the_catalog() -> None:
 
 @pytest.mark.skipif(not compare.MF.exists(), reason="MetricFlow not installed (bench/vs_metricflow/setup.sh)")
 def test_vs_metricflow(capsys: pytest.CaptureFixture[str]) -> None:
-    assert compare.main(["--scale", "0.05", "--kpis", "1", "--runs", "0", "--no-by"]) == 0
+    assert compare.main(["--scale", "0.01", "--kpis", "1", "--runs", "0", "--no-by"]) == 0
     assert "every value both sides return agrees" in capsys.readouterr().out

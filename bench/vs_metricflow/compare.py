@@ -3,7 +3,7 @@
     bash bench/vs_metricflow/setup.sh                 # once: dbt + MetricFlow in their own venv
     python bench/vs_metricflow/compare.py             # scale 1, every KPI, 3 runs of the timings
     python bench/vs_metricflow/compare.py --scale 10 --runs 5
-    python bench/vs_metricflow/compare.py --scale 0.05 --kpis 1 --runs 0 --no-by   # the smoke test
+    python bench/vs_metricflow/compare.py --scale 0.01 --kpis 1 --runs 0 --no-by   # the smoke test
 
 The dbt project in ``dbt_project/`` declares the 40 KPIs of metrics/*.yml as MetricFlow
 semantic models and metrics over views of the same Parquet files (dbt-duckdb sources with an
