@@ -34,10 +34,14 @@ class Spec:
     empty: str | None  # "0", or None for NULL
 
 
-def parse(text: str, at: Location) -> exp.Expr:
-    """One DuckDB expression (the text was validated by ``formula``; this is a safety net)."""
+def parse(text: str, at: Location, *, copy: bool = True) -> exp.Expr:
+    """One DuckDB expression (the text was validated by ``formula``; this is a safety net).
+
+    ``copy=False`` returns the cached tree itself, for callers that only read it or
+    ``transform`` it (which copies): deep copies were a third of compiling's time.
+    """
     try:
-        return _parse(text).copy()  # a copy: callers transform trees, the cache keeps its own
+        return _parse(text).copy() if copy else _parse(text)
     except sqlglot.errors.SqlglotError as error:
         raise SpecError(f"cannot parse '{text}': {str(error).splitlines()[0]}", at=at) from None
     except ValueError:
@@ -118,8 +122,9 @@ def empty_value(sql: str, empties: dict[str, str | None]) -> str | None:
     ``empties`` maps column names to SQL constants (None for NULL). Returns SQL, or None when
     the result is NULL: ``"a" / NULLIF("b", 0)`` with a = b = 0 gives None, ``"a" + "b"`` "0".
     """
-    names = {name: exp.Null() if value is None else parse(value, Location()) for name, value in empties.items()}
-    folded = _fold(substitute(parse(sql, Location()), names))
+    names = {name: exp.Null() if value is None else parse(value, Location(), copy=False)
+             for name, value in empties.items()}
+    folded = _fold(substitute(parse(sql, Location(), copy=False), names))
     return None if isinstance(folded, exp.Null) else folded.sql("duckdb")
 
 
@@ -159,8 +164,8 @@ def substitute(tree: exp.Expr, names: dict[str, exp.Expr]) -> exp.Expr:
 
 def substitute_sql(sql: str, names: dict[str, str]) -> str:
     """Like ``substitute`` on SQL text: columns named in ``names`` become those SQL snippets."""
-    trees = {name: parse(text, Location()) for name, text in names.items()}
-    return substitute(parse(sql, Location()), trees).sql("duckdb")
+    trees = {name: parse(text, Location(), copy=False) for name, text in names.items()}
+    return substitute(parse(sql, Location(), copy=False), trees).sql("duckdb")
 
 
 # Aggregates that measure a size (they grow with the rows): a bound on them is per period.
@@ -176,7 +181,7 @@ def extensive(formula: str, derived: bool, inputs: dict[str, bool]) -> bool:
     ``avg(x)``, ``quantile_cont(x, 0.9)``) holds in every group and every period. ``inputs``
     says which KPIs a derived formula reads are sizes.
     """
-    tree = parse(formula, Location())
+    tree = parse(formula, Location(), copy=False)
     if any(not _inside_aggregate(node) for node in tree.find_all(exp.Div, exp.IntDiv, exp.Mod)):
         return False
     if derived:
