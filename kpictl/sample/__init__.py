@@ -23,7 +23,7 @@ streams seeded per table, rows are sorted by their key, and DuckDB writes with o
 
 The generator is plain Python writing raw CSV rows (see ``tables``), then one DuckDB pass
 converts types, numbers ids in time order and writes the files. Python is the slow part, about
-1.3 s per scale unit: ``scale=100`` (17M rows, 160 MB of Parquet) takes about two minutes.
+1.3 s per scale unit: ``scale=100`` (21M rows, 167 MB of Parquet) takes about two minutes.
 """
 
 from __future__ import annotations
