@@ -156,6 +156,7 @@ def tile(base: Path, out: Path, copies: int) -> dict[str, int]:
     files) into ``out``, ids renumbered per TILED_IDS; return the row counts."""
     import duckdb
 
+    from kpictl.quoting import literal
     from kpictl.sample import TABLES
 
     out.mkdir(parents=True, exist_ok=True)
@@ -163,8 +164,8 @@ def tile(base: Path, out: Path, copies: int) -> dict[str, int]:
     counts = {}
     try:
         for table in TABLES:
-            source = _literal(base / f"{table.name}.parquet")
-            target = _literal(out / f"{table.name}.parquet")
+            source = literal(base / f"{table.name}.parquet")
+            target = literal(out / f"{table.name}.parquet")
             ids = TILED_IDS.get(table.name)
             if ids is None:
                 query = f"SELECT * FROM read_parquet({source})"
@@ -179,10 +180,6 @@ def tile(base: Path, out: Path, copies: int) -> dict[str, int]:
     finally:
         con.close()
     return counts
-
-
-def _literal(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,7 @@ from kpictl.aggregates import empty_value, substitute_sql
 from kpictl.errors import Location, SpecError
 from kpictl.model import Lookup
 from kpictl.planner import Derived, Measure, Partial, Plan, Scan, Window, dim_alias
+from kpictl.quoting import identifier, literal
 
 Node = tuple[str, str]
 
@@ -322,16 +323,6 @@ def _ordinals(count: int) -> str:
     return ", ".join(str(i) for i in range(1, count + 1))
 
 
-def _ident(name: str) -> str:
-    """A quoted SQL identifier: ``a"b`` → ``"a""b"``."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    """A SQL string literal: ``it's`` → ``'it''s'``."""
-    return "'" + text.replace("'", "''") + "'"
-
-
 @cache
 def _environment() -> Any:
     from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -344,8 +335,8 @@ def _environment() -> Any:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["ident"] = _ident
-    env.filters["literal"] = _literal
+    env.filters["ident"] = identifier
+    env.filters["literal"] = literal
     return env
 
 

@@ -23,6 +23,7 @@ import duckdb
 
 from kpictl.errors import DataError, InvalidProject, KpiError, Location, SpecError
 from kpictl.model import Config, Lookup, Row, Source
+from kpictl.quoting import identifier, literal
 
 Tables = Mapping[str, Sequence[Mapping[str, Any]]]  # source name → rows
 Types = Mapping[str, Mapping[str, str]]  # source name → column → DuckDB type
@@ -123,7 +124,7 @@ def connect(
 
 def _create_view(con: duckdb.DuckDBPyConnection, source: Source, files: list[str]) -> None:
     try:
-        con.execute(f"CREATE VIEW {_ident(source.name)} AS {_reader(con, source, files)}")
+        con.execute(f"CREATE VIEW {identifier(source.name)} AS {_reader(con, source, files)}")
     except duckdb.Error as error:  # binding the view reads the files' metadata: a broken file fails here
         raise DataError(f"cannot read source '{source.name}': {_first_line(error)}", at=source.at) from None
 
@@ -132,7 +133,7 @@ def describe(config: Config, source: str) -> dict[str, str]:
     """Column → DuckDB type of a source, from file metadata or the CSV sniffer's sample."""
     with connect(config, [source]) as con:
         try:
-            rows = con.execute(f"DESCRIBE SELECT * FROM {_ident(source)}").fetchall()
+            rows = con.execute(f"DESCRIBE SELECT * FROM {identifier(source)}").fetchall()
         except duckdb.Error as error:
             raise DataError(
                 f"cannot read source '{source}': {_first_line(error)}", at=_source(config, source).at
@@ -161,7 +162,7 @@ def schemas(config: Config, tables: Tables | None = None,
     try:  # one sandboxed connection for all: opening one per source cost 0.25 s for 11 sources
         with connect(config, readable) as con:
             for name in readable:
-                rows = con.execute(f"DESCRIBE SELECT * FROM {_ident(name)}").fetchall()
+                rows = con.execute(f"DESCRIBE SELECT * FROM {identifier(name)}").fetchall()
                 found[name] = {str(column): str(kind) for column, kind, *_ in rows}
     except (DataError, duckdb.Error):
         found = {}  # a broken file: describe each source on its own to leave out just that one
@@ -190,7 +191,7 @@ def check_lookup_keys(con: duckdb.DuckDBPyConnection, lookups: Iterable[tuple[st
     """
     errors: list[KpiError] = []
     for fact, lookup in lookups:
-        key, table = _ident(lookup.on), _ident(lookup.source)
+        key, table = identifier(lookup.on), identifier(lookup.source)
         sql = (
             f"SELECT k, count(*) OVER () FROM (SELECT {key} AS k FROM {table} WHERE {key} IS NOT NULL "
             f"GROUP BY 1 HAVING count(*) > 1) ORDER BY k LIMIT 5"
@@ -255,7 +256,7 @@ def _format(source: Source) -> str:
 
 def _reader(con: duckdb.DuckDBPyConnection, source: Source, files: list[str]) -> str:
     """The SELECT of a source's view: read_parquet/read_csv over its files."""
-    listed = "[" + ", ".join(_literal(f) for f in files) + "]"
+    listed = "[" + ", ".join(literal(f) for f in files) + "]"
     options = ", hive_partitioning = true" if source.hive_partitioning else ""
     if _format(source) == "parquet":
         return f"SELECT * FROM read_parquet({listed}{options})"
@@ -264,7 +265,7 @@ def _reader(con: duckdb.DuckDBPyConnection, source: Source, files: list[str]) ->
         # DuckDB types a header-only CSV as VARCHAR, and sum(VARCHAR) does not bind. Columns of
         # type NULL bind to every function and give 0 rows, so KPIs read it as "no data".
         names = con.execute(f"DESCRIBE SELECT * FROM read_csv({listed}, header = true{options})").fetchall()
-        return "SELECT " + ", ".join(f"NULL AS {_ident(str(n[0]))}" for n in names) + " WHERE false"
+        return "SELECT " + ", ".join(f"NULL AS {identifier(str(n[0]))}" for n in names) + " WHERE false"
     return f"SELECT * FROM read_csv({listed}{options})"
 
 
@@ -283,11 +284,11 @@ def _create_table(
     if not columns:
         raise DataError(f"no rows and no columns given for source '{name}'")
     kinds = {c: types.get(c) or _infer([row.get(c) for row in rows]) for c in columns}
-    con.execute(f"CREATE TABLE {_ident(name)} ({', '.join(f'{_ident(c)} {kinds[c]}' for c in columns)})")
+    con.execute(f"CREATE TABLE {identifier(name)} ({', '.join(f'{identifier(c)} {kinds[c]}' for c in columns)})")
     if rows:
         try:
             con.executemany(
-                f"INSERT INTO {_ident(name)} VALUES ({', '.join('?' * len(columns))})",
+                f"INSERT INTO {identifier(name)} VALUES ({', '.join('?' * len(columns))})",
                 [[row.get(c) for c in columns] for row in rows],
             )
         except duckdb.Error as error:
@@ -335,9 +336,3 @@ def _first_line(error: BaseException) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

@@ -102,8 +102,11 @@ def test_templates_refuse_an_undefined_variable() -> None:
 
 
 def test_identifiers_are_quoted_and_escaped() -> None:
-    assert compiler._ident('we"ird') == '"we""ird"'
-    assert compiler._literal("it's") == "'it''s'"
+    from kpictl.quoting import identifier, literal
+
+    assert identifier('we"ird') == '"we""ird"'
+    assert literal("it's") == "'it''s'"
+    assert literal(Path("/tmp/it's.parquet")) == "'/tmp/it''s.parquet'"  # paths for read_parquet/COPY
 
 
 def test_nothing_to_compile_is_an_error() -> None:

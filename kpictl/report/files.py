@@ -27,6 +27,7 @@ from typing import Any
 
 from kpictl.errors import DataError, Location, SpecError
 from kpictl.model import Row
+from kpictl.quoting import identifier
 
 #: The columns every tidy row has, around the dimension columns (between ``period`` and ``value``).
 LEADING = ("kpi", "period")
@@ -164,11 +165,8 @@ def to_parquet(rows: Sequence[Row], *, by: Sequence[str] = ()) -> bytes:
         elif kind == "DOUBLE":
             cols[i] = [None if v is None else float(v) for v in cols[i]]
 
-    def ident(name: str) -> str:
-        return '"' + name.replace('"', '""') + '"'
-
     # One unnest per column, zipped by DuckDB: the rows go in as parameters, never as SQL text.
-    select = ", ".join(f"unnest(${i}::{kind}[]) AS {ident(name)}"
+    select = ", ".join(f"unnest(${i}::{kind}[]) AS {identifier(name)}"
                        for i, (name, kind) in enumerate(zip(names, types, strict=True), start=1))
     with tempfile.TemporaryDirectory(prefix="kpictl-") as folder:
         path = os.path.join(folder, "rows.parquet")

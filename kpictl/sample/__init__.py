@@ -35,6 +35,7 @@ from collections.abc import Iterable
 from contextlib import ExitStack
 from pathlib import Path
 
+from kpictl.quoting import literal
 from kpictl.sample import customers, logistics, marketing, purchasing, support
 from kpictl.sample.tables import MACROS, RowWriter, Table
 
@@ -99,7 +100,7 @@ def _convert(tmp: Path, out: Path, formats: tuple[str, ...]) -> dict[str, int]:
             con.execute(macro)
         for table in TABLES:
             columns = ", ".join(f"'{name}': '{kind}'" for name, kind in table.raw)
-            raw = _literal(tmp / f"{table.name}.csv")
+            raw = literal(tmp / f"{table.name}.csv")
             con.execute(f"CREATE TABLE raw_{table.name} AS SELECT * FROM read_csv({raw}, header = false, "
                         f"auto_detect = false, columns = {{{columns}}})")
             con.execute(f"CREATE TABLE {table.name} AS {table.select}")
@@ -107,13 +108,10 @@ def _convert(tmp: Path, out: Path, formats: tuple[str, ...]) -> dict[str, int]:
             query = f"SELECT * EXCLUDE (_seq) FROM {table.name} ORDER BY {table.order_by}"
             for fmt in formats:
                 options = "FORMAT parquet, COMPRESSION zstd" if fmt == "parquet" else "FORMAT csv, HEADER true"
-                con.execute(f"COPY ({query}) TO {_literal(out / f'{table.name}.{fmt}')} ({options})")
+                con.execute(f"COPY ({query}) TO {literal(out / f'{table.name}.{fmt}')} ({options})")
             counts[table.name] = con.execute(f"SELECT count(*) FROM {table.name}").fetchall()[0][0]
     finally:
         con.close()
     return counts
 
 
-def _literal(path: Path) -> str:
-    """A path as a SQL string literal."""
-    return "'" + str(path).replace("'", "''") + "'"
