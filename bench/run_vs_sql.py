@@ -220,7 +220,8 @@ def table(results: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--scale", type=float, nargs="+", default=list(data.SCALES), help="default: 1 10 100")
+    parser.add_argument("--scale", type=data.scale_option, nargs="+", default=list(data.SCALES),
+                        help="millions of orders (default: 1 10 100)")
     parser.add_argument("--runs", type=int, default=5, help="timed runs of each side (default: 5)")
     parser.add_argument("--cache", type=Path, default=None, help="data cache folder (see bench/data.py)")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw results here")

@@ -81,6 +81,15 @@ def test_a_scale_above_the_tiled_one_must_be_a_multiple_of_it(cache: Path) -> No
         data.prepare(2.5, cache, quiet=True)
 
 
+@pytest.mark.parametrize("scale", ["2.5", "0", "-1", "abc", "inf"])
+def test_a_scale_prepare_cannot_make_is_a_usage_error(scale: str, capsys: pytest.CaptureFixture[str]) -> None:
+    for script in (data, run_vs_sql):
+        with pytest.raises(SystemExit) as exit_:
+            script.main(["--scale", scale])
+        assert exit_.value.code == 2
+        assert f"argument --scale: {scale}: a positive number" in capsys.readouterr().err
+
+
 def test_run_vs_sql(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run_vs_sql.main(["--scale", "0.01", "--runs", "1", "--cache", str(cache)]) == 0
     out, err = capsys.readouterr()

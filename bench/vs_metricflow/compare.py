@@ -236,7 +236,7 @@ def summary(values: Sequence[float]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--scale", type=float, default=1.0, help="data scale (default: 1)")
+    parser.add_argument("--scale", type=data.scale_option, default=1.0, help="data scale (default: 1)")
     parser.add_argument("--kpis", type=int, default=None, help="only the first N KPIs (default: all)")
     parser.add_argument("--runs", type=int, default=3,
                         help="runs of the definition and whole-catalog timings (0: skip them)")
