@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from kpictl.model import Bound, Kpi, Row, Target
-from kpictl.targets import _EPS, Edge, bound_in_force, edges_of, is_missing, meets, period_end
+from kpictl.targets import _EPS, Edge, bound_in_force, edges_of, is_missing, meets, period_end, series_key
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def annotate(rows: Sequence[Row], kpis: Mapping[str, Kpi], grain_of: Mapping[str
     out = list(rows)
     for i in sorted(range(len(out)), key=lambda i: out[i].period):  # each row sees its series so far
         row = out[i]
-        key = (row.kpi, tuple(sorted(row.dims.items(), key=lambda kv: kv[0])))
+        key = series_key(row)
         points = history.setdefault(key, [])
         points.append((period_end(row.period, grain_of.get(row.kpi, "month")), row.value))
         j, kpi = row.judgement, kpis.get(row.kpi)

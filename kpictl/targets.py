@@ -209,7 +209,8 @@ def default_as_of(periods: Iterable[dt.date], grain: str, today: dt.date | None 
     return max(complete) if complete else today - dt.timedelta(days=1)
 
 
-def _series_key(row: Row) -> tuple[str, tuple[tuple[str, Any], ...]]:
+def series_key(row: Row) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    """What identifies a series: the KPI and its breakdown values, sorted by dimension name."""
     return row.kpi, tuple(sorted(row.dims.items(), key=lambda item: item[0]))
 
 
@@ -277,7 +278,7 @@ def judge_rows(rows: Iterable[Row], kpis: Mapping[str, Kpi], *, as_of: dt.date, 
     for row in rows:
         if row.period > as_of or is_missing(row.value):
             continue
-        key = _series_key(row)
+        key = series_key(row)
         if key not in firsts or row.period < firsts[key].period:
             firsts[key] = row
     judged = []
@@ -289,7 +290,7 @@ def judge_rows(rows: Iterable[Row], kpis: Mapping[str, Kpi], *, as_of: dt.date, 
             bound = bound_in_force(target, row.dims)
             judgement = Judgement("no_data", bound.min, bound.max) if edges_of(bound) else Judgement("no_target")
         else:
-            first = firsts.get(_series_key(row))
+            first = firsts.get(series_key(row))
             baseline = None
             if first is not None and first.value is not None:
                 baseline = (float(first.value), min(period_end(first.period, grain), as_of))
@@ -321,7 +322,7 @@ def current(rows: Iterable[Row]) -> list[Row]:
     for row in rows:
         if row.status == "no_data" or is_missing(row.value):
             continue
-        key = _series_key(row)
+        key = series_key(row)
         if key not in latest or row.period > latest[key].period:
             latest[key] = row
     return list(latest.values())
