@@ -7,7 +7,7 @@
 **Scale N is about N million order rows** (the issue's 1M, 10M and 100M), with every other
 table in the proportions of the sample data (about 6.7 rows in all per order):
 
-- up to scale 1, ``kpictl.sample.generate`` writes the tables directly, at its own scale
+- up to scale 1, ``sample.generate`` writes the tables directly, at its own scale
   ``N x GENERATOR_UNITS`` (its scale 1 is 32,560 orders). Generating is plain Python, about
   1.3 s per unit of its scale: 40 s for our scale 1;
 - above scale 1, the scale-1 tables are *tiled* by DuckDB (``tile``): N copies of every table,
@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))  # run from a clean clone without installing kpict
 
 SEED = 42
 SCALES = (1.0, 10.0, 100.0)
-#: kpictl.sample's scale that makes about one million orders (its scale 1 makes 32,560).
+#: sample's scale that makes about one million orders (its scale 1 makes 32,560).
 GENERATOR_UNITS = 1_000_000 / 32_560
 #: Scales above this one are tiled copies of it.
 TILE_BASE = 1.0
@@ -87,7 +87,7 @@ def generator_hash() -> str:
 
 def is_complete(folder: Path, scale: float) -> bool:
     """True when ``folder/data`` holds every table of ``scale`` made by the current generator."""
-    from kpictl.sample import TABLES
+    from sample import TABLES
 
     marker = folder / "data" / "COMPLETE"
     try:
@@ -122,7 +122,7 @@ def rows(folder: Path) -> dict[str, int]:
 
 
 def _generate(folder: Path, scale: float, quiet: bool) -> None:
-    from kpictl.sample import generate
+    from sample import generate
 
     # Write next to the final folder, then swap: an interrupted run never leaves a folder
     # that looks complete, and a reader of the old data is not disturbed half-way.
@@ -156,8 +156,8 @@ def tile(base: Path, out: Path, copies: int) -> dict[str, int]:
     files) into ``out``, ids renumbered per TILED_IDS; return the row counts."""
     import duckdb
 
-    from kpictl.quoting import literal
-    from kpictl.sample import TABLES
+    from kpictl.sql.quoting import literal
+    from sample import TABLES
 
     out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})

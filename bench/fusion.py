@@ -26,9 +26,10 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kpictl import compiler, engine, planner
+from kpictl.engine import duckdb as engine
 from kpictl.errors import Location
 from kpictl.model import Config, Kpi, Source
+from kpictl.sql import compiler, planner
 
 # name → (aggregate formula, KPI filter or None); the hand-written query uses the same SQL.
 KPIS = {

@@ -51,7 +51,8 @@ sys.path.insert(0, str(BENCH.parent))  # the checkout's kpictl, not another inst
 import duckdb  # noqa: E402
 
 from bench import data  # noqa: E402
-from kpictl import Project, engine  # noqa: E402
+from kpictl import Project  # noqa: E402
+from kpictl.engine import duckdb as engine  # noqa: E402
 
 HAND_SQL = BENCH / "hand_written.sql"
 GOAL = 1.3

@@ -132,7 +132,7 @@ def validate(ctx: click.Context, fmt: str, no_data: bool) -> None:
         summary = f"{len(project.kpis)} KPIs in {len({k.file for k in project.kpis.values()})} files: valid"
     except InvalidProject as exc:
         errors, summary = exc.errors, ""
-    from kpictl import spec
+    from kpictl.language import spec
 
     root = spec.find_root(ctx.find_root().obj)
     base = _repository_prefix(root) if root is not None and fmt in ("github", "sarif") else ""
@@ -198,7 +198,7 @@ def compile(ctx: click.Context, kpis: tuple[str, ...], grain: str | None, by: tu
     compiled = _project(ctx).compile(list(kpis), grain=grain, by=by, start=start, end=end)
     sql = compiled.sql
     if dialect:
-        from kpictl.compiler import transpile
+        from kpictl.sql.compiler import transpile
 
         sql = transpile(sql, dialect)
     click.echo(sql, nl=not sql.endswith("\n"))
@@ -229,7 +229,8 @@ def run(ctx: click.Context, kpis: tuple[str, ...], grain: str | None, by: tuple[
     Example:
       kpictl run --by region --from 2025-01-01 --fail-on off_track
     """
-    from kpictl import report, targets
+    from kpictl import report
+    from kpictl.judge import targets
 
     project = _project(ctx)
     judged_at = dt.date.today() if as_of == "today" else _date(None, None, as_of)
@@ -263,7 +264,8 @@ def test(ctx: click.Context, kpis: tuple[str, ...], junit_file: str | None) -> N
     Example:
       kpictl test on_time_delivery_rate --junit kpi-tests.xml
     """
-    from kpictl import report, testing
+    from kpictl import report
+    from kpictl.workflows import testing
 
     results = testing.run_tests(_project(ctx), list(kpis))
     click.echo("".join("." if r.passed else "F" for r in results))
@@ -293,7 +295,7 @@ def lint_(ctx: click.Context, kpis: tuple[str, ...], fmt: str, strict: bool, no_
     Example:
       kpictl lint --strict --format markdown
     """
-    from kpictl import lint
+    from kpictl.judge import lint
     from kpictl.report import lintview
 
     reports = _project(ctx).lint(list(kpis), data=not no_data)
@@ -314,7 +316,7 @@ def schema(write: str | None, which: str) -> None:
     """
     import json
 
-    from kpictl import spec
+    from kpictl.language import spec
 
     kinds = ["project", "kpis"] if which == "all" else [which]
     if write:
@@ -336,7 +338,7 @@ def init(directory: str) -> None:
     Example:
       kpictl init my-kpis && cd my-kpis && kpictl run
     """
-    from kpictl import scaffold
+    from kpictl.workflows import scaffold
 
     written = scaffold.create(Path(directory))
     for path in written:
@@ -405,8 +407,8 @@ def diff(ctx: click.Context, base: str | None, head: str | None, sql: bool, data
       kpictl diff origin/main --data --format markdown > comment.md
       kpictl diff HEAD~1 HEAD --sql --data --by region --fail-on-change 0.01
     """
-    from kpictl import diff as diffing
     from kpictl.report import diffview
+    from kpictl.workflows import diff as diffing
 
     with progress("comparing definitions and values…"):
         result = diffing.compare(ctx.find_root().obj, base, head, sql=sql, data=data or threshold is not None,

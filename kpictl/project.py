@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from kpictl import checks, spec
 from kpictl.errors import DataError, InvalidProject, KpiError, Location, SpecError, suggest
+from kpictl.language import checks, spec
 from kpictl.model import Config, Kpi, Row
 
 #: Suffix of the hidden KPIs that compute a level's value to date in its target's period.
@@ -92,7 +92,7 @@ class Project:
         Read once per Project.
         """
         if self._schemas is None:
-            from kpictl import engine
+            from kpictl.engine import duckdb as engine
 
             self._schemas = engine.schemas(self.config, unreadable=self._unreadable)
         return self._schemas
@@ -131,7 +131,9 @@ class Project:
         customer through a lookup, or a column of the orders themselves); ``tables`` (KPI tests)
         adds the columns of given rows.
         """
-        from kpictl import engine, formula, planner
+        from kpictl.engine import duckdb as engine
+        from kpictl.language import formula
+        from kpictl.sql import planner
 
         selected = self.select(names)
         if where is not None:
@@ -174,7 +176,7 @@ class Project:
                  options: dict[str, Any]) -> tuple[Any, Any]:
         """Plan and SQL, kept per set of options: a notebook's second run of a loaded project
         only runs the query (the definitions and the sources' columns cannot change under it)."""
-        from kpictl import compiler
+        from kpictl.sql import compiler
 
         key = (tuple(names or ()), tuple(sorted((k, str(v)) for k, v in options.items())))
         if tables is not None:  # the given rows' columns take part in planning: never cached
@@ -192,7 +194,9 @@ class Project:
         Returns tidy rows (kpi, period, dims, value, judgement), ordered by KPI, period and
         breakdown. ``tables`` replaces the sources by in-memory rows (KPI unit tests).
         """
-        from kpictl import engine, projection, targets
+        from kpictl.engine import duckdb as engine
+        from kpictl.judge import forecast as projection
+        from kpictl.judge import targets
 
         plan, compiled = self._compile(names, tables, options)
         types = {name: cols for name, cols in self.schemas().items() if tables and name in tables}
@@ -233,7 +237,8 @@ class Project:
         return self._sizes
 
     def _find_sizes(self) -> set[str]:
-        from kpictl import aggregates, formula
+        from kpictl.language import formula
+        from kpictl.sql import aggregates
 
         sizes: dict[str, bool] = {}
 
@@ -251,7 +256,7 @@ class Project:
     def lint(self, names: Sequence[str] | None = None, *, data: bool = True) -> list[Any]:
         """The SMART score of each KPI (``lint.LintReport``), checked against its history when
         ``data`` is true and the sources can be read."""
-        from kpictl import lint
+        from kpictl.judge import lint
 
         selected = self.select(names)
         history: dict[str, list[tuple[dt.date, float | None]]] = {}
@@ -266,7 +271,7 @@ class Project:
 
     def _per_period(self, name: str, history: list[tuple[dt.date, float | None]] | None) -> Kpi:
         """The KPI with a size's target scaled to the grain of its history (lint compares them)."""
-        from kpictl import targets
+        from kpictl.judge import targets
 
         kpi = self.kpis[name]
         if not history or kpi.target is None or kpi.target.period is None or name not in self.extensive():

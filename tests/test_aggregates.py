@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kpictl.aggregates import extensive
+from kpictl.sql.aggregates import extensive
 
 CASES = [
     ("sum(amount)", False, {}, True),

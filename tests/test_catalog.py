@@ -72,7 +72,7 @@ def test_catalog_validates_against_the_shipped_data(project: Project) -> None:
 
 
 def test_catalog_unit_tests_pass(project: Project) -> None:
-    from kpictl import testing
+    from kpictl.workflows import testing
 
     failed = [testing.describe(r) for r in testing.run_tests(project) if not r.passed]
     assert failed == []

@@ -7,8 +7,8 @@ import textwrap
 
 import pytest
 
-from kpictl import checks, document, spec
 from kpictl.errors import KpiError
+from kpictl.language import checks, document, spec
 from kpictl.model import Config, Kpi
 
 PROJECT = """\

@@ -18,8 +18,10 @@ from typing import Any
 import pytest
 import yaml
 
-from kpictl import checks, compiler, engine, planner, spec
+from kpictl.engine import duckdb as engine
+from kpictl.language import checks, spec
 from kpictl.model import Config, Kpi
+from kpictl.sql import compiler, planner
 
 CASES = Path(__file__).parent / "cases"
 NAMES = sorted(p.name for p in CASES.iterdir() if (p / "kpis.yml").is_file())
@@ -102,7 +104,7 @@ def test_templates_refuse_an_undefined_variable() -> None:
 
 
 def test_identifiers_are_quoted_and_escaped() -> None:
-    from kpictl.quoting import identifier, literal
+    from kpictl.sql.quoting import identifier, literal
 
     assert identifier('we"ird') == '"we""ird"'
     assert literal("it's") == "'it''s'"

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kpictl import diff as diffing
 from kpictl.cli import cli
 from kpictl.report import diffview
+from kpictl.workflows import diff as diffing
 
 ENV = {"NO_COLOR": "1", "COLUMNS": "80"}
 GIT = ["git", "-c", "user.name=kpictl tests", "-c", "user.email=tests@kpictl.invalid", "-c", "commit.gpgsign=false"]
@@ -487,7 +487,7 @@ def test_only_changed_and_impacted_kpis_are_compiled(tmp_path: Path, monkeypatch
     commit(tmp_path, {"kpictl.yml": PROJECT, "data/orders.csv": ORDERS, "metrics/many.yml": "\n".join(kpis)}, "200")
     write(tmp_path, {"metrics/many.yml": "\n".join(kpis).replace("amount > 7)", "amount >= 7)") + "\n"})
 
-    from kpictl import compiler
+    from kpictl.sql import compiler
 
     compiled: list[tuple[str, ...]] = []
     real = compiler.compile

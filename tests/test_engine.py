@@ -14,9 +14,10 @@ from typing import Any
 import duckdb
 import pytest
 
-from kpictl import compiler, engine, planner
+from kpictl.engine import duckdb as engine
 from kpictl.errors import DataError, KpiError, Location, SpecError
 from kpictl.model import Config, Dimension, Kpi, Lookup, Source
+from kpictl.sql import compiler, planner
 
 J, F, M, A = (dt.date(2025, m, 1) for m in (1, 2, 3, 4))  # the four months of the fixtures
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kpictl import formula
 from kpictl.errors import Location, SpecError
+from kpictl.language import formula
 
 AT = Location("metrics/x.yml", 7, 14, "/kpis/0/formula")
 

@@ -16,7 +16,7 @@ from typing import ClassVar
 
 import pytest
 
-from kpictl import targets
+from kpictl.judge import targets
 from kpictl.model import Baseline, Bound, Dimension, Format, Kpi, Row, Target
 from kpictl.report import html
 

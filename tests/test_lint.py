@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from kpictl.lint import LetterScore, LintReport, passed, score, to_dict
+from kpictl.judge.lint import LetterScore, LintReport, passed, score, to_dict
 from kpictl.model import Baseline, Bound, Format, Kpi, Target
 
 D = dt.date

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from kpictl import periods, planner
-from kpictl.aggregates import decompose, empty_value, null_safe, parse
-from kpictl.derived import Ref, Window
 from kpictl.errors import InvalidProject, Location, SpecError
 from kpictl.model import Config, Dimension, Kpi, Lookup, Source
+from kpictl.sql import periods, planner
+from kpictl.sql.aggregates import decompose, empty_value, null_safe, parse
+from kpictl.sql.derived import Ref, Window
 
 COLUMNS = {
     "orders": ["order_id", "order_date", "customer_id", "amount", "status", "channel", "on_time"],

@@ -16,8 +16,8 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from kpictl import checks, document, formula, spec
 from kpictl.errors import KpiError
+from kpictl.language import checks, document, formula, spec
 from kpictl.model import Config, Lookup, Source
 
 # No example database: the suite must not write a .hypothesis/ folder into the checkout.

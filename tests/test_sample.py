@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from kpictl.sample import TABLES, generate
+from sample import TABLES, generate
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST, LAST = "2024-01-01", "2025-12-31"
@@ -183,5 +183,5 @@ def test_shipped_data_is_what_the_generator_writes(tmp_path: Path) -> None:
     for table in TABLES:
         shipped, fresh = (con.execute(f"SELECT * FROM read_parquet('{folder / table.name}.parquet')").fetchall()
                           for folder in (ROOT / "data", tmp_path))
-        assert shipped == fresh, f"data/{table.name}.parquet is stale: run python -m kpictl.sample --out data"
+        assert shipped == fresh, f"data/{table.name}.parquet is stale: run python -m sample --out data"
     con.close()

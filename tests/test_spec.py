@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kpictl import document, spec
 from kpictl.errors import KpiError
+from kpictl.language import document, spec
 from kpictl.model import Bound
 
 BENCH = Path(__file__).parent.parent / "bench" / "validate_1000.py"

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kpictl import targets
+from kpictl.judge import targets
+from kpictl.judge.forecast import Projection, project
+from kpictl.judge.targets import default_as_of, judge, judge_rows, period_end, worst
 from kpictl.model import Baseline, Bound, Judgement, Kpi, Row, Target
-from kpictl.projection import Projection, project
-from kpictl.targets import default_as_of, judge, judge_rows, period_end, worst
 
 D = dt.date
 START = D(2025, 1, 1)  # the baseline date of most cases
@@ -393,7 +393,7 @@ def test_current_is_the_latest_judged_row_of_each_series() -> None:
 
 
 def test_annotate_projects_each_judged_row_from_its_series_so_far() -> None:
-    from kpictl.projection import annotate
+    from kpictl.judge.forecast import annotate
 
     target = Target(Bound(min=100), by=dt.date(2025, 1, 9))
     kpi = Kpi(name="k", formula="sum(x)", file="k.yml", source="s", target=target)

@@ -113,7 +113,7 @@ def references(kpi: Kpi, kpis: Mapping[str, Kpi]) -> list[str]:
     """The KPIs a derived formula uses, in the order they first appear in it; [] for a source KPI."""
     if not kpi.derived:
         return []
-    from kpictl import formula
+    from kpictl.language import formula
 
     try:
         refs = formula.kpi_refs(formula.parse(kpi.formula, "derived"))
@@ -223,7 +223,7 @@ def _inherited(kpi: Kpi, kpis: Mapping[str, Kpi]) -> str:
     """A derived KPI's dimensions: those every KPI it is computed from shares."""
     if not kpi.derived:
         return MISSING
-    from kpictl.checks import dimensions_of
+    from kpictl.language.checks import dimensions_of
 
     shared = sorted(dimensions_of(kpi.name, dict(kpis)))
     return f"{', '.join(shared)} (shared by its inputs)" if shared else f"{MISSING} (its inputs share none)"

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 def _feeding(selected: Sequence[str], kpis: dict[str, Kpi]) -> list[str]:
     """The source KPIs that ``selected`` reads, directly or through derived KPIs, in catalog order."""
-    from kpictl import formula
+    from kpictl.language import formula
 
     seen: set[str] = set()
     todo = list(selected)
@@ -42,7 +42,7 @@ def _dimension(name: str, kpis: dict[str, Kpi], by: str | None) -> str | None:
     A derived KPI has the dimensions its inputs share; "first" is then the first of them in
     the catalog's order, so the choice is stable from one run to the next.
     """
-    from kpictl import checks
+    from kpictl.language import checks
 
     kpi = kpis[name]
     if not kpi.derived:
@@ -64,7 +64,7 @@ def collect(project: Project, names: Sequence[str] | None = None, *, generated_a
     without it each KPI uses its first dimension, and KPIs sharing one are run together. Raises
     what ``project.run`` raises (InvalidProject, DataError).
     """
-    from kpictl import targets
+    from kpictl.judge import targets
 
     selected = project.select(names)
     kpis = project.kpis

@@ -1,4 +1,4 @@
-"""A ``kpictl.diff.Diff`` for people and tools: text for a terminal, Markdown for a pull-request
+"""A ``kpictl.workflows.diff.Diff`` for people and tools: text for a terminal, Markdown for a pull-request
 comment, JSON for programs. Pure functions from a Diff to a string; nothing is computed here but
 the summaries a reader needs, and nothing is printed.
 
@@ -19,9 +19,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from kpictl.diff import KINDS, Diff, FieldChange, KpiChange, ValueChange
 from kpictl.report.numbers import MISSING, format_delta, format_value
 from kpictl.report.table import Column, align, dim_text, period_label, word
+from kpictl.workflows.diff import KINDS, Diff, FieldChange, KpiChange, ValueChange
 
 FORMATS = ("text", "markdown", "json")
 #: Moved rows shown per KPI in text and Markdown; JSON has them all.

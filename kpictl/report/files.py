@@ -27,7 +27,7 @@ from typing import Any
 
 from kpictl.errors import DataError, Location, SpecError
 from kpictl.model import Row
-from kpictl.quoting import identifier
+from kpictl.sql.quoting import identifier
 
 #: The columns every tidy row has, around the dimension columns (between ``period`` and ``value``).
 LEADING = ("kpi", "period")

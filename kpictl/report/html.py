@@ -27,11 +27,11 @@ from typing import Any
 
 from markupsafe import Markup
 
-from kpictl import lint
+from kpictl.judge import lint
+from kpictl.judge.targets import period_end
 from kpictl.model import STATUSES, Format, Kpi, Row
 from kpictl.report import i18n, svg
 from kpictl.report.numbers import format_bound, format_change, format_value
-from kpictl.targets import period_end
 
 _TABLE_ROWS = 25  # breakdown rows in the table; the rest is counted ("… and 12 more")
 _BARS = 12  # bars drawn: enough to compare, few enough to read

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kpictl import lint
+from kpictl.judge import lint
 from kpictl.report.i18n import LEVEL_SYMBOLS as SYMBOL
 
 

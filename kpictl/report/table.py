@@ -33,9 +33,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kpictl import targets
+from kpictl.judge import targets
+from kpictl.judge.forecast import project
 from kpictl.model import Bound, Format, Kpi, Row, Target
-from kpictl.projection import project
 from kpictl.report.files import dimension_names
 from kpictl.report.numbers import format_bound, format_change, format_value, lang_of
 

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from kpictl import periods
-from kpictl.aggregates import empty_value, substitute_sql
 from kpictl.errors import Location, SpecError
 from kpictl.model import Lookup
-from kpictl.planner import Derived, Measure, Partial, Plan, Scan, Window, dim_alias
-from kpictl.quoting import identifier, literal
+from kpictl.sql import periods
+from kpictl.sql.aggregates import empty_value, substitute_sql
+from kpictl.sql.planner import Derived, Measure, Partial, Plan, Scan, Window, dim_alias
+from kpictl.sql.quoting import identifier, literal
 
 Node = tuple[str, str]
 
@@ -328,7 +328,7 @@ def _environment() -> Any:
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
     env = Environment(
-        loader=PackageLoader("kpictl"),
+        loader=PackageLoader("kpictl.sql"),
         undefined=StrictUndefined,
         autoescape=False,  # SQL, not HTML: identifiers go through `ident`, values are parameters
         trim_blocks=True,

@@ -16,8 +16,8 @@ from __future__ import annotations
 import math
 import random
 
-from kpictl.sample.customers import Account
-from kpictl.sample.shape import (
+from sample.customers import Account
+from sample.shape import (
     DATA_MONTHS,
     LAST_DAY,
     SEASON,
@@ -28,7 +28,7 @@ from kpictl.sample.shape import (
     pick,
     poisson,
 )
-from kpictl.sample.tables import RowWriter, Table
+from sample.tables import RowWriter, Table
 
 #: Orders per active customer per month, by segment.
 ORDER_RATE = {"enterprise": 3.2, "mid_market": 1.4, "smb": 0.55}

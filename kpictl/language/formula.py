@@ -14,8 +14,8 @@ import re
 from functools import cache
 from typing import Any
 
-from kpictl.document import at_offset
 from kpictl.errors import Location, SpecError, suggest
+from kpictl.language.document import at_offset
 
 #: Functions of derived formulas: name -> (min args, max args).
 DERIVED_FUNCTIONS = {"prior": (1, 2), "cumulative": (1, 1), "rolling": (2, 2), "to_date": (2, 2)}

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import random
 
-from kpictl.sample.shape import LAST_DAY, MONTHS, Y2025, demand, money, poisson, weekday
-from kpictl.sample.tables import RowWriter, Table
+from sample.shape import LAST_DAY, MONTHS, Y2025, demand, money, poisson, weekday
+from sample.tables import RowWriter, Table
 
 #: name, share of conforming deliveries, payment terms (days).
 SUPPLIERS = (

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from kpictl import periods
-from kpictl.aggregates import null_safe, parse
 from kpictl.errors import Location, SpecError, suggest
 from kpictl.model import Kpi
+from kpictl.sql import periods
+from kpictl.sql.aggregates import null_safe, parse
 
 WINDOWS = ("rolling", "cumulative", "to_date")
 TO_DATE_UNITS = ("week", "month", "quarter", "year")

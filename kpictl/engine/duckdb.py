@@ -23,7 +23,7 @@ import duckdb
 
 from kpictl.errors import DataError, InvalidProject, KpiError, Location, SpecError
 from kpictl.model import Config, Lookup, Row, Source
-from kpictl.quoting import identifier, literal
+from kpictl.sql.quoting import identifier, literal
 
 Tables = Mapping[str, Sequence[Mapping[str, Any]]]  # source name → rows
 Types = Mapping[str, Mapping[str, str]]  # source name → column → DuckDB type

@@ -11,8 +11,11 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from kpictl.document import Document, escape, load_text
 from kpictl.errors import KpiError, Location, SpecError
+from kpictl.language.document import Document, escape, load_text
+from kpictl.language.schema import SCHEMAS as SCHEMAS  # re-exported: `kpictl schema` prints them from here
+from kpictl.language.schema import check_shape, error, field
+from kpictl.language.schema import schema as schema
 from kpictl.model import (
     Baseline,
     Bound,
@@ -25,9 +28,6 @@ from kpictl.model import (
     Source,
     Target,
 )
-from kpictl.shape import SCHEMAS as SCHEMAS  # re-exported: `kpictl schema` prints them from here
-from kpictl.shape import check_shape, error, field
-from kpictl.shape import schema as schema
 
 PROJECT_FILE = "kpictl.yml"
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import random
 
-from kpictl.sample.shape import DATA_MONTHS, Y2025, demand, pick, poisson, weekday
-from kpictl.sample.tables import RowWriter, Table
+from sample.shape import DATA_MONTHS, Y2025, demand, pick, poisson, weekday
+from sample.tables import RowWriter, Table
 
 CHANNELS = ("organic_search", "paid_search", "social", "email", "referral", "direct")
 SESSION_MIX = (0.38, 0.18, 0.14, 0.06, 0.06, 0.18)

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kpictl import checks, formula, spec
 from kpictl.errors import InvalidProject, KpiError, Location, SpecError, suggest
+from kpictl.language import checks, formula, spec
 from kpictl.model import Config, Format, Judgement, Kpi, Row
 from kpictl.project import Project
 
@@ -335,7 +335,7 @@ def _run(changes: list[KpiChange], base: Project, head: Project, sides: tuple[Si
          **options: Any) -> tuple[list[KpiChange], tuple[str, ...]]:
     """Run the KPIs whose values may move on both sides, one run per side and breakdown. HEAD runs
     first and fixes the date targets are judged at: a status moves only because a definition did."""
-    from kpictl import targets
+    from kpictl.judge import targets
 
     groups: dict[tuple[str, ...], list[KpiChange]] = {}
     for change in (c for c in changes if c.moves_values):

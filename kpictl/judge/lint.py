@@ -20,7 +20,7 @@ meet is a stretch when the distance from it is more than half the observed range
 all values): the objective asks for more than the KPI has ever moved. With a single distinct
 value there is no range, and A says "not checked".
 
-**Trend.** Given dates, A also draws the recent pace (:func:`kpictl.projection.project`, the last
+**Trend.** Given dates, A also draws the recent pace (:func:`kpictl.judge.forecast.project`, the last
 six points) and warns when it reaches the bound only after the deadline, or never.
 """
 
@@ -31,8 +31,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from kpictl.judge.forecast import project
 from kpictl.model import Bound, Format, Kpi, Target
-from kpictl.projection import project
 
 LETTERS = ("S", "M", "A", "R", "T")
 LEVELS = ("pass", "warn", "fail")

@@ -10,8 +10,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from kpictl.judge.targets import _EPS, Edge, bound_in_force, edges_of, is_missing, meets, period_end, series_key
 from kpictl.model import Bound, Kpi, Row, Target
-from kpictl.targets import _EPS, Edge, bound_in_force, edges_of, is_missing, meets, period_end, series_key
 
 
 @dataclass(frozen=True)

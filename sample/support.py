@@ -17,9 +17,9 @@ from __future__ import annotations
 import math
 import random
 
-from kpictl.sample.customers import Account
-from kpictl.sample.shape import DATA_MONTHS, LAST_DAY, MINUTES_PER_DAY, Y2025, month_of, next_business_day, poisson
-from kpictl.sample.tables import RowWriter, Table
+from sample.customers import Account
+from sample.shape import DATA_MONTHS, LAST_DAY, MINUTES_PER_DAY, Y2025, month_of, next_business_day, poisson
+from sample.tables import RowWriter, Table
 
 #: Tickets, strategic calls and strategic e-mails per active customer per month, by segment.
 TICKET_RATE = {"enterprise": 1.1, "mid_market": 0.45, "smb": 0.22}

@@ -35,9 +35,9 @@ from collections.abc import Iterable
 from contextlib import ExitStack
 from pathlib import Path
 
-from kpictl.quoting import literal
-from kpictl.sample import customers, logistics, marketing, purchasing, support
-from kpictl.sample.tables import MACROS, RowWriter, Table
+from kpictl.sql.quoting import literal
+from sample import customers, logistics, marketing, purchasing, support
+from sample.tables import MACROS, RowWriter, Table
 
 #: Every table, in the order they are built (a table may join the ones before it).
 TABLES: tuple[Table, ...] = (

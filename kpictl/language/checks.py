@@ -11,9 +11,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, NamedTuple
 
-from kpictl import formula
-from kpictl.document import at_offset
 from kpictl.errors import KpiError, Location, SpecError, suggest
+from kpictl.language import formula
+from kpictl.language.document import at_offset
 from kpictl.model import Config, Kpi, Source
 
 Schemas = dict[str, dict[str, str]]

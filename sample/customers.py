@@ -18,8 +18,8 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field
 
-from kpictl.sample.shape import LAST_DAY, MONTHS, SEASON, START, Y2025, money, pick, poisson
-from kpictl.sample.tables import RowWriter, Table
+from sample.shape import LAST_DAY, MONTHS, SEASON, START, Y2025, money, pick, poisson
+from sample.tables import RowWriter, Table
 
 REGIONS = (("EU", 0.42), ("NA", 0.28), ("APAC", 0.19), ("LATAM", 0.11))
 SEGMENTS = (("enterprise", 0.15), ("mid_market", 0.35), ("smb", 0.50))

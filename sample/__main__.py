@@ -1,10 +1,10 @@
-"""``python -m kpictl.sample``: write the sample data set (see ``kpictl.sample``).
+"""``python -m sample``: write the sample data set (see ``sample``).
 
 Examples::
 
-    python -m kpictl.sample --out data                 # the shipped data: Parquet, scale 1
-    python -m kpictl.sample --out /tmp/big --scale 100  # ~100x the rows, for benchmarks
-    python -m kpictl.sample --out /tmp/csv --csv        # CSV files instead of Parquet
+    python -m sample --out data                 # the shipped data: Parquet, scale 1
+    python -m sample --out /tmp/big --scale 100  # ~100x the rows, for benchmarks
+    python -m sample --out /tmp/csv --csv        # CSV files instead of Parquet
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import argparse
 import sys
 import time
 
-from kpictl.sample import generate
+from sample import generate
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kpictl.sample", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m sample", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="data", help="output folder (default: data)")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies the number of rows (default: 1)")

@@ -8,7 +8,7 @@ shipped columns: dates, timestamps, DECIMAL money, and identifiers numbered in t
 though orders are generated customer by customer). A table that references another one joins
 the already-built table on its ``_seq`` (shipments get their ``order_id`` that way).
 
-This module declares shapes and writers; it runs no SQL itself (``kpictl.sample`` does).
+This module declares shapes and writers; it runs no SQL itself (``sample`` does).
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from kpictl.document import Document, escape
 from kpictl.errors import KpiError, Location, SpecError
+from kpictl.language.document import Document, escape
 
 SCHEMAS = {"project": "kpictl.schema.json", "kpis": "kpi-file.schema.json"}
 

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from kpictl import periods
-from kpictl.aggregates import Spec, decompose, null_safe, parse, substitute
-from kpictl.derived import Derived, Ref, Window, derive
 from kpictl.errors import InvalidProject, KpiError, Location, SpecError, suggest
 from kpictl.model import Config, Kpi, Lookup, Source
+from kpictl.sql import periods
+from kpictl.sql.aggregates import Spec, decompose, null_safe, parse, substitute
+from kpictl.sql.derived import Derived, Ref, Window, derive
 
 __all__ = ["Derived", "Dim", "Measure", "Partial", "Plan", "Ref", "Scan", "Window", "dim_alias", "plan"]
 

@@ -1,0 +1,4 @@
+"""Stage 3, SQL → rows: the only package that imports a database engine (duckdb.py).
+
+Each module opens a confined connection, runs one SELECT, and turns engine errors into DataError.
+"""
