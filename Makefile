@@ -9,7 +9,8 @@ test:
 	$(PY) -m pytest
 
 lint:
-	$(PY) -m ruff check kpictl tests bench
+	$(PY) -m ruff format --check kpictl tests bench sample
+	$(PY) -m ruff check kpictl tests bench sample
 	$(PY) -m mypy
 	$(PY) -m cogapp --check README.md
 

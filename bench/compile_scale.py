@@ -60,8 +60,9 @@ def exponent(n1: int, t1: float, n2: int, t2: float) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
+    )
     parser.add_argument("--kpis", type=int, nargs="+", default=[100, 1000, 10000], help="project sizes")
     parser.add_argument("--runs", type=int, default=3, help="timed runs per size (default: 3)")
     parser.add_argument("--max-exponent", type=float, default=1.25)
@@ -76,12 +77,15 @@ def main(argv: list[str] | None = None) -> int:
             runs = [once(root) for _ in range(args.runs)]
             median = {step: statistics.median(r[step] for r in runs) for step in STEPS}
             totals = [sum(r.values()) for r in runs]
-            process = timed_process([sys.executable, "-m", "kpictl", "--project", str(root), "validate", "--no-data"],
-                                    env)[0]
+            process = timed_process(
+                [sys.executable, "-m", "kpictl", "--project", str(root), "validate", "--no-data"], env
+            )[0]
             rows.append((size, median, statistics.median(totals), min(totals), max(totals), process))
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; median of {args.runs} runs per size")
-    print("| KPIs | load s | validate s | compile s | total s (min-max) | ms per KPI | exponent k "
-          "| `kpictl validate --no-data` process s |")
+    print(
+        "| KPIs | load s | validate s | compile s | total s (min-max) | ms per KPI | exponent k "
+        "| `kpictl validate --no-data` process s |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     worst = 0.0
     for j, (size, median, total, low, high, process) in enumerate(rows):
@@ -91,8 +95,10 @@ def main(argv: list[str] | None = None) -> int:
             value = exponent(previous[0], previous[2], size, total)
             worst = max(worst, value)
             k = f"{value:.2f}"
-        print(f"| {size:,} | {median['load']:.3f} | {median['validate']:.3f} | {median['compile']:.3f} | "
-              f"{total:.3f} ({low:.3f}-{high:.3f}) | {total / size * 1000:.2f} | {k} | {process:.2f} |")
+        print(
+            f"| {size:,} | {median['load']:.3f} | {median['validate']:.3f} | {median['compile']:.3f} | "
+            f"{total:.3f} ({low:.3f}-{high:.3f}) | {total / size * 1000:.2f} | {k} | {process:.2f} |"
+        )
     print(f"largest exponent: {worst:.2f} (1.0 = linear; limit {args.max_exponent})")
     return 1 if worst > args.max_exponent else 0
 

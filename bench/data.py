@@ -135,8 +135,9 @@ def _generate(folder: Path, scale: float, quiet: bool) -> None:
             raise ValueError(f"a scale above {TILE_BASE:g} must be a whole multiple of it, got {scale:g}")
         base = prepare(TILE_BASE, folder.parent, quiet=quiet) / "data"
         if not quiet:
-            print(f"tiling scale {scale:g} ({copies} x scale {TILE_BASE:g}) into {folder} …",
-                  file=sys.stderr, flush=True)
+            print(
+                f"tiling scale {scale:g} ({copies} x scale {TILE_BASE:g}) into {folder} …", file=sys.stderr, flush=True
+            )
         counts = tile(base, partial, copies)
     else:
         if not quiet:
@@ -171,9 +172,11 @@ def tile(base: Path, out: Path, copies: int) -> dict[str, int]:
                 query = f"SELECT * FROM read_parquet({source})"
             else:
                 renumbered = ", ".join(f"{c} * {copies} + copy AS {c}" for c in ids)
-                query = (f"SELECT * REPLACE ({renumbered}) FROM read_parquet({source}), "
-                         f"(SELECT CAST(range AS INTEGER) AS copy FROM range({copies})) "
-                         f"ORDER BY {ids[0]}")
+                query = (
+                    f"SELECT * REPLACE ({renumbered}) FROM read_parquet({source}), "
+                    f"(SELECT CAST(range AS INTEGER) AS copy FROM range({copies})) "
+                    f"ORDER BY {ids[0]}"
+                )
                 query = f"SELECT * EXCLUDE (copy) FROM ({query})"
             con.execute(f"COPY ({query}) TO {target} (FORMAT parquet, COMPRESSION zstd)")
             counts[table.name] = con.execute(f"SELECT count(*) FROM read_parquet({target})").fetchone()[0]
@@ -189,16 +192,24 @@ def scale_option(text: str) -> float:
     except ValueError:
         scale = -1.0
     if not 0 < scale < float("inf") or (scale > TILE_BASE and scale % TILE_BASE):
-        raise argparse.ArgumentTypeError(f"{text}: a positive number, and a whole multiple of "
-                                         f"{TILE_BASE:g} above it (1, 10, 100; 0.01 for the smoke test)")
+        raise argparse.ArgumentTypeError(
+            f"{text}: a positive number, and a whole multiple of "
+            f"{TILE_BASE:g} above it (1, 10, 100; 0.01 for the smoke test)"
+        )
     return scale
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--scale", type=scale_option, nargs="+", default=list(SCALES),
-                        help="scales to prepare, in millions of orders (default: 1 10 100)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
+    )
+    parser.add_argument(
+        "--scale",
+        type=scale_option,
+        nargs="+",
+        default=list(SCALES),
+        help="scales to prepare, in millions of orders (default: 1 10 100)",
+    )
     parser.add_argument("--cache", type=Path, default=None, help=f"cache folder (default: {DEFAULT_CACHE})")
     parser.add_argument("--force", action="store_true", help="regenerate even when cached")
     args = parser.parse_args(argv)
@@ -206,8 +217,10 @@ def main(argv: list[str] | None = None) -> int:
         folder = prepare(scale, args.cache, force=args.force)
         counts = rows(folder)
         size = sum(p.stat().st_size for p in (folder / "data").glob("*.parquet"))
-        print(f"scale {scale:>6g}: {sum(counts.values()):>12,} rows ({counts['orders']:>10,} orders), "
-              f"{size / 1e6:8.1f} MB  {folder}")
+        print(
+            f"scale {scale:>6g}: {sum(counts.values()):>12,} rows ({counts['orders']:>10,} orders), "
+            f"{size / 1e6:8.1f} MB  {folder}"
+        )
     return 0
 
 

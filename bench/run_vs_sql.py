@@ -58,10 +58,7 @@ HAND_SQL = BENCH / "hand_written.sql"
 GOAL = 1.3
 REL_TOL = 1e-9
 # The hand side as a process: what a person would run, a Python with DuckDB and the script.
-HAND_PROCESS = (
-    "import sys, duckdb\n"
-    "duckdb.connect().execute(open(sys.argv[1]).read()).fetchall()\n"
-)
+HAND_PROCESS = "import sys, duckdb\nduckdb.connect().execute(open(sys.argv[1]).read()).fetchall()\n"
 
 Values = dict[tuple[str, dt.date], float | None]
 
@@ -122,8 +119,11 @@ with open(sys.argv[1], "w") as out:
 """
 
 
-def timed_process(argv: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None,
-                  ) -> tuple[float, float, bytes]:
+def timed_process(
+    argv: Sequence[str],
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> tuple[float, float, bytes]:
     """Run ``argv`` (argv[0] an absolute path); return (wall s, peak RSS MB of that child, stdout)."""
     with tempfile.TemporaryDirectory() as tmp:
         figures = Path(tmp) / "figures"
@@ -201,8 +201,12 @@ def table(results: list[dict[str, Any]]) -> str:
         "| scale | rows | side | median s | min-max s | peak RSS MB | ratio to hand |",
         "|---:|---:|---|---:|---:|---:|---:|",
     ]
-    against = {"kpictl API": "hand SQL", "kpictl API, loaded project": "hand SQL", "kpictl SQL": "hand SQL",
-               "kpictl CLI": "hand SQL process"}
+    against = {
+        "kpictl API": "hand SQL",
+        "kpictl API, loaded project": "hand SQL",
+        "kpictl SQL": "hand SQL",
+        "kpictl CLI": "hand SQL process",
+    }
     for result in results:
         if result["problems"]:
             continue
@@ -219,10 +223,16 @@ def table(results: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--scale", type=data.scale_option, nargs="+", default=list(data.SCALES),
-                        help="millions of orders (default: 1 10 100)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
+    )
+    parser.add_argument(
+        "--scale",
+        type=data.scale_option,
+        nargs="+",
+        default=list(data.SCALES),
+        help="millions of orders (default: 1 10 100)",
+    )
     parser.add_argument("--runs", type=int, default=5, help="timed runs of each side (default: 5)")
     parser.add_argument("--cache", type=Path, default=None, help="data cache folder (see bench/data.py)")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw results here")
@@ -237,17 +247,24 @@ def main(argv: list[str] | None = None) -> int:
         if len(result["problems"]) > 20:
             print(f"scale {scale:g}: … and {len(result['problems']) - 20} more differences", file=sys.stderr)
         if not result["problems"]:
-            print(f"scale {scale:g}: {result['kpis']} KPIs, {result['values']} values equal to the hand-written "
-                  f"SQL (rel. tol. {REL_TOL:g}); {args.runs} runs per side", file=sys.stderr)
-    print(f"DuckDB {duckdb.__version__}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
-          f"runs per side: {args.runs}")
+            print(
+                f"scale {scale:g}: {result['kpis']} KPIs, {result['values']} values equal to the hand-written "
+                f"SQL (rel. tol. {REL_TOL:g}); {args.runs} runs per side",
+                file=sys.stderr,
+            )
+    print(
+        f"DuckDB {duckdb.__version__}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+        f"runs per side: {args.runs}"
+    )
     print(table(results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
     if any(r["problems"] for r in results):
         return 1
     over = [
-        r for r in results if r["scale"] >= 10
+        r
+        for r in results
+        if r["scale"] >= 10
         for name, hand in (("kpictl API", "hand SQL"), ("kpictl CLI", "hand SQL process"))
         if statistics.median(r["walls"][name]) / statistics.median(r["walls"][hand]) > GOAL
     ]

@@ -56,8 +56,9 @@ def tiny_project(folder: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
+    )
     parser.add_argument("--runs", type=int, default=10, help="runs of each command (default: 10)")
     args = parser.parse_args(argv)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
@@ -89,8 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---:|---:|---:|---:|")
     for name, values in walls.items():
         median = statistics.median(values)
-        print(f"| {name} | {median:.3f} | {min(values):.3f}-{max(values):.3f} | {median - floor:+.3f} | "
-              f"{max(peaks[name]):.0f} |")
+        print(
+            f"| {name} | {median:.3f} | {min(values):.3f}-{max(values):.3f} | {median - floor:+.3f} | "
+            f"{max(peaks[name]):.0f} |"
+        )
     return 0
 
 

@@ -52,8 +52,14 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kpictl")
-@click.option("--project", "-p", "project_dir", default=".", type=click.Path(file_okay=False),
-              help="Project folder (default: found by walking up from the current one).")
+@click.option(
+    "--project",
+    "-p",
+    "project_dir",
+    default=".",
+    type=click.Path(file_okay=False),
+    help="Project folder (default: found by walking up from the current one).",
+)
 @click.pass_context
 def cli(ctx: click.Context, project_dir: str) -> None:
     """KPIs as code: declare them in YAML, compile them to DuckDB SQL, judge them against SMART targets.
@@ -80,8 +86,9 @@ def _repository_prefix(root: Path) -> str:
     import subprocess
 
     try:
-        done = subprocess.run(["git", "rev-parse", "--show-prefix"], cwd=root, capture_output=True, text=True,
-                              check=False)
+        done = subprocess.run(
+            ["git", "rev-parse", "--show-prefix"], cwd=root, capture_output=True, text=True, check=False
+        )
     except OSError:
         return ""
     return done.stdout.strip() if done.returncode == 0 else ""
@@ -110,8 +117,13 @@ def _range_options(command: Any) -> Any:
 
 
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]), default="text",
-              help="text for people; json for tools; sarif or github to annotate a pull request.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "sarif", "github"]),
+    default="text",
+    help="text for people; json for tools; sarif or github to annotate a pull request.",
+)
 @click.option("--no-data", is_flag=True, help="Skip the column checks against the source files.")
 @click.pass_context
 def validate(ctx: click.Context, fmt: str, no_data: bool) -> None:
@@ -187,8 +199,15 @@ def show(ctx: click.Context, kpi: str, grain: str | None) -> None:
 @_range_options
 @click.option("--dialect", help="Transpile to another SQL dialect with sqlglot (e.g. postgres, spark).")
 @click.pass_context
-def compile(ctx: click.Context, kpis: tuple[str, ...], grain: str | None, by: tuple[str, ...],
-            start: dt.date | None, end: dt.date | None, dialect: str | None) -> None:
+def compile(
+    ctx: click.Context,
+    kpis: tuple[str, ...],
+    grain: str | None,
+    by: tuple[str, ...],
+    start: dt.date | None,
+    end: dt.date | None,
+    dialect: str | None,
+) -> None:
     """Print the SQL that `run` would execute, without running it.
 
     \b
@@ -208,18 +227,32 @@ def compile(ctx: click.Context, kpis: tuple[str, ...], grain: str | None, by: tu
 @click.argument("kpis", nargs=-1)
 @_range_options
 @click.option("--where", help="Extra row filter for every KPI, checked like a KPI filter.")
-@click.option("--as-of", "as_of",
-              help="Judge targets at this date, or 'today' (default: end of the latest complete period).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown", "parquet"]),
-              default="table")
-@click.option("--output", "-o", type=click.Path(dir_okay=False),
-              help="Write to this file (atomically) instead of stdout.")
-@click.option("--fail-on", type=click.Choice(["off_track", "at_risk"]),
-              help="Exit 1 when a KPI's latest period has this status or worse (default: fail_on of kpictl.yml).")
+@click.option(
+    "--as-of", "as_of", help="Judge targets at this date, or 'today' (default: end of the latest complete period)."
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown", "parquet"]), default="table")
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False), help="Write to this file (atomically) instead of stdout."
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["off_track", "at_risk"]),
+    help="Exit 1 when a KPI's latest period has this status or worse (default: fail_on of kpictl.yml).",
+)
 @click.pass_context
-def run(ctx: click.Context, kpis: tuple[str, ...], grain: str | None, by: tuple[str, ...], start: dt.date | None,
-        end: dt.date | None, where: str | None, as_of: str | None, fmt: str, output: str | None,
-        fail_on: str | None) -> None:
+def run(
+    ctx: click.Context,
+    kpis: tuple[str, ...],
+    grain: str | None,
+    by: tuple[str, ...],
+    start: dt.date | None,
+    end: dt.date | None,
+    where: str | None,
+    as_of: str | None,
+    fmt: str,
+    output: str | None,
+    fail_on: str | None,
+) -> None:
     """Compute KPIs on the sources and judge them against their targets.
 
     The table shows the latest complete period per KPI and breakdown; json, csv and parquet
@@ -236,8 +269,9 @@ def run(ctx: click.Context, kpis: tuple[str, ...], grain: str | None, by: tuple[
     judged_at = dt.date.today() if as_of == "today" else _date(None, None, as_of)
     with progress(f"computing {len(kpis) or len(project.kpis)} KPIs…"):
         rows = project.run(list(kpis), grain=grain, by=by, start=start, end=end, where=where, as_of=judged_at)
-    data = report.render_rows(rows, project.kpis, fmt, by=by, lang=project.config.locale,
-                              color=False if output else ctx.color)
+    data = report.render_rows(
+        rows, project.kpis, fmt, by=by, lang=project.config.locale, color=False if output else ctx.color
+    )
     report.emit(data, output)
     if not rows:  # a message, not an error: CI over a quiet period still gets its (empty) table
         click.echo("no data in this range: no source has rows there", err=True)
@@ -351,15 +385,32 @@ def init(directory: str) -> None:
 @click.option("--by", help="Break every KPI that has it down by this dimension (default: each KPI's first).")
 @click.option("--grain", type=GRAINS, help="Period length (default: the project's).")
 @_dates
-@click.option("--lang", type=click.Choice(["en", "fr"]),
-              help="Language of texts and numbers (default: the project's locale).")
-@click.option("--as-of", "as_of",
-              help="Judge targets at this date, or 'today' (default: end of the latest period with data).")
-@click.option("--out", "-o", default="report.html", show_default=True, type=click.Path(dir_okay=False),
-              help="The HTML file to write (atomically).")
+@click.option(
+    "--lang", type=click.Choice(["en", "fr"]), help="Language of texts and numbers (default: the project's locale)."
+)
+@click.option(
+    "--as-of", "as_of", help="Judge targets at this date, or 'today' (default: end of the latest period with data)."
+)
+@click.option(
+    "--out",
+    "-o",
+    default="report.html",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="The HTML file to write (atomically).",
+)
 @click.pass_context
-def report(ctx: click.Context, kpis: tuple[str, ...], by: str | None, grain: str | None, start: dt.date | None,
-           end: dt.date | None, lang: str | None, as_of: str | None, out: str) -> None:
+def report(
+    ctx: click.Context,
+    kpis: tuple[str, ...],
+    by: str | None,
+    grain: str | None,
+    start: dt.date | None,
+    end: dt.date | None,
+    lang: str | None,
+    as_of: str | None,
+    out: str,
+) -> None:
     """Write the dashboard: one self-contained HTML file of KPI cards, trends, targets and breakdowns.
 
     No script and nothing from the network: it opens from a file or a CI artifact and prints on A4.
@@ -373,8 +424,9 @@ def report(ctx: click.Context, kpis: tuple[str, ...], by: str | None, grain: str
 
     judged_at = dt.date.today() if as_of == "today" else _date(None, None, as_of)
     with progress("building the dashboard…"):
-        page = dashboard.report(_project(ctx), list(kpis), lang=lang, grain=grain, by=by, start=start, end=end,
-                                as_of=judged_at)
+        page = dashboard.report(
+            _project(ctx), list(kpis), lang=lang, grain=grain, by=by, start=start, end=end, as_of=judged_at
+        )
     emit(html.render(page), out)
     click.echo(f"wrote {out}: {page.empty or f'{page.cards} KPIs'}", err=True)
 
@@ -387,13 +439,34 @@ def report(ctx: click.Context, kpis: tuple[str, ...], by: str | None, grain: str
 @click.option("--grain", type=GRAINS, help="Period length for --data (default: HEAD's project default).")
 @click.option("--by", multiple=True, help="Break --data down by this dimension (repeatable).")
 @_dates
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
-              help="text for people; markdown for a pull-request comment; json for tools.")
-@click.option("--fail-on-change", "threshold", type=click.FloatRange(min=0), metavar="THRESHOLD",
-              help="Exit 1 when a value moved by more than THRESHOLD, relative (0.01 = 1%; implies --data).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    help="text for people; markdown for a pull-request comment; json for tools.",
+)
+@click.option(
+    "--fail-on-change",
+    "threshold",
+    type=click.FloatRange(min=0),
+    metavar="THRESHOLD",
+    help="Exit 1 when a value moved by more than THRESHOLD, relative (0.01 = 1%; implies --data).",
+)
 @click.pass_context
-def diff(ctx: click.Context, base: str | None, head: str | None, sql: bool, data: bool, grain: str | None,
-         by: tuple[str, ...], start: dt.date | None, end: dt.date | None, fmt: str, threshold: float | None) -> None:
+def diff(
+    ctx: click.Context,
+    base: str | None,
+    head: str | None,
+    sql: bool,
+    data: bool,
+    grain: str | None,
+    by: tuple[str, ...],
+    start: dt.date | None,
+    end: dt.date | None,
+    fmt: str,
+    threshold: float | None,
+) -> None:
     """Show what a change to the definitions does: fields, impact, SQL and values.
 
     BASE and HEAD are git revisions. HEAD defaults to the working tree, BASE to the merge base
@@ -411,8 +484,17 @@ def diff(ctx: click.Context, base: str | None, head: str | None, sql: bool, data
     from kpictl.workflows import diff as diffing
 
     with progress("comparing definitions and values…"):
-        result = diffing.compare(ctx.find_root().obj, base, head, sql=sql, data=data or threshold is not None,
-                                 grain=grain, by=by, start=start, end=end)
+        result = diffing.compare(
+            ctx.find_root().obj,
+            base,
+            head,
+            sql=sql,
+            data=data or threshold is not None,
+            grain=grain,
+            by=by,
+            start=start,
+            end=end,
+        )
     click.echo(diffview.render(result, fmt), nl=False)
     if threshold is not None:
         for line in diffview.breach_lines(result, threshold):

@@ -51,8 +51,15 @@ class Project:
         if read is None:
             root = spec.find_root(path)
             if root is None:
-                raise InvalidProject([SpecError(f"no {spec.PROJECT_FILE} found in {Path(path).resolve()} or above",
-                                                at=Location(str(path)), hint="run 'kpictl init' to create a project")])
+                raise InvalidProject(
+                    [
+                        SpecError(
+                            f"no {spec.PROJECT_FILE} found in {Path(path).resolve()} or above",
+                            at=Location(str(path)),
+                            hint="run 'kpictl init' to create a project",
+                        )
+                    ]
+                )
         else:
             root = Path(path)
         elsewhere: set[str] = set()
@@ -122,9 +129,17 @@ class Project:
 
     # -- computing -------------------------------------------------------------------------
 
-    def plan(self, names: Sequence[str] | None = None, *, grain: str | None = None, by: Sequence[str] = (),
-             start: dt.date | None = None, end: dt.date | None = None, where: str | None = None,
-             tables: dict[str, list[dict[str, Any]]] | None = None) -> Any:
+    def plan(
+        self,
+        names: Sequence[str] | None = None,
+        *,
+        grain: str | None = None,
+        by: Sequence[str] = (),
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+        where: str | None = None,
+        tables: dict[str, list[dict[str, Any]]] | None = None,
+    ) -> Any:
         """The query plan of ``names`` (default: every KPI).
 
         The sources' real columns decide what a bare name means (``region`` of the order's
@@ -141,8 +156,17 @@ class Project:
             formula.parse(where, "filter", Location("--where"))
         columns = engine.with_given(self.schemas(), tables)
         to_date = self._to_date(selected, grain)
-        return planner.plan(self.config, {**self.kpis, **to_date}, [*selected, *to_date], grain=grain, by=tuple(by),
-                            start=start, end=end, where=where, columns=columns)
+        return planner.plan(
+            self.config,
+            {**self.kpis, **to_date},
+            [*selected, *to_date],
+            grain=grain,
+            by=tuple(by),
+            start=start,
+            end=end,
+            where=where,
+            columns=columns,
+        )
 
     def _to_date(self, selected: list[str], grain: str | None) -> dict[str, Kpi]:
         """Hidden KPIs for the levels whose target is meant for a longer period than the run's.
@@ -164,16 +188,26 @@ class Project:
             if not period or name in sizes or unit not in GRAINS or GRAINS.index(unit) <= GRAINS.index(own):
                 continue
             extra[f"{name}{TO_DATE}"] = dataclasses.replace(
-                kpi, name=f"{name}{TO_DATE}", formula=f"to_date({name}, {unit})", source=None, filters=(),
-                dimensions=(), time=None, target=None, tests=(), filter_at=())
+                kpi,
+                name=f"{name}{TO_DATE}",
+                formula=f"to_date({name}, {unit})",
+                source=None,
+                filters=(),
+                dimensions=(),
+                time=None,
+                target=None,
+                tests=(),
+                filter_at=(),
+            )
         return extra
 
     def compile(self, names: Sequence[str] | None = None, **options: Any) -> Any:
         """The SQL that ``run`` would execute (a CompiledQuery: ``.sql``, ``.params``)."""
         return self._compile(names, None, options)[1]
 
-    def _compile(self, names: Sequence[str] | None, tables: dict[str, list[dict[str, Any]]] | None,
-                 options: dict[str, Any]) -> tuple[Any, Any]:
+    def _compile(
+        self, names: Sequence[str] | None, tables: dict[str, list[dict[str, Any]]] | None, options: dict[str, Any]
+    ) -> tuple[Any, Any]:
         """Plan and SQL, kept per set of options: a notebook's second run of a loaded project
         only runs the query (the definitions and the sources' columns cannot change under it)."""
         from kpictl.sql import compiler
@@ -187,8 +221,14 @@ class Project:
             self._compiled[key] = (plan, compiler.compile(plan))
         return self._compiled[key]
 
-    def run(self, names: Sequence[str] | None = None, *, as_of: dt.date | None = None,
-            tables: dict[str, list[dict[str, Any]]] | None = None, **options: Any) -> list[Row]:
+    def run(
+        self,
+        names: Sequence[str] | None = None,
+        *,
+        as_of: dt.date | None = None,
+        tables: dict[str, list[dict[str, Any]]] | None = None,
+        **options: Any,
+    ) -> list[Row]:
         """Compute ``names`` (default: every KPI) and judge each row against its target.
 
         Returns tidy rows (kpi, period, dims, value, judgement), ordered by KPI, period and
@@ -202,28 +242,38 @@ class Project:
         types = {name: cols for name, cols in self.schemas().items() if tables and name in tables}
         rows = engine.execute(compiled, self.config, tables=tables, types=types or None)
         grain_of = {kpi: grain for kpi, grain in plan.outputs}
+
         # a level judged over its target's period: the value to date stands in while judging
         def key(r: Row) -> tuple[str, dt.date, tuple[tuple[str, Any], ...]]:
             return (r.kpi.removesuffix(TO_DATE), r.period, tuple(r.dims.items()))
 
         to_date = {key(r): r.value for r in rows if r.kpi.endswith(TO_DATE)}
         shown = {key(r): r.value for r in rows if not r.kpi.endswith(TO_DATE)}
-        rows = [dataclasses.replace(r, value=to_date[key(r)]) if key(r) in to_date else r
-                for r in rows if not r.kpi.endswith(TO_DATE)]
+        rows = [
+            dataclasses.replace(r, value=to_date[key(r)]) if key(r) in to_date else r
+            for r in rows
+            if not r.kpi.endswith(TO_DATE)
+        ]
         groups: dict[str, list[Row]] = {}
         for row in rows:
             groups.setdefault(grain_of[row.kpi], []).append(row)
         if as_of is None:
-            as_of = max((targets.default_as_of(sorted({r.period for r in g}), grain) for grain, g in groups.items()),
-                        default=dt.date.today())
+            as_of = max(
+                (targets.default_as_of(sorted({r.period for r in g}), grain) for grain, g in groups.items()),
+                default=dt.date.today(),
+            )
         sizes = {name: self.kpis[name].grain or self.config.grain for name in self.extensive()}
-        judged = [r for grain, g in groups.items()
-                  for r in targets.judge_rows(g, self.kpis, as_of=as_of, grain=grain, extensive=sizes)]
+        judged = [
+            r
+            for grain, g in groups.items()
+            for r in targets.judge_rows(g, self.kpis, as_of=as_of, grain=grain, extensive=sizes)
+        ]
         judged = projection.annotate(judged, self.kpis, grain_of)
         for i, r in enumerate(judged):
             if key(r) in to_date and r.judgement is not None:  # show the period's own value, say what was judged
-                judged[i] = dataclasses.replace(r, value=shown[key(r)],
-                                                judgement=dataclasses.replace(r.judgement, judged_value=r.value))
+                judged[i] = dataclasses.replace(
+                    r, value=shown[key(r)], judgement=dataclasses.replace(r.judgement, judged_value=r.value)
+                )
         order = {name: i for i, name in enumerate(compiled.kpis)}
         return sorted(judged, key=lambda r: (order[r.kpi], r.period, tuple(str(r.dims[d]) for d in r.dims)))
 
@@ -266,8 +316,10 @@ class Project:
                     history.setdefault(row.kpi, []).append((row.period, row.value))
             except DataError:
                 history = {}  # no data here: A and T are scored on the definitions alone
-        return [lint.score(self._per_period(n, history.get(n)), history.get(n) if data and history else None)
-                for n in selected]
+        return [
+            lint.score(self._per_period(n, history.get(n)), history.get(n) if data and history else None)
+            for n in selected
+        ]
 
     def _per_period(self, name: str, history: list[tuple[dt.date, float | None]] | None) -> Kpi:
         """The KPI with a size's target scaled to the grain of its history (lint compares them)."""

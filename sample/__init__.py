@@ -41,7 +41,11 @@ from sample.tables import MACROS, RowWriter, Table
 
 #: Every table, in the order they are built (a table may join the ones before it).
 TABLES: tuple[Table, ...] = (
-    *customers.TABLES, *logistics.TABLES, *support.TABLES, *marketing.TABLES, *purchasing.TABLES,
+    *customers.TABLES,
+    *logistics.TABLES,
+    *support.TABLES,
+    *marketing.TABLES,
+    *purchasing.TABLES,
 )
 FORMATS = ("parquet", "csv")
 
@@ -93,16 +97,19 @@ def _convert(tmp: Path, out: Path, formats: tuple[str, ...]) -> dict[str, int]:
     import duckdb
 
     counts: dict[str, int] = {}
-    con = duckdb.connect(":memory:", config={"threads": 1, "autoinstall_known_extensions": False,
-                                             "autoload_known_extensions": False})
+    con = duckdb.connect(
+        ":memory:", config={"threads": 1, "autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    )
     try:
         for macro in MACROS:
             con.execute(macro)
         for table in TABLES:
             columns = ", ".join(f"'{name}': '{kind}'" for name, kind in table.raw)
             raw = literal(tmp / f"{table.name}.csv")
-            con.execute(f"CREATE TABLE raw_{table.name} AS SELECT * FROM read_csv({raw}, header = false, "
-                        f"auto_detect = false, columns = {{{columns}}})")
+            con.execute(
+                f"CREATE TABLE raw_{table.name} AS SELECT * FROM read_csv({raw}, header = false, "
+                f"auto_detect = false, columns = {{{columns}}})"
+            )
             con.execute(f"CREATE TABLE {table.name} AS {table.select}")
             con.execute(f"DROP TABLE raw_{table.name}")
             query = f"SELECT * EXCLUDE (_seq) FROM {table.name} ORDER BY {table.order_by}"
@@ -113,5 +120,3 @@ def _convert(tmp: Path, out: Path, formats: tuple[str, ...]) -> dict[str, int]:
     finally:
         con.close()
     return counts
-
-

@@ -17,8 +17,9 @@ from sample import generate
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sample", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m sample", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", default="data", help="output folder (default: data)")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies the number of rows (default: 1)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")

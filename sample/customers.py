@@ -29,12 +29,48 @@ CONTRACT_VALUE = {"enterprise": 60_000.0, "mid_market": 16_000.0, "smb": 4_500.0
 RENEWAL = {"enterprise": 0.93, "mid_market": 0.87, "smb": 0.80}
 RENEWAL_REGION = {"EU": 0.0, "NA": 0.01, "APAC": -0.02, "LATAM": -0.06}
 
-_STEMS = ("Nord", "Alpen", "Rhone", "Baltic", "Iberia", "Loire", "Danube", "Atlas", "Summit", "Harbor",
-          "Pacific", "Andes", "Sakura", "Lotus", "Condor", "Aurora", "Cedar", "Granite", "Meridian", "Vega")
-_TRADES = ("Logistics", "Industries", "Foods", "Pharma", "Retail", "Energy", "Systems", "Textiles",
-           "Chemicals", "Components", "Distribution", "Packaging")
-_LEGAL = {"EU": ("SA", "GmbH", "BV", "SpA", "SAS"), "NA": ("Inc", "LLC", "Corp"),
-          "APAC": ("Pte Ltd", "Pty Ltd", "KK"), "LATAM": ("SA de CV", "Ltda", "SRL")}
+_STEMS = (
+    "Nord",
+    "Alpen",
+    "Rhone",
+    "Baltic",
+    "Iberia",
+    "Loire",
+    "Danube",
+    "Atlas",
+    "Summit",
+    "Harbor",
+    "Pacific",
+    "Andes",
+    "Sakura",
+    "Lotus",
+    "Condor",
+    "Aurora",
+    "Cedar",
+    "Granite",
+    "Meridian",
+    "Vega",
+)
+_TRADES = (
+    "Logistics",
+    "Industries",
+    "Foods",
+    "Pharma",
+    "Retail",
+    "Energy",
+    "Systems",
+    "Textiles",
+    "Chemicals",
+    "Components",
+    "Distribution",
+    "Packaging",
+)
+_LEGAL = {
+    "EU": ("SA", "GmbH", "BV", "SpA", "SAS"),
+    "NA": ("Inc", "LLC", "Corp"),
+    "APAC": ("Pte Ltd", "Pty Ltd", "KK"),
+    "LATAM": ("SA de CV", "Ltda", "SRL"),
+}
 
 
 @dataclass
@@ -63,8 +99,15 @@ class Account:
 
 CUSTOMERS = Table(
     "customers",
-    raw=(("seq", "BIGINT"), ("name", "VARCHAR"), ("region", "VARCHAR"), ("segment", "VARCHAR"),
-         ("acquisition_channel", "VARCHAR"), ("referred_by", "INTEGER"), ("signup_day", "INTEGER")),
+    raw=(
+        ("seq", "BIGINT"),
+        ("name", "VARCHAR"),
+        ("region", "VARCHAR"),
+        ("segment", "VARCHAR"),
+        ("acquisition_channel", "VARCHAR"),
+        ("referred_by", "INTEGER"),
+        ("signup_day", "INTEGER"),
+    ),
     select="""
         SELECT CAST(seq AS INTEGER) AS customer_id, name, region, segment, acquisition_channel,
                referred_by, as_date(signup_day) AS signup_date, seq AS _seq
@@ -74,8 +117,15 @@ CUSTOMERS = Table(
 
 CONTRACTS = Table(
     "contracts",
-    raw=(("seq", "BIGINT"), ("customer_id", "INTEGER"), ("start_day", "INTEGER"), ("end_day", "INTEGER"),
-         ("status", "VARCHAR"), ("annual_value", "DECIMAL(12,2)"), ("renewal_amount", "DECIMAL(12,2)")),
+    raw=(
+        ("seq", "BIGINT"),
+        ("customer_id", "INTEGER"),
+        ("start_day", "INTEGER"),
+        ("end_day", "INTEGER"),
+        ("status", "VARCHAR"),
+        ("annual_value", "DECIMAL(12,2)"),
+        ("renewal_amount", "DECIMAL(12,2)"),
+    ),
     select="""
         SELECT CAST(row_number() OVER (ORDER BY start_day, seq) AS INTEGER) AS contract_id, customer_id,
                as_date(start_day) AS start_date, as_date(end_day) AS end_date, status,

@@ -65,8 +65,15 @@ WAREHOUSES = (  # name, nominal capacity (pallet positions), fixed monthly cost,
 
 ORDERS = Table(
     "orders",
-    raw=(("seq", "BIGINT"), ("customer_id", "INTEGER"), ("order_day", "INTEGER"), ("ship_day", "INTEGER"),
-         ("channel", "VARCHAR"), ("sale_type", "VARCHAR"), ("amount", "DECIMAL(12,2)")),
+    raw=(
+        ("seq", "BIGINT"),
+        ("customer_id", "INTEGER"),
+        ("order_day", "INTEGER"),
+        ("ship_day", "INTEGER"),
+        ("channel", "VARCHAR"),
+        ("sale_type", "VARCHAR"),
+        ("amount", "DECIMAL(12,2)"),
+    ),
     select="""
         SELECT CAST(row_number() OVER (ORDER BY order_day, seq) AS INTEGER) AS order_id, customer_id,
                as_date(order_day) AS order_date, as_date(ship_day) AS ship_date, channel, sale_type,
@@ -77,10 +84,19 @@ ORDERS = Table(
 
 SHIPMENTS = Table(
     "shipments",
-    raw=(("seq", "BIGINT"), ("order_seq", "BIGINT"), ("ship_day", "INTEGER"), ("promised_day", "INTEGER"),
-         ("delivered_day", "INTEGER"), ("region", "VARCHAR"), ("carrier", "VARCHAR"),
-         ("complete", "BOOLEAN"), ("weight_kg", "DECIMAL(10,1)"), ("capacity_kg", "DECIMAL(10,1)"),
-         ("transport_cost", "DECIMAL(12,2)")),
+    raw=(
+        ("seq", "BIGINT"),
+        ("order_seq", "BIGINT"),
+        ("ship_day", "INTEGER"),
+        ("promised_day", "INTEGER"),
+        ("delivered_day", "INTEGER"),
+        ("region", "VARCHAR"),
+        ("carrier", "VARCHAR"),
+        ("complete", "BOOLEAN"),
+        ("weight_kg", "DECIMAL(10,1)"),
+        ("capacity_kg", "DECIMAL(10,1)"),
+        ("transport_cost", "DECIMAL(12,2)"),
+    ),
     select="""
         SELECT CAST(row_number() OVER (ORDER BY s.ship_day, o.order_id) AS INTEGER) AS shipment_id,
                o.order_id, as_date(s.ship_day) AS ship_date, as_date(s.promised_day) AS promised_date,
@@ -93,8 +109,14 @@ SHIPMENTS = Table(
 
 WAREHOUSE_MONTHS = Table(
     "warehouse_months",
-    raw=(("seq", "BIGINT"), ("month_day", "INTEGER"), ("warehouse", "VARCHAR"),
-         ("storage_cost", "DECIMAL(12,2)"), ("nominal_capacity", "INTEGER"), ("occupancy_index", "DOUBLE")),
+    raw=(
+        ("seq", "BIGINT"),
+        ("month_day", "INTEGER"),
+        ("warehouse", "VARCHAR"),
+        ("storage_cost", "DECIMAL(12,2)"),
+        ("nominal_capacity", "INTEGER"),
+        ("occupancy_index", "DOUBLE"),
+    ),
     select="""
         SELECT as_date(month_day) AS month, warehouse, storage_cost, nominal_capacity, occupancy_index,
                seq AS _seq
@@ -148,8 +170,21 @@ class _Writer:
         fuel = 1.0 + 0.05 * ship_day / 365.0
         cost = (FEE[region] + PER_KG[region] * capacity) * fuel * rng.uniform(0.9, 1.1)
         self.shipment_seq += 1
-        self.shipments.writerow((self.shipment_seq, self.order_seq, ship_day, order_day + PROMISE[region],
-                                 delivered, region, carrier, complete, round(weight, 1), capacity, money(cost)))
+        self.shipments.writerow(
+            (
+                self.shipment_seq,
+                self.order_seq,
+                ship_day,
+                order_day + PROMISE[region],
+                delivered,
+                region,
+                carrier,
+                complete,
+                round(weight, 1),
+                capacity,
+                money(cost),
+            )
+        )
 
 
 def write(seed: int, accounts: list[Account], writers: dict[str, RowWriter]) -> None:
@@ -172,8 +207,7 @@ def write(seed: int, accounts: list[Account], writers: dict[str, RowWriter]) -> 
                     sale_type, first_order = "direct", False
                 else:
                     upsell = 0.24 if day >= Y2025 else 0.17  # the key-account programme sells upgrades
-                    sale_type = pick(rng, (("direct", 0.83 - upsell - 0.25), ("cross_sell", 0.25),
-                                           ("upsell", upsell)))
+                    sale_type = pick(rng, (("direct", 0.83 - upsell - 0.25), ("cross_sell", 0.25), ("upsell", upsell)))
                 amount = money(rng.lognormvariate(-0.18, 0.6) * mean * SALE_VALUE[sale_type])
                 out.order(account, day, sale_type, amount, pick(rng, channels))
         for contract in account.contracts:

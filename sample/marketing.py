@@ -21,11 +21,16 @@ SESSION_MIX = (0.38, 0.18, 0.14, 0.06, 0.06, 0.18)
 LEAD_MIX_2024 = (0.30, 0.22, 0.15, 0.10, 0.08, 0.15)
 LEAD_MIX_2025 = (0.33, 0.18, 0.15, 0.11, 0.09, 0.14)
 #: Chance that a lead becomes a customer, by channel.
-CONVERSION = {"organic_search": 0.22, "paid_search": 0.14, "social": 0.10, "email": 0.26,
-              "referral": 0.42, "direct": 0.28}
+CONVERSION = {
+    "organic_search": 0.22,
+    "paid_search": 0.14,
+    "social": 0.10,
+    "email": 0.26,
+    "referral": 0.42,
+    "direct": 0.28,
+}
 #: Chance that one CTA view is clicked, by channel.
-CLICK = {"organic_search": 0.09, "paid_search": 0.14, "social": 0.07, "email": 0.16,
-         "referral": 0.12, "direct": 0.11}
+CLICK = {"organic_search": 0.09, "paid_search": 0.14, "social": 0.07, "email": 0.16, "referral": 0.12, "direct": 0.11}
 LANDING = {
     "organic_search": (("/blog/otif-explained", 0.35), ("/whitepaper", 0.30), ("/", 0.20), ("/pricing", 0.15)),
     "paid_search": (("/demo", 0.45), ("/pricing", 0.35), ("/", 0.20)),
@@ -35,20 +40,37 @@ LANDING = {
     "direct": (("/", 0.50), ("/pricing", 0.30), ("/demo", 0.20)),
 }
 #: CTA views per session, by landing page.
-CTA_VIEWS = {"/": 1.2, "/pricing": 2.0, "/demo": 1.5, "/blog/otif-explained": 0.8, "/whitepaper": 1.0,
-             "/webinar": 1.0}
-ORGANIC_KEYWORDS = (("kpi dashboard", 30.0), ("otif definition", 18.0), ("on time delivery rate", 14.0),
-                    ("smart objectives", 11.0), ("churn rate formula", 9.0), ("key account manager kpi", 7.0),
-                    ("supply chain kpi", 6.0), ("metrics as code", 5.0))
-PAID_KEYWORDS = (("kpi software", 40.0), ("kpi dashboard tool", 25.0), ("logistics kpi tool", 15.0),
-                 ("sales kpi tracking", 12.0), ("purchasing kpi", 8.0))
+CTA_VIEWS = {"/": 1.2, "/pricing": 2.0, "/demo": 1.5, "/blog/otif-explained": 0.8, "/whitepaper": 1.0, "/webinar": 1.0}
+ORGANIC_KEYWORDS = (
+    ("kpi dashboard", 30.0),
+    ("otif definition", 18.0),
+    ("on time delivery rate", 14.0),
+    ("smart objectives", 11.0),
+    ("churn rate formula", 9.0),
+    ("key account manager kpi", 7.0),
+    ("supply chain kpi", 6.0),
+    ("metrics as code", 5.0),
+)
+PAID_KEYWORDS = (
+    ("kpi software", 40.0),
+    ("kpi dashboard tool", 25.0),
+    ("logistics kpi tool", 15.0),
+    ("sales kpi tracking", 12.0),
+    ("purchasing kpi", 8.0),
+)
 #: Day the redesigned site (clearer calls-to-action) goes live: 2025-04-01.
 REDESIGN = Y2025 + 90
 
 LEADS = Table(
     "leads",
-    raw=(("seq", "BIGINT"), ("day", "INTEGER"), ("channel", "VARCHAR"), ("paid", "BOOLEAN"),
-         ("landing_page", "VARCHAR"), ("converted", "BOOLEAN")),
+    raw=(
+        ("seq", "BIGINT"),
+        ("day", "INTEGER"),
+        ("channel", "VARCHAR"),
+        ("paid", "BOOLEAN"),
+        ("landing_page", "VARCHAR"),
+        ("converted", "BOOLEAN"),
+    ),
     select="""
         SELECT CAST(seq AS INTEGER) AS lead_id, as_date(day) AS created_date, channel, paid, landing_page,
                converted, seq AS _seq
@@ -58,9 +80,16 @@ LEADS = Table(
 
 WEB_SESSIONS = Table(
     "web_sessions",
-    raw=(("seq", "BIGINT"), ("day", "INTEGER"), ("visitor_id", "INTEGER"), ("channel", "VARCHAR"),
-         ("keyword", "VARCHAR"), ("landing_page", "VARCHAR"), ("cta_views", "SMALLINT"),
-         ("cta_clicks", "SMALLINT")),
+    raw=(
+        ("seq", "BIGINT"),
+        ("day", "INTEGER"),
+        ("visitor_id", "INTEGER"),
+        ("channel", "VARCHAR"),
+        ("keyword", "VARCHAR"),
+        ("landing_page", "VARCHAR"),
+        ("cta_views", "SMALLINT"),
+        ("cta_clicks", "SMALLINT"),
+    ),
     select="""
         SELECT CAST(seq AS INTEGER) AS session_id, as_date(day) AS date, visitor_id, channel, keyword,
                landing_page, cta_views, cta_clicks, seq AS _seq

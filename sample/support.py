@@ -33,8 +33,14 @@ _END_MINUTE = (LAST_DAY + 1) * MINUTES_PER_DAY
 
 TICKETS = Table(
     "tickets",
-    raw=(("seq", "BIGINT"), ("customer_id", "INTEGER"), ("opened_minute", "BIGINT"),
-         ("resolved_minute", "BIGINT"), ("channel", "VARCHAR"), ("satisfaction", "TINYINT")),
+    raw=(
+        ("seq", "BIGINT"),
+        ("customer_id", "INTEGER"),
+        ("opened_minute", "BIGINT"),
+        ("resolved_minute", "BIGINT"),
+        ("channel", "VARCHAR"),
+        ("satisfaction", "TINYINT"),
+    ),
     select="""
         SELECT CAST(row_number() OVER (ORDER BY opened_minute, seq) AS INTEGER) AS ticket_id, customer_id,
                as_timestamp(opened_minute) AS opened_at, as_timestamp(resolved_minute) AS resolved_at,
@@ -45,8 +51,13 @@ TICKETS = Table(
 
 INTERACTIONS = Table(
     "interactions",
-    raw=(("seq", "BIGINT"), ("customer_id", "INTEGER"), ("day", "INTEGER"), ("kind", "VARCHAR"),
-         ("purpose", "VARCHAR")),
+    raw=(
+        ("seq", "BIGINT"),
+        ("customer_id", "INTEGER"),
+        ("day", "INTEGER"),
+        ("kind", "VARCHAR"),
+        ("purpose", "VARCHAR"),
+    ),
     select="""
         SELECT CAST(row_number() OVER (ORDER BY day, seq) AS INTEGER) AS interaction_id, customer_id,
                as_date(day) AS date, kind, purpose, seq AS _seq
@@ -124,5 +135,6 @@ def write(seed: int, accounts: list[Account], writers: dict[str, RowWriter]) -> 
                 out.ticket(account.customer_id, lo + rng.randrange(hi - lo + 1))
             for kind, rates in (("call", STRATEGIC_CALLS), ("email", STRATEGIC_EMAILS)):
                 for _ in range(poisson(rng, rates[segment] * share * kam)):
-                    out.interaction(account.customer_id, next_business_day(lo + rng.randrange(hi - lo + 1)),
-                                    kind, "strategic")
+                    out.interaction(
+                        account.customer_id, next_business_day(lo + rng.randrange(hi - lo + 1)), kind, "strategic"
+                    )

@@ -57,6 +57,7 @@ def _regions(folder: Path) -> dict[str, str]:
 
 # -- retention and relationship ---------------------------------------------------------------
 
+
 def retention_rate(folder: Path) -> float | None:
     ended = [c for c in _in_month(_table(folder, "contracts"), "end_date") if c["status"] != "active"]
     return _ratio(sum(c["status"] == "renewed" for c in ended), len(ended))
@@ -98,6 +99,7 @@ def referrals(folder: Path) -> float:
 
 # -- revenue --------------------------------------------------------------------------------
 
+
 def _revenue(folder: Path, sale_type: str | None = None) -> Decimal:
     orders = _in_month(_table(folder, "orders"), "order_date")
     return sum((Decimal(o["amount"]) for o in orders if sale_type in (None, o["sale_type"])), Decimal(0))
@@ -121,6 +123,7 @@ def revenue_direct_by_region(folder: Path) -> dict[str | None, float | None]:
 
 
 # -- marketing ------------------------------------------------------------------------------
+
 
 def _conversions(folder: Path) -> tuple[dict[str, int], dict[str, set[str]]]:
     """Converted leads and distinct visitors of the month, by marketing channel."""
@@ -161,6 +164,7 @@ def traffic_by_keyword(folder: Path) -> dict[str | None, float | None]:
 
 # -- purchasing -----------------------------------------------------------------------------
 
+
 def negotiation_gap(folder: Path) -> float | None:
     orders = _in_month(_table(folder, "purchase_orders"), "order_date")
     first = sum(Decimal(o["first_offer"]) for o in orders)
@@ -187,6 +191,7 @@ def supplier_payment_compliance(folder: Path) -> float | None:
 
 # -- transport and storage --------------------------------------------------------------------
 
+
 def _shipped(folder: Path) -> list[dict[str, str]]:
     return _in_month(_table(folder, "shipments"), "ship_date")
 
@@ -212,8 +217,9 @@ def otif_rate(folder: Path) -> float | None:
 
 def transport_utilization(folder: Path) -> float | None:
     shipments = _shipped(folder)
-    return _ratio(float(sum(Decimal(s["weight_kg"]) for s in shipments)),
-                  float(sum(Decimal(s["capacity_kg"]) for s in shipments)))
+    return _ratio(
+        float(sum(Decimal(s["weight_kg"]) for s in shipments)), float(sum(Decimal(s["capacity_kg"]) for s in shipments))
+    )
 
 
 def transport_cost_to_sales(folder: Path) -> float | None:
@@ -230,8 +236,13 @@ def storage_unit_cost(folder: Path) -> float | None:
 
 def order_processing_time(folder: Path) -> float | None:
     orders = _in_month(_table(folder, "orders"), "order_date")
-    return _mean([(dt.date.fromisoformat(o["ship_date"]) - dt.date.fromisoformat(o["order_date"])).days
-                  for o in orders if o["ship_date"]])
+    return _mean(
+        [
+            (dt.date.fromisoformat(o["ship_date"]) - dt.date.fromisoformat(o["order_date"])).days
+            for o in orders
+            if o["ship_date"]
+        ]
+    )
 
 
 TOTALS: dict[str, Callable[[Path], float | None]] = {

@@ -63,17 +63,23 @@ def test_tiling_multiplies_rows_and_keeps_keys_unique_and_joined(cache: Path, tm
     # the same values three times over, and every foreign key still finds its one row
     revenue = "SELECT sum(amount) FROM '{%s}/orders.parquet'"
     assert one(revenue % "out")[0] == 3 * one(revenue % "base")[0]
-    for child, column, parent, key in (("orders", "customer_id", "customers", "customer_id"),
-                                       ("shipments", "order_id", "orders", "order_id"),
-                                       ("customers", "referred_by", "customers", "customer_id"),
-                                       ("tickets", "customer_id", "customers", "customer_id")):
-        orphans = one(f"SELECT count(*) FROM '{{out}}/{child}.parquet' c ANTI JOIN '{{out}}/{parent}.parquet' p "
-                      f"ON c.{column} = p.{key}")[0]
+    for child, column, parent, key in (
+        ("orders", "customer_id", "customers", "customer_id"),
+        ("shipments", "order_id", "orders", "order_id"),
+        ("customers", "referred_by", "customers", "customer_id"),
+        ("tickets", "customer_id", "customers", "customer_id"),
+    ):
+        orphans = one(
+            f"SELECT count(*) FROM '{{out}}/{child}.parquet' c ANTI JOIN '{{out}}/{parent}.parquet' p "
+            f"ON c.{column} = p.{key}"
+        )[0]
         nulls = one(f"SELECT count(*) FILTER (WHERE {column} IS NULL) FROM '{{out}}/{child}.parquet'")[0]
         assert orphans == nulls, (child, column)
     # ids stay in time order, as the generator numbers them
-    assert one("SELECT bool_and(order_date >= prev) FROM (SELECT order_date, "
-               "lag(order_date) OVER (ORDER BY order_id) AS prev FROM '{out}/orders.parquet')")[0]
+    assert one(
+        "SELECT bool_and(order_date >= prev) FROM (SELECT order_date, "
+        "lag(order_date) OVER (ORDER BY order_id) AS prev FROM '{out}/orders.parquet')"
+    )[0]
 
 
 def test_a_scale_above_the_tiled_one_must_be_a_multiple_of_it(cache: Path) -> None:

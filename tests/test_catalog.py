@@ -16,16 +16,42 @@ ROOT = Path(__file__).resolve().parent.parent
 #: The English names of the seed's KPI catalog (shared/seed/CATALOG.md); "conversion_rate by
 #: channel" is conversion_rate broken down by channel.
 CATALOG = (
-    "retention_rate", "churn_rate", "csat", "support_requests", "support_calls", "support_emails",
+    "retention_rate",
+    "churn_rate",
+    "csat",
+    "support_requests",
+    "support_calls",
+    "support_emails",
     "resolution_time",
-    "strategic_calls", "strategic_emails", "referrals", "engagement_rate",
-    "revenue_direct", "revenue_cross_sell", "revenue_renewal", "revenue_upsell",
-    "leads", "visitors", "conversion_rate", "paid_lead_share", "leads_per_landing_page", "cta_click_rate",
+    "strategic_calls",
+    "strategic_emails",
+    "referrals",
+    "engagement_rate",
+    "revenue_direct",
+    "revenue_cross_sell",
+    "revenue_renewal",
+    "revenue_upsell",
+    "leads",
+    "visitors",
+    "conversion_rate",
+    "paid_lead_share",
+    "leads_per_landing_page",
+    "cta_click_rate",
     "traffic_by_keyword",
-    "negotiation_gap", "budget_gap", "supplier_nonconformity_rate", "off_process_rate", "suppliers_per_item",
-    "urgent_order_share", "avg_order_cost", "supplier_payment_compliance",
-    "transport_cost_to_sales", "on_time_delivery_rate", "transport_utilization",
-    "storage_unit_cost", "order_processing_time", "otif_rate",
+    "negotiation_gap",
+    "budget_gap",
+    "supplier_nonconformity_rate",
+    "off_process_rate",
+    "suppliers_per_item",
+    "urgent_order_share",
+    "avg_order_cost",
+    "supplier_payment_compliance",
+    "transport_cost_to_sales",
+    "on_time_delivery_rate",
+    "transport_utilization",
+    "storage_unit_cost",
+    "order_processing_time",
+    "otif_rate",
 )
 DOMAINS = {"retention", "relationship", "revenue", "marketing", "purchasing", "transport", "storage"}
 
@@ -86,8 +112,9 @@ def test_december_2025_matches_plain_python(kpi: str, project: Project, csv_fold
 
 
 @pytest.mark.parametrize(("kpi", "dimension"), sorted(expected.BREAKDOWNS))
-def test_december_2025_breakdown_matches_plain_python(kpi: str, dimension: str, project: Project,
-                                                      csv_folder: Path) -> None:
+def test_december_2025_breakdown_matches_plain_python(
+    kpi: str, dimension: str, project: Project, csv_folder: Path
+) -> None:
     rows = project.run([kpi], grain="month", by=[dimension])
     values = {r.dims[dimension]: r.value for r in rows if r.kpi == kpi and r.period == expected.PERIOD}
     assert values == pytest.approx(expected.BREAKDOWNS[kpi, dimension](csv_folder), rel=1e-9)

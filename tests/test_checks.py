@@ -26,8 +26,15 @@ vars: {start: 2025-04-01}
 
 SCHEMAS = {
     "customers": {"customer_id": "INTEGER", "region": "VARCHAR", "segment": "VARCHAR"},
-    "orders": {"order_id": "INTEGER", "order_date": "DATE", "customer_id": "INTEGER", "amount": "DOUBLE",
-               "status": "VARCHAR", "channel": "VARCHAR", "region": "VARCHAR"},
+    "orders": {
+        "order_id": "INTEGER",
+        "order_date": "DATE",
+        "customer_id": "INTEGER",
+        "amount": "DOUBLE",
+        "status": "VARCHAR",
+        "channel": "VARCHAR",
+        "region": "VARCHAR",
+    },
     "shipments": {"ship_date": "DATE", "on_time": "BOOLEAN", "carrier": "VARCHAR", "cost": "DOUBLE"},
 }
 
@@ -67,7 +74,9 @@ kpis:
 
 
 def test_a_valid_project_has_no_problems_and_renders_jinja() -> None:
-    text = SALES + """\
+    text = (
+        SALES
+        + """\
   - name: aov
     formula: revenue / order_count
   - name: recent_revenue
@@ -75,6 +84,7 @@ def test_a_valid_project_has_no_problems_and_renders_jinja() -> None:
     formula: sum(amount)
     filter: "order_date >= '{{ var('start') }}'"
 """
+    )
     rendered, errors = checks.check(config(), kpis(text), schemas=SCHEMAS)
     assert errors == []
     assert list(rendered) == ["revenue", "order_count", "aov", "recent_revenue"]
@@ -125,8 +135,10 @@ kpis:
         ({"a": "b", "b": "c", "c": "a"}, ["3:14: cycle between derived KPIs: a -> b -> c -> a"]),
         ({"c": "a", "a": "b", "b": "c"}, ["3:14: cycle between derived KPIs: c -> a -> b -> c"]),
         ({"a": "a / prior(x) - 1", "x": "1 + 1"}, ["3:14: KPI 'a' is computed from itself"]),
-        ({"a": "b", "b": "a", "c": "d", "d": "c"},
-         ["3:14: cycle between derived KPIs: a -> b -> a", "7:14: cycle between derived KPIs: c -> d -> c"]),
+        (
+            {"a": "b", "b": "a", "c": "d", "d": "c"},
+            ["3:14: cycle between derived KPIs: a -> b -> a", "7:14: cycle between derived KPIs: c -> d -> c"],
+        ),
     ],
 )
 def test_cycles_are_printed_from_the_kpi_defined_first(formulas: dict[str, str], expected: list[str]) -> None:
@@ -135,12 +147,15 @@ def test_cycles_are_printed_from_the_kpi_defined_first(formulas: dict[str, str],
 
 
 def test_dimensions_of_a_derived_kpi_are_those_its_inputs_share() -> None:
-    text = SALES + """\
+    text = (
+        SALES
+        + """\
   - name: aov
     formula: revenue / order_count
   - name: aov_growth
     formula: aov / prior(aov) - 1
 """
+    )
     rendered, _ = checks.check(config(), kpis(text))
     assert checks.dimensions_of("revenue", rendered) == {"region", "channel"}
     assert checks.dimensions_of("aov", rendered) == {"region"}
@@ -148,13 +163,16 @@ def test_dimensions_of_a_derived_kpi_are_those_its_inputs_share() -> None:
 
 
 def test_derived_kpis_have_no_filter_dimensions_or_time() -> None:
-    text = SALES + """\
+    text = (
+        SALES
+        + """\
   - name: aov
     formula: revenue / order_count
     filter: region = 'EU'
     dimensions: [region]
     time: order_date
 """
+    )
     assert [p.split(" (")[0] for p in problems(text)] == [
         "10:11: derived KPI 'aov' has no time column of its own",
         "12:13: derived KPI 'aov' cannot have a filter",
@@ -248,8 +266,7 @@ kpis:
         " (did you mean 'status'?)",
         "6:18: unknown dimension 'chanel' of revenue: not a column of source 'orders' or its lookups (customers)"
         " (did you mean 'channel'?)",
-        "6:56: unknown column 'qty' in dimension 'size' of revenue: not in source 'orders' or its lookups"
-        " (customers)",
+        "6:56: unknown column 'qty' in dimension 'size' of revenue: not in source 'orders' or its lookups (customers)",
     ]
 
 

@@ -177,8 +177,11 @@ def test_a_level_with_a_yearly_target_is_judged_on_its_value_to_date(tmp_path: P
 
 
 def test_validate_reports_a_source_file_it_cannot_read(tmp_path: Path) -> None:
-    files = {**GOOD, "kpictl.yml": GOOD["kpictl.yml"] + "  stock: {path: stock.parquet, time: d}\n",
-             "stock.parquet": "not parquet at all\n"}
+    files = {
+        **GOOD,
+        "kpictl.yml": GOOD["kpictl.yml"] + "  stock: {path: stock.parquet, time: d}\n",
+        "stock.parquet": "not parquet at all\n",
+    }
     root = write(tmp_path, files)
     result = invoke("validate", cwd=root)
     assert result.exit_code == 3

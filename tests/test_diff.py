@@ -69,17 +69,20 @@ kpis:
 """
 
 # Commit 2 edits: a filter and a target (revenue), a formula and a dimension (big_orders).
-EDITED_KPIS = (BASE_KPIS
-               .replace("    dimensions: [region]\n    target: {min: 100}",
-                        "    filter: status = 'paid'\n    dimensions: [region]\n    target: {min: 120}")
-               .replace("amount > 50)\n", "amount >= 50)\n    dimensions: [region]\n"))
+EDITED_KPIS = BASE_KPIS.replace(
+    "    dimensions: [region]\n    target: {min: 100}",
+    "    filter: status = 'paid'\n    dimensions: [region]\n    target: {min: 120}",
+).replace("amount > 50)\n", "amount >= 50)\n    dimensions: [region]\n")
 
 # Commit 3 renames orders → order_count (aov follows), removes max_order and adds min_order.
-RENAMED_KPIS = (EDITED_KPIS
-                .replace("  - name: orders\n", "  - name: order_count\n")
-                .replace("formula: revenue / orders", "formula: revenue / order_count")
-                .replace("  - name: max_order\n    source: orders\n    formula: max(amount)\n",
-                         "  - name: min_order\n    source: orders\n    formula: min(amount)\n"))
+RENAMED_KPIS = (
+    EDITED_KPIS.replace("  - name: orders\n", "  - name: order_count\n")
+    .replace("formula: revenue / orders", "formula: revenue / order_count")
+    .replace(
+        "  - name: max_order\n    source: orders\n    formula: max(amount)\n",
+        "  - name: min_order\n    source: orders\n    formula: min(amount)\n",
+    )
+)
 
 
 def git(root: Path, *args: str) -> str:
@@ -117,8 +120,11 @@ def repo(tmp_path: Path) -> tuple[Path, list[str]]:
     """A repository whose branch main has the three commits above; returns it and their hashes."""
     git(tmp_path, "init", "-q", "-b", "main")
     files = {"kpictl.yml": PROJECT, "data/orders.csv": ORDERS, "metrics/sales.yml": BASE_KPIS}
-    shas = [commit(tmp_path, files, "base"), commit(tmp_path, {"metrics/sales.yml": EDITED_KPIS}, "edit"),
-            commit(tmp_path, {"metrics/sales.yml": RENAMED_KPIS}, "rename")]
+    shas = [
+        commit(tmp_path, files, "base"),
+        commit(tmp_path, {"metrics/sales.yml": EDITED_KPIS}, "edit"),
+        commit(tmp_path, {"metrics/sales.yml": RENAMED_KPIS}, "rename"),
+    ]
     return tmp_path, shas
 
 
@@ -171,8 +177,11 @@ def test_one_commit_at_a_time(repo: tuple[Path, list[str]]) -> None:
     root, _ = repo
     diff = diffing.compare(root, "HEAD~1", "HEAD")
     assert [(k.change, k.name, k.old_name) for k in diff.kpis] == [
-        ("changed", "aov", None), ("renamed", "order_count", "orders"), ("added", "min_order", None),
-        ("removed", "max_order", None)]
+        ("changed", "aov", None),
+        ("renamed", "order_count", "orders"),
+        ("added", "min_order", None),
+        ("removed", "max_order", None),
+    ]
     # A renamed KPI moves nothing by itself; aov's formula text changed, so it is listed (and would run).
     assert [k.name for k in diff.kpis if k.moves_values] == ["aov"]
 
@@ -184,26 +193,44 @@ def test_default_base_is_the_merge_base_and_default_head_the_working_tree(repo: 
     write(root, {"metrics/sales.yml": EDITED_KPIS.replace("label: Revenue", labels)})
     result = invoke(root)
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == f"""\
+    assert (
+        result.stdout
+        == f"""\
 kpictl diff merge base with main ({shas[1]}) → working tree
 1 changed
 
 changed  revenue  (metrics/sales.yml)
   label.fr: (none) → Chiffre d'affaires
 """
+    )
 
 
 def test_project_in_a_subfolder_and_kpictl_yml_changes(tmp_path: Path) -> None:
     git(tmp_path, "init", "-q", "-b", "main")
     sub = tmp_path / "analytics"
-    commit(tmp_path, {"analytics/kpictl.yml": PROJECT, "analytics/data/orders.csv": ORDERS,
-                      "analytics/metrics/sales.yml": BASE_KPIS}, "base")
+    commit(
+        tmp_path,
+        {
+            "analytics/kpictl.yml": PROJECT,
+            "analytics/data/orders.csv": ORDERS,
+            "analytics/metrics/sales.yml": BASE_KPIS,
+        },
+        "base",
+    )
     write(tmp_path, {"analytics/kpictl.yml": PROJECT.replace("time: order_date", "time: order_date, key: order_id")})
     diff = diffing.compare(sub / "metrics")
     assert [(f.field, f.old, f.new) for f in diff.project] == [("sources.orders.key", None, "order_id")]
     # Every source KPI reads that source; every derived KPI reads them: all are impacted.
-    assert {k.name for k in diff.kpis} == {"revenue", "orders", "big_orders", "paid_share", "aov", "revenue_per_big",
-                                           "revenue_per_big_growth", "max_order"}
+    assert {k.name for k in diff.kpis} == {
+        "revenue",
+        "orders",
+        "big_orders",
+        "paid_share",
+        "aov",
+        "revenue_per_big",
+        "revenue_per_big_growth",
+        "max_order",
+    }
     assert diff.kpis[0].via == ("source:orders",)
 
 
@@ -211,7 +238,9 @@ def test_markdown_is_a_pull_request_comment(repo: tuple[Path, list[str]]) -> Non
     root, shas = repo
     result = invoke(root, "HEAD~1", "HEAD", "--format", "markdown")
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == f"""\
+    assert (
+        result.stdout
+        == f"""\
 ## kpictl diff: `HEAD~1 ({shas[1]})` → `HEAD ({shas[2]})`
 
 **1 changed, 1 renamed, 1 added, 1 removed**
@@ -236,6 +265,7 @@ def test_markdown_is_a_pull_request_comment(repo: tuple[Path, list[str]]) -> Non
 
 - `max_order` · `metrics/sales.yml`
 """
+    )
 
 
 def test_json_has_the_same_facts(repo: tuple[Path, list[str]]) -> None:
@@ -274,8 +304,10 @@ def test_a_base_that_does_not_validate(repo: tuple[Path, list[str]]) -> None:
     result = invoke(root, "HEAD~1", "HEAD")
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr == (f"BASE {bad}:metrics/bad.yml:3:14: unknown KPI 'revenu' in formula of margin "
-                             "(did you mean 'revenue'?)\n1 problem found\n")
+    assert result.stderr == (
+        f"BASE {bad}:metrics/bad.yml:3:14: unknown KPI 'revenu' in formula of margin "
+        "(did you mean 'revenue'?)\n1 problem found\n"
+    )
 
 
 def test_a_base_without_the_project(repo: tuple[Path, list[str]]) -> None:
@@ -286,16 +318,20 @@ def test_a_base_without_the_project(repo: tuple[Path, list[str]]) -> None:
     first = git(root, "rev-parse", "--short=7", "HEAD")
     result = invoke(root, "elsewhere")
     assert result.exit_code == 2
-    assert result.stderr == (f"BASE {first}:kpictl.yml: no project at 'elsewhere': kpictl.yml does not exist there "
-                             "(compare from a later revision)\n1 problem found\n")
+    assert result.stderr == (
+        f"BASE {first}:kpictl.yml: no project at 'elsewhere': kpictl.yml does not exist there "
+        "(compare from a later revision)\n1 problem found\n"
+    )
 
 
 def test_a_revision_that_does_not_exist(repo: tuple[Path, list[str]]) -> None:
     root, _ = repo
     result = invoke(root, "no-such-branch")
     assert result.exit_code == 2
-    assert result.stderr == ("BASE: unknown revision 'no-such-branch' (give a branch, tag or commit that exists here; "
-                             "git log --oneline lists them)\n")
+    assert result.stderr == (
+        "BASE: unknown revision 'no-such-branch' (give a branch, tag or commit that exists here; "
+        "git log --oneline lists them)\n"
+    )
     assert invoke(root, "HEAD", "--not-an-option").exit_code == 2
 
 
@@ -305,8 +341,9 @@ def test_outside_a_git_repository(tmp_path: Path) -> None:
     assert result.exit_code == 2
     # The middle is git's own words (they depend on its version and language).
     assert result.stderr.startswith(f"{tmp_path}: git cannot read a repository here: fatal: ")
-    assert result.stderr.endswith("(kpictl diff compares git revisions: run it in a clone of the project's "
-                                  "repository)\n")
+    assert result.stderr.endswith(
+        "(kpictl diff compares git revisions: run it in a clone of the project's repository)\n"
+    )
 
 
 def test_an_unknown_breakdown(repo: tuple[Path, list[str]]) -> None:
@@ -343,9 +380,11 @@ def test_data_runs_both_definitions_on_the_current_csv(repo: tuple[Path, list[st
     diff = diffing.compare(root, "HEAD~2", "HEAD", data=True)
     kpis = {k.name: k for k in diff.kpis}
     # revenue: sum(amount) → sum of paid orders; target min 100 → 120 (no deadline: achieved or off_track).
-    assert _moves(kpis["revenue"]) == [("2025-01-01", 100, 100, "achieved", "off_track"),
-                                       ("2025-02-01", 130, 30, "achieved", "off_track"),
-                                       ("2025-03-01", 50, 50, "off_track", "off_track")]
+    assert _moves(kpis["revenue"]) == [
+        ("2025-01-01", 100, 100, "achieved", "off_track"),
+        ("2025-02-01", 130, 30, "achieved", "off_track"),
+        ("2025-03-01", 50, 50, "off_track", "off_track"),
+    ]
     # big_orders: amount > 50 → amount >= 50 counts March's order of exactly 50.
     assert [(v.base, v.head) for v in kpis["big_orders"].values or ()] == [(1, 1), (1, 1), (0, 1)]
     # aov = revenue / orders: (100/2, 130/2, 50/1) → (100/2, 30/2, 50/1).
@@ -367,7 +406,9 @@ def test_data_text_report(repo: tuple[Path, list[str]]) -> None:
     root, shas = repo
     result = invoke(root, "HEAD~1", "HEAD", "--data")
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == f"""\
+    assert (
+        result.stdout
+        == f"""\
 kpictl diff HEAD~1 ({shas[1]}) → HEAD ({shas[2]})
 1 changed, 1 renamed, 1 added, 1 removed
 
@@ -381,6 +422,7 @@ added  min_order  (metrics/sales.yml)
 
 removed  max_order  (metrics/sales.yml)
 """
+    )
 
 
 def test_data_by_region_with_statuses(repo: tuple[Path, list[str]]) -> None:
@@ -391,14 +433,19 @@ def test_data_by_region_with_statuses(repo: tuple[Path, list[str]]) -> None:
     # EU: Jan 40 → 40, Feb 130 → 30; NA: Jan 60 → 60, Feb 0 → 0, Mar 50 → 50. Only Feb EU moves.
     # Revenue is a size: its bound (min 100 → 120) is the total's, so a region's row has no
     # target (no per: override) and no status changes.
-    assert revenue == """\
+    assert (
+        revenue
+        == """\
   filter:     (none) → status = 'paid'
   target.min: 100 → 120
   values: 1 of 6 rows moved; largest: 2025-02 region=EU 130 → 30 (-76.9%)
     PERIOD   REGION  BASE  HEAD  CHANGE  RELATIVE  STATUS
     2025-02  EU       130    30    -100    -76.9%"""
-    assert "values: 1 of 3 periods moved; largest: 2025-03 0 → 1 (from 0) (not by region: not a dimension " \
-           "of it on both sides)" in result.stdout
+    )
+    assert (
+        "values: 1 of 3 periods moved; largest: 2025-03 0 → 1 (from 0) (not by region: not a dimension "
+        "of it on both sides)" in result.stdout
+    )
 
 
 def test_data_markdown_table_and_collapsed_sql(repo: tuple[Path, list[str]]) -> None:
@@ -438,12 +485,15 @@ def test_fail_on_change(repo: tuple[Path, list[str]]) -> None:
     moved = invoke(root, "HEAD~2", "HEAD~1", "--fail-on-change", "0.8")
     assert moved.exit_code == 1
     # Only moves beyond 80% (and moves from 0 or from nothing, which have no relative size) fail.
-    assert moved.stderr == """\
+    assert (
+        moved.stderr
+        == """\
 big_orders 2025-03: 0 → 1 (from 0) moved more than 80%
 revenue_per_big 2025-03: — → 50 (new) moved more than 80%
 revenue_per_big_growth 2025-02: 0.3 → -0.7 (-333.3%) moved more than 80%
 revenue_per_big_growth 2025-03: — → 0.67 (new) moved more than 80%
 """
+    )
     assert invoke(root, "HEAD~2", "--fail-on-change", "-1").exit_code == 2
 
 
@@ -451,9 +501,17 @@ def test_json_values(repo: tuple[Path, list[str]]) -> None:
     root, _ = repo
     body = json.loads(invoke(root, "HEAD~2", "HEAD~1", "--data", "--format", "json").stdout)
     revenue = next(k for k in body["kpis"] if k["name"] == "revenue")
-    assert revenue["values"][1] == {"period": "2025-02-01", "dims": {}, "base": 130, "head": 30, "delta": -100,
-                                    "relative": pytest.approx(-100 / 130), "moved": True, "base_status": "achieved",
-                                    "head_status": "off_track"}
+    assert revenue["values"][1] == {
+        "period": "2025-02-01",
+        "dims": {},
+        "base": 130,
+        "head": 30,
+        "delta": -100,
+        "relative": pytest.approx(-100 / 130),
+        "moved": True,
+        "base_status": "achieved",
+        "head_status": "off_track",
+    }
     assert revenue["summary"]["rows"] == 3 and revenue["summary"]["moved"] == 1
     assert revenue["summary"]["status_changed"] == 2
     assert body["ran"][:1] == ["big_orders"]
@@ -463,8 +521,11 @@ def test_base_definitions_that_fail_on_todays_data(repo: tuple[Path, list[str]])
     root, _ = repo
     with_discount = ORDERS.replace("status\n", "status,discount\n").replace("paid\n", "paid,0\n")
     with_discount = with_discount.replace("refunded\n", "refunded,5\n")
-    old = commit(root, {"metrics/sales.yml": RENAMED_KPIS.replace("min(amount)", "min(discount)"),
-                        "data/orders.csv": with_discount}, "discount")
+    old = commit(
+        root,
+        {"metrics/sales.yml": RENAMED_KPIS.replace("min(amount)", "min(discount)"), "data/orders.csv": with_discount},
+        "discount",
+    )
     write(root, {"metrics/sales.yml": RENAMED_KPIS, "data/orders.csv": ORDERS})  # the column is gone today
     result = invoke(root, "HEAD", "--data")
     # a column the definitions name and the data lack is caught while planning, against the
@@ -499,8 +560,10 @@ def test_only_changed_and_impacted_kpis_are_compiled(tmp_path: Path, monkeypatch
 
     monkeypatch.setattr(compiler, "compile", counting)
     diff = diffing.compare(tmp_path, "main", data=True, sql=True)
-    assert [(k.change, k.name, k.via) for k in diff.kpis] == [("changed", "k007", ()),
-                                                              ("impacted", "share_k007", ("k007",))]
+    assert [(k.change, k.name, k.via) for k in diff.kpis] == [
+        ("changed", "k007", ()),
+        ("impacted", "share_k007", ("k007",)),
+    ]
     assert diff.ran == ("k007", "share_k007", "k007", "share_k007")
     # One query per side for the SQL diff of k007, one per side for the values: each computes k007,
     # and the run also k000 (share_k007 needs it). The 199 other KPIs are never compiled.

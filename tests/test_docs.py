@@ -24,7 +24,13 @@ def test_published_schemas_are_the_packaged_ones() -> None:
 
 def test_public_api_is_exactly_this() -> None:
     assert sorted(kpictl.__all__) == [
-        "DataError", "InvalidProject", "KpiError", "Location", "Project", "SpecError", "__version__",
+        "DataError",
+        "InvalidProject",
+        "KpiError",
+        "Location",
+        "Project",
+        "SpecError",
+        "__version__",
     ]
     for name in kpictl.__all__:
         assert hasattr(kpictl, name)

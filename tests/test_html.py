@@ -56,7 +56,8 @@ class Node:
 
 class _TreeBuilder(HTMLParser):
     VOID: ClassVar[frozenset[str]] = frozenset(
-        {"meta", "br", "hr", "img", "input", "link", "area", "base", "col", "embed", "source", "wbr"})
+        {"meta", "br", "hr", "img", "input", "link", "area", "base", "col", "embed", "source", "wbr"}
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -106,20 +107,35 @@ def assert_self_contained(page: str, tree: Node) -> None:
 
 
 def _months(first: dt.date, values: list[float | None]) -> list[dt.date]:
-    return [dt.date(first.year + (first.month - 1 + i) // 12, (first.month - 1 + i) % 12 + 1, 1)
-            for i in range(len(values))]
+    return [
+        dt.date(first.year + (first.month - 1 + i) // 12, (first.month - 1 + i) % 12 + 1, 1) for i in range(len(values))
+    ]
 
 
 RATE = Kpi(
-    "on_time_rate", "count(*) filter (where on_time) / count(*)", "metrics/logistics.yml",
+    "on_time_rate",
+    "count(*) filter (where on_time) / count(*)",
+    "metrics/logistics.yml",
     label={"en": f"On-time {EVIL}", "fr": f"Livraison à temps {EVIL}"},
-    description=f"Share delivered on time {EVIL}", owner="<b>logistics</b>", tags=("transport",),
-    source="shipments", format=Format("percent"), dimensions=(Dimension("carrier"),),
-    target=Target(Bound(min=0.95), by=dt.date(2026, 12, 31), baseline=Baseline(0.88, dt.date(2024, 12, 31)),
-                  tolerance=0.02),
+    description=f"Share delivered on time {EVIL}",
+    owner="<b>logistics</b>",
+    tags=("transport",),
+    source="shipments",
+    format=Format("percent"),
+    dimensions=(Dimension("carrier"),),
+    target=Target(
+        Bound(min=0.95), by=dt.date(2026, 12, 31), baseline=Baseline(0.88, dt.date(2024, 12, 31)), tolerance=0.02
+    ),
 )
-REVENUE = Kpi("revenue", "sum(amount)", "metrics/sales.yml", label={"en": "Revenue", "fr": "Chiffre d'affaires"},
-              source="orders", format=Format("currency"), target=Target(Bound(min=1_000_000)))
+REVENUE = Kpi(
+    "revenue",
+    "sum(amount)",
+    "metrics/sales.yml",
+    label={"en": "Revenue", "fr": "Chiffre d'affaires"},
+    source="orders",
+    format=Format("currency"),
+    target=Target(Bound(min=1_000_000)),
+)
 SHARE = Kpi("paid_share", "avg(paid::int)", "metrics/sales.yml", source="orders", format=Format("percent"))
 KPIS = {k.name: k for k in (RATE, REVENUE, SHARE)}
 SERIES: dict[str, list[float | None]] = {
@@ -132,16 +148,24 @@ SERIES: dict[str, list[float | None]] = {
 
 
 def _inputs(series: dict[str, list[float | None]] = SERIES, **changes: object) -> html.Inputs:
-    rows = [Row(name, month, {}, value) for name, values in series.items()
-            for month, value in zip(_months(dt.date(2025, 1, 1), values), values, strict=True)]
-    split = [Row("on_time_rate", dt.date(2025, 6, 1), {"carrier": c}, v)
-             for c, v in (("DHL", 0.97), ("UPS", 0.86), ("<i>Geo</i>", 0.5), (None, None))]
+    rows = [
+        Row(name, month, {}, value)
+        for name, values in series.items()
+        for month, value in zip(_months(dt.date(2025, 1, 1), values), values, strict=True)
+    ]
+    split = [
+        Row("on_time_rate", dt.date(2025, 6, 1), {"carrier": c}, v)
+        for c, v in (("DHL", 0.97), ("UPS", 0.86), ("<i>Geo</i>", 0.5), (None, None))
+    ]
     options: dict[str, object] = {
-        "project": "acme <img src=x>", "kpis": (RATE, REVENUE, SHARE),
-        "rows": tuple(targets.judge_rows(rows, KPIS, as_of=AS_OF, grain="month")), "grain": "month",
-        "as_of": AS_OF, "generated_at": GENERATED,
+        "project": "acme <img src=x>",
+        "kpis": (RATE, REVENUE, SHARE),
+        "rows": tuple(targets.judge_rows(rows, KPIS, as_of=AS_OF, grain="month")),
+        "grain": "month",
+        "as_of": AS_OF,
+        "generated_at": GENERATED,
         "breakdowns": {"on_time_rate": ("carrier", tuple(targets.judge_rows(split, KPIS, as_of=AS_OF, grain="month")))},
-        "sql": {"on_time_rate": "select 1 as \"</pre><script>x()</script>\""},
+        "sql": {"on_time_rate": 'select 1 as "</pre><script>x()</script>"'},
         "sources": {"on_time_rate": "shipments", "revenue": "orders", "paid_share": "orders"},
     }
     options.update(changes)
@@ -181,7 +205,13 @@ def test_statuses_values_and_changes_as_computed_by_hand(english: tuple[html.Pag
 def test_summary_counts_statuses_and_lists_off_track_first(english: tuple[html.Page, str, Node]) -> None:
     page, _, tree = english
     assert {b.status: n for b, n in page.counts} == {
-        "achieved": 1, "on_track": 0, "at_risk": 0, "off_track": 1, "no_target": 1, "no_data": 0}
+        "achieved": 1,
+        "on_track": 0,
+        "at_risk": 0,
+        "off_track": 1,
+        "no_target": 1,
+        "no_data": 0,
+    }
     attention = next(n for n in tree.walk() if n.attrs.get("class") == "attention")
     assert [a.attrs["href"] for a in attention.walk() if a.tag == "a"] == ["#k-on_time_rate"]
 
@@ -190,8 +220,12 @@ def test_breakdown_table_and_bars_sorted_by_value(english: tuple[html.Page, str,
     _, _, tree = english
     detail = tree.by_id("d-on_time_rate")
     cells = [[td.text() for td in tr.walk() if td.tag == "td"] for tr in detail.walk() if tr.tag == "tr"][1:]
-    assert cells == [["DHL", "97.0%", "✓ Achieved"], ["UPS", "86.0%", "✗ Off track"],
-                     ["<i>Geo</i>", "50.0%", "✗ Off track"], ["NULL", "—", "? No data"]]
+    assert cells == [
+        ["DHL", "97.0%", "✓ Achieved"],
+        ["UPS", "86.0%", "✗ Off track"],
+        ["<i>Geo</i>", "50.0%", "✗ Off track"],
+        ["NULL", "—", "? No data"],
+    ]
     assert len(detail.by_class("bars")) == 1
     assert "No breakdown" in tree.by_id("d-revenue").text()
     asked = html.build(_inputs(by="region", breakdowns={}), "fr")
@@ -251,8 +285,11 @@ def test_freshness_is_the_last_period_with_data_per_source() -> None:
 
 def test_periods_after_a_sources_data_are_not_latest_values() -> None:
     # The spine of a run spans all its sources: orders stop in June, shipments go on to August.
-    series = {"on_time_rate": [*SERIES["on_time_rate"], 0.9, 0.91], "revenue": [*SERIES["revenue"], 0, 0],
-              "paid_share": [*SERIES["paid_share"], None, None]}
+    series = {
+        "on_time_rate": [*SERIES["on_time_rate"], 0.9, 0.91],
+        "revenue": [*SERIES["revenue"], 0, 0],
+        "paid_share": [*SERIES["paid_share"], None, None],
+    }
     page = html.build(_inputs(series, as_of=dt.date(2025, 8, 31)), "en")
     cards = {c.name: c for _, group in page.domains for c in group}
     assert (cards["revenue"].period, cards["revenue"].value) == ("Jun 2025", "€1,234,567")
@@ -303,11 +340,17 @@ kpis:
     target: {max: 1000}
 """
 # January: 1 of 2 on time; February: 3 of 4; March: 7 of 8 (DHL 4 of 4, UPS 3 of 4), cost 8 × 125.5.
-SHIPMENTS = [("2025-01-10", "DHL", True, 100), ("2025-01-20", "UPS", False, 200)] + [
-    (f"2025-02-0{i + 1}", c, ok, 300) for i, (c, ok) in enumerate([("DHL", True), ("DHL", True), ("UPS", True),
-                                                                   ("UPS", False)])] + [
-    (f"2025-03-0{i + 1}", c, ok, 125.5) for i, (c, ok) in enumerate([("DHL", True)] * 4 + [("UPS", True)] * 3
-                                                                    + [("UPS", False)])]
+SHIPMENTS = (
+    [("2025-01-10", "DHL", True, 100), ("2025-01-20", "UPS", False, 200)]
+    + [
+        (f"2025-02-0{i + 1}", c, ok, 300)
+        for i, (c, ok) in enumerate([("DHL", True), ("DHL", True), ("UPS", True), ("UPS", False)])
+    ]
+    + [
+        (f"2025-03-0{i + 1}", c, ok, 125.5)
+        for i, (c, ok) in enumerate([("DHL", True)] * 4 + [("UPS", True)] * 3 + [("UPS", False)])
+    ]
+)
 
 
 @pytest.fixture
@@ -317,8 +360,9 @@ def project(tmp_path: Path) -> Path:
     (tmp_path / "kpictl.yml").write_text(PROJECT, encoding="utf-8")
     (tmp_path / "metrics" / "logistics.yml").write_text(KPI_FILE, encoding="utf-8")
     lines = ["shipment_id,ship_date,carrier,on_time,cost"]
-    lines += [f"{i},{day},{carrier},{str(ok).lower()},{cost}"
-              for i, (day, carrier, ok, cost) in enumerate(SHIPMENTS, 1)]
+    lines += [
+        f"{i},{day},{carrier},{str(ok).lower()},{cost}" for i, (day, carrier, ok, cost) in enumerate(SHIPMENTS, 1)
+    ]
     (tmp_path / "data" / "shipments.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return tmp_path
 
@@ -330,8 +374,9 @@ def _report(project: Path, *args: str) -> tuple[int, str, str]:
 
     out = project / "out" / "report.html"
     out.parent.mkdir(exist_ok=True)
-    result = CliRunner().invoke(cli, ["--project", str(project), "report", "--out", str(out), *args],
-                                env={"NO_COLOR": "1", "COLUMNS": "80"})
+    result = CliRunner().invoke(
+        cli, ["--project", str(project), "report", "--out", str(out), *args], env={"NO_COLOR": "1", "COLUMNS": "80"}
+    )
     return result.exit_code, out.read_text(encoding="utf-8") if out.exists() else "", result.stderr
 
 
@@ -341,8 +386,9 @@ def test_report_of_a_project_end_to_end(project: Path) -> None:
     assert stderr.strip().endswith("report.html: 3 KPIs")
     tree = parse(page)
     assert_self_contained(page, tree)
-    badges = {name: tree.by_id(f"k-{name}").by_class("badge")[0].text()
-              for name in ("on_time_rate", "shipments", "cost")}
+    badges = {
+        name: tree.by_id(f"k-{name}").by_class("badge")[0].text() for name in ("on_time_rate", "shipments", "cost")
+    }
     # March: 7/8 = 87.5%, 2.5 points under a flat min of 90% with a tolerance of 10 points: at risk;
     # €1,004 over a max of €1,000 with no tolerance: off track; a count without target: no target.
     assert badges == {"on_time_rate": "! At risk", "shipments": "– No target", "cost": "✗ Off track"}
@@ -353,8 +399,11 @@ def test_report_of_a_project_end_to_end(project: Path) -> None:
     attention = next(n for n in tree.walk() if n.attrs.get("class") == "attention")
     assert [a.attrs["href"] for a in attention.walk() if a.tag == "a"] == ["#k-cost", "#k-on_time_rate"]
     assert "shipments 31 Mar 2025" in " ".join(tree.by_class("fresh")[0].text().split())
-    rows = [[td.text() for td in tr.walk() if td.tag == "td"] for tr in tree.by_id("d-on_time_rate").walk()
-            if tr.tag == "tr"][1:]
+    rows = [
+        [td.text() for td in tr.walk() if td.tag == "td"]
+        for tr in tree.by_id("d-on_time_rate").walk()
+        if tr.tag == "tr"
+    ][1:]
     assert rows == [["DHL", "100.0%", "✓ Achieved"], ["UPS", "75.0%", "✗ Off track"]]
     sql = next(n for n in tree.by_id("d-cost").walk() if n.tag == "details").text()
     assert 'SUM("shipments"."cost")' in sql

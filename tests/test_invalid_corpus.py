@@ -124,8 +124,10 @@ def test_annotations_of_a_project_in_a_subfolder() -> None:
     from kpictl.errors import Location, SpecError
     from kpictl.report import problems
 
-    errors: list[KpiError] = [SpecError("bad: a, b", at=Location("metrics/x.yml", 3, 5), hint="fix it"),
-                              SpecError("no place")]
+    errors: list[KpiError] = [
+        SpecError("bad: a, b", at=Location("metrics/x.yml", 3, 5), hint="fix it"),
+        SpecError("no place"),
+    ]
     assert problems.render(errors, "github", base="./analytics/").splitlines() == [
         "::error file=analytics/metrics/x.yml,line=3,col=5,title=kpictl::bad: a, b (fix it)",
         "::error file=analytics/kpictl.yml,title=kpictl::no place",

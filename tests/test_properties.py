@@ -30,8 +30,14 @@ CONFIG = Config(
     name="acme",
     root=".",
     sources={
-        "orders": Source("orders", "data/orders.parquet", "parquet", key="order_id", time="order_date",
-                         lookups=(Lookup("customers", "customer_id"),)),
+        "orders": Source(
+            "orders",
+            "data/orders.parquet",
+            "parquet",
+            key="order_id",
+            time="order_date",
+            lookups=(Lookup("customers", "customer_id"),),
+        ),
         "customers": Source("customers", "data/customers.parquet", "parquet", key="customer_id"),
     },
     vars={"start": "2025-01-01", "factor": 2},
@@ -41,16 +47,112 @@ SCHEMAS = {
     "customers": {"customer_id": "INTEGER", "region": "VARCHAR"},
 }
 
-KPI_KEYS = ["kpis", "name", "label", "description", "owner", "tags", "source", "formula", "filter", "dimensions",
-            "time", "grain", "format", "target", "tests", "min", "max", "between", "by", "baseline", "value", "at",
-            "tolerance", "per", "period", "expr", "given", "expect", "type", "decimals", "sources", "path", "lookups",
-            "on", "vars", "metrics", "defaults"]
-WORDS = ["revenue", "orders", "sum(amount)", "count(*)", "2026-12-31", "2026-02-30", "region", "amount > 0",
-         "revenue / orders_count", "prior(revenue)", "{{ var('start') }}", "month", "percent", "EU", "", "-", "~"]
-SQLISH = ["sum(", "count(*)", "amount", ")", "(", " filter (where ", "select", ";", "'", '"', "+", "/", "*", ",",
-          "over ()", "case when ", " then ", " end", "prior(", "to_date(", "rolling(", "cumulative(", "year",
-          "read_csv('x')", "1", "0.5", "{{", "}}", "var('start')", "{%", "%}", "__class__", ".", "::int", "--", "\n",
-          "current_date", "x.y.z", "in (1, 2)", "is null", "distinct ", "@", "$1", "?", "[1]", "->>"]
+KPI_KEYS = [
+    "kpis",
+    "name",
+    "label",
+    "description",
+    "owner",
+    "tags",
+    "source",
+    "formula",
+    "filter",
+    "dimensions",
+    "time",
+    "grain",
+    "format",
+    "target",
+    "tests",
+    "min",
+    "max",
+    "between",
+    "by",
+    "baseline",
+    "value",
+    "at",
+    "tolerance",
+    "per",
+    "period",
+    "expr",
+    "given",
+    "expect",
+    "type",
+    "decimals",
+    "sources",
+    "path",
+    "lookups",
+    "on",
+    "vars",
+    "metrics",
+    "defaults",
+]
+WORDS = [
+    "revenue",
+    "orders",
+    "sum(amount)",
+    "count(*)",
+    "2026-12-31",
+    "2026-02-30",
+    "region",
+    "amount > 0",
+    "revenue / orders_count",
+    "prior(revenue)",
+    "{{ var('start') }}",
+    "month",
+    "percent",
+    "EU",
+    "",
+    "-",
+    "~",
+]
+SQLISH = [
+    "sum(",
+    "count(*)",
+    "amount",
+    ")",
+    "(",
+    " filter (where ",
+    "select",
+    ";",
+    "'",
+    '"',
+    "+",
+    "/",
+    "*",
+    ",",
+    "over ()",
+    "case when ",
+    " then ",
+    " end",
+    "prior(",
+    "to_date(",
+    "rolling(",
+    "cumulative(",
+    "year",
+    "read_csv('x')",
+    "1",
+    "0.5",
+    "{{",
+    "}}",
+    "var('start')",
+    "{%",
+    "%}",
+    "__class__",
+    ".",
+    "::int",
+    "--",
+    "\n",
+    "current_date",
+    "x.y.z",
+    "in (1, 2)",
+    "is null",
+    "distinct ",
+    "@",
+    "$1",
+    "?",
+    "[1]",
+    "->>",
+]
 
 
 def pipeline(text: str | bytes, kind: str = "kpis") -> list[KpiError]:
@@ -79,8 +181,12 @@ def assert_only_kpi_errors(text: str | bytes, kind: str = "kpis") -> None:
 
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=20), st.sampled_from(WORDS),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+    st.sampled_from(WORDS),
 )
 keys = st.one_of(st.sampled_from(KPI_KEYS), st.text(alphabet=string.ascii_letters + "_/~ .", max_size=8))
 values = st.recursive(
@@ -101,21 +207,47 @@ valid_kpi = st.fixed_dictionaries(
     optional={
         "source": st.sampled_from(["orders", "customers", "shipments"]),
         "filter": st.one_of(sql.filter(bool), st.lists(sql.filter(bool), max_size=2)),
-        "dimensions": st.lists(st.one_of(st.sampled_from(["region", "customers.region", "channel"]),
-                                         st.fixed_dictionaries({"name": names, "expr": sql.filter(bool)})), max_size=3),
+        "dimensions": st.lists(
+            st.one_of(
+                st.sampled_from(["region", "customers.region", "channel"]),
+                st.fixed_dictionaries({"name": names, "expr": sql.filter(bool)}),
+            ),
+            max_size=3,
+        ),
         "time": st.sampled_from(["order_date", "ship_date"]),
-        "target": st.fixed_dictionaries({"min": st.floats(allow_nan=False)}, optional={
-            "max": st.floats(allow_nan=False), "by": st.sampled_from(["2026-12-31", "2025-01-01"]),
-            "per": st.dictionaries(st.sampled_from(["region", "channel"]),
-                                   st.dictionaries(st.sampled_from(["EU", "US"]),
-                                                   st.fixed_dictionaries({}, optional={"min": st.integers()}))),
-            "baseline": st.fixed_dictionaries({"value": st.integers(), "at": st.sampled_from(["2026-01-01"])})}),
-        "tests": st.lists(st.fixed_dictionaries(
-            {"given": st.dictionaries(st.sampled_from(["orders", "order"]), st.lists(st.dictionaries(
-                st.sampled_from(["amount", "order_date", "x"]), st.integers()), max_size=2)),
-             "expect": st.lists(st.fixed_dictionaries({"value": st.integers()},
-                                                      optional={"region": st.just("EU"), "period": st.just("x")}))},
-            optional={"by": st.lists(st.sampled_from(["region", "channel"]))}), max_size=2),
+        "target": st.fixed_dictionaries(
+            {"min": st.floats(allow_nan=False)},
+            optional={
+                "max": st.floats(allow_nan=False),
+                "by": st.sampled_from(["2026-12-31", "2025-01-01"]),
+                "per": st.dictionaries(
+                    st.sampled_from(["region", "channel"]),
+                    st.dictionaries(
+                        st.sampled_from(["EU", "US"]), st.fixed_dictionaries({}, optional={"min": st.integers()})
+                    ),
+                ),
+                "baseline": st.fixed_dictionaries({"value": st.integers(), "at": st.sampled_from(["2026-01-01"])}),
+            },
+        ),
+        "tests": st.lists(
+            st.fixed_dictionaries(
+                {
+                    "given": st.dictionaries(
+                        st.sampled_from(["orders", "order"]),
+                        st.lists(
+                            st.dictionaries(st.sampled_from(["amount", "order_date", "x"]), st.integers()), max_size=2
+                        ),
+                    ),
+                    "expect": st.lists(
+                        st.fixed_dictionaries(
+                            {"value": st.integers()}, optional={"region": st.just("EU"), "period": st.just("x")}
+                        )
+                    ),
+                },
+                optional={"by": st.lists(st.sampled_from(["region", "channel"]))},
+            ),
+            max_size=2,
+        ),
     },
 )
 

@@ -97,18 +97,27 @@ def test_format_delta_and_bound() -> None:
 # -- a small run: three KPIs, three months ------------------------------------------------
 
 OTD = Kpi(
-    "on_time_delivery_rate", "count(*) filter (where on_time) / count(*)", "metrics/logistics.yml",
-    label={"en": "On-time delivery", "fr": "Livraison à temps"}, owner="logistics", source="shipments",
-    dimensions=(Dimension("region"),), format=Format("percent"),
+    "on_time_delivery_rate",
+    "count(*) filter (where on_time) / count(*)",
+    "metrics/logistics.yml",
+    label={"en": "On-time delivery", "fr": "Livraison à temps"},
+    owner="logistics",
+    source="shipments",
+    dimensions=(Dimension("region"),),
+    format=Format("percent"),
     target=Target(Bound(min=0.95), by=D(2026, 12, 31), baseline=Baseline(0.88, D(2025, 12, 31)), tolerance=0.02),
 )
 COST = Kpi(
-    "transport_cost_to_sales", "transport_cost / revenue", "metrics/logistics.yml",
-    label={"en": "Transport cost to sales"}, format=Format("percent"),
+    "transport_cost_to_sales",
+    "transport_cost / revenue",
+    "metrics/logistics.yml",
+    label={"en": "Transport cost to sales"},
+    format=Format("percent"),
     target=Target(Bound(max=0.06), by=D(2026, 6, 30)),
 )
-REVENUE = Kpi("revenue", "sum(amount)", "metrics/sales.yml", label={"en": "Revenue"}, source="orders",
-              format=Format("currency"))
+REVENUE = Kpi(
+    "revenue", "sum(amount)", "metrics/sales.yml", label={"en": "Revenue"}, source="orders", format=Format("currency")
+)
 KPIS = {k.name: k for k in (OTD, COST, REVENUE)}
 
 RUN = [
@@ -154,8 +163,15 @@ def test_table_in_french() -> None:
     )
 
 
-ORDERS = Kpi("orders", "count(*)", "metrics/sales.yml", label={"en": "Orders"}, source="orders",
-             dimensions=(Dimension("region"),), format=Format("integer"))
+ORDERS = Kpi(
+    "orders",
+    "count(*)",
+    "metrics/sales.yml",
+    label={"en": "Orders"},
+    source="orders",
+    dimensions=(Dimension("region"),),
+    format=Format("integer"),
+)
 
 
 def test_table_breakdown_null_group_and_differing_periods() -> None:
@@ -180,8 +196,13 @@ def test_table_breakdown_null_group_and_differing_periods() -> None:
 
 @pytest.mark.parametrize(
     ("status", "shown"),
-    [("achieved", "✓ achieved"), ("on_track", "↗ on track"), ("at_risk", "! at risk"),
-     ("off_track", "✗ off track"), ("no_data", "? no data")],
+    [
+        ("achieved", "✓ achieved"),
+        ("on_track", "↗ on track"),
+        ("at_risk", "! at risk"),
+        ("off_track", "✗ off track"),
+        ("no_data", "? no data"),
+    ],
 )
 def test_table_status_symbols(status: str, shown: str) -> None:
     value = None if status == "no_data" else 0.9
@@ -191,8 +212,14 @@ def test_table_status_symbols(status: str, shown: str) -> None:
 
 
 def test_table_long_labels_are_cut_to_fit() -> None:
-    long = Kpi("k", "sum(x)", "m.yml", label={"en": "A very long label that nobody would want to read in full " * 2},
-               source="s", format=Format("integer"))
+    long = Kpi(
+        "k",
+        "sum(x)",
+        "m.yml",
+        label={"en": "A very long label that nobody would want to read in full " * 2},
+        source="s",
+        format=Format("integer"),
+    )
     rows = [Row("k", D(2026, m, 1), {"region": "Europe, the Middle East and Africa"}, 1000.0 * m) for m in (1, 2)]
     text = str(report.render_rows(rows, {"k": long}, "table", by=("region",), color=False))
     # Fixed columns: 7 + 7 + 16 ("+1,000 (+100.0%)") + 11 + 5 gaps of 2 = 51, leaving 49 for the
@@ -229,15 +256,23 @@ def test_colour_only_on_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setenv("NO_COLOR", "1")
     assert "\x1b[" not in str(report.render_rows(RUN, KPIS, "table"))
-    assert "\x1b[31m✗ off track" in str(report.render_rows(
-        [Row(OTD.name, D(2026, 3, 1), {}, 0.8, Judgement("off_track", 0.95, None, 0.9))], KPIS, "table", color=True))
+    assert "\x1b[31m✗ off track" in str(
+        report.render_rows(
+            [Row(OTD.name, D(2026, 3, 1), {}, 0.8, Judgement("off_track", 0.95, None, 0.9))], KPIS, "table", color=True
+        )
+    )
 
 
 # -- machine formats ----------------------------------------------------------------------
 
 TINY = [
-    Row("otd", D(2026, 2, 1), {"region": "EU"}, 0.941,
-        Judgement("on_track", 0.95, None, 0.9, 0.041, 0.045, reaches_on=D(2026, 5, 31), reaches_by_deadline=True)),
+    Row(
+        "otd",
+        D(2026, 2, 1),
+        {"region": "EU"},
+        0.941,
+        Judgement("on_track", 0.95, None, 0.9, 0.041, 0.045, reaches_on=D(2026, 5, 31), reaches_by_deadline=True),
+    ),
     Row("otd", D(2026, 3, 1), {"region": None}, None, Judgement("no_data", 0.95)),
     Row("revenue", D(2026, 2, 1), {"region": "Île-de-France"}, 1234567.5),
 ]
@@ -294,9 +329,21 @@ def test_parquet_reads_back_typed(tmp_path: Path) -> None:
         file.write(data)
     con = duckdb.connect()
     types = {name: kind for name, kind, *_ in con.execute(f"DESCRIBE SELECT * FROM '{path}'").fetchall()}
-    assert types == {"kpi": "VARCHAR", "period": "DATE", "region": "VARCHAR", "year": "BIGINT", "value": "DOUBLE",
-                     "status": "VARCHAR", "min": "DOUBLE", "max": "DOUBLE", "expected": "DOUBLE", "gap": "DOUBLE",
-                     "gap_relative": "DOUBLE", "reaches_on": "DATE", "reaches_by_deadline": "BOOLEAN"}
+    assert types == {
+        "kpi": "VARCHAR",
+        "period": "DATE",
+        "region": "VARCHAR",
+        "year": "BIGINT",
+        "value": "DOUBLE",
+        "status": "VARCHAR",
+        "min": "DOUBLE",
+        "max": "DOUBLE",
+        "expected": "DOUBLE",
+        "gap": "DOUBLE",
+        "gap_relative": "DOUBLE",
+        "reaches_on": "DATE",
+        "reaches_by_deadline": "BOOLEAN",
+    }
     assert con.execute(f"SELECT kpi, period, region, year, value, status, min FROM '{path}'").fetchall() == [
         ("otd", D(2026, 2, 1), "EU", None, 0.941, "on_track", 0.95),
         ("otd", D(2026, 3, 1), None, None, None, "no_data", 0.95),
@@ -397,8 +444,13 @@ def test_parquet_is_not_dumped_on_a_terminal(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_breach_line() -> None:
-    row = Row("on_time_delivery_rate", D(2026, 3, 1), {"region": "EU", "carrier": None}, 0.912,
-              Judgement("off_track", 0.95, None, 0.9354, -0.0234, -0.025))
+    row = Row(
+        "on_time_delivery_rate",
+        D(2026, 3, 1),
+        {"region": "EU", "carrier": None},
+        0.912,
+        Judgement("off_track", 0.95, None, 0.9354, -0.0234, -0.025),
+    )
     assert report.breach_line(row) == (
         "on_time_delivery_rate 2026-03-01 (region=EU, carrier=NULL): value 0.912, expected 0.9354, off_track"
     )
@@ -408,7 +460,13 @@ def test_breach_line() -> None:
 
 def test_table_helpers() -> None:
     assert [table.period_label(D(2025, 12, 29), g) for g in ("day", "week", "month", "quarter", "year", None)] == [
-        "2025-12-29", "2026-W01", "2025-12", "2025-Q4", "2025", "2025-12-29"]
+        "2025-12-29",
+        "2026-W01",
+        "2025-12",
+        "2025-Q4",
+        "2025",
+        "2025-12-29",
+    ]
     assert table.infer_grain([D(2025, 1, 1), D(2025, 2, 1), D(2025, 3, 1)]) == "month"
     assert table.infer_grain([D(2025, 1, 1), D(2025, 4, 1)]) == "quarter"
     assert table.infer_grain([D(2025, 1, 1)]) is None
@@ -416,16 +474,37 @@ def test_table_helpers() -> None:
 
 # -- catalog ------------------------------------------------------------------------------
 
-CAT_REVENUE = Kpi("revenue", "sum(amount)", "metrics/sales.yml", label={"en": "Revenue"}, owner="sales",
-                  source="orders", dimensions=(Dimension("region"),), format=Format("currency"),
-                  target=Target(Bound(min=8_500_000), by=D(2026, 12, 31)), at=Location("metrics/sales.yml", 3, 5))
-CAT_TRANSPORT = Kpi("transport_cost", "sum(cost)", "metrics/logistics.yml", source="shipments",
-                    format=Format("currency"))
+CAT_REVENUE = Kpi(
+    "revenue",
+    "sum(amount)",
+    "metrics/sales.yml",
+    label={"en": "Revenue"},
+    owner="sales",
+    source="orders",
+    dimensions=(Dimension("region"),),
+    format=Format("currency"),
+    target=Target(Bound(min=8_500_000), by=D(2026, 12, 31)),
+    at=Location("metrics/sales.yml", 3, 5),
+)
+CAT_TRANSPORT = Kpi(
+    "transport_cost", "sum(cost)", "metrics/logistics.yml", source="shipments", format=Format("currency")
+)
 CAT_RATIO = Kpi(
-    "cost_to_sales", "transport_cost / revenue", "metrics/logistics.yml", label={"en": "Transport cost to sales"},
-    owner="logistics", format=Format("percent"), tags=("logistics",),
-    target=Target(Bound(max=0.06), by=D(2026, 6, 30), tolerance=0.02, tolerance_relative=True,
-                  per={"region": {"EU": Bound(max=0.05)}}, rationale="Carrier contracts renegotiated in Q1."),
+    "cost_to_sales",
+    "transport_cost / revenue",
+    "metrics/logistics.yml",
+    label={"en": "Transport cost to sales"},
+    owner="logistics",
+    format=Format("percent"),
+    tags=("logistics",),
+    target=Target(
+        Bound(max=0.06),
+        by=D(2026, 6, 30),
+        tolerance=0.02,
+        tolerance_relative=True,
+        per={"region": {"EU": Bound(max=0.05)}},
+        rationale="Carrier contracts renegotiated in Q1.",
+    ),
     at=Location("metrics/logistics.yml", 12, 5),
 )
 CAT_MOM = Kpi("cost_to_sales_mom", "cost_to_sales / prior(cost_to_sales) - 1", "metrics/logistics.yml")
@@ -445,28 +524,55 @@ def test_catalog_table() -> None:
 
 def test_catalog_table_leaves_out_owner_and_dimensions_rather_than_overflow() -> None:
     name = "k" * 60
-    wide = Kpi(name, "sum(x)", "m.yml", label={"en": "Label"}, owner="someone_long_team", source="orders",
-               dimensions=(Dimension("region"), Dimension("segment"), Dimension("channel")),
-               target=Target(Bound(min=1), by=D(2026, 1, 1)))
+    wide = Kpi(
+        name,
+        "sum(x)",
+        "m.yml",
+        label={"en": "Label"},
+        owner="someone_long_team",
+        source="orders",
+        dimensions=(Dimension("region"), Dimension("segment"), Dimension("channel")),
+        target=Target(Bound(min=1), by=D(2026, 1, 1)),
+    )
     # 60+5+6+17+17+24 + 10 = 139; owner and dimensions cut to 10 each: 118; without dimensions
     # 60+5+6+17+10 + 8 = 106; without the owner too: 94.
     assert catalog.render([wide], "table") == (
-        "NAME" + " " * 58 + "LABEL  SOURCE  TARGET\n"
-        + name + "  Label  orders  ≥ 1 by 2026-01-01"
+        "NAME" + " " * 58 + "LABEL  SOURCE  TARGET\n" + name + "  Label  orders  ≥ 1 by 2026-01-01"
     )
 
 
 def test_catalog_json() -> None:
     entries = json.loads(catalog.render([CAT_REVENUE, CAT_RATIO], "json"))
     assert entries[0] == {
-        "name": "revenue", "label": "Revenue", "source": "orders", "derived": False, "dimensions": ["region"],
-        "target": "≥ 8500000 by 2026-12-31", "owner": "sales", "description": None, "tags": [],
-        "formula": "sum(amount)", "file": "metrics/sales.yml", "line": 3,
+        "name": "revenue",
+        "label": "Revenue",
+        "source": "orders",
+        "derived": False,
+        "dimensions": ["region"],
+        "target": "≥ 8500000 by 2026-12-31",
+        "owner": "sales",
+        "description": None,
+        "tags": [],
+        "formula": "sum(amount)",
+        "file": "metrics/sales.yml",
+        "line": 3,
     }
     assert entries[1]["source"] is None and entries[1]["derived"] is True
     assert entries[1]["target"] == "≤ 0.06 by 2026-06-30, per region"
-    assert list(entries[1]) == ["name", "label", "source", "derived", "dimensions", "target", "owner",
-                                "description", "tags", "formula", "file", "line"]
+    assert list(entries[1]) == [
+        "name",
+        "label",
+        "source",
+        "derived",
+        "dimensions",
+        "target",
+        "owner",
+        "description",
+        "tags",
+        "formula",
+        "file",
+        "line",
+    ]
 
 
 def test_catalog_show_fields_lineage_and_sql() -> None:

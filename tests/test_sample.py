@@ -69,8 +69,12 @@ def test_csv_rows_are_counted_as_reported(small: tuple[Path, dict[str, int]]) ->
 
 def test_keys_are_unique_and_numbered_in_time_order(small: tuple[Path, dict[str, int]]) -> None:
     folder = small[0]
-    for table, key, time in (("orders", "order_id", "order_date"), ("shipments", "shipment_id", "ship_date"),
-                             ("tickets", "ticket_id", "opened_at"), ("contracts", "contract_id", "start_date")):
+    for table, key, time in (
+        ("orders", "order_id", "order_date"),
+        ("shipments", "shipment_id", "ship_date"),
+        ("tickets", "ticket_id", "opened_at"),
+        ("contracts", "contract_id", "start_date"),
+    ):
         data = rows(folder, table)
         assert [int(r[key]) for r in data] == list(range(1, len(data) + 1)), table
         assert [r[time] for r in data] == sorted(r[time] for r in data), table
@@ -78,10 +82,17 @@ def test_keys_are_unique_and_numbered_in_time_order(small: tuple[Path, dict[str,
 
 def test_facts_stay_in_the_two_years(small: tuple[Path, dict[str, int]]) -> None:
     folder = small[0]
-    for table, column in (("orders", "order_date"), ("orders", "ship_date"), ("shipments", "delivered_date"),
-                          ("tickets", "opened_at"), ("interactions", "date"), ("leads", "created_date"),
-                          ("web_sessions", "date"), ("purchase_orders", "order_date"),
-                          ("supplier_invoices", "due_date")):
+    for table, column in (
+        ("orders", "order_date"),
+        ("orders", "ship_date"),
+        ("shipments", "delivered_date"),
+        ("tickets", "opened_at"),
+        ("interactions", "date"),
+        ("leads", "created_date"),
+        ("web_sessions", "date"),
+        ("purchase_orders", "order_date"),
+        ("supplier_invoices", "due_date"),
+    ):
         values = [r[column][:10] for r in rows(folder, table) if r[column]]
         assert min(values) >= FIRST and max(values) <= LAST, (table, column)
 
@@ -115,9 +126,11 @@ def test_on_time_shipments_of_one_month_recounted(small: tuple[Path, dict[str, i
     june = [s for s in rows(folder, "shipments") if s["ship_date"].startswith("2025-06")]
     on_time = sum(s["delivered_date"] <= s["promised_date"] for s in june if s["delivered_date"])
     con = duckdb.connect()
-    parquet = con.execute("SELECT count(*) FILTER (WHERE on_time), count(*) FROM read_parquet(?) "
-                          "WHERE ship_date BETWEEN '2025-06-01' AND '2025-06-30'",
-                          [str(folder / "shipments.parquet")]).fetchall()
+    parquet = con.execute(
+        "SELECT count(*) FILTER (WHERE on_time), count(*) FROM read_parquet(?) "
+        "WHERE ship_date BETWEEN '2025-06-01' AND '2025-06-30'",
+        [str(folder / "shipments.parquet")],
+    ).fetchall()
     con.close()
     assert parquet == [(on_time, len(june))]
     assert 0 < on_time < len(june)
@@ -181,7 +194,9 @@ def test_shipped_data_is_what_the_generator_writes(tmp_path: Path) -> None:
     generate(tmp_path)
     con = duckdb.connect()
     for table in TABLES:
-        shipped, fresh = (con.execute(f"SELECT * FROM read_parquet('{folder / table.name}.parquet')").fetchall()
-                          for folder in (ROOT / "data", tmp_path))
+        shipped, fresh = (
+            con.execute(f"SELECT * FROM read_parquet('{folder / table.name}.parquet')").fetchall()
+            for folder in (ROOT / "data", tmp_path)
+        )
         assert shipped == fresh, f"data/{table.name}.parquet is stale: run python -m sample --out data"
     con.close()

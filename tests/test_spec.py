@@ -83,19 +83,32 @@ kpis:
         ("a: 1\na: 2\n", "x.yml:2:1: duplicate key 'a' (first defined at line 1; keep one of them)"),
         ("a: [1, 2\n", "x.yml:1:4: invalid YAML: '[' is never closed (add the missing ']')"),
         ("a: [1, 2\nb: 3\n", "x.yml:1:4: invalid YAML: '[' is never closed (add the missing ']' before line 2)"),
-        ("a:\n\t- 1\n",
-         "x.yml:2:1: invalid YAML: tab character: YAML is indented with spaces (replace the tab with spaces)"),
+        (
+            "a:\n\t- 1\n",
+            "x.yml:2:1: invalid YAML: tab character: YAML is indented with spaces (replace the tab with spaces)",
+        ),
         ("a: 'x\n", "x.yml:1:4: invalid YAML: quoted text is never closed (add the closing quote)"),
         ("a: *nope\n", "x.yml:1:4: invalid YAML: unknown alias '*nope' (define the anchor '&nope' before using it)"),
-        ("a: 1\n---\nb: 2\n", "x.yml:2:1: invalid YAML: a second YAML document ('---') in one file "
-                              "(one file holds one document: remove the '---')"),
-        ("a: {{ x }}\n", "x.yml:1:4: Jinja '{{ ... }}' must be quoted in YAML: unquoted, it reads as a mapping "
-                         "(write a: \"{{ ... }}\")"),
+        (
+            "a: 1\n---\nb: 2\n",
+            "x.yml:2:1: invalid YAML: a second YAML document ('---') in one file "
+            "(one file holds one document: remove the '---')",
+        ),
+        (
+            "a: {{ x }}\n",
+            "x.yml:1:4: Jinja '{{ ... }}' must be quoted in YAML: unquoted, it reads as a mapping "
+            '(write a: "{{ ... }}")',
+        ),
         ("? [a]\n: 1\n", "x.yml:1:3: a mapping key must be a plain name (write 'name: value')"),
-        ("a: &x [*x]\n", "x.yml:1:1: invalid YAML: aliases expand too far (or nest too deep) "
-                         "(write the values out instead of repeating '*anchors')"),
-        ("a: b\x07\n", "x.yml:1:5: invalid YAML: control character U+0007 is not allowed "
-                       "(remove it; YAML files are plain text)"),
+        (
+            "a: &x [*x]\n",
+            "x.yml:1:1: invalid YAML: aliases expand too far (or nest too deep) "
+            "(write the values out instead of repeating '*anchors')",
+        ),
+        (
+            "a: b\x07\n",
+            "x.yml:1:5: invalid YAML: control character U+0007 is not allowed (remove it; YAML files are plain text)",
+        ),
     ],
 )
 def test_yaml_problems(text: str, expected: str) -> None:
@@ -106,8 +119,9 @@ def test_yaml_problems(text: str, expected: str) -> None:
 def test_encodings() -> None:
     assert load("\ufeffkpis: []\n".encode()).positions["/kpis"] == (1, 7)  # a BOM shifts nothing
     _, errors = document.load_text("a: é\nb: caf".encode() + b"\xe9\n", "x.yml")
-    assert [str(e) for e in errors] == ["x.yml:2:7: file is not valid UTF-8: byte 0xE9 cannot be read "
-                                        "(save the file as UTF-8)"]
+    assert [str(e) for e in errors] == [
+        "x.yml:2:7: file is not valid UTF-8: byte 0xE9 cannot be read (save the file as UTF-8)"
+    ]
     _, errors = document.load_text("a: 1\n".encode("utf-16"), "x.yml")
     assert [e.message for e in errors] == ["file is UTF-16, not UTF-8"]
     _, errors = document.load_text(b"#" * (document.MAX_FILE_BYTES + 1), "x.yml")
@@ -130,8 +144,13 @@ def test_schema_problems_with_line_column_and_pointer() -> None:
     doc, _ = document.load_text("kpis:\n  - name: revenue\n    formula: sum(x)\n    dimension: [region]\n", "m.yml")
     [error] = spec.check_shape(doc, "kpis")
     assert error.to_dict() == {
-        "kind": "spec", "message": "revenue: unknown field 'dimension'", "file": "m.yml", "line": 4, "column": 5,
-        "pointer": "/kpis/0/dimension", "hint": "did you mean 'dimensions'?",
+        "kind": "spec",
+        "message": "revenue: unknown field 'dimension'",
+        "file": "m.yml",
+        "line": 4,
+        "column": 5,
+        "pointer": "/kpis/0/dimension",
+        "hint": "did you mean 'dimensions'?",
     }
 
 
@@ -139,30 +158,57 @@ def test_schema_problems_with_line_column_and_pointer() -> None:
     ("text", "expected"),
     [
         ("kpis:\n", ["1:1: kpis: expected a list, got nothing"]),
-        ("- a\n", ["1:1: a KPI file is a mapping with a 'kpis:' list, got a list "
-                   "(start the file with 'kpis:' and indent the KPIs under it)"]),
+        (
+            "- a\n",
+            [
+                "1:1: a KPI file is a mapping with a 'kpis:' list, got a list "
+                "(start the file with 'kpis:' and indent the KPIs under it)"
+            ],
+        ),
         ("kpi: []\n", ["1:1: unknown field 'kpi' (did you mean 'kpis'?)"]),
         ("kpis: [{name: a}]\n", ["1:8: a: missing required field 'formula'"]),
-        ("kpis: [{name: Revenue, formula: x}]\n", ["1:15: Revenue.name: 'Revenue' is not a valid name "
-                                                   "(did you mean 'revenue'?)"]),
-        ("kpis: [{name: a, formula: x, dimensions: region}]\n",
-         ["1:42: a.dimensions: expected a list, got a string (write a list: [region])"]),
-        ("kpis: [{name: a, formula: x, format: percentage}]\n",
-         ["1:38: a.format: 'percentage' is not allowed (did you mean 'percent'?)"]),
-        ("kpis: [{name: a, formula: x, target: {min: '95%'}}]\n",
-         ["1:45: a.target.min: expected a number, got a string (write 0.95 for 95%)"]),
-        ("kpis: [{name: a, formula: x, target: {by: 2026-02-30}}]\n",
-         ["1:30: a.target: a target needs a bound (add min:, max: or between: [low, high])",
-          "1:43: a.target.by: 2026-02-30 is not a real date (February 2026 has 28 days)"]),
-        ("kpis: [{name: a, formula: x, target: {min: 1, by: 26-1-1}}]\n",
-         ["1:51: a.target.by: '26-1-1' is not a date (write dates as YYYY-MM-DD)"]),
-        ("kpis: [{name: a, formula: x, target: {minimum: 1}}]\n",
-         ["1:39: a.target: unknown field 'minimum' (did you mean 'min'?)"]),
-        ("kpis: [{name: a, formula: x, labl: A, ownr: me}]\n",
-         ["1:30: a: unknown field 'labl' (did you mean 'label'?)",
-          "1:39: a: unknown field 'ownr' (did you mean 'owner'?)"]),
-        ("kpis: [{name: a, formula: '', target: {min: 1, between: [1]}}]\n",
-         ["1:28: a.formula: must not be empty", "1:57: a.target.between: needs at least 2 item(s)"]),
+        (
+            "kpis: [{name: Revenue, formula: x}]\n",
+            ["1:15: Revenue.name: 'Revenue' is not a valid name (did you mean 'revenue'?)"],
+        ),
+        (
+            "kpis: [{name: a, formula: x, dimensions: region}]\n",
+            ["1:42: a.dimensions: expected a list, got a string (write a list: [region])"],
+        ),
+        (
+            "kpis: [{name: a, formula: x, format: percentage}]\n",
+            ["1:38: a.format: 'percentage' is not allowed (did you mean 'percent'?)"],
+        ),
+        (
+            "kpis: [{name: a, formula: x, target: {min: '95%'}}]\n",
+            ["1:45: a.target.min: expected a number, got a string (write 0.95 for 95%)"],
+        ),
+        (
+            "kpis: [{name: a, formula: x, target: {by: 2026-02-30}}]\n",
+            [
+                "1:30: a.target: a target needs a bound (add min:, max: or between: [low, high])",
+                "1:43: a.target.by: 2026-02-30 is not a real date (February 2026 has 28 days)",
+            ],
+        ),
+        (
+            "kpis: [{name: a, formula: x, target: {min: 1, by: 26-1-1}}]\n",
+            ["1:51: a.target.by: '26-1-1' is not a date (write dates as YYYY-MM-DD)"],
+        ),
+        (
+            "kpis: [{name: a, formula: x, target: {minimum: 1}}]\n",
+            ["1:39: a.target: unknown field 'minimum' (did you mean 'min'?)"],
+        ),
+        (
+            "kpis: [{name: a, formula: x, labl: A, ownr: me}]\n",
+            [
+                "1:30: a: unknown field 'labl' (did you mean 'label'?)",
+                "1:39: a: unknown field 'ownr' (did you mean 'owner'?)",
+            ],
+        ),
+        (
+            "kpis: [{name: a, formula: '', target: {min: 1, between: [1]}}]\n",
+            ["1:28: a.formula: must not be empty", "1:57: a.target.between: needs at least 2 item(s)"],
+        ),
     ],
 )
 def test_shape_problems(text: str, expected: list[str]) -> None:

@@ -22,9 +22,15 @@ def test_ticks_are_round_and_cover_the_values() -> None:
 
 def test_trend_draws_value_target_band_trajectory_and_lifts_the_pen_on_gaps() -> None:
     day = dt.date(2025, 1, 31)
-    chart = svg.Trend(((day, 0.9), (dt.date(2025, 2, 28), None), (dt.date(2025, 3, 31), 0.92)), low=0.9, high=0.95,
-                      trajectory=((day, 0.9), (dt.date(2025, 12, 31), 0.95)), status="at_risk", title=EVIL,
-                      marks=(dt.date(2025, 12, 31),))
+    chart = svg.Trend(
+        ((day, 0.9), (dt.date(2025, 2, 28), None), (dt.date(2025, 3, 31), 0.92)),
+        low=0.9,
+        high=0.95,
+        trajectory=((day, 0.9), (dt.date(2025, 12, 31), 0.95)),
+        status="at_risk",
+        title=EVIL,
+        marks=(dt.date(2025, 12, 31),),
+    )
     out = svg.trend(chart, lambda v, step: f"{v:.2f}", lambda d: d.isoformat())
     tree = ET.fromstring(out)  # well-formed XML, so it is also well-formed inline SVG
     path = next(n for n in tree.iter() if n.get("class") == "v").get("d") or ""
@@ -55,7 +61,12 @@ def test_every_text_exists_in_both_languages() -> None:
     english, french = i18n.texts("en"), i18n.texts("fr")
     assert english.keys() == french.keys()
     assert all(english[k] and french[k] for k in english)
-    assert [i18n.format_period(dt.date(2025, 4, 1), g, "fr") for g in ("year", "quarter", "month", "week", "day")] \
-        == ["2025", "T2 2025", "avr. 2025", "S14 2025", "1 avr. 2025"]
+    assert [i18n.format_period(dt.date(2025, 4, 1), g, "fr") for g in ("year", "quarter", "month", "week", "day")] == [
+        "2025",
+        "T2 2025",
+        "avr. 2025",
+        "S14 2025",
+        "1 avr. 2025",
+    ]
     with pytest.raises(ValueError):
         i18n.texts("de")

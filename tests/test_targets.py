@@ -101,8 +101,11 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("value", "target", "on", "kwargs", "status", "expected", "gap"),
-                         [case[1:] for case in CASES], ids=[case[0] for case in CASES])
+@pytest.mark.parametrize(
+    ("value", "target", "on", "kwargs", "status", "expected", "gap"),
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
 def test_judge(value, target, on, kwargs, status, expected, gap):
     judgement = judge(value, target, on, **kwargs)
     assert judgement.status == status
@@ -128,19 +131,22 @@ def test_docstring_examples():
     assert doctest.testmod(targets).failed == 0
 
 
-@pytest.mark.parametrize(("start", "grain", "end"), [
-    (D(2025, 3, 15), "day", D(2025, 3, 15)),
-    (D(2025, 1, 6), "week", D(2025, 1, 12)),  # Monday → Sunday
-    (D(2025, 1, 1), "week", D(2025, 1, 5)),  # a Wednesday: the ISO week runs to Sunday
-    (D(2025, 12, 29), "week", D(2026, 1, 4)),  # ISO week 1 of 2026 starts in 2025
-    (D(2024, 2, 1), "month", D(2024, 2, 29)),  # leap year
-    (D(2025, 2, 1), "month", D(2025, 2, 28)),
-    (D(2025, 12, 1), "month", D(2025, 12, 31)),
-    (D(2025, 4, 1), "quarter", D(2025, 6, 30)),
-    (D(2025, 11, 15), "quarter", D(2025, 12, 31)),
-    (D(2025, 1, 1), "quarter", D(2025, 3, 31)),
-    (D(2025, 1, 1), "year", D(2025, 12, 31)),
-])
+@pytest.mark.parametrize(
+    ("start", "grain", "end"),
+    [
+        (D(2025, 3, 15), "day", D(2025, 3, 15)),
+        (D(2025, 1, 6), "week", D(2025, 1, 12)),  # Monday → Sunday
+        (D(2025, 1, 1), "week", D(2025, 1, 5)),  # a Wednesday: the ISO week runs to Sunday
+        (D(2025, 12, 29), "week", D(2026, 1, 4)),  # ISO week 1 of 2026 starts in 2025
+        (D(2024, 2, 1), "month", D(2024, 2, 29)),  # leap year
+        (D(2025, 2, 1), "month", D(2025, 2, 28)),
+        (D(2025, 12, 1), "month", D(2025, 12, 31)),
+        (D(2025, 4, 1), "quarter", D(2025, 6, 30)),
+        (D(2025, 11, 15), "quarter", D(2025, 12, 31)),
+        (D(2025, 1, 1), "quarter", D(2025, 3, 31)),
+        (D(2025, 1, 1), "year", D(2025, 12, 31)),
+    ],
+)
 def test_period_end(start, grain, end):
     assert period_end(start, grain) == end
 
@@ -150,31 +156,40 @@ def test_period_end_rejects_an_unknown_grain():
         period_end(START, "fortnight")
 
 
-@given(st.dates(min_value=D(1900, 1, 1), max_value=D(2999, 12, 1)), st.sampled_from(["day", "week", "month",
-                                                                                      "quarter", "year"]))
+@given(
+    st.dates(min_value=D(1900, 1, 1), max_value=D(2999, 12, 1)),
+    st.sampled_from(["day", "week", "month", "quarter", "year"]),
+)
 def test_period_end_is_the_last_day_of_the_period(day, grain):
     end = period_end(day, grain)
     after = end + dt.timedelta(days=1)
     assert end >= day
     assert period_end(end, grain) == end
-    assert {"day": True, "week": after.weekday() == 0, "month": after.day == 1,
-            "quarter": after.day == 1 and after.month in (1, 4, 7, 10),
-            "year": (after.month, after.day) == (1, 1)}[grain]
+    assert {
+        "day": True,
+        "week": after.weekday() == 0,
+        "month": after.day == 1,
+        "quarter": after.day == 1 and after.month in (1, 4, 7, 10),
+        "year": (after.month, after.day) == (1, 1),
+    }[grain]
 
 
 MONTHS = [D(2025, 1, 1), D(2025, 2, 1), D(2025, 3, 1)]
 
 
-@pytest.mark.parametrize(("periods", "grain", "today", "as_of"), [
-    (MONTHS, "month", D(2025, 3, 15), D(2025, 2, 28)),  # March is still running
-    (MONTHS, "month", D(2025, 3, 31), D(2025, 2, 28)),  # … until its last day is over
-    (MONTHS, "month", D(2025, 4, 1), D(2025, 3, 31)),
-    (MONTHS, "month", D(2026, 11, 27), D(2025, 3, 31)),  # historical data: the same answer next year
-    ([D(2025, 3, 1)], "month", D(2025, 3, 15), D(2025, 3, 14)),  # nothing complete: yesterday
-    ([], "month", D(2025, 3, 15), D(2025, 3, 14)),
-    ([D(2025, 1, 6), D(2025, 1, 13)], "week", D(2025, 1, 20), D(2025, 1, 19)),
-    ([D(2024, 1, 1), D(2025, 1, 1)], "year", D(2025, 6, 1), D(2024, 12, 31)),
-])
+@pytest.mark.parametrize(
+    ("periods", "grain", "today", "as_of"),
+    [
+        (MONTHS, "month", D(2025, 3, 15), D(2025, 2, 28)),  # March is still running
+        (MONTHS, "month", D(2025, 3, 31), D(2025, 2, 28)),  # … until its last day is over
+        (MONTHS, "month", D(2025, 4, 1), D(2025, 3, 31)),
+        (MONTHS, "month", D(2026, 11, 27), D(2025, 3, 31)),  # historical data: the same answer next year
+        ([D(2025, 3, 1)], "month", D(2025, 3, 15), D(2025, 3, 14)),  # nothing complete: yesterday
+        ([], "month", D(2025, 3, 15), D(2025, 3, 14)),
+        ([D(2025, 1, 6), D(2025, 1, 13)], "week", D(2025, 1, 20), D(2025, 1, 19)),
+        ([D(2024, 1, 1), D(2025, 1, 1)], "year", D(2025, 6, 1), D(2024, 12, 31)),
+    ],
+)
 def test_default_as_of(periods, grain, today, as_of):
     assert default_as_of(periods, grain, today=today) == as_of
 
@@ -219,8 +234,11 @@ def test_judge_rows_reads_one_baseline_per_breakdown():
 
 def test_judge_rows_without_a_target():
     kpis = {"revenue": Kpi("revenue", "sum(x)", "m.yml")}
-    rows = [_row("revenue", D(2025, 1, 1), 5.0), _row("unknown", D(2025, 1, 1), 1.0),
-            _row("revenue", D(2025, 9, 1), 5.0)]
+    rows = [
+        _row("revenue", D(2025, 1, 1), 5.0),
+        _row("unknown", D(2025, 1, 1), 1.0),
+        _row("revenue", D(2025, 9, 1), 5.0),
+    ]
     judged = judge_rows(rows, kpis, as_of=D(2025, 3, 31), grain="month")
     assert [r.judgement for r in judged] == [Judgement("no_target")] * 3
 
@@ -240,34 +258,51 @@ def _series(values):
     return [(P[i], value) for i, value in enumerate(values)]
 
 
-@pytest.mark.parametrize(("points", "target", "kwargs", "projection"), [
-    # 10, 20, 30: one a day from 10 on Jan 1; 100 is reached 90 days in, on Apr 1.
-    (_series([10, 20, 30]), Target(Bound(min=100), by=D(2025, 4, 1)), {}, Projection(1, D(2025, 4, 1), True, 100)),
-    (_series([10, 20, 30]), Target(Bound(min=100), by=D(2025, 3, 31)), {}, Projection(1, D(2025, 4, 1), False, 99)),
-    (_series([10, 20, 30]), Target(Bound(min=100)), {}, Projection(1, D(2025, 4, 1), None, None)),
-    # 50, 40, 30: minus one a day from 50; max 0 is reached 50 days in, on Feb 20.
-    (_series([50, 40, 30]), Target(Bound(max=0), by=D(2025, 6, 1)), {}, Projection(-1, D(2025, 2, 20), True, -101)),
-    # moving away from the bound: never.
-    (_series([50, 40, 30]), Target(Bound(min=100), by=D(2025, 6, 1)), {}, Projection(-1, None, False, -101)),
-    # already there: the last point's date.
-    (_series([50, 40, 30]), Target(Bound(max=35), by=D(2025, 6, 1)), {}, Projection(-1, D(2025, 1, 21), True, -101)),
-    # between [60, 80], climbing one a day from 10: enters at 60, 50 days in.
-    (_series([10, 20, 30]), Target(Bound(min=60, max=80)), {}, Projection(1, D(2025, 2, 20), None, None)),
-    # 1000 then 10, 20, 30: only the last three count; 10 on Jan 11, 100 is 90 days later.
-    (_series([1000, 10, 20, 30]), Target(Bound(min=100)), {"last_n": 3}, Projection(1, D(2025, 4, 11), None, None)),
-    # 0 then 3 two days later: 1.5 a day; 10 is crossed at day 6.67, so the first whole day is day 7.
-    ([(D(2025, 1, 1), 0), (D(2025, 1, 3), 3)], Target(Bound(min=10)), {}, Projection(1.5, D(2025, 1, 8), None, None)),
-    # NULLs are skipped; a flat line below the bound never gets there.
-    ([(P[0], 5), (P[1], None), (P[2], 5)], Target(Bound(min=10), by=BY), {}, Projection(0, None, False, 5)),
-    # one point: no line, so no answer about the deadline.
-    ([(P[0], 5)], Target(Bound(min=10), by=BY), {}, Projection(None, None, None, None)),
-    ([(P[0], 15)], Target(Bound(min=10), by=BY), {}, Projection(None, P[0], True, None)),
-    ([], Target(Bound(min=10), by=BY), {}, Projection(None, None, None, None)),
-    (_series([10, 20, 30]), None, {}, Projection(1, None, None, None)),
-    # a per-dimension bound is used when the breakdown is given.
-    (_series([10, 20, 30]), Target(Bound(min=100), per={"region": {"EU": Bound(min=40)}}),
-     {"dims": {"region": "EU"}}, Projection(1, D(2025, 1, 31), None, None)),
-])
+@pytest.mark.parametrize(
+    ("points", "target", "kwargs", "projection"),
+    [
+        # 10, 20, 30: one a day from 10 on Jan 1; 100 is reached 90 days in, on Apr 1.
+        (_series([10, 20, 30]), Target(Bound(min=100), by=D(2025, 4, 1)), {}, Projection(1, D(2025, 4, 1), True, 100)),
+        (_series([10, 20, 30]), Target(Bound(min=100), by=D(2025, 3, 31)), {}, Projection(1, D(2025, 4, 1), False, 99)),
+        (_series([10, 20, 30]), Target(Bound(min=100)), {}, Projection(1, D(2025, 4, 1), None, None)),
+        # 50, 40, 30: minus one a day from 50; max 0 is reached 50 days in, on Feb 20.
+        (_series([50, 40, 30]), Target(Bound(max=0), by=D(2025, 6, 1)), {}, Projection(-1, D(2025, 2, 20), True, -101)),
+        # moving away from the bound: never.
+        (_series([50, 40, 30]), Target(Bound(min=100), by=D(2025, 6, 1)), {}, Projection(-1, None, False, -101)),
+        # already there: the last point's date.
+        (
+            _series([50, 40, 30]),
+            Target(Bound(max=35), by=D(2025, 6, 1)),
+            {},
+            Projection(-1, D(2025, 1, 21), True, -101),
+        ),
+        # between [60, 80], climbing one a day from 10: enters at 60, 50 days in.
+        (_series([10, 20, 30]), Target(Bound(min=60, max=80)), {}, Projection(1, D(2025, 2, 20), None, None)),
+        # 1000 then 10, 20, 30: only the last three count; 10 on Jan 11, 100 is 90 days later.
+        (_series([1000, 10, 20, 30]), Target(Bound(min=100)), {"last_n": 3}, Projection(1, D(2025, 4, 11), None, None)),
+        # 0 then 3 two days later: 1.5 a day; 10 is crossed at day 6.67, so the first whole day is day 7.
+        (
+            [(D(2025, 1, 1), 0), (D(2025, 1, 3), 3)],
+            Target(Bound(min=10)),
+            {},
+            Projection(1.5, D(2025, 1, 8), None, None),
+        ),
+        # NULLs are skipped; a flat line below the bound never gets there.
+        ([(P[0], 5), (P[1], None), (P[2], 5)], Target(Bound(min=10), by=BY), {}, Projection(0, None, False, 5)),
+        # one point: no line, so no answer about the deadline.
+        ([(P[0], 5)], Target(Bound(min=10), by=BY), {}, Projection(None, None, None, None)),
+        ([(P[0], 15)], Target(Bound(min=10), by=BY), {}, Projection(None, P[0], True, None)),
+        ([], Target(Bound(min=10), by=BY), {}, Projection(None, None, None, None)),
+        (_series([10, 20, 30]), None, {}, Projection(1, None, None, None)),
+        # a per-dimension bound is used when the breakdown is given.
+        (
+            _series([10, 20, 30]),
+            Target(Bound(min=100), per={"region": {"EU": Bound(min=40)}}),
+            {"dims": {"region": "EU"}},
+            Projection(1, D(2025, 1, 31), None, None),
+        ),
+    ],
+)
 def test_project(points, target, kwargs, projection):
     result = project(points, target, **kwargs)
     assert result.reaches_on == projection.reaches_on
@@ -278,8 +313,9 @@ def test_project(points, target, kwargs, projection):
 
 def test_project_never_overflows_the_calendar():
     points = [(D(2025, 1, 1), 0), (D(2025, 1, 2), 1e-12)]
-    assert project(points, Target(Bound(min=1e6), by=BY)) == Projection(pytest.approx(1e-12), None, False,
-                                                                        pytest.approx(1e-10))
+    assert project(points, Target(Bound(min=1e6), by=BY)) == Projection(
+        pytest.approx(1e-12), None, False, pytest.approx(1e-10)
+    )
 
 
 def test_project_needs_two_points():
@@ -299,15 +335,20 @@ def test_project_finds_the_exact_day_on_an_exact_line(slope, intercept, days_ahe
     assert result.reaches_on == START + dt.timedelta(days=expected_day)
 
 
-STATUS_ROWS = [Row("k", START, {}, 1.0, Judgement(status)) for status in
-               ("achieved", "off_track", "on_track", "at_risk", "no_data")] + [Row("k", START, {}, None)]
+STATUS_ROWS = [
+    Row("k", START, {}, 1.0, Judgement(status))
+    for status in ("achieved", "off_track", "on_track", "at_risk", "no_data")
+] + [Row("k", START, {}, None)]
 
 
-@pytest.mark.parametrize(("fail_on", "statuses"), [
-    ("off_track", ["off_track"]),
-    ("at_risk", ["off_track", "at_risk"]),
-    ("on_track", ["off_track", "on_track", "at_risk"]),
-])
+@pytest.mark.parametrize(
+    ("fail_on", "statuses"),
+    [
+        ("off_track", ["off_track"]),
+        ("at_risk", ["off_track", "at_risk"]),
+        ("on_track", ["off_track", "on_track", "at_risk"]),
+    ],
+)
 def test_worst(fail_on, statuses):
     assert [r.status for r in worst(STATUS_ROWS, fail_on)] == statuses
 
@@ -320,8 +361,14 @@ def test_worst_rejects_a_status_that_cannot_breach(fail_on):
 
 # -- scoping a size's target to the total and to the target's period ------------------------------
 
-_QUARTERLY = Target(bound=Bound(min=20.0), by=dt.date(2025, 12, 31), baseline=Baseline(9.0, dt.date(2024, 12, 31)),
-                    tolerance=1.5, period="quarter", per={"region": {"EU": Bound(min=8.0)}})
+_QUARTERLY = Target(
+    bound=Bound(min=20.0),
+    by=dt.date(2025, 12, 31),
+    baseline=Baseline(9.0, dt.date(2024, 12, 31)),
+    tolerance=1.5,
+    period="quarter",
+    per={"region": {"EU": Bound(min=8.0)}},
+)
 
 
 def test_a_level_target_applies_as_written() -> None:
@@ -366,8 +413,9 @@ def test_judge_rows_scopes_sizes_only() -> None:
     kpi = Kpi(name="referrals", formula="count(*)", file="k.yml", source="customers", target=_QUARTERLY)
     jan = dt.date(2025, 1, 1)
     rows = [Row("referrals", jan, {}, 7.0), Row("referrals", jan, {"region": "NA"}, 3.0)]
-    total, part = targets.judge_rows(rows, {"referrals": kpi}, as_of=dt.date(2025, 12, 31), grain="month",
-                                     extensive={"referrals"})
+    total, part = targets.judge_rows(
+        rows, {"referrals": kpi}, as_of=dt.date(2025, 12, 31), grain="month", extensive={"referrals"}
+    )
     assert total.judgement is not None and total.judgement.min == pytest.approx(20 * 31 / 90)
     assert part.status == "no_target"
 

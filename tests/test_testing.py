@@ -140,20 +140,31 @@ def test_every_kind_passes(tmp_path: Path) -> None:
     ("old", "new", "failure"),
     [
         # a source KPI: February is 0 (not missing) and March is 1
-        ("          - {period: 2025-03-01, value: 1}\n", "          - {period: 2025-03-01, value: 3}\n",
-         "  wrong  2025-03-01  3         1"),
+        (
+            "          - {period: 2025-03-01, value: 1}\n",
+            "          - {period: 2025-03-01, value: 3}\n",
+            "  wrong  2025-03-01  3         1",
+        ),
         # a ratio
-        ("expect: [{value: 0.3333333333, status: no_target}]", "expect: [{value: 0.5, status: no_target}]",
-         "  wrong  2025-01-01  0.5       0.3333333333"),
+        (
+            "expect: [{value: 0.3333333333, status: no_target}]",
+            "expect: [{value: 0.5, status: no_target}]",
+            "  wrong  2025-01-01  0.5       0.3333333333",
+        ),
         # a derived KPI over two sources
-        ("expect: [{period: 2025-01-01, value: 0.1}]", "expect: [{period: 2025-01-01, value: 0.3}]",
-         "  wrong  2025-01-01  0.3       0.1"),
+        (
+            "expect: [{period: 2025-01-01, value: 0.1}]",
+            "expect: [{period: 2025-01-01, value: 0.3}]",
+            "  wrong  2025-01-01  0.3       0.1",
+        ),
         # prior(): January has no earlier month
-        ("          - {period: 2025-01-01, value: null}\n", "          - {period: 2025-01-01, value: 0}\n",
-         "  wrong  2025-01-01  0         NULL"),
+        (
+            "          - {period: 2025-01-01, value: null}\n",
+            "          - {period: 2025-01-01, value: 0}\n",
+            "  wrong  2025-01-01  0         NULL",
+        ),
         # rolling(): a missing expected row is an extra actual one
-        ("          - {period: 2025-04-01, value: 250}\n", "",
-         "  extra  2025-04-01  —         250"),
+        ("          - {period: 2025-04-01, value: 250}\n", "", "  extra  2025-04-01  —         250"),
     ],
 )
 def test_a_wrong_expectation_fails_with_a_table(tmp_path: Path, old: str, new: str, failure: str) -> None:
@@ -181,20 +192,28 @@ def test_select_kpis_and_write_junit(tmp_path: Path) -> None:
     suite = ElementTree.parse(junit).getroot()
     assert (suite.tag, suite.get("tests"), suite.get("failures")) == ("testsuite", "3", "1")
     cases = {(c.get("classname"), c.get("name")): c for c in suite.iter("testcase")}
-    assert set(cases) == {("orders_n", "two_in_january_one_in_march"), ("orders_n", "by_region"),
-                          ("cost_to_sales", "two_sources_no_fan_out")}
+    assert set(cases) == {
+        ("orders_n", "two_in_january_one_in_march"),
+        ("orders_n", "by_region"),
+        ("cost_to_sales", "two_sources_no_fan_out"),
+    }
     failure = cases[("cost_to_sales", "two_sources_no_fan_out")].find("failure")
     assert failure is not None and "0.2" in (failure.text or "")
     assert cases[("orders_n", "by_region")].find("failure") is None
 
 
 def test_bad_test_blocks_are_validation_errors(tmp_path: Path) -> None:
-    bad = KPIS.replace("        given:\n          orders:\n            - {order_date: 2025-01-05, paid: true}",
-                       "        given:\n          order:\n            - {order_date: 2025-01-05, paid: true}")
-    bad = bad.replace("          - {period: 2025-01-01, region: EU, value: 1}",
-                      "          - {period: 2025-01-01, carrier: EU, value: 1}")
-    bad = bad.replace("            - {ship_date: 2025-01-06, cost: 10}",
-                      "            - {ship_date: 2025-01-06, kost: 10}")
+    bad = KPIS.replace(
+        "        given:\n          orders:\n            - {order_date: 2025-01-05, paid: true}",
+        "        given:\n          order:\n            - {order_date: 2025-01-05, paid: true}",
+    )
+    bad = bad.replace(
+        "          - {period: 2025-01-01, region: EU, value: 1}",
+        "          - {period: 2025-01-01, carrier: EU, value: 1}",
+    )
+    bad = bad.replace(
+        "            - {ship_date: 2025-01-06, cost: 10}", "            - {ship_date: 2025-01-06, kost: 10}"
+    )
     result = CliRunner().invoke(cli, ["--project", str(make(tmp_path, bad)), "validate"], env=ENV)
     assert result.exit_code == 2
     errors = result.stderr

@@ -129,8 +129,17 @@ def kpictl(folder: Path, *args: str) -> list[str]:
 
 
 def mf_query(metrics: Sequence[str], group_by: Sequence[str], out: Path) -> list[str]:
-    return [str(MF), "query", "--metrics", ",".join(metrics), "--group-by", ",".join(group_by), "--csv", str(out),
-            "--quiet"]
+    return [
+        str(MF),
+        "query",
+        "--metrics",
+        ",".join(metrics),
+        "--group-by",
+        ",".join(group_by),
+        "--csv",
+        str(out),
+        "--quiet",
+    ]
 
 
 def kpictl_values(stdout: bytes, by: str | None) -> dict[str, Values]:
@@ -190,8 +199,10 @@ def explain(ours: Values, theirs: Values, notes: list[str] | None = None) -> tup
 def yaml_lines(paths: Sequence[Path]) -> int:
     """Non-blank lines that are not comments."""
     return sum(
-        1 for path in paths for line in path.read_text().splitlines() if line.strip() and not line.strip().startswith(
-            ("#", "--"))
+        1
+        for path in paths
+        for line in path.read_text().splitlines()
+        if line.strip() and not line.strip().startswith(("#", "--"))
     )
 
 
@@ -207,8 +218,9 @@ def minimal_catalog(root: Path, names: Sequence[str]) -> str:
     for file in sorted((root / "metrics").glob("*.yml")):
         for kpi in yaml.safe_load(file.read_text())["kpis"]:
             if kpi["name"] in names:
-                kpis.append({k: v for k, v in kpi.items() if k in ("name", "source", "filter", "formula",
-                                                                    "dimensions", "time")})
+                kpis.append(
+                    {k: v for k, v in kpi.items() if k in ("name", "source", "filter", "formula", "dimensions", "time")}
+                )
     text = io.StringIO()
     yaml.safe_dump({"name": config["name"], "metrics": ["metrics"], "sources": sources}, text, sort_keys=False)
     yaml.safe_dump({"kpis": kpis}, text, sort_keys=False, default_flow_style=None, width=120)
@@ -234,12 +246,14 @@ def summary(values: Sequence[float]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
+    )
     parser.add_argument("--scale", type=data.scale_option, default=1.0, help="data scale (default: 1)")
     parser.add_argument("--kpis", type=int, default=None, help="only the first N KPIs (default: all)")
-    parser.add_argument("--runs", type=int, default=3,
-                        help="runs of the definition and whole-catalog timings (0: skip them)")
+    parser.add_argument(
+        "--runs", type=int, default=3, help="runs of the definition and whole-catalog timings (0: skip them)"
+    )
     parser.add_argument("--verbose", action="store_true", help="also list every explained difference")
     parser.add_argument("--no-by", action="store_true", help="only by month (no query by a dimension)")
     parser.add_argument("--force-setup", action="store_true", help="run dbt parse and dbt run even when up to date")
@@ -301,12 +315,18 @@ def run_comparison(args: argparse.Namespace, tmp: Path) -> int:
         "whole catalog, one query": {"kpictl": [], "MetricFlow": []},
     }
     commands = {
-        "validate (definitions only)": {"kpictl": kpictl(folder, "validate", "--no-data"),
-                                        "MetricFlow": [str(MF), "validate-configs", "--skip-dw"]},
-        "validate (definitions + data)": {"kpictl": kpictl(folder, "validate"),
-                                          "MetricFlow": [str(MF), "validate-configs"]},
-        "whole catalog, one query": {"kpictl": kpictl(folder, "run", *names, "--format", "json"),
-                                     "MetricFlow": mf_query(names, ["metric_time__month"], everything)},
+        "validate (definitions only)": {
+            "kpictl": kpictl(folder, "validate", "--no-data"),
+            "MetricFlow": [str(MF), "validate-configs", "--skip-dw"],
+        },
+        "validate (definitions + data)": {
+            "kpictl": kpictl(folder, "validate"),
+            "MetricFlow": [str(MF), "validate-configs"],
+        },
+        "whole catalog, one query": {
+            "kpictl": kpictl(folder, "run", *names, "--format", "json"),
+            "MetricFlow": mf_query(names, ["metric_time__month"], everything),
+        },
     }
     whole_ours: dict[str, Values] = {}
     for run in range(args.runs):
@@ -329,32 +349,40 @@ def run_comparison(args: argparse.Namespace, tmp: Path) -> int:
     minimal = tmp / "kpictl-minimal.yml"
     minimal.write_text(minimal_catalog(folder, names))
     mf_files = [  # the project as committed: not dbt's target/, logs/ or per-machine .user.yml
-        path for path in sorted(DBT_PROJECT.rglob("*"))
-        if path.suffix in (".yml", ".sql") and not any(part.startswith(".") or part in ("target", "logs")
-                                                       for part in path.relative_to(DBT_PROJECT).parts)
+        path
+        for path in sorted(DBT_PROJECT.rglob("*"))
+        if path.suffix in (".yml", ".sql")
+        and not any(part.startswith(".") or part in ("target", "logs") for part in path.relative_to(DBT_PROJECT).parts)
     ]
     shipped = [folder / "kpictl.yml", *sorted((folder / "metrics").glob("*.yml"))]
 
-    print(f"\nscale {args.scale:g}, {len(names)} KPIs, one query per KPI: {compared} values compared "
-          f"(rel. tol. {REL_TOL:g}); {explained['spine']} kpictl rows without a MetricFlow row, all 0 or NULL "
-          f"(kpictl's time spine fills empty periods, MetricFlow returns only periods with rows)")
+    print(
+        f"\nscale {args.scale:g}, {len(names)} KPIs, one query per KPI: {compared} values compared "
+        f"(rel. tol. {REL_TOL:g}); {explained['spine']} kpictl rows without a MetricFlow row, all 0 or NULL "
+        f"(kpictl's time spine fills empty periods, MetricFlow returns only periods with rows)"
+    )
     if args.runs:
-        print(f"whole catalog in one query: {compared_whole} values compared; {explained_whole['spine']} kpictl "
-              f"rows of empty periods as above; {explained_whole['join']} NULL MetricFlow rows for months outside "
-              f"the KPI's source range (MetricFlow joins all metrics of a query on metric_time)")
+        print(
+            f"whole catalog in one query: {compared_whole} values compared; {explained_whole['spine']} kpictl "
+            f"rows of empty periods as above; {explained_whole['join']} NULL MetricFlow rows for months outside "
+            f"the KPI's source range (MetricFlow joins all metrics of a query on metric_time)"
+        )
     print(f"by one dimension: every KPI except {', '.join(n for n in names if BY[n] is None) or 'none'}. {NOT_BY}")
     print("\n| task | kpictl | MetricFlow | MetricFlow / kpictl |\n|---|---:|---:|---:|")
     each = "query of one KPI (by month)" if args.no_by else "query of one KPI (by month, then by a dimension)"
-    rows = {f"{each}, per query": per_query,
-            **{task: sides for task, sides in timings.items() if args.runs}}
+    rows = {f"{each}, per query": per_query, **{task: sides for task, sides in timings.items() if args.runs}}
     for task, sides in rows.items():
         ratio = statistics.median(sides["MetricFlow"]) / statistics.median(sides["kpictl"])
         print(f"| {task} | {summary(sides['kpictl'])} | {summary(sides['MetricFlow'])} | **{ratio:.1f}** |")
-    print(f"| all per-KPI queries, total | {sum(per_query['kpictl']):.1f} s | {sum(per_query['MetricFlow']):.1f} s "
-          f"| **{sum(per_query['MetricFlow']) / sum(per_query['kpictl']):.1f}** |")
+    print(
+        f"| all per-KPI queries, total | {sum(per_query['kpictl']):.1f} s | {sum(per_query['MetricFlow']):.1f} s "
+        f"| **{sum(per_query['MetricFlow']) / sum(per_query['kpictl']):.1f}** |"
+    )
     print(f"\nlines of definitions (non-blank, non-comment) for these {len(names)} KPIs:")
-    print(f"  kpictl, computing fields only (name, source, filter, formula, dimensions, time; kpictl.yml sources): "
-          f"{yaml_lines([minimal])}")
+    print(
+        f"  kpictl, computing fields only (name, source, filter, formula, dimensions, time; kpictl.yml sources): "
+        f"{yaml_lines([minimal])}"
+    )
     print(f"  kpictl, the shipped catalog with labels, descriptions, SMART targets and tests: {yaml_lines(shipped)}")
     print(f"  MetricFlow (dbt project: YAML + staging SQL, all 40 KPIs): {yaml_lines(mf_files)}")
     if args.verbose:

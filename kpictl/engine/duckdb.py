@@ -141,8 +141,9 @@ def describe(config: Config, source: str) -> dict[str, str]:
     return {str(name): str(kind) for name, kind, *_ in rows}
 
 
-def schemas(config: Config, tables: Tables | None = None,
-            unreadable: list[KpiError] | None = None) -> dict[str, dict[str, str]]:
+def schemas(
+    config: Config, tables: Tables | None = None, unreadable: list[KpiError] | None = None
+) -> dict[str, dict[str, str]]:
     """Column → type of every source whose files can be read, plus the columns of given rows.
 
     This is what ``planner.plan(columns=…)`` needs to resolve a bare name through lookups
@@ -334,5 +335,3 @@ def _data_error(error: duckdb.Error, compiled: Any) -> DataError:
 
 def _first_line(error: BaseException) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-
-

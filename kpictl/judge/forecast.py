@@ -30,7 +30,6 @@ class Projection:
     at_deadline: float | None = None
 
 
-
 def _fit(points: list[tuple[dt.date, float]]) -> tuple[float, float] | None:
     """Least squares ``value = intercept + slope * days since the first point``; None if vertical."""
     origin = points[0][0]
@@ -102,8 +101,9 @@ def project(
     return Projection(slope, reaches_on, reaches_on is not None and reaches_on <= by, at_deadline)
 
 
-def annotate(rows: Sequence[Row], kpis: Mapping[str, Kpi], grain_of: Mapping[str, str], *,
-             last_n: int = 6) -> list[Row]:
+def annotate(
+    rows: Sequence[Row], kpis: Mapping[str, Kpi], grain_of: Mapping[str, str], *, last_n: int = 6
+) -> list[Row]:
     """Every judged row with where its pace leads (``Judgement.reaches_on``/``reaches_by_deadline``).
 
     The line goes through the last ``last_n`` values of the same KPI and breakdown up to the
@@ -122,6 +122,7 @@ def annotate(rows: Sequence[Row], kpis: Mapping[str, Kpi], grain_of: Mapping[str
         if j is None or kpi is None or kpi.target is None or j.status not in ("on_track", "at_risk", "off_track"):
             continue
         pace = project(points, Target(Bound(j.min, j.max), by=kpi.target.by), last_n=last_n)
-        out[i] = replace(row, judgement=replace(j, reaches_on=pace.reaches_on,
-                                                reaches_by_deadline=pace.reaches_by_deadline))
+        out[i] = replace(
+            row, judgement=replace(j, reaches_on=pace.reaches_on, reaches_by_deadline=pace.reaches_by_deadline)
+        )
     return out

@@ -123,8 +123,13 @@ def _achievable(target: Target | None, values: list[float], points: list[tuple[d
     elif spread == 0:
         return LetterScore("warn", f"not checked: one value observed ({_num(best)}), {_describe(bound)} not met")
     elif short > spread / 2:
-        problems.append(("warn", f"stretch: {_describe(bound)} is {_num(short)} beyond the best value observed "
-                                 f"({_num(best)}), more than half the observed range ({_num(spread)})"))
+        problems.append(
+            (
+                "warn",
+                f"stretch: {_describe(bound)} is {_num(short)} beyond the best value observed "
+                f"({_num(best)}), more than half the observed range ({_num(spread)})",
+            )
+        )
         fine = ""
     else:
         fine = f"within reach: best observed {_num(best)}, {_num(short)} short of {_describe(bound)}"
@@ -133,8 +138,13 @@ def _achievable(target: Target | None, values: list[float], points: list[tuple[d
         if pace.reaches_by_deadline is False:
             when = f"on {pace.reaches_on}" if pace.reaches_on else "never"
             slope = pace.slope_per_day or 0.0
-            problems.append(("warn", f"at the recent pace ({slope:+.3g}/day) the bound is reached {when}, "
-                                     f"not by {target.by}{_required_pace(target)}"))
+            problems.append(
+                (
+                    "warn",
+                    f"at the recent pace ({slope:+.3g}/day) the bound is reached {when}, "
+                    f"not by {target.by}{_required_pace(target)}",
+                )
+            )
     return _worst(problems, fine)
 
 
@@ -154,13 +164,19 @@ def _realistic(target: Target | None) -> LetterScore:
         return LetterScore("fail", "no target, so no baseline and no rationale")
     problems = []
     if target.baseline is None:
-        problems.append(("warn", "no baseline: declare where the KPI starts ({value, at}); "
-                                 "until then the first value in the data is used"))
+        problems.append(
+            (
+                "warn",
+                "no baseline: declare where the KPI starts ({value, at}); "
+                "until then the first value in the data is used",
+            )
+        )
     if _blank(target.rationale):
         problems.append(("warn", "no rationale: say why the bound is achievable and realistic"))
     if len(problems) == 2:
-        return LetterScore("fail", "no baseline and no rationale: say where the KPI starts and why the bound is "
-                                   "realistic")
+        return LetterScore(
+            "fail", "no baseline and no rationale: say where the KPI starts and why the bound is realistic"
+        )
     base = target.baseline
     return _worst(problems, f"baseline {_num(base.value)} on {base.at}, rationale given" if base else "")
 
@@ -199,13 +215,16 @@ def score(kpi: Kpi, observed: Iterable[Observation] | None = None) -> LintReport
     """
     values, points = _split(observed)
     target = kpi.target
-    return LintReport(kpi.name, {
-        "S": _specific(kpi),
-        "M": _measurable(target),
-        "A": _achievable(target, values, points),
-        "R": _realistic(target),
-        "T": _time_bound(target, points),
-    })
+    return LintReport(
+        kpi.name,
+        {
+            "S": _specific(kpi),
+            "M": _measurable(target),
+            "A": _achievable(target, values, points),
+            "R": _realistic(target),
+            "T": _time_bound(target, points),
+        },
+    )
 
 
 def passed(report: LintReport, *, strict: bool = False) -> bool:

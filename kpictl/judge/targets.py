@@ -262,8 +262,14 @@ def scoped(target: Target | None, row: Row, grain: str, extensive: bool, unit: s
     )
 
 
-def judge_rows(rows: Iterable[Row], kpis: Mapping[str, Kpi], *, as_of: dt.date, grain: str,
-               extensive: Collection[str] | Mapping[str, str] = ()) -> list[Row]:
+def judge_rows(
+    rows: Iterable[Row],
+    kpis: Mapping[str, Kpi],
+    *,
+    as_of: dt.date,
+    grain: str,
+    extensive: Collection[str] | Mapping[str, str] = (),
+) -> list[Row]:
     """Every row with its judgement, in the order given (``kpis``: the KPIs by name).
 
     Each row is judged at the end of its ``grain`` period, capped at ``as_of``; the data baseline

@@ -43,8 +43,13 @@ def check(config: Config, kpis: list[Kpi], schemas: Schemas | None = None) -> tu
     for kpi in kpis:
         if kpi.name in by_name:
             first = by_name[kpi.name].at
-            errors.append(SpecError(f"duplicate KPI name '{kpi.name}'", at=kpi.at,
-                                    hint=f"first defined at {first}; KPI names are unique in a project"))
+            errors.append(
+                SpecError(
+                    f"duplicate KPI name '{kpi.name}'",
+                    at=kpi.at,
+                    hint=f"first defined at {first}; KPI names are unique in a project",
+                )
+            )
             continue
         by_name[kpi.name] = kpi
     rendered: dict[str, Kpi] = {}
@@ -97,26 +102,46 @@ def _check_sources(config: Config, schemas: Schemas | None) -> list[KpiError]:
         for lk in source.lookups:
             if lk.source not in config.sources:
                 others = [s for s in config.sources if s != source.name]
-                errors.append(SpecError(f"unknown source '{lk.source}' in lookups of '{source.name}'", at=lk.at,
-                                        hint=suggest(lk.source, others) or f"sources: {', '.join(config.sources)}"))
+                errors.append(
+                    SpecError(
+                        f"unknown source '{lk.source}' in lookups of '{source.name}'",
+                        at=lk.at,
+                        hint=suggest(lk.source, others) or f"sources: {', '.join(config.sources)}",
+                    )
+                )
                 continue
             if lk.source == source.name:
                 errors.append(SpecError(f"source '{source.name}' cannot look itself up", at=lk.at))
             elif lk.source in seen:
-                errors.append(SpecError(f"source '{source.name}' looks up '{lk.source}' twice", at=lk.at,
-                                        hint="keep one lookup per source"))
+                errors.append(
+                    SpecError(
+                        f"source '{source.name}' looks up '{lk.source}' twice",
+                        at=lk.at,
+                        hint="keep one lookup per source",
+                    )
+                )
             seen.add(lk.source)
             for side in (source.name, lk.source) if schemas is not None else ():
                 cols = schemas.get(side) if schemas else None
                 if cols is not None and lk.on not in cols:
-                    errors.append(SpecError(f"lookup column '{lk.on}' is not a column of source '{side}'", at=lk.at,
-                                            hint=suggest(lk.on, cols)))
+                    errors.append(
+                        SpecError(
+                            f"lookup column '{lk.on}' is not a column of source '{side}'",
+                            at=lk.at,
+                            hint=suggest(lk.on, cols),
+                        )
+                    )
         cols = (schemas or {}).get(source.name)
         for field in ("time", "key") if cols is not None else ():
             col = getattr(source, field)
             if col is not None and col not in (cols or {}):
-                errors.append(SpecError(f"{field} column '{col}' is not a column of source '{source.name}'",
-                                        at=source.at, hint=suggest(col, cols or {})))
+                errors.append(
+                    SpecError(
+                        f"{field} column '{col}' is not a column of source '{source.name}'",
+                        at=source.at,
+                        hint=suggest(col, cols or {}),
+                    )
+                )
     return errors
 
 
@@ -141,11 +166,21 @@ def _check_kpi(kpi: Kpi, exprs: list[_Expr], config: Config, schemas: Schemas | 
     errors: list[KpiError] = []
     source = config.sources.get(kpi.source or "")
     if source is None:
-        return [SpecError(f"unknown source '{kpi.source}' in KPI '{kpi.name}'", at=kpi.source_at,
-                          hint=suggest(kpi.source or "", config.sources) or f"sources: {', '.join(config.sources)}")]
+        return [
+            SpecError(
+                f"unknown source '{kpi.source}' in KPI '{kpi.name}'",
+                at=kpi.source_at,
+                hint=suggest(kpi.source or "", config.sources) or f"sources: {', '.join(config.sources)}",
+            )
+        ]
     if not (kpi.time or source.time):
-        errors.append(SpecError(f"KPI '{kpi.name}' has no time column", at=kpi.at,
-                                hint=f"add time: to the KPI or to source '{source.name}' in kpictl.yml"))
+        errors.append(
+            SpecError(
+                f"KPI '{kpi.name}' has no time column",
+                at=kpi.at,
+                hint=f"add time: to the KPI or to source '{source.name}' in kpictl.yml",
+            )
+        )
     seen: set[str] = set()
     for d in kpi.dimensions:
         if d.name in seen:
@@ -161,30 +196,56 @@ def _check_kpi(kpi: Kpi, exprs: list[_Expr], config: Config, schemas: Schemas | 
         for col in sorted(expr.columns):
             table = col.split(".")[0] if "." in col else None
             if col not in cols and (table is None or table in (source.name, *lookups)):
-                errors.append(SpecError(f"unknown column '{col}' in {expr.part} of {kpi.name}: not in {where}",
-                                        at=expr.at_column(col), hint=suggest(col, cols)))
+                errors.append(
+                    SpecError(
+                        f"unknown column '{col}' in {expr.part} of {kpi.name}: not in {where}",
+                        at=expr.at_column(col),
+                        hint=suggest(col, cols),
+                    )
+                )
     for d in kpi.dimensions:
         if d.expr is None and d.name not in cols:
-            errors.append(SpecError(f"unknown dimension '{d.name}' of {kpi.name}: not a column of {where}", at=d.at,
-                                    hint=suggest(d.name, cols) or "or declare it as {name: ..., expr: ...}"))
+            errors.append(
+                SpecError(
+                    f"unknown dimension '{d.name}' of {kpi.name}: not a column of {where}",
+                    at=d.at,
+                    hint=suggest(d.name, cols) or "or declare it as {name: ..., expr: ...}",
+                )
+            )
     time = kpi.time or source.time
     if time and time not in cols:
-        errors.append(SpecError(f"time column '{time}' of {kpi.name} is not in {where}", at=kpi.at,
-                                hint=suggest(time, cols)))
+        errors.append(
+            SpecError(f"time column '{time}' of {kpi.name} is not in {where}", at=kpi.at, hint=suggest(time, cols))
+        )
     return errors
 
 
 def _check_derived(kpi: Kpi) -> list[KpiError]:
     errors: list[KpiError] = []
     if kpi.filters:
-        errors.append(SpecError(f"derived KPI '{kpi.name}' cannot have a filter", at=kpi.filter_at[0],
-                                hint="filter the KPIs it is computed from"))
+        errors.append(
+            SpecError(
+                f"derived KPI '{kpi.name}' cannot have a filter",
+                at=kpi.filter_at[0],
+                hint="filter the KPIs it is computed from",
+            )
+        )
     if kpi.dimensions:
-        errors.append(SpecError(f"derived KPI '{kpi.name}' cannot declare dimensions", at=kpi.dimensions[0].at,
-                                hint="it has the dimensions its KPIs share; declare them there"))
+        errors.append(
+            SpecError(
+                f"derived KPI '{kpi.name}' cannot declare dimensions",
+                at=kpi.dimensions[0].at,
+                hint="it has the dimensions its KPIs share; declare them there",
+            )
+        )
     if kpi.time:
-        errors.append(SpecError(f"derived KPI '{kpi.name}' has no time column of its own", at=kpi.at,
-                                hint="each KPI it uses is bucketed by its own time column"))
+        errors.append(
+            SpecError(
+                f"derived KPI '{kpi.name}' has no time column of its own",
+                at=kpi.at,
+                hint="each KPI it uses is bucketed by its own time column",
+            )
+        )
     return errors
 
 
@@ -216,15 +277,23 @@ def _check_references(kpis: dict[str, Kpi], exprs: dict[str, list[_Expr]], names
         expr = exprs[kpi.name][0]
         for ref in sorted(expr.columns):
             if ref not in names:
-                errors.append(SpecError(f"unknown KPI '{ref}' in formula of {kpi.name}", at=expr.at_column(ref),
-                                        hint=suggest(ref, names) or "no KPI has this name in the project"))
+                errors.append(
+                    SpecError(
+                        f"unknown KPI '{ref}' in formula of {kpi.name}",
+                        at=expr.at_column(ref),
+                        hint=suggest(ref, names) or "no KPI has this name in the project",
+                    )
+                )
     return errors
 
 
 def _check_cycles(kpis: dict[str, Kpi], exprs: dict[str, list[_Expr]]) -> list[KpiError]:
     order = {name: i for i, name in enumerate(kpis)}
-    deps = {k.name: sorted(exprs[k.name][0].columns.keys() & set(kpis), key=order.__getitem__)
-            for k in kpis.values() if k.derived}
+    deps = {
+        k.name: sorted(exprs[k.name][0].columns.keys() & set(kpis), key=order.__getitem__)
+        for k in kpis.values()
+        if k.derived
+    }
     errors: list[KpiError] = []
     state: dict[str, int] = {}  # 1: on the current path, 2: done
     reported: set[frozenset[str]] = set()
@@ -233,7 +302,7 @@ def _check_cycles(kpis: dict[str, Kpi], exprs: dict[str, list[_Expr]]) -> list[K
         state[name] = 1
         for dep in deps.get(name, []):
             if state.get(dep) == 1:
-                cycle = path[path.index(dep):]
+                cycle = path[path.index(dep) :]
                 if frozenset(cycle) not in reported:
                     reported.add(frozenset(cycle))
                     errors.append(_cycle_error(cycle, order, exprs))
@@ -254,10 +323,16 @@ def _cycle_error(cycle: list[str], order: dict[str, int], exprs: dict[str, list[
     expr = exprs[cycle[0]][0]
     nxt = cycle[1] if len(cycle) > 1 else cycle[0]
     if len(cycle) == 1:
-        return SpecError(f"KPI '{cycle[0]}' is computed from itself", at=expr.at_column(nxt),
-                         hint="a derived KPI combines other KPIs")
-    return SpecError(f"cycle between derived KPIs: {' -> '.join([*cycle, cycle[0]])}", at=expr.at_column(nxt),
-                     hint="a KPI cannot depend on itself, even through others")
+        return SpecError(
+            f"KPI '{cycle[0]}' is computed from itself",
+            at=expr.at_column(nxt),
+            hint="a derived KPI combines other KPIs",
+        )
+    return SpecError(
+        f"cycle between derived KPIs: {' -> '.join([*cycle, cycle[0]])}",
+        at=expr.at_column(nxt),
+        hint="a KPI cannot depend on itself, even through others",
+    )
 
 
 def dimensions_of(name: str, kpis: dict[str, Kpi], trees: dict[str, Any] | None = None) -> set[str]:
@@ -290,17 +365,32 @@ def _check_target_and_tests(
     for test in kpi.tests:
         for source in test.given:
             if source not in config.sources:
-                errors.append(SpecError(f"test '{test.name}' of {kpi.name} gives rows of unknown source '{source}'",
-                                        at=test.at, hint=suggest(source, config.sources)))
+                errors.append(
+                    SpecError(
+                        f"test '{test.name}' of {kpi.name} gives rows of unknown source '{source}'",
+                        at=test.at,
+                        hint=suggest(source, config.sources),
+                    )
+                )
             elif schemas is not None and schemas.get(source) is not None:
                 for col in sorted({c for row in test.given[source] for c in row} - set(schemas[source])):
-                    errors.append(SpecError(f"test '{test.name}' of {kpi.name}: '{col}' is not a column of '{source}'",
-                                            at=test.at, hint=suggest(col, schemas[source])))
+                    errors.append(
+                        SpecError(
+                            f"test '{test.name}' of {kpi.name}: '{col}' is not a column of '{source}'",
+                            at=test.at,
+                            hint=suggest(col, schemas[source]),
+                        )
+                    )
         for by in test.by:
             if by not in dims:
                 message = f"test '{test.name}' of {kpi.name} breaks down by '{by}', not a dimension of it"
                 errors.append(SpecError(message, at=test.at, hint=suggest(by, dims)))
         for col in sorted({c for row in test.expect for c in row} - {"period", "value", "status", *test.by}):
-            errors.append(SpecError(f"test '{test.name}' of {kpi.name} expects '{col}', which is not in its by: list",
-                                    at=test.at, hint="expect rows name period, value, status and the by dimensions"))
+            errors.append(
+                SpecError(
+                    f"test '{test.name}' of {kpi.name} expects '{col}', which is not in its by: list",
+                    at=test.at,
+                    hint="expect rows name period, value, status and the by dimensions",
+                )
+            )
     return errors

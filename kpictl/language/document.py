@@ -165,8 +165,13 @@ class _Walker:
             child = f"{pointer}/{escape(key)}"
             if key in out:
                 first = self.doc.key_positions[child]
-                self.errors.append(SpecError(f"duplicate key '{key}'", at=Location(at.file, at.line, at.column, child),
-                                             hint=f"first defined at line {first[0]}; keep one of them"))
+                self.errors.append(
+                    SpecError(
+                        f"duplicate key '{key}'",
+                        at=Location(at.file, at.line, at.column, child),
+                        hint=f"first defined at line {first[0]}; keep one of them",
+                    )
+                )
                 continue
             self.doc.key_positions[child] = (at.line or 1, at.column or 1)
             if _is_unquoted_jinja(value_node):
@@ -192,8 +197,9 @@ def _is_unquoted_jinja(node: yaml.Node) -> bool:
 
 def _unquoted_jinja(at: Location, key: str | None) -> SpecError:
     example = f'{key}: "{{{{ ... }}}}"' if key else '"{{ ... }}"'
-    return SpecError("Jinja '{{ ... }}' must be quoted in YAML: unquoted, it reads as a mapping", at=at,
-                     hint=f"write {example}")
+    return SpecError(
+        "Jinja '{{ ... }}' must be quoted in YAML: unquoted, it reads as a mapping", at=at, hint=f"write {example}"
+    )
 
 
 def _decode(data: bytes, file: str) -> tuple[str | None, KpiError | None]:
@@ -206,8 +212,11 @@ def _decode(data: bytes, file: str) -> tuple[str | None, KpiError | None]:
         line = data.count(b"\n", 0, exc.start) + 1
         col = len(data[line_start : exc.start].decode("utf-8", "replace")) + 1
         byte = data[exc.start]
-        return None, SpecError(f"file is not valid UTF-8: byte 0x{byte:02X} cannot be read",
-                               at=Location(file, line, col), hint="save the file as UTF-8")
+        return None, SpecError(
+            f"file is not valid UTF-8: byte 0x{byte:02X} cannot be read",
+            at=Location(file, line, col),
+            hint="save the file as UTF-8",
+        )
 
 
 def load_text(text: str | bytes, file: str) -> tuple[Document, list[KpiError]]:
@@ -216,8 +225,13 @@ def load_text(text: str | bytes, file: str) -> tuple[Document, list[KpiError]]:
     if isinstance(text, bytes):
         if len(text) > MAX_FILE_BYTES:
             size = f"{len(text) / 1e6:.1f} MB"
-            return doc, [SpecError(f"file is too large: {size}, at most {MAX_FILE_BYTES // 1_000_000} MB",
-                                   at=Location(file, 1, 1), hint="split it into several KPI files")]
+            return doc, [
+                SpecError(
+                    f"file is too large: {size}, at most {MAX_FILE_BYTES // 1_000_000} MB",
+                    at=Location(file, 1, 1),
+                    hint="split it into several KPI files",
+                )
+            ]
         decoded, error = _decode(text, file)
         if error is not None or decoded is None:
             return doc, [error or SpecError("file cannot be read", at=Location(file, 1, 1))]
@@ -232,15 +246,25 @@ def load_text(text: str | bytes, file: str) -> tuple[Document, list[KpiError]]:
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
-        return doc, [SpecError(f"invalid YAML: control character U+{exc.character:04X} is not allowed",
-                               at=Location(file, line, col), hint="remove it; YAML files are plain text")]
+        return doc, [
+            SpecError(
+                f"invalid YAML: control character U+{exc.character:04X} is not allowed",
+                at=Location(file, line, col),
+                hint="remove it; YAML files are plain text",
+            )
+        ]
     except yaml.MarkedYAMLError as exc:
         return doc, [_yaml_error(exc, file, text)]
     except yaml.YAMLError as exc:  # pragma: no cover - every PyYAML error carries a mark or a position
         return doc, [SpecError(f"invalid YAML: {exc}", at=Location(file, 1, 1))]
     except (_TooBig, RecursionError):
-        return doc, [SpecError("invalid YAML: aliases expand too far (or nest too deep)", at=Location(file, 1, 1),
-                               hint="write the values out instead of repeating '*anchors'")]
+        return doc, [
+            SpecError(
+                "invalid YAML: aliases expand too far (or nest too deep)",
+                at=Location(file, 1, 1),
+                hint="write the values out instead of repeating '*anchors'",
+            )
+        ]
     finally:
         if loader is not None:
             loader.dispose()
@@ -269,7 +293,7 @@ def _yaml_error(exc: yaml.MarkedYAMLError, file: str, text: str) -> SpecError:
     elif "found character '\\t'" in problem:
         message, hint = "tab character: YAML is indented with spaces", "replace the tab with spaces"
     elif m := re.match(r"found character '(.)' that cannot start any token", problem):
-        message, hint = f"a value cannot start with '{m.group(1)}'", f"quote it: \"{m.group(1)}...\""
+        message, hint = f"a value cannot start with '{m.group(1)}'", f'quote it: "{m.group(1)}..."'
     elif problem == "mapping values are not allowed here":
         message = "unexpected ':'"
         hint = "indent this line like the keys above it, or quote a value that contains ': '"

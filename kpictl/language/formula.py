@@ -46,8 +46,12 @@ def _jinja() -> Any:
         def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
             seq, num = (left, right) if isinstance(left, (str, list, tuple)) else (right, left)
             big_repeat = operator == "*" and isinstance(seq, (str, list, tuple)) and isinstance(num, int)
-            huge_power = (operator == "**" and isinstance(left, int) and isinstance(right, int)
-                          and max(abs(left), 2).bit_length() * right > 100_000)
+            huge_power = (
+                operator == "**"
+                and isinstance(left, int)
+                and isinstance(right, int)
+                and max(abs(left), 2).bit_length() * right > 100_000
+            )
             if huge_power or (big_repeat and len(seq) * num > 100_000):
                 raise SecurityError(f"'{operator}' would build a value too large for a formula")
             return super().call_binop(context, operator, left, right)
@@ -103,8 +107,11 @@ def render(text: str, vars: dict[str, Any], at: Location | None = None) -> str:
     if missing:
         quoted = re.search(rf"""var\(\s*['"]({re.escape(missing[0])})['"]""", text)
         where = at_offset(at, text, quoted.start(1)) if quoted else at
-        raise SpecError(f"unknown variable '{missing[0]}'", at=where,
-                        hint=suggest(missing[0], vars) or "declare it under vars: in kpictl.yml")
+        raise SpecError(
+            f"unknown variable '{missing[0]}'",
+            at=where,
+            hint=suggest(missing[0], vars) or "declare it under vars: in kpictl.yml",
+        )
     return result
 
 
@@ -168,20 +175,27 @@ def parse(text: str, kind: str, at: Location | None = None, *, exact: bool = Tru
         tokens = dialect.tokenize(text)
     except TokenError:
         quote = _unclosed_quote(text)
-        raise SpecError("invalid SQL: a quote is never closed" if quote is not None else "invalid SQL: cannot read it",
-                        at=where(quote or 0), hint="close the quote" if quote is not None else None) from None
+        raise SpecError(
+            "invalid SQL: a quote is never closed" if quote is not None else "invalid SQL: cannot read it",
+            at=where(quote or 0),
+            hint="close the quote" if quote is not None else None,
+        ) from None
     if not tokens:
         raise SpecError("the expression is empty", at=at)
     statement = tokens[0].token_type in (TokenType.SELECT, TokenType.WITH, TokenType.FROM)
     for token in tokens:
         if token.token_type == TokenType.SEMICOLON:
-            raise SpecError("';' is not allowed: a formula is one SQL expression", at=where(token.start),
-                            hint="remove the ';' and anything after it")
+            raise SpecError(
+                "';' is not allowed: a formula is one SQL expression",
+                at=where(token.start),
+                hint="remove the ';' and anything after it",
+            )
         if token.token_type in (TokenType.SELECT, TokenType.WITH) and not statement:
             raise SpecError("subqueries are not allowed in a formula", at=where(token.start), hint=_SOURCE_ONLY)
         if token.token_type == TokenType.OVER:
-            raise SpecError("window functions (OVER) are not allowed in a formula", at=where(token.start),
-                            hint=_WINDOW_HINT)
+            raise SpecError(
+                "window functions (OVER) are not allowed in a formula", at=where(token.start), hint=_WINDOW_HINT
+            )
     try:
         trees = [t for t in dialect.parser().parse(tokens, text) if t is not None]
     except ParseError as exc:
@@ -191,12 +205,17 @@ def parse(text: str, kind: str, at: Location | None = None, *, exact: bool = Tru
         raise SpecError("invalid SQL: incomplete expression", at=where(0))
     tree = trees[0]
     if isinstance(tree, _nodes(_STATEMENT_NODES)):
-        raise SpecError(f"{tokens[0].text.upper()} statements are not allowed: a formula is one SQL expression",
-                        at=where(0), hint=_statement_hint(tree, kind))
+        raise SpecError(
+            f"{tokens[0].text.upper()} statements are not allowed: a formula is one SQL expression",
+            at=where(0),
+            hint=_statement_hint(tree, kind),
+        )
     if isinstance(tree, exp.Alias):
-        raise SpecError(f"unexpected '{tree.alias}' after the expression",
-                        at=where(_offset(tree.args["alias"], tokens)),
-                        hint="a formula has no alias: remove it, or add the missing operator")
+        raise SpecError(
+            f"unexpected '{tree.alias}' after the expression",
+            at=where(_offset(tree.args["alias"], tokens)),
+            hint="a formula has no alias: remove it, or add the missing operator",
+        )
     _check_nodes(tree, kind, where, tokens, text)
     _check_aggregation(tree, kind, where, tokens)
     return tree
@@ -270,8 +289,11 @@ def _check_nodes(tree: Any, kind: str, where: Any, tokens: list[Any], text: str)
     allowed = _nodes(_ALLOWED_NODES)
     for node in tree.walk():
         if isinstance(node, (exp.Subquery, exp.Query, exp.Window)):  # the token scan finds most of them first
-            what, hint = ("window functions (OVER)", _WINDOW_HINT) if isinstance(node, exp.Window) else (
-                "subqueries", _SOURCE_ONLY)
+            what, hint = (
+                ("window functions (OVER)", _WINDOW_HINT)
+                if isinstance(node, exp.Window)
+                else ("subqueries", _SOURCE_ONLY)
+            )
             raise SpecError(f"{what} are not allowed in a formula", at=where(_offset(node)), hint=hint)
         if isinstance(node, exp.Anonymous):
             _check_function(node, kind, where, tokens)
@@ -281,8 +303,9 @@ def _check_nodes(tree: Any, kind: str, where: Any, tokens: list[Any], text: str)
             _refuse(node, call.group(1).lower() if call and isinstance(node, exp.Func) else None, where(offset))
         if isinstance(node, exp.Column):
             if node.args.get("db") or node.args.get("catalog"):
-                raise SpecError(f"'{node.sql()}' has too many parts", at=where(_offset(node)),
-                                hint="write column or source.column")
+                raise SpecError(
+                    f"'{node.sql()}' has too many parts", at=where(_offset(node)), hint="write column or source.column"
+                )
             if node.table and kind == "derived":
                 raise SpecError(f"'{node.sql()}': a derived formula uses KPI names only", at=where(_offset(node)))
 
@@ -310,8 +333,9 @@ def _check_function(node: Any, kind: str, where: Any, tokens: list[Any]) -> None
     at = where(_offset(node, tokens))
     if name not in DERIVED_FUNCTIONS or kind != "derived":
         if name in DERIVED_FUNCTIONS:
-            raise SpecError(f"{name}() is for derived KPIs only", at=at,
-                            hint="define a derived KPI (no source:) over this one")
+            raise SpecError(
+                f"{name}() is for derived KPIs only", at=at, hint="define a derived KPI (no source:) over this one"
+            )
         choices = [*_functions(), *(DERIVED_FUNCTIONS if kind == "derived" else ())]
         hint = _CLOCK_HINT if name in _CLOCK else suggest(name, choices) if len(name) > 3 else None
         raise SpecError(f"function '{name}' is not allowed in a formula", at=at, hint=hint or _ALLOWED_HINT)
@@ -325,11 +349,15 @@ def _check_function(node: Any, kind: str, where: Any, tokens: list[Any]) -> None
     if name in ("prior", "rolling") and len(args) == 2:
         n = args[1]
         if not (isinstance(n, exp.Literal) and not n.is_string and n.this.isdigit() and int(n.this) >= 1):
-            raise SpecError(f"the second argument of {name}() must be a whole number of periods >= 1",
-                            at=where(_offset(n, tokens)))
+            raise SpecError(
+                f"the second argument of {name}() must be a whole number of periods >= 1", at=where(_offset(n, tokens))
+            )
     if name == "to_date" and window_grain(node) not in TO_DATE_GRAINS:
-        raise SpecError(f"to_date() takes one of {', '.join(TO_DATE_GRAINS)}", at=where(_offset(args[1], tokens)),
-                        hint="e.g. to_date(revenue, year)")
+        raise SpecError(
+            f"to_date() takes one of {', '.join(TO_DATE_GRAINS)}",
+            at=where(_offset(args[1], tokens)),
+            hint="e.g. to_date(revenue, year)",
+        )
 
 
 def window_grain(node: Any) -> str:
@@ -348,17 +376,28 @@ def _check_aggregation(tree: Any, kind: str, where: Any, tokens: list[Any]) -> N
             raise SpecError("a source KPI's formula must aggregate its rows", at=where(0), hint=f"e.g. {example}")
         for col in tree.find_all(exp.Column):
             if not _inside(col, (exp.AggFunc, exp.Filter)):
-                raise SpecError(f"column '{col.sql()}' is outside an aggregate", at=where(_offset(col)),
-                                hint=f"aggregate it, e.g. sum({col.sql()}) or max({col.sql()})")
+                raise SpecError(
+                    f"column '{col.sql()}' is outside an aggregate",
+                    at=where(_offset(col)),
+                    hint=f"aggregate it, e.g. sum({col.sql()}) or max({col.sql()})",
+                )
         for agg in aggs:
             if _inside(agg, exp.AggFunc):
-                raise SpecError("aggregates cannot be nested", at=where(_offset(agg, tokens)),
-                                hint="a nested total is a derived KPI over two KPIs")
+                raise SpecError(
+                    "aggregates cannot be nested",
+                    at=where(_offset(agg, tokens)),
+                    hint="a nested total is a derived KPI over two KPIs",
+                )
     elif aggs:
-        what = {"derived": "a derived KPI combines KPI names", "filter": "a filter is a condition on each row",
-                "dimension": "a dimension is computed on each row"}[kind]
-        raise SpecError(f"aggregate '{aggs[0].sql('duckdb').lower()}' is not allowed here: {what}",
-                        at=where(_offset(aggs[0], tokens)))
+        what = {
+            "derived": "a derived KPI combines KPI names",
+            "filter": "a filter is a condition on each row",
+            "dimension": "a dimension is computed on each row",
+        }[kind]
+        raise SpecError(
+            f"aggregate '{aggs[0].sql('duckdb').lower()}' is not allowed here: {what}",
+            at=where(_offset(aggs[0], tokens)),
+        )
 
 
 def _inside(node: Any, kind: type | tuple[type, ...]) -> bool:

@@ -71,8 +71,15 @@ def _not_a_date(text: str) -> str | None:
     return None
 
 
-_TYPES = {"array": "a list", "object": "a mapping", "string": "a string", "number": "a number",
-          "integer": "a whole number", "boolean": "true/false", "null": "nothing"}
+_TYPES = {
+    "array": "a list",
+    "object": "a mapping",
+    "string": "a string",
+    "number": "a number",
+    "integer": "a whole number",
+    "boolean": "true/false",
+    "null": "nothing",
+}
 
 
 def _type_name(value: Any) -> str:
@@ -81,7 +88,8 @@ def _type_name(value: Any) -> str:
     if isinstance(value, bool):
         return "true/false"
     return {int: "a number", float: "a number", str: "a string", list: "a list", dict: "a mapping"}.get(
-        type(value), type(value).__name__)
+        type(value), type(value).__name__
+    )
 
 
 def _either(words: list[str]) -> str:
@@ -132,8 +140,14 @@ def _schema_errors(err: Any, doc: Document, kind: str) -> list[SpecError]:
         if all(e.validator == "required" for e in err.context):
             fields = sorted({str(e.validator_value[0]) for e in err.context})
             if fields == ["between", "max", "min"]:
-                return [error(where, "a target needs a bound", doc.at(pointer, key=True),
-                               "add min:, max: or between: [low, high]")]
+                return [
+                    error(
+                        where,
+                        "a target needs a bound",
+                        doc.at(pointer, key=True),
+                        "add min:, max: or between: [low, high]",
+                    )
+                ]
             return [error(where, f"needs {' or '.join(fields)}", doc.at(pointer, key=True))]
         # The branch that got furthest says what the user most likely meant.
         deepest = max(err.context, key=lambda e: (len(e.absolute_path), e.validator != "type"))
@@ -144,8 +158,12 @@ def _schema_errors(err: Any, doc: Document, kind: str) -> list[SpecError]:
     if err.validator == "additionalProperties":
         allowed = list(err.schema.get("properties", {}))
         return [
-            error(where, f"unknown field '{name}'", doc.at(f"{pointer}/{escape(name)}", key=True),
-                   f"did you mean '{close}'?" if close else f"allowed: {', '.join(allowed)}")
+            error(
+                where,
+                f"unknown field '{name}'",
+                doc.at(f"{pointer}/{escape(name)}", key=True),
+                f"did you mean '{close}'?" if close else f"allowed: {', '.join(allowed)}",
+            )
             for name, close in _typos(err).items()
         ]
     if err.validator == "required":
@@ -168,11 +186,14 @@ def _schema_errors(err: Any, doc: Document, kind: str) -> list[SpecError]:
         name = "a valid name" if "a-z_" in err.validator_value else "valid"
         what = "a date" if err.validator_value == DATE_PATTERN else name
         return [error(where, f"'{err.instance}' is not {what}", at, _pattern_hint(err.instance, err.validator_value))]
-    messages = {"minLength": "must not be empty", "minProperties": "must not be empty",
-                "minItems": f"needs at least {err.validator_value} item(s)",
-                "maxItems": f"takes at most {err.validator_value} item(s)",
-                "minimum": f"must be at least {err.validator_value}",
-                "maximum": f"must be at most {err.validator_value}"}
+    messages = {
+        "minLength": "must not be empty",
+        "minProperties": "must not be empty",
+        "minItems": f"needs at least {err.validator_value} item(s)",
+        "maxItems": f"takes at most {err.validator_value} item(s)",
+        "minimum": f"must be at least {err.validator_value}",
+        "maximum": f"must be at most {err.validator_value}",
+    }
     return [error(where, messages.get(err.validator, err.message), at)]
 
 
@@ -182,8 +203,12 @@ def _type_error(err: Any, where: str, at: Location, kind: str) -> SpecError:
     got = _type_name(err.instance)
     if not where:
         if kind == "kpis":
-            return error("", f"a KPI file is a mapping with a 'kpis:' list, got {got}", at,
-                          "start the file with 'kpis:' and indent the KPIs under it")
+            return error(
+                "",
+                f"a KPI file is a mapping with a 'kpis:' list, got {got}",
+                at,
+                "start the file with 'kpis:' and indent the KPIs under it",
+            )
         return error("", f"kpictl.yml is a mapping (name:, sources:, ...), got {got}", at)
     hint = None
     if "array" in wanted and isinstance(err.instance, (str, int, float)) and not isinstance(err.instance, bool):
@@ -198,8 +223,9 @@ def _type_error(err: Any, where: str, at: Location, kind: str) -> SpecError:
 _IDENT_HINT = "use lowercase letters, digits and _, starting with a letter"
 _PATTERN_HINTS = {
     "^[a-z_][a-z0-9_]*$": _IDENT_HINT,
-    "^([a-z_][a-z0-9_]*\\.)?[a-z_][a-z0-9_]*$":
-        "a column name or source.column; an expression needs {name: ..., expr: ...}",
+    "^([a-z_][a-z0-9_]*\\.)?[a-z_][a-z0-9_]*$": (
+        "a column name or source.column; an expression needs {name: ..., expr: ...}"
+    ),
     DATE_PATTERN: "write dates as YYYY-MM-DD",
     "^[0-9]+(\\.[0-9]+)?%$": "write a number, or a percentage like 2%",
     "^[A-Z]{3}$": "write a three-letter currency code like EUR",
@@ -220,14 +246,20 @@ def check_shape(doc: Document, kind: str) -> list[KpiError]:
     """Every schema violation of the document, each at its own line and column."""
     if doc.data is None:
         if kind == "project":
-            return [SpecError("kpictl.yml is empty", at=Location(doc.file, 1, 1),
-                              hint="it needs at least name: and sources:")]
-        return [SpecError("KPI file is empty", at=Location(doc.file, 1, 1),
-                          hint="start it with 'kpis:', or delete it")]
+            return [
+                SpecError(
+                    "kpictl.yml is empty", at=Location(doc.file, 1, 1), hint="it needs at least name: and sources:"
+                )
+            ]
+        return [SpecError("KPI file is empty", at=Location(doc.file, 1, 1), hint="start it with 'kpis:', or delete it")]
     raw = list(_validator(kind).iter_errors(doc.data))
     # A typo ('dimension:') also makes the field it meant missing: report the typo only.
-    meant = {(_pointer(e.absolute_path), close) for e in raw if e.validator == "additionalProperties"
-             for close in _typos(e).values()}
+    meant = {
+        (_pointer(e.absolute_path), close)
+        for e in raw
+        if e.validator == "additionalProperties"
+        for close in _typos(e).values()
+    }
     bounds = {"min", "max", "between"}
     errors: list[KpiError] = []
     for e in raw:

@@ -47,17 +47,25 @@ def _bound(raw: dict[str, Any], doc: Document, pointer: str, errors: list[KpiErr
     lo, hi = raw.get("min"), raw.get("max")
     if "between" in raw:
         if lo is not None or hi is not None:
-            errors.append(error(where, "give either between: or min:/max:, not both",
-                                 doc.at(pointer + "/between", key=True)))
+            errors.append(
+                error(where, "give either between: or min:/max:, not both", doc.at(pointer + "/between", key=True))
+            )
         lo, hi = raw["between"]
         if lo > hi:
-            errors.append(error(f"{where}.between", f"lower bound {lo} is above upper bound {hi}",
-                                 doc.at(pointer + "/between"), f"write between: [{hi}, {lo}]"))
+            errors.append(
+                error(
+                    f"{where}.between",
+                    f"lower bound {lo} is above upper bound {hi}",
+                    doc.at(pointer + "/between"),
+                    f"write between: [{hi}, {lo}]",
+                )
+            )
     elif lo is not None and hi is not None and lo > hi:
         errors.append(error(where, f"min {lo} is above max {hi}", doc.at(pointer + "/min")))
     if lo is None and hi is None:
-        errors.append(error(where, "a target needs a bound", doc.at(pointer, key=True),
-                             "add min:, max: or between: [low, high]"))
+        errors.append(
+            error(where, "a target needs a bound", doc.at(pointer, key=True), "add min:, max: or between: [low, high]")
+        )
         return None
     return Bound(None if lo is None else float(lo), None if hi is None else float(hi))
 
@@ -71,8 +79,14 @@ def _target(raw: dict[str, Any], doc: Document, p: str, errors: list[KpiError]) 
         if at is not None:
             baseline = Baseline(float(raw["baseline"]["value"]), at)
             if by is not None and at > by:
-                errors.append(error(field(p + "/baseline/at", doc), f"baseline date {at} is after the deadline {by}",
-                                     doc.at(p + "/baseline/at"), "the baseline is where the trajectory starts"))
+                errors.append(
+                    error(
+                        field(p + "/baseline/at", doc),
+                        f"baseline date {at} is after the deadline {by}",
+                        doc.at(p + "/baseline/at"),
+                        "the baseline is where the trajectory starts",
+                    )
+                )
     tol = raw.get("tolerance", 0)
     relative = isinstance(tol, str)
     tolerance = float(tol[:-1]) / 100 if relative else float(tol)
@@ -230,8 +244,9 @@ def _names(data: Any) -> set[str]:
     return {k["name"] for k in kpis if isinstance(k, dict) and isinstance(k.get("name"), str)}
 
 
-def load(root: Path, read: Any = None, listing: Any = None,
-         elsewhere: set[str] | None = None) -> tuple[Config | None, list[Kpi], list[KpiError]]:
+def load(
+    root: Path, read: Any = None, listing: Any = None, elsewhere: set[str] | None = None
+) -> tuple[Config | None, list[Kpi], list[KpiError]]:
     """Load a whole project: the config and every KPI, with every shape problem found.
 
     ``read(relative_path) -> bytes | None`` reads a file and ``listing(folders) -> [relative

@@ -20,10 +20,28 @@ from kpictl.report.table import WIDTH, Column, align
 
 FORMATS = ("table", "json")
 _WORDS = {
-    "en": {"name": "Name", "label": "Label", "source": "Source", "dimensions": "Dimensions", "target": "Target",
-           "owner": "Owner", "derived": "derived", "by": "by", "per": "per"},
-    "fr": {"name": "Nom", "label": "Libellé", "source": "Source", "dimensions": "Dimensions", "target": "Objectif",
-           "owner": "Responsable", "derived": "dérivé", "by": "d'ici le", "per": "par"},
+    "en": {
+        "name": "Name",
+        "label": "Label",
+        "source": "Source",
+        "dimensions": "Dimensions",
+        "target": "Target",
+        "owner": "Owner",
+        "derived": "derived",
+        "by": "by",
+        "per": "per",
+    },
+    "fr": {
+        "name": "Nom",
+        "label": "Libellé",
+        "source": "Source",
+        "dimensions": "Dimensions",
+        "target": "Objectif",
+        "owner": "Responsable",
+        "derived": "dérivé",
+        "by": "d'ici le",
+        "per": "par",
+    },
 }
 
 
@@ -102,8 +120,14 @@ def render(kpis: Sequence[Kpi], fmt: str = "table", lang: str = "en") -> str:
         Column("dimensions", words["dimensions"], shrink_to=10, optional=True),
     ]
     lines = [
-        (k.name, k.title(lang), k.source or words["derived"], target_summary(k, lang) or MISSING, k.owner or MISSING,
-         ", ".join(d.name for d in k.dimensions) or MISSING)
+        (
+            k.name,
+            k.title(lang),
+            k.source or words["derived"],
+            target_summary(k, lang) or MISSING,
+            k.owner or MISSING,
+            ", ".join(d.name for d in k.dimensions) or MISSING,
+        )
         for k in kpis
     ]
     return align(columns, lines).rstrip("\n")
@@ -183,8 +207,10 @@ def _fields(kpi: Kpi, kpis: Mapping[str, Kpi]) -> list[tuple[str, str]]:
         ("grain", kpi.grain or "— (the run's)"),
         ("formula", kpi.formula),
         ("filters", "\n".join(kpi.filters) or MISSING),
-        ("dimensions", ", ".join(f"{d.name} = {d.expr}" if d.expr else d.name for d in kpi.dimensions)
-         or _inherited(kpi, kpis)),
+        (
+            "dimensions",
+            ", ".join(f"{d.name} = {d.expr}" if d.expr else d.name for d in kpi.dimensions) or _inherited(kpi, kpis),
+        ),
         ("format", fmt),
         ("target", target_summary(kpi) or MISSING),
     ]
@@ -193,11 +219,18 @@ def _fields(kpi: Kpi, kpis: Mapping[str, Kpi]) -> list[tuple[str, str]]:
         tolerance = _raw(target.tolerance)
         if target.tolerance_relative:
             tolerance = f"{_raw(target.tolerance * 100)}% of the bound"
-        per = [f"{dim}={value}: {_bound_text(bound, kpi, None)}"
-               for dim, overrides in target.per.items() for value, bound in overrides.items()]
+        per = [
+            f"{dim}={value}: {_bound_text(bound, kpi, None)}"
+            for dim, overrides in target.per.items()
+            for value, bound in overrides.items()
+        ]
         fields += [
-            ("  baseline", f"{_raw(target.baseline.value)} at {target.baseline.at.isoformat()}"
-             if target.baseline else "— (the first value in the data)"),
+            (
+                "  baseline",
+                f"{_raw(target.baseline.value)} at {target.baseline.at.isoformat()}"
+                if target.baseline
+                else "— (the first value in the data)",
+            ),
             ("  tolerance", tolerance),
             ("  per", "\n".join(per) or MISSING),
             ("  period", target.period or "— (each period of the run)"),

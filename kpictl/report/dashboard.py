@@ -55,9 +55,17 @@ def _dimension(name: str, kpis: dict[str, Kpi], by: str | None) -> str | None:
     return own[0] if own else None
 
 
-def collect(project: Project, names: Sequence[str] | None = None, *, generated_at: dt.datetime,
-            grain: str | None = None, by: str | None = None, start: dt.date | None = None,
-            end: dt.date | None = None, as_of: dt.date | None = None) -> Inputs:
+def collect(
+    project: Project,
+    names: Sequence[str] | None = None,
+    *,
+    generated_at: dt.datetime,
+    grain: str | None = None,
+    by: str | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    as_of: dt.date | None = None,
+) -> Inputs:
     """Run what the report shows: the totals once, one breakdown run per dimension, the SQL per KPI.
 
     ``by`` breaks every KPI that has that dimension down by it (the others say "not available");
@@ -88,23 +96,40 @@ def collect(project: Project, names: Sequence[str] | None = None, *, generated_a
             groups.setdefault(dim, []).append(name)
     if by is not None and not groups:  # a typo in --by must not quietly drop every breakdown
         known = {d.name for kpi in kpis.values() for d in kpi.dimensions}
-        raise SpecError(f"no KPI of the report has the dimension '{by}'", at=Location("--by"),
-                        hint=suggest(by, known) or f"dimensions: {', '.join(sorted(known)) or 'none'}")
+        raise SpecError(
+            f"no KPI of the report has the dimension '{by}'",
+            at=Location("--by"),
+            hint=suggest(by, known) or f"dimensions: {', '.join(sorted(known)) or 'none'}",
+        )
     breakdowns: dict[str, tuple[str, tuple[Row, ...]]] = {}
     for dim, group in groups.items():
         split = tuple(project.run(group, by=[dim], as_of=as_of, **window))
         breakdowns.update((name, (dim, split)) for name in group)
     return Inputs(
-        project=project.config.name, kpis=tuple(kpis[n] for n in selected), rows=tuple(rows), grain=grain,
-        as_of=as_of, generated_at=generated_at, breakdowns=breakdowns,
+        project=project.config.name,
+        kpis=tuple(kpis[n] for n in selected),
+        rows=tuple(rows),
+        grain=grain,
+        as_of=as_of,
+        generated_at=generated_at,
+        breakdowns=breakdowns,
         sql={name: project.compile([name], **window).sql for name in selected},
-        sources=sources, by=by, start=start, end=end,
+        sources=sources,
+        by=by,
+        start=start,
+        end=end,
         reads={name: tuple(dict.fromkeys(kpis[k].source or "" for k in _feeding([name], kpis))) for name in selected},
     )
 
 
-def report(project: Project, names: Sequence[str] | None = None, *, lang: str | None = None,
-           generated_at: dt.datetime | None = None, **options: Any) -> Page:
+def report(
+    project: Project,
+    names: Sequence[str] | None = None,
+    *,
+    lang: str | None = None,
+    generated_at: dt.datetime | None = None,
+    **options: Any,
+) -> Page:
     """The report's page for ``names`` (default: every KPI); ``options`` are those of :func:`collect`.
 
     ``lang`` defaults to the project's locale; ``generated_at`` to now (pass it for a
@@ -118,4 +143,3 @@ def report(project: Project, names: Sequence[str] | None = None, *, lang: str | 
 
     moment = generated_at or dt.datetime.now().astimezone()
     return build(collect(project, names, generated_at=moment, **options), lang_of(lang or project.config.locale))
-

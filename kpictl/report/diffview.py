@@ -55,8 +55,11 @@ def largest(change: KpiChange) -> ValueChange | None:
 
 def breach_lines(diff: Diff, threshold: float) -> list[str]:
     """One stderr line per row that moved more than ``threshold``: what ``--fail-on-change`` fails on."""
-    return [f"{k.name} {_where(v, diff.grain)}: {_value(v.base, k)} → {_value(v.head, k)} ({_relative(v)}) "
-            f"moved more than {threshold * 100:g}%" for k, v in diff.moved_more_than(threshold)]
+    return [
+        f"{k.name} {_where(v, diff.grain)}: {_value(v.base, k)} → {_value(v.head, k)} ({_relative(v)}) "
+        f"moved more than {threshold * 100:g}%"
+        for k, v in diff.moved_more_than(threshold)
+    ]
 
 
 # -- cells shared by text and Markdown ------------------------------------------------------------
@@ -119,9 +122,18 @@ def _rows(change: KpiChange, grain: str | None) -> tuple[list[Column], list[list
     """The moved rows as table cells: columns, at most MAX_ROWS lines, and how many were left out."""
     columns = [Column("period", "period"), *(Column(d, d) for d in change.by)]
     columns += [Column(c, c, right=True) for c in ("base", "head", "change", "relative")] + [Column("status", "status")]
-    lines = [[period_label(v.period, grain), *(dim_text(v.dims.get(d)) for d in change.by), _value(v.base, change),
-              _value(v.head, change), format_delta(v.delta, change.format), _relative(v), _status(v)]
-             for v in moved(change)]
+    lines = [
+        [
+            period_label(v.period, grain),
+            *(dim_text(v.dims.get(d)) for d in change.by),
+            _value(v.base, change),
+            _value(v.head, change),
+            format_delta(v.delta, change.format),
+            _relative(v),
+            _status(v),
+        ]
+        for v in moved(change)
+    ]
     return columns, lines[:MAX_ROWS], max(len(lines) - MAX_ROWS, 0)
 
 
@@ -179,8 +191,12 @@ def _code(text: str | None) -> str:
 
 
 def _md_fields(fields: Sequence[FieldChange]) -> list[str]:
-    return ["| field | base | head |", "|:--|:--|:--|",
-            *(f"| {f.field} | {_code(f.old)} | {_code(f.new)} |" for f in fields), ""]
+    return [
+        "| field | base | head |",
+        "|:--|:--|:--|",
+        *(f"| {f.field} | {_code(f.old)} | {_code(f.new)} |" for f in fields),
+        "",
+    ]
 
 
 def _md_kpi(change: KpiChange, diff: Diff) -> list[str]:
@@ -202,8 +218,16 @@ def _md_kpi(change: KpiChange, diff: Diff) -> list[str]:
             lines += [f"… and {more} more rows (`kpictl diff --data --format json` has them all)", ""]
     if change.sql_diff:
         fence = "````" if "```" in change.sql_diff else "```"
-        lines += ["<details><summary>SQL diff</summary>", "", f"{fence}diff", change.sql_diff.rstrip("\n"), fence, "",
-                  "</details>", ""]
+        lines += [
+            "<details><summary>SQL diff</summary>",
+            "",
+            f"{fence}diff",
+            change.sql_diff.rstrip("\n"),
+            fence,
+            "",
+            "</details>",
+            "",
+        ]
     return lines
 
 
@@ -218,11 +242,17 @@ def _markdown(diff: Diff) -> str:
             continue
         lines += [f"### {kind.capitalize()} ({len(group)})", ""]
         for change in group:
-            block = [f"- {_code(change.name)} · {_code(change.file)}"] if kind in ("added", "removed") \
+            block = (
+                [f"- {_code(change.name)} · {_code(change.file)}"]
+                if kind in ("added", "removed")
                 else _md_kpi(change, diff)
+            )
             if sum(len(line) + 1 for line in lines + block) > MAX_MARKDOWN:
-                lines += [f"… {len(diff.kpis) - shown} more KPIs left out to fit a comment: "
-                          "run `kpictl diff --format json` for everything", ""]
+                lines += [
+                    f"… {len(diff.kpis) - shown} more KPIs left out to fit a comment: "
+                    "run `kpictl diff --format json` for everything",
+                    "",
+                ]
                 return "\n".join(lines).rstrip("\n") + "\n"
             lines += block
             shown += 1
@@ -235,28 +265,53 @@ def _markdown(diff: Diff) -> str:
 
 
 def _json_value(v: ValueChange) -> dict[str, Any]:
-    return {"period": v.period.isoformat(), "dims": v.dims, "base": v.base, "head": v.head, "delta": v.delta,
-            "relative": v.relative, "moved": v.moved, "base_status": v.base_status, "head_status": v.head_status}
+    return {
+        "period": v.period.isoformat(),
+        "dims": v.dims,
+        "base": v.base,
+        "head": v.head,
+        "delta": v.delta,
+        "relative": v.relative,
+        "moved": v.moved,
+        "base_status": v.base_status,
+        "head_status": v.head_status,
+    }
 
 
 def _json_kpi(change: KpiChange) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": change.name, "change": change.change, "old_name": change.old_name,
-                           "file": change.file, "fields": [vars(f) for f in change.fields], "via": list(change.via),
-                           "sql_diff": change.sql_diff, "by": list(change.by), "values": None, "summary": None}
+    out: dict[str, Any] = {
+        "name": change.name,
+        "change": change.change,
+        "old_name": change.old_name,
+        "file": change.file,
+        "fields": [vars(f) for f in change.fields],
+        "via": list(change.via),
+        "sql_diff": change.sql_diff,
+        "by": list(change.by),
+        "values": None,
+        "summary": None,
+    }
     if change.values is not None:
         top = largest(change)
         out["values"] = [_json_value(v) for v in change.values]
-        out["summary"] = {"rows": len(change.values), "moved": sum(1 for v in change.values if v.moved),
-                          "status_changed": sum(1 for v in change.values if v.base_status != v.head_status),
-                          "largest": _json_value(top) if top else None}
+        out["summary"] = {
+            "rows": len(change.values),
+            "moved": sum(1 for v in change.values if v.moved),
+            "status_changed": sum(1 for v in change.values if v.base_status != v.head_status),
+            "largest": _json_value(top) if top else None,
+        }
     return out
 
 
 def _json(diff: Diff) -> str:
-    body = {"base": {"label": diff.base.label, "commit": diff.base.commit},
-            "head": {"label": diff.head.label, "commit": diff.head.commit},
-            "grain": diff.grain, "by": list(diff.by),
-            "counts": {kind: sum(1 for k in diff.kpis if k.change == kind) for kind in KINDS},
-            "project": [vars(f) for f in diff.project], "kpis": [_json_kpi(k) for k in diff.kpis],
-            "ran": list(diff.ran)}
+    body = {
+        "base": {"label": diff.base.label, "commit": diff.base.commit},
+        "head": {"label": diff.head.label, "commit": diff.head.commit},
+        "grain": diff.grain,
+        "by": list(diff.by),
+        "counts": {kind: sum(1 for k in diff.kpis if k.change == kind) for kind in KINDS},
+        "project": [vars(f) for f in diff.project],
+        "kpis": [_json_kpi(k) for k in diff.kpis],
+        "ran": list(diff.ran),
+    }
     return json.dumps(body, indent=2, ensure_ascii=False, default=str) + "\n"

@@ -66,11 +66,18 @@ def records(rows: Sequence[Row], by: Sequence[str] = ()) -> tuple[tuple[str, ...
     for row in rows:
         j = row.judgement
         judged = [j.min, j.max, j.expected, j.gap, j.gap_relative] if j else [None] * 5
-        table.append([
-            row.kpi, row.period, *(row.dims.get(d) for d in dims),
-            _number(row.value), row.status, *(_number(x) for x in judged),
-            j.reaches_on if j else None, j.reaches_by_deadline if j else None,
-        ])
+        table.append(
+            [
+                row.kpi,
+                row.period,
+                *(row.dims.get(d) for d in dims),
+                _number(row.value),
+                row.status,
+                *(_number(x) for x in judged),
+                j.reaches_on if j else None,
+                j.reaches_by_deadline if j else None,
+            ]
+        )
     return columns(dims), table
 
 
@@ -96,8 +103,10 @@ def to_json(rows: Sequence[Row], *, by: Sequence[str] = ()) -> str:
     names, table = records(rows, by)
     if not table:
         return '{"rows": []}\n'
-    lines = [json.dumps(dict(zip(names, map(_json_value, values), strict=True)), ensure_ascii=False, allow_nan=False)
-             for values in table]
+    lines = [
+        json.dumps(dict(zip(names, map(_json_value, values), strict=True)), ensure_ascii=False, allow_nan=False)
+        for values in table
+    ]
     return '{"rows": [\n  ' + ",\n  ".join(lines) + "\n]}\n"
 
 
@@ -157,7 +166,7 @@ def to_parquet(rows: Sequence[Row], *, by: Sequence[str] = ()) -> bytes:
     names, table = records(rows, by)
     cols = [[values[i] for values in table] for i in range(len(names))]
     dims = len(names) - len(LEADING) - len(TRAILING)
-    types = ["VARCHAR", "DATE"] + [_sql_type(c) for c in cols[2:2 + dims]] + ["DOUBLE", "VARCHAR"] + ["DOUBLE"] * 5
+    types = ["VARCHAR", "DATE"] + [_sql_type(c) for c in cols[2 : 2 + dims]] + ["DOUBLE", "VARCHAR"] + ["DOUBLE"] * 5
     types += ["DATE", "BOOLEAN"]  # the projection: when the bound is met at the recent pace, and in time
     for i, kind in enumerate(types):
         if kind == "VARCHAR":
@@ -166,8 +175,10 @@ def to_parquet(rows: Sequence[Row], *, by: Sequence[str] = ()) -> bytes:
             cols[i] = [None if v is None else float(v) for v in cols[i]]
 
     # One unnest per column, zipped by DuckDB: the rows go in as parameters, never as SQL text.
-    select = ", ".join(f"unnest(${i}::{kind}[]) AS {identifier(name)}"
-                       for i, (name, kind) in enumerate(zip(names, types, strict=True), start=1))
+    select = ", ".join(
+        f"unnest(${i}::{kind}[]) AS {identifier(name)}"
+        for i, (name, kind) in enumerate(zip(names, types, strict=True), start=1)
+    )
     with tempfile.TemporaryDirectory(prefix="kpictl-") as folder:
         path = os.path.join(folder, "rows.parquet")
         con = duckdb.connect(":memory:", config={"threads": 1})  # one thread: one row order, same bytes
@@ -192,8 +203,11 @@ def emit(data: str | bytes, output: str | None = None) -> None:
     if output is None:
         if isinstance(data, bytes):
             if sys.stdout.isatty():
-                raise SpecError("Parquet is binary and stdout is a terminal", at=Location("--output"),
-                                hint="write it to a file with --output FILE, or redirect stdout")
+                raise SpecError(
+                    "Parquet is binary and stdout is a terminal",
+                    at=Location("--output"),
+                    hint="write it to a file with --output FILE, or redirect stdout",
+                )
             sys.stdout.buffer.write(data)
             sys.stdout.buffer.flush()
         else:
@@ -202,8 +216,11 @@ def emit(data: str | bytes, output: str | None = None) -> None:
         return
     folder = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(folder):
-        raise SpecError(f"cannot write '{output}': folder '{os.path.dirname(output) or folder}' does not exist",
-                        at=Location("--output"), hint="create the folder first")
+        raise SpecError(
+            f"cannot write '{output}': folder '{os.path.dirname(output) or folder}' does not exist",
+            at=Location("--output"),
+            hint="create the folder first",
+        )
     if os.path.isdir(output):
         raise SpecError(f"cannot write '{output}': it is a folder", at=Location("--output"))
     payload = data.encode("utf-8") if isinstance(data, str) else data

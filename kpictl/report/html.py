@@ -160,8 +160,9 @@ def _axis_label(fmt: Format, lang: str) -> Any:
     return label
 
 
-def _trajectory(kpi: Kpi, series: Sequence[tuple[dt.date, float | None]], left: dt.date,
-                right: dt.date) -> tuple[tuple[dt.date, float], ...]:
+def _trajectory(
+    kpi: Kpi, series: Sequence[tuple[dt.date, float | None]], left: dt.date, right: dt.date
+) -> tuple[tuple[dt.date, float], ...]:
     """The target's straight line from the baseline to the bound at the deadline, cut to [left, right].
 
     The baseline is the declared one, else the first value (as ``targets.judge_rows`` does); no
@@ -215,8 +216,9 @@ def _complete(rows: Sequence[Row], grain: str, as_of: dt.date) -> list[Row]:
     return sorted((r for r in rows if period_end(r.period, grain) <= as_of), key=lambda r: r.period)
 
 
-def _breakdown(kpi: Kpi, inputs: Inputs, period: dt.date | None, t: dict[str, str],
-               lang: str) -> tuple[str, str, str, tuple[Line, ...], str, Markup]:
+def _breakdown(
+    kpi: Kpi, inputs: Inputs, period: dt.date | None, t: dict[str, str], lang: str
+) -> tuple[str, str, str, tuple[Line, ...], str, Markup]:
     """The dimension, the section's title, a note when there is no breakdown, the table's lines,
     "… and N more", and the bars: all for ``period``, the card's latest complete one."""
     if kpi.name not in inputs.breakdowns or period is None:
@@ -226,13 +228,20 @@ def _breakdown(kpi: Kpi, inputs: Inputs, period: dt.date | None, t: dict[str, st
     title = t["breakdown"].format(dim=dim, period=i18n.format_period(period, inputs.grain, lang))
     shown = [r for r in rows if r.kpi == kpi.name and r.period == period]
     shown.sort(key=lambda r: (_missing(r.value), -(r.value or 0.0) if not _missing(r.value) else 0.0))
-    labels = ["NULL" if not r.dims or next(iter(r.dims.values())) is None else str(next(iter(r.dims.values())))
-              for r in shown]
-    lines = tuple(Line(label, format_value(r.value, kpi.format, lang), _badge(r.status, t))
-                  for label, r in zip(labels, shown, strict=True))
+    labels = [
+        "NULL" if not r.dims or next(iter(r.dims.values())) is None else str(next(iter(r.dims.values()))) for r in shown
+    ]
+    lines = tuple(
+        Line(label, format_value(r.value, kpi.format, lang), _badge(r.status, t))
+        for label, r in zip(labels, shown, strict=True)
+    )
     more = t["breakdown_more"].format(n=len(lines) - _TABLE_ROWS) if len(lines) > _TABLE_ROWS else ""
-    chart = svg.bars([svg.Bar(line.label, r.value, line.value, r.status)
-                      for line, r in zip(lines[:_BARS], shown[:_BARS], strict=True)])
+    chart = svg.bars(
+        [
+            svg.Bar(line.label, r.value, line.value, r.status)
+            for line, r in zip(lines[:_BARS], shown[:_BARS], strict=True)
+        ]
+    )
     return dim, title, "", lines[:_TABLE_ROWS], more, Markup(chart)
 
 
@@ -248,11 +257,21 @@ def _card(kpi: Kpi, series: list[Row], inputs: Inputs, t: dict[str, str], lang: 
     if points:
         first, last = points[0][0], points[-1][0]
         right = max(last, min(target.by, last + (last - first))) if target and target.by else last
-        chart = Markup(svg.trend(
-            svg.Trend(points, target.bound.min if target else None, target.bound.max if target else None,
-                      _trajectory(kpi, points, first, right), status, kpi.title(lang),
-                      (right,) if right != last else ()),
-            _axis_label(kpi.format, lang), lambda d: names.get(d) or i18n.format_date(d, lang)))
+        chart = Markup(
+            svg.trend(
+                svg.Trend(
+                    points,
+                    target.bound.min if target else None,
+                    target.bound.max if target else None,
+                    _trajectory(kpi, points, first, right),
+                    status,
+                    kpi.title(lang),
+                    (right,) if right != last else (),
+                ),
+                _axis_label(kpi.format, lang),
+                lambda d: names.get(d) or i18n.format_date(d, lang),
+            )
+        )
     judgement = latest.judgement if latest is not None else None
     expected = ""
     if judgement is not None and judgement.expected is not None and status in ("on_track", "at_risk", "off_track"):
@@ -262,16 +281,31 @@ def _card(kpi: Kpi, series: list[Row], inputs: Inputs, t: dict[str, str], lang: 
     observed = [(period_end(r.period, grain), r.value) for r in series]
     letters = lint.score(kpi, observed).letters
     return Card(
-        name=kpi.name, label=kpi.title(lang), badge=_badge(status, t),
+        name=kpi.name,
+        label=kpi.title(lang),
+        badge=_badge(status, t),
         value=format_value(now, kpi.format, lang),
         period=i18n.format_period(latest.period, grain, lang) if latest else "",
         change=format_change(now, prev, kpi.format, lang) if before is not None else t["change_none"],
-        change_class=_change_class(kpi, now, prev), target=_target_text(kpi, t, lang), expected=expected,
-        chart=chart, dimension=dim, breakdown_title=title, breakdown_note=note, breakdown=lines, more=more, bars=bars,
-        smart=tuple(Letter(k, t[f"letter_{k}"], s.level, t[f"level_{s.level}"], i18n.LEVEL_SYMBOLS[s.level],
-                           s.reason) for k, s in letters.items()),
-        owner=kpi.owner or t["owner_none"], description=kpi.description or t["description_none"],
-        source=kpi.source or t["derived"], formula=kpi.formula, filters=kpi.filters,
+        change_class=_change_class(kpi, now, prev),
+        target=_target_text(kpi, t, lang),
+        expected=expected,
+        chart=chart,
+        dimension=dim,
+        breakdown_title=title,
+        breakdown_note=note,
+        breakdown=lines,
+        more=more,
+        bars=bars,
+        smart=tuple(
+            Letter(k, t[f"letter_{k}"], s.level, t[f"level_{s.level}"], i18n.LEVEL_SYMBOLS[s.level], s.reason)
+            for k, s in letters.items()
+        ),
+        owner=kpi.owner or t["owner_none"],
+        description=kpi.description or t["description_none"],
+        source=kpi.source or t["derived"],
+        formula=kpi.formula,
+        filters=kpi.filters,
         sql=inputs.sql.get(kpi.name, ""),
     )
 
@@ -315,10 +349,16 @@ def build(inputs: Inputs, lang: str = "en") -> Page:
     shown = sorted({r.period for rows in series.values() for r in rows if not _missing(r.value)})
     period = " – ".join(i18n.format_period(day, inputs.grain, lang) for day in shown[:1] + shown[-1:])
     page = Page(
-        lang=lang, t=t, project=inputs.project, period=period,
-        generated=i18n.format_datetime(inputs.generated_at, lang), judged_at=i18n.format_date(inputs.as_of, lang),
-        freshness=tuple((name, i18n.format_date(period_end(span[1], inputs.grain), lang) if span
-                         else t["freshness_none"]) for name, span in known.items()),
+        lang=lang,
+        t=t,
+        project=inputs.project,
+        period=period,
+        generated=i18n.format_datetime(inputs.generated_at, lang),
+        judged_at=i18n.format_date(inputs.as_of, lang),
+        freshness=tuple(
+            (name, i18n.format_date(period_end(span[1], inputs.grain), lang) if span else t["freshness_none"])
+            for name, span in known.items()
+        ),
         footer=t["footer"].format(project=inputs.project),
     )
     if not shown and not any(known.values()):  # no value at all, and no source with data
@@ -332,7 +372,8 @@ def build(inputs: Inputs, lang: str = "en") -> Page:
         domain = kpi.tags[0] if kpi.tags else Path(kpi.file).stem
         domains.setdefault(domain[:1].upper() + domain[1:], []).append(card)
     return replace(
-        page, cards=len(cards),
+        page,
+        cards=len(cards),
         counts=tuple((_badge(s, t), sum(c.badge.status == s for c in cards)) for s in STATUSES),
         attention=tuple(c for s in ("off_track", "at_risk") for c in cards if c.badge.status == s),
         domains=tuple((name, tuple(group)) for name, group in domains.items()),
@@ -345,7 +386,9 @@ def render(page: Page) -> str:
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
     return env.get_template("report.html.j2").render(page=page, t=page.t)
-

@@ -79,21 +79,31 @@ def _sarif(errors: list[KpiError], summary: str) -> str:
         region = {"startLine": e.at.line or 1}
         if e.at.column:
             region["startColumn"] = e.at.column
-        results.append({
-            "ruleId": f"kpictl/{e.kind}",
-            "level": "error",
-            "message": {"text": e.message + (f" ({e.hint})" if e.hint else "")},
-            "locations": [
-                {"physicalLocation": {"artifactLocation": {"uri": e.at.file or "kpictl.yml"}, "region": region}}
-            ],
-        })
+        results.append(
+            {
+                "ruleId": f"kpictl/{e.kind}",
+                "level": "error",
+                "message": {"text": e.message + (f" ({e.hint})" if e.hint else "")},
+                "locations": [
+                    {"physicalLocation": {"artifactLocation": {"uri": e.at.file or "kpictl.yml"}, "region": region}}
+                ],
+            }
+        )
     log = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "kpictl", "version": __version__, "informationUri": "https://github.com/kpictl/kpictl",
-                                "rules": [{"id": f"kpictl/{k}"} for k in ("spec", "data")]}},
-            "results": results,
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "kpictl",
+                        "version": __version__,
+                        "informationUri": "https://github.com/kpictl/kpictl",
+                        "rules": [{"id": f"kpictl/{k}"} for k in ("spec", "data")],
+                    }
+                },
+                "results": results,
+            }
+        ],
     }
     return json.dumps(log, indent=2, ensure_ascii=False)

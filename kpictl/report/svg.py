@@ -100,8 +100,10 @@ def trend(
     days = [d for d, _ in chart.points] + [d for d, _ in chart.trajectory]
     numbers = [v for _, v in chart.points if v is not None and math.isfinite(v)]
     numbers += [v for _, v in chart.trajectory] + [b for b in (chart.low, chart.high) if b is not None]
-    parts = [f'<svg class="trend" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img"'
-             f' aria-label="{escape(chart.title)}"><title>{escape(chart.title)}</title>']
+    parts = [
+        f'<svg class="trend" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img"'
+        f' aria-label="{escape(chart.title)}"><title>{escape(chart.title)}</title>'
+    ]
     if not days or not numbers:
         parts.append("</svg>")
         return "".join(parts)
@@ -120,11 +122,15 @@ def trend(
 
     for tick, text in zip(ticks, tick_texts, strict=True):
         level = _n(y(tick))
-        parts.append(f'<line class="g" x1="{left}" x2="{width - right}" y1="{level}" y2="{level}"/>'
-                     f'<text x="{left - 4}" y="{_n(y(tick) + 3)}" text-anchor="end">{text}</text>')
+        parts.append(
+            f'<line class="g" x1="{left}" x2="{width - right}" y1="{level}" y2="{level}"/>'
+            f'<text x="{left - 4}" y="{_n(y(tick) + 3)}" text-anchor="end">{text}</text>'
+        )
     if chart.low is not None and chart.high is not None:
-        parts.append(f'<rect class="b" x="{left}" y="{_n(y(chart.high))}" width="{plot_w}"'
-                     f' height="{_n(y(chart.low) - y(chart.high))}"/>')
+        parts.append(
+            f'<rect class="b" x="{left}" y="{_n(y(chart.high))}" width="{plot_w}"'
+            f' height="{_n(y(chart.low) - y(chart.high))}"/>'
+        )
     for bound in (chart.low, chart.high):
         if bound is not None:
             parts.append(f'<line class="t" x1="{left}" x2="{width - right}" y1="{_n(y(bound))}" y2="{_n(y(bound))}"/>')
@@ -161,8 +167,13 @@ def _line(points: Sequence[Point], x: Callable[[dt.date], float], y: Callable[[f
     return line + ("".join(dots) if len(dots) <= 36 else "")
 
 
-def _x_labels(days: Sequence[dt.date], x: Callable[[dt.date], float], day_label: Callable[[dt.date], str],
-              baseline: float, width: int) -> list[str]:
+def _x_labels(
+    days: Sequence[dt.date],
+    x: Callable[[dt.date], float],
+    day_label: Callable[[dt.date], str],
+    baseline: float,
+    width: int,
+) -> list[str]:
     """Labels under the plot, in priority order: one that would overlap an earlier one is dropped,
     and each is anchored so that it does not spill out of the chart."""
     out: list[str] = []
@@ -179,8 +190,7 @@ def _x_labels(days: Sequence[dt.date], x: Callable[[dt.date], float], day_label:
     return out
 
 
-def bars(items: Sequence[Bar], *, width: int = 320, row: int = 16, label_width: int = 110,
-         text_width: int = 70) -> str:
+def bars(items: Sequence[Bar], *, width: int = 320, row: int = 16, label_width: int = 110, text_width: int = 70) -> str:
     """Horizontal bars, one per item in the order given, from a zero line (negative values go left).
 
     Long labels are cut to fit, with the full label kept in a ``<title>`` tooltip.
@@ -195,13 +205,17 @@ def bars(items: Sequence[Bar], *, width: int = 320, row: int = 16, label_width: 
     for k, item in enumerate(items):
         top = 2 + k * row
         label = item.label if len(item.label) <= 20 else item.label[:19] + "…"
-        parts.append(f'<g><title>{escape(item.label)}: {escape(item.text)}</title>'
-                     f'<text x="{label_width - 4}" y="{top + row - 5}" text-anchor="end">{escape(label)}</text>')
+        parts.append(
+            f"<g><title>{escape(item.label)}: {escape(item.text)}</title>"
+            f'<text x="{label_width - 4}" y="{top + row - 5}" text-anchor="end">{escape(label)}</text>'
+        )
         if item.value is not None and math.isfinite(item.value):
             length = abs(item.value) / span * area
             start = zero if item.value >= 0 else zero - length
-            parts.append(f'<rect class="{escape(item.status)}" x="{_n(start)}" y="{top + 2}"'
-                         f' width="{_n(max(length, 0.5))}" height="{row - 5}"/>')
+            parts.append(
+                f'<rect class="{escape(item.status)}" x="{_n(start)}" y="{top + 2}"'
+                f' width="{_n(max(length, 0.5))}" height="{row - 5}"/>'
+            )
         parts.append(f'<text x="{width - text_width + 4}" y="{top + row - 5}">{escape(item.text)}</text></g>')
     parts.append(f'<line class="g" x1="{_n(zero)}" x2="{_n(zero)}" y1="0" y2="{height}"/></svg>')
     return "".join(parts)

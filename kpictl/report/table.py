@@ -45,14 +45,44 @@ SYMBOLS = {"achieved": "✓", "on_track": "↗", "at_risk": "!", "off_track": "�
 #: ANSI SGR colours: green, blue, yellow, red; no_target and no_data stay plain.
 COLORS = {"achieved": "32", "on_track": "34", "at_risk": "33", "off_track": "31"}
 WORDS = {
-    "en": {"kpi": "KPI", "period": "Period", "value": "Value", "previous": "Previous", "change": "Change",
-           "target": "Target", "expected": "Expected", "status": "Status", "reaches": "Reaches",
-           "achieved": "achieved", "on_track": "on track", "at_risk": "at risk", "off_track": "off track",
-           "no_target": "no target", "no_data": "no data", "never": "never", "late": "late"},
-    "fr": {"kpi": "KPI", "period": "Période", "value": "Valeur", "previous": "Précédent", "change": "Variation",
-           "target": "Objectif", "expected": "Attendu", "status": "Statut", "reaches": "Atteinte",
-           "achieved": "atteint", "on_track": "en bonne voie", "at_risk": "à risque", "off_track": "hors trajectoire",
-           "no_target": "sans objectif", "no_data": "pas de données", "never": "jamais", "late": "en retard"},
+    "en": {
+        "kpi": "KPI",
+        "period": "Period",
+        "value": "Value",
+        "previous": "Previous",
+        "change": "Change",
+        "target": "Target",
+        "expected": "Expected",
+        "status": "Status",
+        "reaches": "Reaches",
+        "achieved": "achieved",
+        "on_track": "on track",
+        "at_risk": "at risk",
+        "off_track": "off track",
+        "no_target": "no target",
+        "no_data": "no data",
+        "never": "never",
+        "late": "late",
+    },
+    "fr": {
+        "kpi": "KPI",
+        "period": "Période",
+        "value": "Valeur",
+        "previous": "Précédent",
+        "change": "Variation",
+        "target": "Objectif",
+        "expected": "Attendu",
+        "status": "Statut",
+        "reaches": "Atteinte",
+        "achieved": "atteint",
+        "on_track": "en bonne voie",
+        "at_risk": "à risque",
+        "off_track": "hors trajectoire",
+        "no_target": "sans objectif",
+        "no_data": "pas de données",
+        "never": "jamais",
+        "late": "en retard",
+    },
 }
 _GRAIN_DAYS = (("day", 1, 1), ("week", 7, 7), ("month", 28, 31), ("quarter", 89, 92), ("year", 365, 366))
 
@@ -205,8 +235,11 @@ def latest(rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = 
         Column("reaches", word("reaches", lang), optional=True),
     ]
     blank_ok = {"previous", "change", "target", "expected", "reaches"}  # left out when all blank
-    keep = [i for i, c in enumerate(columns)
-            if not (c.key == "period" and shared) and (c.key not in blank_ok or any(cells[i] for cells, _ in lines))]
+    keep = [
+        i
+        for i, c in enumerate(columns)
+        if not (c.key == "period" and shared) and (c.key not in blank_ok or any(cells[i] for cells, _ in lines))
+    ]
     return View(
         tuple(columns[i] for i in keep),
         tuple((tuple(cells[i] for i in keep), status) for cells, status in lines),
@@ -279,7 +312,11 @@ def use_color(color: bool | None) -> bool:
 
 
 def render(
-    rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = (), lang: str = "en",
+    rows: Sequence[Row],
+    kpis: Mapping[str, Kpi],
+    *,
+    by: Sequence[str] = (),
+    lang: str = "en",
     color: bool | None = None,
 ) -> str:
     """The terminal table of :func:`latest`, coloured when :func:`use_color` says so."""
@@ -314,5 +351,7 @@ def breach_line(row: Row) -> str:
     """
     where = ", ".join(f"{name}={dim_text(value)}" for name, value in row.dims.items())
     expected = row.judgement.expected if row.judgement is not None else None
-    return (f"{row.kpi} {row.period.isoformat()}{f' ({where})' if where else ''}: "
-            f"value {_raw(row.value)}, expected {_raw(expected)}, {row.status}")
+    return (
+        f"{row.kpi} {row.period.isoformat()}{f' ({where})' if where else ''}: "
+        f"value {_raw(row.value)}, expected {_raw(expected)}, {row.status}"
+    )

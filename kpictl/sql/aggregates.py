@@ -122,8 +122,9 @@ def empty_value(sql: str, empties: dict[str, str | None]) -> str | None:
     ``empties`` maps column names to SQL constants (None for NULL). Returns SQL, or None when
     the result is NULL: ``"a" / NULLIF("b", 0)`` with a = b = 0 gives None, ``"a" + "b"`` "0".
     """
-    names = {name: exp.Null() if value is None else parse(value, Location(), copy=False)
-             for name, value in empties.items()}
+    names = {
+        name: exp.Null() if value is None else parse(value, Location(), copy=False) for name, value in empties.items()
+    }
     folded = _fold(substitute(parse(sql, Location(), copy=False), names))
     return None if isinstance(folded, exp.Null) else folded.sql("duckdb")
 

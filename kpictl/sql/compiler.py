@@ -140,8 +140,9 @@ class _Query:
         an input without rows there taking its value over zero rows.
         """
         scans = [f"scan_{n}" for n, s in enumerate(self.plan.scans, 1) if _range_key(s) == key]
-        return _render("range.sql.j2", name=_range_name(self.plan.scans[int(scans[0][5:]) - 1]), grain=key[1],
-                       scans=scans)
+        return _render(
+            "range.sql.j2", name=_range_name(self.plan.scans[int(scans[0][5:]) - 1]), grain=key[1], scans=scans
+        )
 
     def values(self, number: int, scan: Scan) -> list[str]:
         spine, values = f"spine_{number}", f"values_{number}"

@@ -137,8 +137,13 @@ def plan(
     planner.report_missing_dims(outputs)
     first, last = _date(start, "start", errors), _date(end, "end", errors)
     if first is not None and last is not None and first > last:
-        errors.append(SpecError(f"the range is empty: {first} is after {last}", at=Location(pointer="--from"),
-                                hint="--from is the first day, --to the last"))
+        errors.append(
+            SpecError(
+                f"the range is empty: {first} is after {last}",
+                at=Location(pointer="--from"),
+                hint="--from is the first day, --to the last",
+            )
+        )
     scans = planner.scans(planner.lookback(outputs, first), where) if not errors else ()
     if errors:
         unique = list({str(e): e for e in errors}.values())

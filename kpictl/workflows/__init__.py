@@ -1,2 +1,1 @@
-"""Commands built on the stages: KPI unit tests, diff between revisions, project scaffolding.
-"""
+"""Commands built on the stages: KPI unit tests, diff between revisions, project scaffolding."""

@@ -104,8 +104,10 @@ class KpiChange:
     @property
     def moves_values(self) -> bool:
         """Whether BASE and HEAD may compute different values or statuses (what ``--data`` runs)."""
-        own = any(f.field in VALUE_FIELDS or (f.field.startswith("target.") and f.field != "target.rationale")
-                  for f in self.fields)
+        own = any(
+            f.field in VALUE_FIELDS or (f.field.startswith("target.") and f.field != "target.rationale")
+            for f in self.fields
+        )
         return self.change in ("changed", "renamed", "impacted") and (own or bool(self.via))
 
 
@@ -125,8 +127,12 @@ class Diff:
     def moved_more_than(self, threshold: float) -> list[tuple[KpiChange, ValueChange]]:
         """Every row that moved by more than ``threshold``, relative (0.01 = 1 %): what
         ``--fail-on-change`` fails on. A move from 0 or from NULL has no relative size and always counts."""
-        return [(k, v) for k in self.kpis for v in k.values or ()
-                if v.moved and (v.relative is None or abs(v.relative) > threshold)]
+        return [
+            (k, v)
+            for k in self.kpis
+            for v in k.values or ()
+            if v.moved and (v.relative is None or abs(v.relative) > threshold)
+        ]
 
 
 def _git(root: Path, *args: str) -> bytes | None:
@@ -149,8 +155,11 @@ def _side(root: Path, rev: str | None, role: str, head: str = "HEAD") -> Side:
     if rev is not None:
         sha = _git_text(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}")
         if not sha:
-            raise SpecError(f"unknown revision '{rev}'", at=Location(role),
-                            hint="give a branch, tag or commit that exists here; git log --oneline lists them")
+            raise SpecError(
+                f"unknown revision '{rev}'",
+                at=Location(role),
+                hint="give a branch, tag or commit that exists here; git log --oneline lists them",
+            )
         return Side(rev, sha)
     origin = _git_text(root, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD")
     for branch in (origin, "main", "master"):
@@ -158,8 +167,10 @@ def _side(root: Path, rev: str | None, role: str, head: str = "HEAD") -> Side:
             base = _git_text(root, "merge-base", branch, head)
             if base:
                 return Side(f"merge base with {branch}", base)
-    raise SpecError("no default branch to compare with: origin/HEAD, main and master do not exist or share no history",
-                    hint="name the base revision: kpictl diff BASE (in CI, fetch it first)")
+    raise SpecError(
+        "no default branch to compare with: origin/HEAD, main and master do not exist or share no history",
+        hint="name the base revision: kpictl diff BASE (in CI, fetch it first)",
+    )
 
 
 def _open(root: Path, prefix: str, side: Side, role: str) -> Project:
@@ -173,12 +184,15 @@ def _open(root: Path, prefix: str, side: Side, role: str) -> Project:
     def listing(folders: Sequence[str]) -> list[str]:
         specs = [posixpath.normpath(prefix + f) for f in folders]
         names = _git_text(root, "ls-tree", "-r", "--name-only", "--full-tree", commit, "--", *specs) or ""
-        return sorted(n[len(prefix):] for n in names.splitlines() if n.endswith((".yml", ".yaml")))
+        return sorted(n[len(prefix) :] for n in names.splitlines() if n.endswith((".yml", ".yaml")))
 
     def load() -> Project:
         if commit and read(spec.PROJECT_FILE) is None:
-            raise SpecError(f"no project at '{side.label}': {spec.PROJECT_FILE} does not exist there",
-                            at=Location(spec.PROJECT_FILE), hint="compare from a later revision")
+            raise SpecError(
+                f"no project at '{side.label}': {spec.PROJECT_FILE} does not exist there",
+                at=Location(spec.PROJECT_FILE),
+                hint="compare from a later revision",
+            )
         project = Project.load(root, read=read if commit else None, listing=listing if commit else None)
         if errors := project.validate(data=False):
             raise InvalidProject(errors)
@@ -214,32 +228,59 @@ def _text(value: Any) -> str | None:
 
 def _kpi_fields(kpi: Kpi) -> dict[str, str | None]:
     """A KPI flattened to field → text, in the order a reviewer reads a definition."""
-    out = {"source": kpi.source, "formula": _text(kpi.formula), "filter": _text(kpi.filters),
-           "dimensions": _text([d.name if d.expr is None else f"{d.name} = {d.expr}" for d in kpi.dimensions]),
-           "time": kpi.time, "grain": kpi.grain}
+    out = {
+        "source": kpi.source,
+        "formula": _text(kpi.formula),
+        "filter": _text(kpi.filters),
+        "dimensions": _text([d.name if d.expr is None else f"{d.name} = {d.expr}" for d in kpi.dimensions]),
+        "time": kpi.time,
+        "grain": kpi.grain,
+    }
     if (t := kpi.target) is not None:
         tolerance = f"{t.tolerance * 100:g}%" if t.tolerance_relative else _text(t.tolerance)
         per = [f"{d}={v}: {_text(b.min) or ''}..{_text(b.max) or ''}" for d, m in t.per.items() for v, b in m.items()]
-        out |= {"target.min": _text(t.bound.min), "target.max": _text(t.bound.max), "target.by": _text(t.by),
-                "target.baseline": f"{_text(t.baseline.value)} at {t.baseline.at}" if t.baseline else None,
-                "target.tolerance": tolerance if t.tolerance else None, "target.per": _text(per),
-                "target.period": t.period, "target.rationale": _text(t.rationale)}
+        out |= {
+            "target.min": _text(t.bound.min),
+            "target.max": _text(t.bound.max),
+            "target.by": _text(t.by),
+            "target.baseline": f"{_text(t.baseline.value)} at {t.baseline.at}" if t.baseline else None,
+            "target.tolerance": tolerance if t.tolerance else None,
+            "target.per": _text(per),
+            "target.period": t.period,
+            "target.rationale": _text(t.rationale),
+        }
     out |= {f"label.{lang}": text for lang, text in sorted(kpi.label.items())}
     f = kpi.format
     shown = [f.type, "" if f.decimals is None else f"{f.decimals} decimals", f.currency if f.type == "currency" else ""]
-    return out | {"format": " ".join(filter(None, shown)), "description": _text(kpi.description), "owner": kpi.owner,
-                  "tags": _text(kpi.tags), "tests": _text([t.name for t in kpi.tests]), "file": kpi.file}
+    return out | {
+        "format": " ".join(filter(None, shown)),
+        "description": _text(kpi.description),
+        "owner": kpi.owner,
+        "tags": _text(kpi.tags),
+        "tests": _text([t.name for t in kpi.tests]),
+        "file": kpi.file,
+    }
 
 
 def _config_fields(config: Config) -> dict[str, str | None]:
     """kpictl.yml flattened to field → text; a ``sources.<name>.*`` change impacts that source's KPIs."""
-    out = {"name": config.name, "metrics": _text(config.metrics), "defaults.grain": config.grain,
-           "defaults.locale": config.locale, "fail_on": config.fail_on}
+    out = {
+        "name": config.name,
+        "metrics": _text(config.metrics),
+        "defaults.grain": config.grain,
+        "defaults.locale": config.locale,
+        "fail_on": config.fail_on,
+    }
     for s in config.sources.values():
         p = f"sources.{s.name}."
-        out |= {p + "path": s.path, p + "format": s.format, p + "key": s.key, p + "time": s.time,
-                p + "lookups": _text([f"{lk.source} on {lk.on}" for lk in s.lookups]),
-                p + "hive_partitioning": "true" if s.hive_partitioning else None}
+        out |= {
+            p + "path": s.path,
+            p + "format": s.format,
+            p + "key": s.key,
+            p + "time": s.time,
+            p + "lookups": _text([f"{lk.source} on {lk.on}" for lk in s.lookups]),
+            p + "hive_partitioning": "true" if s.hive_partitioning else None,
+        }
     return out | {f"vars.{k}": _text(v) for k, v in config.vars.items()}
 
 
@@ -288,8 +329,14 @@ def definitions(base: Project, head: Project) -> tuple[tuple[FieldChange, ...], 
         if before is None:
             changes[name] = KpiChange(name, "added", kpi.file, format=kpi.format)
         elif (fields := _field_changes(_kpi_fields(before), _kpi_fields(kpi))) or name in renames:
-            changes[name] = KpiChange(name, "renamed" if name in renames else "changed", kpi.file,
-                                      renames.get(name), fields, format=kpi.format)
+            changes[name] = KpiChange(
+                name,
+                "renamed" if name in renames else "changed",
+                kpi.file,
+                renames.get(name),
+                fields,
+                format=kpi.format,
+            )
     sources = {"source:" + c.field.split(".")[1] for c in project if c.field.startswith("sources.")}
     moved = sources | {n for n, c in changes.items() if c.moves_values}
     uses = _uses(new, head.config)
@@ -299,8 +346,11 @@ def definitions(base: Project, head: Project) -> tuple[tuple[FieldChange, ...], 
             changes[name] = KpiChange(name, "impacted", kpi.file, via=via, format=kpi.format)
         elif via and changes[name].change != "added":
             changes[name] = dataclasses.replace(changes[name], via=via)
-    gone = [KpiChange(n, "removed", k.file, format=k.format) for n, k in old.items()
-            if n not in new and n not in renames.values()]
+    gone = [
+        KpiChange(n, "removed", k.file, format=k.format)
+        for n, k in old.items()
+        if n not in new and n not in renames.values()
+    ]
     return project, sorted([*changes.values(), *gone], key=lambda c: (KINDS.index(c.change), c.name))
 
 
@@ -310,29 +360,47 @@ def _breakdown(change: KpiChange, base: Project, head: Project, by: Sequence[str
     return tuple(d for d in by if d in both)
 
 
-def _sql_diff(change: KpiChange, base: Project, head: Project, sides: tuple[Side, Side], grain: str,
-              by: Sequence[str]) -> str | None:
+def _sql_diff(
+    change: KpiChange, base: Project, head: Project, sides: tuple[Side, Side], grain: str, by: Sequence[str]
+) -> str | None:
     """Unified diff of the SQL each side compiles for this KPI; None when it is the same SQL."""
     by = _breakdown(change, base, head, by)
     old = _at(sides[0], "BASE", lambda: base.compile([change.base_name], grain=grain, by=by).sql)
     new = _at(sides[1], "HEAD", lambda: head.compile([change.name], grain=grain, by=by).sql)
-    lines = difflib.unified_diff(old.splitlines(), new.splitlines(), f"{sides[0].label}:{change.base_name}",
-                                 f"{sides[1].label}:{change.name}", lineterm="")
+    lines = difflib.unified_diff(
+        old.splitlines(),
+        new.splitlines(),
+        f"{sides[0].label}:{change.base_name}",
+        f"{sides[1].label}:{change.name}",
+        lineterm="",
+    )
     return "\n".join(lines) + "\n" if old != new else None
 
 
 def _values(old_rows: list[Row], new_rows: list[Row], change: KpiChange, by: Sequence[str]) -> tuple[ValueChange, ...]:
     """Pair one KPI's rows by period and breakdown; a row that only one side has is NULL on the other."""
-    old, new = ({(r.period, *(r.dims.get(d) for d in by)): r for r in rows if r.kpi == kpi}
-                for rows, kpi in ((old_rows, change.base_name), (new_rows, change.name)))
+    old, new = (
+        {(r.period, *(r.dims.get(d) for d in by)): r for r in rows if r.kpi == kpi}
+        for rows, kpi in ((old_rows, change.base_name), (new_rows, change.name))
+    )
     none = Row(change.name, dt.date.min, {}, None, Judgement("no_data"))
     keys: list[tuple[Any, ...]] = sorted(old.keys() | new.keys(), key=lambda k: tuple((v is None, str(v)) for v in k))
-    return tuple(ValueChange(k[0], dict(zip(by, k[1:], strict=True)), old.get(k, none).value, new.get(k, none).value,
-                             old.get(k, none).status, new.get(k, none).status) for k in keys)
+    return tuple(
+        ValueChange(
+            k[0],
+            dict(zip(by, k[1:], strict=True)),
+            old.get(k, none).value,
+            new.get(k, none).value,
+            old.get(k, none).status,
+            new.get(k, none).status,
+        )
+        for k in keys
+    )
 
 
-def _run(changes: list[KpiChange], base: Project, head: Project, sides: tuple[Side, Side], by: Sequence[str],
-         **options: Any) -> tuple[list[KpiChange], tuple[str, ...]]:
+def _run(
+    changes: list[KpiChange], base: Project, head: Project, sides: tuple[Side, Side], by: Sequence[str], **options: Any
+) -> tuple[list[KpiChange], tuple[str, ...]]:
     """Run the KPIs whose values may move on both sides, one run per side and breakdown. HEAD runs
     first and fixes the date targets are judged at: a status moves only because a definition did."""
     from kpictl.judge import targets
@@ -352,9 +420,18 @@ def _run(changes: list[KpiChange], base: Project, head: Project, sides: tuple[Si
     return [done.get(c.name, c) for c in changes], tuple(ran)
 
 
-def compare(path: str | Path = ".", base: str | None = None, head: str | None = None, *, sql: bool = False,
-            data: bool = False, grain: str | None = None, by: Sequence[str] = (), start: dt.date | None = None,
-            end: dt.date | None = None) -> Diff:
+def compare(
+    path: str | Path = ".",
+    base: str | None = None,
+    head: str | None = None,
+    *,
+    sql: bool = False,
+    data: bool = False,
+    grain: str | None = None,
+    by: Sequence[str] = (),
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> Diff:
     """Compare the definitions of the project at ``path`` between git revisions ``base`` and ``head``.
 
     ``head`` None is the working tree; ``base`` None is the merge base of HEAD with the default branch
@@ -372,22 +449,32 @@ def compare(path: str | Path = ".", base: str | None = None, head: str | None = 
     prefix = _git_text(root, "rev-parse", "--show-prefix")
     if prefix is None:  # git says why: no repository here, or one it refuses to read (safe.directory)
         why = " ".join(subprocess.run(["git", "rev-parse"], cwd=root, capture_output=True, text=True).stderr.split())
-        raise SpecError(f"git cannot read a repository here: {why}", at=Location(str(root)),
-                        hint="kpictl diff compares git revisions: run it in a clone of the project's repository")
+        raise SpecError(
+            f"git cannot read a repository here: {why}",
+            at=Location(str(root)),
+            hint="kpictl diff compares git revisions: run it in a clone of the project's repository",
+        )
     head_side = _side(root, head, "HEAD") if head else Side("working tree")
     head_project = _open(root, prefix, head_side, "HEAD")
     known = {d.name for k in head_project.kpis.values() for d in k.dimensions}
     if unknown := [d for d in by if d not in known]:
-        raise SpecError(f"unknown dimension '{unknown[0]}': no KPI has it", at=Location("--by"),
-                        hint=suggest(unknown[0], known) or f"dimensions: {', '.join(sorted(known))}")
+        raise SpecError(
+            f"unknown dimension '{unknown[0]}': no KPI has it",
+            at=Location("--by"),
+            hint=suggest(unknown[0], known) or f"dimensions: {', '.join(sorted(known))}",
+        )
     base_side = _side(root, base, "BASE", head_side.commit or "HEAD")
     base_project = _open(root, prefix, base_side, "BASE")
     project, changes = definitions(base_project, head_project)
     grain = grain or head_project.config.grain
     sides = (base_side, head_side)
     if sql:
-        changes = [dataclasses.replace(c, sql_diff=_sql_diff(c, base_project, head_project, sides, grain, by))
-                   if c.change in ("changed", "renamed") else c for c in changes]
+        changes = [
+            dataclasses.replace(c, sql_diff=_sql_diff(c, base_project, head_project, sides, grain, by))
+            if c.change in ("changed", "renamed")
+            else c
+            for c in changes
+        ]
     ran: tuple[str, ...] = ()
     if data:
         changes, ran = _run(changes, base_project, head_project, sides, by, grain=grain, start=start, end=end)

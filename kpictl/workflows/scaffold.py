@@ -85,8 +85,16 @@ def sample_rows(seed: int = 7) -> list[dict[str, object]]:
             late = rng.random() < carriers[carrier] + 0.06 * (1 - progress)
             early = promised - dt.timedelta(days=rng.randint(0, 1))
             delivered = promised + dt.timedelta(days=rng.randint(1, 4)) if late else early
-            rows.append({"shipment_id": i, "ship_date": day, "promised_date": promised, "delivered_date": delivered,
-                         "carrier": carrier, "region": rng.choice(regions)})
+            rows.append(
+                {
+                    "shipment_id": i,
+                    "ship_date": day,
+                    "promised_date": promised,
+                    "delivered_date": delivered,
+                    "carrier": carrier,
+                    "region": rng.choice(regions),
+                }
+            )
         day += dt.timedelta(days=1)
     return rows
 
@@ -94,8 +102,11 @@ def sample_rows(seed: int = 7) -> list[dict[str, object]]:
 def create(directory: Path, name: str | None = None) -> list[Path]:
     """Write the example project into ``directory``; refuses to overwrite a project."""
     if (directory / "kpictl.yml").exists():
-        raise SpecError(f"{directory / 'kpictl.yml'} already exists", at=Location(str(directory / "kpictl.yml")),
-                        hint="init creates a new project; choose an empty folder")
+        raise SpecError(
+            f"{directory / 'kpictl.yml'} already exists",
+            at=Location(str(directory / "kpictl.yml")),
+            hint="init creates a new project; choose an empty folder",
+        )
     project_name = name or "".join(c if c.isalnum() else "_" for c in directory.resolve().name).strip("_") or "kpis"
     if not project_name[0].isalpha():
         project_name = "kpis_" + project_name

@@ -97,8 +97,9 @@ def run_test(project: Any, kpi: Kpi, test: KpiTest) -> TestResult:
         rows = target.run([kpi.name], grain=test.grain, by=test.by, tables=test.given)
     except KpiError as exc:
         return TestResult(kpi, test, error=exc, seconds=time.perf_counter() - started)
-    return TestResult(kpi, test, tuple(compare(test, kpi.name, rows)), actual=tuple(rows),
-                      seconds=time.perf_counter() - started)
+    return TestResult(
+        kpi, test, tuple(compare(test, kpi.name, rows)), actual=tuple(rows), seconds=time.perf_counter() - started
+    )
 
 
 def run_tests(project: Any, names: list[str] | None = None) -> list[TestResult]:
@@ -128,8 +129,14 @@ def describe(result: TestResult) -> str:
     table = [header]
     for m in result.mismatches:
         label = {"missing": "missing", "extra": "extra", "wrong": "wrong" if m.what == "value" else "status"}[m.kind]
-        table.append([label, *(_fmt(k) for k in m.key), _fmt(m.expected) if m.kind != "extra" else "—",
-                      _fmt(m.actual) if m.kind != "missing" else "—"])
+        table.append(
+            [
+                label,
+                *(_fmt(k) for k in m.key),
+                _fmt(m.expected) if m.kind != "extra" else "—",
+                _fmt(m.actual) if m.kind != "missing" else "—",
+            ]
+        )
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     lines = ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in table]
     return "\n".join([head, *lines])
@@ -144,11 +151,24 @@ def summary(results: list[TestResult]) -> str:
 def junit(results: list[TestResult]) -> bytes:
     """JUnit XML (one testsuite, a testcase per KPI test) for CI test reporters."""
     failures = [r for r in results if not r.passed]
-    suite = ElementTree.Element("testsuite", name="kpictl", tests=str(len(results)), failures=str(len(failures)),
-                                errors="0", time=f"{sum(r.seconds for r in results):.3f}")
+    suite = ElementTree.Element(
+        "testsuite",
+        name="kpictl",
+        tests=str(len(results)),
+        failures=str(len(failures)),
+        errors="0",
+        time=f"{sum(r.seconds for r in results):.3f}",
+    )
     for r in results:
-        case = ElementTree.SubElement(suite, "testcase", classname=r.kpi.name, name=r.test.name,
-                                      file=r.test.at.file or "", line=str(r.test.at.line or 0), time=f"{r.seconds:.3f}")
+        case = ElementTree.SubElement(
+            suite,
+            "testcase",
+            classname=r.kpi.name,
+            name=r.test.name,
+            file=r.test.at.file or "",
+            line=str(r.test.at.line or 0),
+            time=f"{r.seconds:.3f}",
+        )
         if not r.passed:
             failure = ElementTree.SubElement(case, "failure", message="could not run" if r.error else "rows differ")
             failure.text = describe(r)
