@@ -139,7 +139,7 @@ def validate(ctx: click.Context, fmt: str, no_data: bool) -> None:
     from kpictl.report import problems
 
     try:
-        project = _project(ctx)
+        project = Project.load(ctx.find_root().obj, partial=True)  # every KPI's problems, not only the first file's
         errors = project.validate(data=not no_data)
         summary = f"{len(project.kpis)} KPIs in {len({k.file for k in project.kpis.values()})} files: valid"
     except InvalidProject as exc:

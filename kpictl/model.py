@@ -12,7 +12,10 @@ from typing import Any
 
 from kpictl.errors import Location
 
+#: Period lengths, shortest first (``GRAINS.index`` compares them).
 GRAINS = ("day", "week", "month", "quarter", "year")
+#: Units of ``to_date(kpi, unit)``: the periods a value accumulates over, longest first.
+TO_DATE_UNITS = ("year", "quarter", "month", "week")
 STATUSES = ("achieved", "on_track", "at_risk", "off_track", "no_target", "no_data")
 #: Worst first: the order ``--fail-on`` uses ("at_risk" fails on at_risk and off_track).
 SEVERITY = {"off_track": 3, "at_risk": 2, "on_track": 1, "achieved": 0, "no_target": 0, "no_data": 0}

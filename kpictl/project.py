@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +29,15 @@ class Project:
     >>> rows = project.run(["revenue"], by=["region"])  # doctest: +SKIP
     """
 
-    def __init__(self, config: Config, kpis: list[Kpi]):
+    def __init__(
+        self, config: Config, kpis: list[Kpi], *, problems: Sequence[KpiError] = (), elsewhere: Collection[str] = ()
+    ):
         self.config = config
         self.root = Path(config.root)
         self._raw_kpis = kpis
-        self._checked: tuple[dict[str, Kpi], list[KpiError]] | None = None
+        self._problems = list(problems)  # shape problems of the KPIs left out while loading
+        self._elsewhere = set(elsewhere)  # their names: not "unknown KPIs" to the others
+        self._checked: dict[bool, tuple[dict[str, Kpi], list[KpiError]]] = {}  # with data? -> result
         self._schemas: dict[str, dict[str, str]] | None = None
         self._unreadable: list[KpiError] = []  # sources whose files exist but cannot be read
         self._sizes: set[str] | None = None
@@ -42,11 +46,15 @@ class Project:
     # -- loading ---------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, path: str | Path = ".", *, read: Any = None, listing: Any = None) -> Project:
+    def load(cls, path: str | Path = ".", *, read: Any = None, listing: Any = None, partial: bool = False) -> Project:
         """Load the project whose ``kpictl.yml`` is at or above ``path``.
 
-        Raises InvalidProject listing every YAML and schema problem of every file.
-        ``read``/``listing`` replace disk access (``diff`` reads a git revision with them).
+        Raises InvalidProject listing every YAML and schema problem of every file, and the
+        problems ``compile`` would find in the KPIs that did load. With ``partial``, a project whose
+        ``kpictl.yml`` loads is returned instead, built from the KPIs without shape problems;
+        its ``validate()`` reports those problems with every other (``kpictl validate``: a
+        KPI with an unknown field hides no other KPI's unknown column). ``read``/``listing``
+        replace disk access (``diff`` reads a git revision with them).
         """
         if read is None:
             root = spec.find_root(path)
@@ -64,16 +72,12 @@ class Project:
             root = Path(path)
         elsewhere: set[str] = set()
         config, kpis, errors = spec.load(root, read=read, listing=listing, elsewhere=elsewhere)
-        if config is not None and errors:
-            # every problem in one run: the meaning of the files that did load is checked too,
-            # leaving out references to KPIs of the broken files (they may well exist there)
-            for error in checks.check(config, kpis)[1]:
-                ref = error.message.split("'")[1] if error.message.startswith("unknown KPI '") else None
-                if ref is None or not ({ref, "*"} & elsewhere):
-                    errors.append(error)
-        if errors or config is None:
+        if config is None:
             raise InvalidProject(errors)
-        return cls(config, kpis)
+        project = cls(config, kpis, problems=errors, elsewhere=elsewhere)
+        if errors and not partial:  # every problem in one run: what did load is checked too
+            project._valid_kpis(data=True)
+        return project
 
     def with_vars(self, overrides: dict[str, Any]) -> Project:
         """The same project with some ``vars`` replaced (a KPI test's own variables)."""
@@ -86,11 +90,11 @@ class Project:
         return self._check()[0]
 
     def _check(self, data: bool = False) -> tuple[dict[str, Kpi], list[KpiError]]:
-        if data:
-            return checks.check(self.config, self._raw_kpis, self.schemas())
-        if self._checked is None:
-            self._checked = checks.check(self.config, self._raw_kpis)
-        return self._checked
+        """``checks.check`` once per mode: without data, or against the sources' columns."""
+        if data not in self._checked:
+            schemas = self.schemas() if data else None
+            self._checked[data] = checks.check(self.config, self._raw_kpis, schemas, elsewhere=self._elsewhere)
+        return self._checked[data]
 
     def schemas(self) -> dict[str, dict[str, str]]:
         """Column → type of every source whose files exist (read from metadata, not computed).
@@ -107,12 +111,18 @@ class Project:
     def validate(self, *, data: bool = True) -> list[KpiError]:
         """Every semantic problem: names, formulas, cycles, dimensions, tests and, when the
         source files exist and ``data`` is true, columns against the real schemas."""
-        errors = self._check(data=data)[1] + (self._unreadable if data else [])
+        errors = self._problems + self._check(data=data)[1] + (self._unreadable if data else [])
         unique = {(str(e), type(e)): e for e in errors}
         return sorted(unique.values(), key=KpiError.sort_key)
 
-    def _valid_kpis(self) -> dict[str, Kpi]:
-        errors = self.validate(data=False)
+    def _valid_kpis(self, *, data: bool = False) -> dict[str, Kpi]:
+        """The KPIs, once ``validate`` finds no problem in the definitions (InvalidProject else).
+
+        With ``data``, columns are checked against the sources' files, as ``validate`` does:
+        ``compile`` and ``run`` report a wrong column with the same message, at the same place.
+        A source that cannot be read is left to the engine: it matters only when read.
+        """
+        errors = [e for e in self.validate(data=data) if not isinstance(e, DataError)]
         if errors:
             raise InvalidProject(errors)
         return self.kpis
@@ -150,6 +160,7 @@ class Project:
         from kpictl.language import formula
         from kpictl.sql import planner
 
+        self._valid_kpis(data=True)
         selected = self.select(names)
         if where is not None:
             where = formula.render(where, self.config.vars, Location("--where"))

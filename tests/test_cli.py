@@ -192,7 +192,9 @@ def test_validate_reports_a_source_file_it_cannot_read(tmp_path: Path) -> None:
 def test_a_where_column_no_source_has_is_reported_at_the_option(tmp_path: Path) -> None:
     result = invoke("run", "--where", "regoin = 'EU'", cwd=write(tmp_path, GOOD))
     assert result.exit_code == 2
-    assert result.stderr.startswith("--where: source 'orders' has no column 'regoin' (did you mean 'region'?)")
+    assert result.stderr.startswith(
+        "--where: unknown column 'regoin' in --where: not in source 'orders' (did you mean 'region'?)"
+    )
 
 
 def test_an_empty_range(tmp_path: Path) -> None:

@@ -16,10 +16,12 @@ from typing import Any
 
 from kpictl.errors import Location, SpecError, suggest
 from kpictl.language.document import at_offset
+from kpictl.model import TO_DATE_UNITS
 
 #: Functions of derived formulas: name -> (min args, max args).
 DERIVED_FUNCTIONS = {"prior": (1, 2), "cumulative": (1, 1), "rolling": (2, 2), "to_date": (2, 2)}
-TO_DATE_GRAINS = ("year", "quarter", "month", "week")
+#: The derived functions that aggregate several periods (``prior`` reads one).
+WINDOWS = ("rolling", "cumulative", "to_date")
 #: Parts of a formula kpictl checks: aggregate (source KPI), derived, filter, dimension.
 KINDS = ("aggregate", "derived", "filter", "dimension")
 _ALLOWED_HINT = "formulas use columns, numbers, arithmetic, comparisons, CASE, CAST and aggregate functions"
@@ -352,12 +354,32 @@ def _check_function(node: Any, kind: str, where: Any, tokens: list[Any]) -> None
             raise SpecError(
                 f"the second argument of {name}() must be a whole number of periods >= 1", at=where(_offset(n, tokens))
             )
-    if name == "to_date" and window_grain(node) not in TO_DATE_GRAINS:
+    if name == "to_date" and window_grain(node) not in TO_DATE_UNITS:
         raise SpecError(
-            f"to_date() takes one of {', '.join(TO_DATE_GRAINS)}",
+            f"to_date() takes one of {', '.join(TO_DATE_UNITS)}",
             at=where(_offset(args[1], tokens)),
             hint="e.g. to_date(revenue, year)",
         )
+
+
+def derived_call(node: Any) -> str | None:
+    """``prior``, ``rolling``, ``cumulative`` or ``to_date`` when ``node`` is such a call."""
+    from sqlglot import exp
+
+    name = str(node.this).lower() if isinstance(node, exp.Anonymous) else None
+    return name if name in DERIVED_FUNCTIONS else None
+
+
+def written(node: Any) -> str:
+    """A call as the user wrote it, in lower case (``to_date(revenue, month)``), for messages."""
+    return str(node.sql("duckdb", normalize_functions=False))
+
+
+def offset_of(node: Any, text: str) -> int:
+    """Offset in ``text`` where ``node`` starts (a call: at its name, not its first argument)."""
+    offset = _offset(node)
+    call = re.search(r"(\w+)\s*\(\s*$", text[:offset]) if node.key == "anonymous" else None
+    return call.start(1) if call and call.group(1).lower() == str(node.this).lower() else offset
 
 
 def window_grain(node: Any) -> str:

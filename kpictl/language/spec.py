@@ -8,6 +8,8 @@ a bound, lo <= hi, a baseline before its deadline). Meaning — names, cycles, c
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -133,11 +135,13 @@ def _test(raw: dict[str, Any], i: int, doc: Document, p: str) -> KpiTest:
     )
 
 
-def build_kpis(doc: Document) -> tuple[list[Kpi], list[KpiError]]:
-    """Model KPIs from a schema-valid KPI file document."""
+def build_kpis(doc: Document, skip: Collection[int] = ()) -> tuple[list[Kpi], list[KpiError]]:
+    """Model KPIs from a KPI file document whose KPIs, except those at indexes ``skip``, are schema-valid."""
     errors: list[KpiError] = []
     kpis = []
     for i, raw in enumerate(doc.data["kpis"]):
+        if i in skip:
+            continue
         p = f"/kpis/{i}"
         label = raw.get("label", {})
         filters = raw.get("filter", [])
@@ -236,12 +240,28 @@ def kpi_files(root: Path, folders: tuple[str, ...]) -> list[Path]:
     return sorted(found)
 
 
-def _names(data: Any) -> set[str]:
-    """KPI names readable in a file that failed its checks (``"*"`` when unreadable)."""
+def _names(data: Any, only: Collection[int] | None = None) -> set[str]:
+    """KPI names readable in a file that failed its checks (``"*"`` when unreadable); ``only``
+    the KPIs at these indexes."""
     kpis = data.get("kpis") if isinstance(data, dict) else None
     if not isinstance(kpis, list):
         return {"*"}
-    return {k["name"] for k in kpis if isinstance(k, dict) and isinstance(k.get("name"), str)}
+    return {
+        k["name"]
+        for i, k in enumerate(kpis)
+        if (only is None or i in only) and isinstance(k, dict) and isinstance(k.get("name"), str)
+    }
+
+
+def _broken_kpis(problems: list[KpiError]) -> set[int] | None:
+    """Indexes of the KPIs that shape problems are about; None when one is about the whole file."""
+    broken = set()
+    for problem in problems:
+        found = re.match(r"/kpis/(\d+)(/|$)", problem.at.pointer or "")
+        if found is None:
+            return None
+        broken.add(int(found.group(1)))
+    return broken
 
 
 def load(
@@ -251,9 +271,10 @@ def load(
 
     ``read(relative_path) -> bytes | None`` reads a file and ``listing(folders) -> [relative
     paths]`` lists KPI files; the defaults use the disk. ``diff`` passes ones that read git
-    objects, so that a past revision loads without touching the working tree. ``elsewhere``,
-    when given, receives the KPI names of the files left out for their problems ("*" for a
-    file too broken to read), so that a caller can tell a missing KPI from a broken one.
+    objects, so that a past revision loads without touching the working tree. A KPI with a
+    shape problem is left out and the other KPIs of its file are built: one broken KPI hides
+    no other's problems. ``elsewhere``, when given, receives the names of the KPIs left out
+    ("*" for a file too broken to read), so that a caller can tell a missing KPI from a broken one.
     """
 
     def read_disk(rel: str) -> bytes | None:
@@ -282,13 +303,13 @@ def load(
         if text is None:
             continue
         doc, problems = load_text(text, rel)
-        problems = problems or check_shape(doc, "kpis")
-        if problems:
-            errors.extend(problems)
-            if elsewhere is not None:
-                elsewhere.update(_names(doc.data))
+        broken = None if problems else _broken_kpis(problems := check_shape(doc, "kpis"))
+        errors.extend(problems)
+        if problems and elsewhere is not None:
+            elsewhere.update(_names(doc.data, broken))
+        if broken is None:  # the file as a whole is broken; else each KPI stands on its own
             continue
-        built, problems = build_kpis(doc)
+        built, problems = build_kpis(doc, skip=broken)
         kpis.extend(built)
         errors.extend(problems)
     return config, kpis, errors

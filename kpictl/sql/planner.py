@@ -3,20 +3,24 @@
 ``plan()`` turns validated KPIs (formulas already Jinja-rendered) into a ``Plan`` of frozen
 values. Source KPIs sharing (source, time column, grain, breakdown) become one ``Scan``,
 computed in one pass over the source with one ``FILTER (WHERE …)`` per aggregate; derived
-KPIs become ``Derived`` nodes in dependency order. Every column is resolved here (the
-source's own, else the one lookup that has it), so the SQL the compiler writes is fully
-qualified. The planner never touches data (``engine``) and never lays out SQL (``compiler``).
+KPIs become ``Derived`` nodes in dependency order. Every column is qualified here by the
+rules of ``language.resolve`` (the source's own, else the one lookup that has it), so the SQL
+the compiler writes is fully qualified. The KPIs come checked (``checks``, with the same
+resolver): what is reported here is only what depends on the run's options (``--by``,
+``--where``, ``--grain``). The planner never touches data (``engine``) and never lays out
+SQL (``compiler``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlglot import exp
 
 from kpictl.errors import InvalidProject, KpiError, Location, SpecError, suggest
+from kpictl.language.resolve import Resolver, Schemas
 from kpictl.model import Config, Kpi, Lookup, Source
 from kpictl.sql import periods
 from kpictl.sql.aggregates import Spec, decompose, null_safe, parse, substitute
@@ -109,19 +113,20 @@ def plan(
     start: dt.date | str | None = None,
     end: dt.date | str | None = None,
     where: str | None = None,
-    columns: Mapping[str, Collection[str]] | None = None,
+    columns: Schemas | None = None,
 ) -> Plan:
     """Plan ``selected`` KPIs and everything they derive from, transitively.
 
-    ``grain`` None computes each selected KPI at its own ``grain`` (else the project's).
-    ``start``/``end`` (inclusive dates) are widened to whole periods. ``columns`` maps sources
-    to their column names (``engine.describe``): with it, a bare name that is not a column of
-    the source is looked for in its lookups, and a breakdown the source lacks is reported;
-    without it, bare names are taken as the source's own columns. ``where`` is a row
-    condition applied to every scan. Raises SpecError (one problem) or InvalidProject.
+    ``kpis`` are checked (``checks.check``, with the same ``columns``). ``grain`` None computes
+    each selected KPI at its own ``grain`` (else the project's). ``start``/``end`` (inclusive
+    dates) are widened to whole periods. ``columns`` maps sources to their column types
+    (``engine.schemas``): with it, a bare name that is not a column of the source is looked
+    for in its lookups, and a breakdown the source lacks is reported; without it, bare names
+    are taken as the source's own columns. ``where`` is a row condition applied to every
+    scan. Raises SpecError (one problem) or InvalidProject.
     """
     by = tuple(dict.fromkeys(by))  # asked twice is asked once
-    planner = _Planner(config, kpis, by, columns or {})
+    planner = _Planner(config, kpis, by, Resolver(config, columns))
     errors = planner.errors
     outputs: list[Node] = []
     for name in selected:
@@ -179,10 +184,8 @@ class _Draft:
 
 
 class _Planner:
-    def __init__(
-        self, config: Config, kpis: Mapping[str, Kpi], by: tuple[str, ...], columns: Mapping[str, Collection[str]]
-    ):
-        self.config, self.kpis, self.by, self.columns = config, kpis, by, columns
+    def __init__(self, config: Config, kpis: Mapping[str, Kpi], by: tuple[str, ...], resolver: Resolver):
+        self.config, self.kpis, self.by, self.resolver = config, kpis, by, resolver
         self.errors: list[KpiError] = []
         self.drafts: dict[Node, _Draft] = {}
         self.derived: dict[Node, Derived] = {}
@@ -192,10 +195,6 @@ class _Planner:
     def visit(self, node: Node, path: tuple[Node, ...]) -> None:
         kpi = self.kpis[node[0]]
         if node in self.drafts or node in self.derived:
-            return
-        if node in path:
-            cycle = " -> ".join(name for name, _ in (*path[path.index(node) :], node))
-            self.errors.append(SpecError(f"cycle in derived KPIs: {cycle}", at=kpi.at))
             return
         try:
             if not kpi.derived:
@@ -229,18 +228,11 @@ class _Planner:
         return [leaf for ref in refs for leaf in self._leaves((ref.kpi, node[1]), (*path, node))]
 
     def _draft(self, kpi: Kpi, grain: str) -> _Draft:
-        source = self.config.sources.get(kpi.source or "")
-        if source is None:
-            hint = suggest(kpi.source or "", self.config.sources)
-            raise SpecError(f"{kpi.name}: unknown source '{kpi.source}'", at=kpi.at, hint=hint)
-        time = kpi.time or source.time
-        if not time:
-            hint = f"set `time:` on the KPI or on source '{source.name}'"
-            raise SpecError(f"{kpi.name} has no time column", at=kpi.at, hint=hint)
-        if time not in self.columns.get(source.name, (time,)):
-            hint = suggest(time, self.columns[source.name])
-            raise SpecError(f"source '{source.name}' has no time column '{time}'", at=kpi.at, hint=hint)
+        source = self.resolver.source(kpi)
         joins: dict[str, Lookup] = {}
+        relation, time = self.resolver.time(kpi, source)
+        if relation != source.name:  # bucketed by a date of a lookup (its order's date)
+            joins[relation] = next(lk for lk in source.lookups if lk.source == relation)
         at = kpi.formula_at if kpi.formula_at.line else kpi.at
         tree = self._qualify(parse(kpi.formula, at), source, joins, at, f"formula of {kpi.name}")
         spots = (*kpi.filter_at, *[kpi.at] * len(kpi.filters))
@@ -249,10 +241,7 @@ class _Planner:
             for text, spot in zip(kpi.filters, spots, strict=False)
         ]
         post, specs = decompose(null_safe(tree), [null_safe(f) for f in filters])
-        if not specs:
-            hint = "a source KPI aggregates rows, e.g. sum(amount) or count(*)"
-            raise SpecError(f"formula of {kpi.name} has no aggregate", at=at, hint=hint)
-        time_sql = exp.column(time, table=source.name, quoted=True).sql("duckdb")
+        time_sql = exp.column(time, table=relation, quoted=True).sql("duckdb")
         draft = _Draft(kpi, source, time_sql, grain, [], joins, specs, post)
         declared = {d.name: d for d in kpi.dimensions if d.expr}
         for name in self.by:
@@ -262,8 +251,10 @@ class _Planner:
                     spot, text = declared[name].at, declared[name].expr or ""
                     node = self._qualify(parse(text, spot), source, dim_joins, spot, f"dimension {name}")
                 else:
-                    table, _, column = name.rpartition(".")
-                    node = self._qualify(exp.column(column, table or None), source, dim_joins, kpi.at, name)
+                    relation = self.resolver.column(source, name, what="--by", at=kpi.at)
+                    node = exp.column(name.rpartition(".")[2], table=relation, quoted=True)
+                    if relation != source.name:
+                        dim_joins[relation] = next(lk for lk in source.lookups if lk.source == relation)
             except SpecError as error:
                 draft.missing.append((name, error))
                 continue
@@ -278,38 +269,13 @@ class _Planner:
         def resolve(node: exp.Expr) -> exp.Expr:
             if not isinstance(node, exp.Column):
                 return node
-            relation = self._relation(source, lookups, node.table or None, node.name, at, what)
+            name = f"{node.table}.{node.name}" if node.table else node.name
+            relation = self.resolver.column(source, name, what=what, at=at)
             if relation != source.name:
                 joins[relation] = lookups[relation]
             return exp.column(node.name, table=relation, quoted=True)
 
         return tree.transform(resolve)
-
-    def _relation(
-        self, source: Source, lookups: Mapping[str, Lookup], table: str | None, name: str, at: Location, what: str
-    ) -> str:
-        """Which relation a column reference reads, by the rules of DESIGN §1."""
-        if table:
-            if table != source.name and table not in lookups:
-                hint = suggest(table, [source.name, *lookups])
-                raise SpecError(
-                    f"'{table}.{name}' in {what}: '{table}' is not a lookup of '{source.name}'", at=at, hint=hint
-                )
-            columns = self.columns.get(table)
-            if columns is not None and name not in columns:
-                raise SpecError(f"source '{table}' has no column '{name}'", at=at, hint=suggest(name, columns))
-            return table
-        own = self.columns.get(source.name)
-        if own is None or name in own:
-            return source.name
-        owners = [lk for lk in lookups if name in self.columns.get(lk, ())]
-        if len(owners) > 1:
-            message = f"'{name}' in {what} is a column of several lookups of '{source.name}'"
-            raise SpecError(message, at=at, hint=f"write {owners[0]}.{name}")
-        if not owners:
-            known = [*own, *(f"{lk}.{c}" for lk in lookups for c in self.columns.get(lk, ()))]
-            raise SpecError(f"source '{source.name}' has no column '{name}'", at=at, hint=suggest(name, known))
-        return owners[0]
 
     # -- pass 2: how far back each node reads, then drafts grouped into scans ---------------
     def lookback(self, outputs: list[Node], first: dt.date | None) -> dict[Node, dt.date]:
