@@ -40,7 +40,7 @@ class Project:
         self._checked: dict[bool, tuple[dict[str, Kpi], list[KpiError]]] = {}  # with data? -> result
         self._schemas: dict[str, dict[str, str]] | None = None
         self._unreadable: list[KpiError] = []  # sources whose files exist but cannot be read
-        self._sizes: set[str] | None = None
+        self._size_kpis: set[str] | None = None
         self._compiled: dict[tuple[Any, ...], tuple[Any, Any]] = {}  # options -> (plan, query)
 
     # -- loading ---------------------------------------------------------------------------
@@ -70,11 +70,10 @@ class Project:
                 )
         else:
             root = Path(path)
-        elsewhere: set[str] = set()
-        config, kpis, errors = spec.load(root, read=read, listing=listing, elsewhere=elsewhere)
+        config, kpis, errors, left_out = spec.load(root, read=read, listing=listing)
         if config is None:
             raise InvalidProject(errors)
-        project = cls(config, kpis, problems=errors, elsewhere=elsewhere)
+        project = cls(config, kpis, problems=errors, elsewhere=left_out)
         if errors and not partial:  # every problem in one run: what did load is checked too
             project._valid_kpis(data=True)
         return project
@@ -105,7 +104,7 @@ class Project:
         if self._schemas is None:
             from kpictl.engine import duckdb as engine
 
-            self._schemas = engine.schemas(self.config, unreadable=self._unreadable)
+            self._schemas, self._unreadable = engine.schemas(self.config)
         return self._schemas
 
     def validate(self, *, data: bool = True) -> list[KpiError]:
@@ -189,7 +188,7 @@ class Project:
         """
         from kpictl.model import GRAINS
 
-        sizes = self.extensive()
+        sizes = self.sizes()
         extra = {}
         for name in selected:
             kpi = self.kpis[name]
@@ -246,7 +245,7 @@ class Project:
         breakdown. ``tables`` replaces the sources by in-memory rows (KPI unit tests).
         """
         from kpictl.engine import duckdb as engine
-        from kpictl.judge import forecast as projection
+        from kpictl.judge import forecast
         from kpictl.judge import targets
 
         plan, compiled = self._compile(names, tables, options)
@@ -273,13 +272,13 @@ class Project:
                 (targets.default_as_of(sorted({r.period for r in g}), grain) for grain, g in groups.items()),
                 default=dt.date.today(),
             )
-        sizes = {name: self.kpis[name].grain or self.config.grain for name in self.extensive()}
+        sizes = {name: self.kpis[name].grain or self.config.grain for name in self.sizes()}
         judged = [
             r
             for grain, g in groups.items()
-            for r in targets.judge_rows(g, self.kpis, as_of=as_of, grain=grain, extensive=sizes)
+            for r in targets.judge_rows(g, self.kpis, as_of=as_of, grain=grain, sizes=sizes)
         ]
-        judged = projection.annotate(judged, self.kpis, grain_of)
+        judged = forecast.annotate(judged, self.kpis, grain_of)
         for i, r in enumerate(judged):
             if key(r) in to_date and r.judgement is not None:  # show the period's own value, say what was judged
                 judged[i] = dataclasses.replace(
@@ -288,14 +287,14 @@ class Project:
         order = {name: i for i, name in enumerate(compiled.kpis)}
         return sorted(judged, key=lambda r: (order[r.kpi], r.period, tuple(str(r.dims[d]) for d in r.dims)))
 
-    def extensive(self) -> set[str]:
+    def sizes(self) -> set[str]:
         """The KPIs that measure a size (sums, counts) rather than a level (rates, averages).
 
         Worked out once per Project: it depends on the definitions only.
         """
-        if self._sizes is None:
-            self._sizes = self._find_sizes()
-        return self._sizes
+        if self._size_kpis is None:
+            self._size_kpis = self._find_sizes()
+        return self._size_kpis
 
     def _find_sizes(self) -> set[str]:
         from kpictl.language import formula
@@ -309,7 +308,7 @@ class Project:
                 sizes[name] = False  # a cycle (already reported by validate) reads as a level
                 refs = formula.kpi_refs(formula.parse(kpi.formula, "derived")) if kpi.derived else set()
                 inputs = {ref: visit(ref) for ref in refs if ref in self.kpis}
-                sizes[name] = aggregates.extensive(kpi.formula, kpi.derived, inputs)
+                sizes[name] = aggregates.is_size(kpi.formula, kpi.derived, inputs)
             return sizes[name]
 
         return {name for name in self.kpis if visit(name)}
@@ -337,7 +336,7 @@ class Project:
         from kpictl.judge import targets
 
         kpi = self.kpis[name]
-        if not history or kpi.target is None or kpi.target.period is None or name not in self.extensive():
+        if not history or kpi.target is None or kpi.target.period is None or name not in self.sizes():
             return kpi
         grain = kpi.grain or self.config.grain
         row = Row(name, history[-1][0], {}, history[-1][1])

@@ -11,7 +11,7 @@ import pytest
 from kpictl.errors import InvalidProject, Location, SpecError
 from kpictl.model import Config, Dimension, Kpi, Lookup, Source
 from kpictl.sql import periods, planner
-from kpictl.sql.aggregates import decompose, empty_value, null_safe, parse
+from kpictl.sql.aggregates import decompose, empty_value, null_safe, tree_of
 from kpictl.sql.derived import Ref, Window
 
 NAMES = {
@@ -228,7 +228,7 @@ def test_lookback_reads_what_prior_and_windows_need_before_the_range() -> None:
 
 
 def split(formula: str, *filters: str) -> tuple[str, list[tuple[str, str, str | None]]]:
-    post, specs = decompose(null_safe(parse(formula, Location())), [parse(f, Location()) for f in filters])
+    post, specs = decompose(null_safe(tree_of(formula, Location())), [tree_of(f, Location()) for f in filters])
     return post.sql("duckdb"), [(s.sql, s.combine, s.empty) for s in specs]
 
 
@@ -248,11 +248,13 @@ def test_partial_aggregates_and_their_value_over_zero_rows() -> None:
 
 
 def test_every_division_is_null_safe_but_by_a_nonzero_constant() -> None:
-    assert null_safe(parse("sum(a / b) / count(*)", Location())).sql() == "SUM(a / NULLIF(b, 0)) / NULLIF(COUNT(*), 0)"
-    assert null_safe(parse("x / 100 + y % z + y // z", Location())).sql("duckdb") == (
+    assert (
+        null_safe(tree_of("sum(a / b) / count(*)", Location())).sql() == "SUM(a / NULLIF(b, 0)) / NULLIF(COUNT(*), 0)"
+    )
+    assert null_safe(tree_of("x / 100 + y % z + y // z", Location())).sql("duckdb") == (
         "x / 100 + y % NULLIF(z, 0) + y // NULLIF(z, 0)"
     )
-    assert null_safe(parse("x / 0", Location())).sql() == "x / NULLIF(0, 0)"
+    assert null_safe(tree_of("x / 0", Location())).sql() == "x / NULLIF(0, 0)"
 
 
 def test_empty_value_evaluates_a_formula_over_zero_rows() -> None:

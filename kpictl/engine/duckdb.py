@@ -141,16 +141,15 @@ def describe(config: Config, source: str) -> dict[str, str]:
     return {str(name): str(kind) for name, kind, *_ in rows}
 
 
-def schemas(
-    config: Config, tables: Tables | None = None, unreadable: list[KpiError] | None = None
-) -> dict[str, dict[str, str]]:
-    """Column → type of every source whose files can be read, plus the columns of given rows.
+def schemas(config: Config, tables: Tables | None = None) -> tuple[dict[str, dict[str, str]], list[KpiError]]:
+    """Column → type of every source whose files can be read, plus the columns of given rows;
+    and the problem of each source whose files exist but cannot be read.
 
     This is what ``planner.plan(columns=…)`` needs to resolve a bare name through lookups
     (``region`` of the customer of an order), and what ``execute(types=…)`` needs so that a
     column the given rows leave out is NULL of the right type. Sources without files are
     skipped (``run`` reports them); sources whose files exist but cannot be read are skipped
-    too, their DataError appended to ``unreadable`` when given (``validate`` reports them).
+    too, and their DataErrors returned (``validate`` reports them).
     """
     readable = []
     for name in config.sources:
@@ -160,6 +159,7 @@ def schemas(
             continue  # no files: skipped here, reported by run
         readable.append(name)
     found: dict[str, dict[str, str]] = {}
+    unreadable: list[KpiError] = []
     try:  # one sandboxed connection for all: opening one per source cost 0.25 s for 11 sources
         with connect(config, readable) as con:
             for name in readable:
@@ -171,9 +171,8 @@ def schemas(
             try:
                 found[name] = describe(config, name)
             except DataError as error:
-                if unreadable is not None:
-                    unreadable.append(error)
-    return with_given(found, tables)
+                unreadable.append(error)
+    return with_given(found, tables), unreadable
 
 
 def with_given(found: dict[str, dict[str, str]], tables: Tables | None) -> dict[str, dict[str, str]]:

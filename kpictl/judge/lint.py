@@ -20,7 +20,7 @@ meet is a stretch when the distance from it is more than half the observed range
 all values): the objective asks for more than the KPI has ever moved. With a single distinct
 value there is no range, and A says "not checked".
 
-**Trend.** Given dates, A also draws the recent pace (:func:`kpictl.judge.forecast.project`, the last
+**Trend.** Given dates, A also draws the recent pace (:func:`kpictl.judge.forecast.forecast`, the last
 six points) and warns when it reaches the bound only after the deadline, or never.
 """
 
@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from kpictl.judge.forecast import project
+from kpictl.judge.forecast import forecast
 from kpictl.model import Bound, Format, Kpi, Target
 
 LETTERS = ("S", "M", "A", "R", "T")
@@ -134,7 +134,7 @@ def _achievable(target: Target | None, values: list[float], points: list[tuple[d
     else:
         fine = f"within reach: best observed {_num(best)}, {_num(short)} short of {_describe(bound)}"
     if short > 0 and target.by is not None and len({d for d, _ in points}) >= 2:
-        pace = project(points, target)
+        pace = forecast(points, target)
         if pace.reaches_by_deadline is False:
             when = f"on {pace.reaches_on}" if pace.reaches_on else "never"
             slope = pace.slope_per_day or 0.0

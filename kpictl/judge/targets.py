@@ -218,10 +218,10 @@ def _days(start: dt.date, grain: str) -> int:
     return (period_end(start, grain) - start).days + 1
 
 
-def scoped(target: Target | None, row: Row, grain: str, extensive: bool, unit: str | None = None) -> Target | None:
+def scoped(target: Target | None, row: Row, grain: str, size: bool, unit: str | None = None) -> Target | None:
     """The target as it applies to one row: sizes are bounded for the whole and per period.
 
-    A KPI that measures a size (revenue, a count: ``extensive``) has a bound meant for the
+    A KPI that measures a size (revenue, a count: ``size`` true) has a bound meant for the
     total and for the target's ``period``: a breakdown row (revenue of one region) is judged
     only by a ``per`` override of its dimension, else it has no target; and a row of another
     grain than ``period`` (a month, against a bound per quarter) is judged against the bound
@@ -230,7 +230,7 @@ def scoped(target: Target | None, row: Row, grain: str, extensive: bool, unit: s
     every group and period: its target applies as written. ``unit`` is the grain a size's
     bound is meant for when the target names no ``period`` (the KPI's own grain).
     """
-    if target is None or not extensive:
+    if target is None or not size:
         return target
     if row.dims:
         for dim, overrides in target.per.items():
@@ -268,17 +268,17 @@ def judge_rows(
     *,
     as_of: dt.date,
     grain: str,
-    extensive: Collection[str] | Mapping[str, str] = (),
+    sizes: Collection[str] | Mapping[str, str] = (),
 ) -> list[Row]:
     """Every row with its judgement, in the order given (``kpis``: the KPIs by name).
 
     Each row is judged at the end of its ``grain`` period, capped at ``as_of``; the data baseline
     and the rows after ``as_of`` follow the rules of the module docstring. A row of a KPI that is
-    not in ``kpis`` or has no target is ``no_target``. ``extensive`` names the KPIs that measure
+    not in ``kpis`` or has no target is ``no_target``. ``sizes`` names the KPIs that measure
     a size, whose targets are scoped to the total and the target's period (:func:`scoped`); as
     a mapping, it also gives the grain each one's bound is meant for when the target names none.
     """
-    units = extensive if isinstance(extensive, Mapping) else {}
+    units = sizes if isinstance(sizes, Mapping) else {}
     rows = list(rows)
     firsts: dict[tuple[str, tuple[tuple[str, Any], ...]], Row] = {}
     for row in rows:
@@ -290,7 +290,7 @@ def judge_rows(
     judged = []
     for row in rows:
         kpi = kpis.get(row.kpi)
-        size = row.kpi in extensive
+        size = row.kpi in sizes
         target = scoped(kpi.target, row, grain, size, units.get(row.kpi)) if kpi is not None else None
         if target is not None and row.period > as_of:
             bound = bound_in_force(target, row.dims)

@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from kpictl.errors import KpiError, Location, SpecError
 from kpictl.language.document import Document, escape, load_text
@@ -37,7 +37,7 @@ PROJECT_FILE = "kpictl.yml"
 # -- building the model ------------------------------------------------------------------------
 
 
-def _date(value: str, doc: Document, pointer: str, errors: list[KpiError]) -> dt.date | None:
+def _date(value: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:  # the schema already said so; keep building the rest
@@ -74,10 +74,10 @@ def _bound(raw: dict[str, Any], doc: Document, pointer: str, errors: list[KpiErr
 
 def _target(raw: dict[str, Any], doc: Document, p: str, errors: list[KpiError]) -> Target | None:
     bound = _bound(raw, doc, p, errors)
-    by = _date(raw["by"], doc, p + "/by", errors) if "by" in raw else None
+    by = _date(raw["by"]) if "by" in raw else None
     baseline = None
     if "baseline" in raw:
-        at = _date(raw["baseline"]["at"], doc, p + "/baseline/at", errors)
+        at = _date(raw["baseline"]["at"])
         if at is not None:
             baseline = Baseline(float(raw["baseline"]["value"]), at)
             if by is not None and at > by:
@@ -264,17 +264,25 @@ def _broken_kpis(problems: list[KpiError]) -> set[int] | None:
     return broken
 
 
-def load(
-    root: Path, read: Any = None, listing: Any = None, elsewhere: set[str] | None = None
-) -> tuple[Config | None, list[Kpi], list[KpiError]]:
+class Loaded(NamedTuple):
+    """A project as read: its config (None when kpictl.yml itself is broken), the KPIs built,
+    every shape problem, and the names of the KPIs left out for theirs ("*": a file too
+    broken to tell), so that a caller can tell a missing KPI from a broken one."""
+
+    config: Config | None
+    kpis: list[Kpi]
+    errors: list[KpiError]
+    left_out: set[str]
+
+
+def load(root: Path, read: Any = None, listing: Any = None) -> Loaded:
     """Load a whole project: the config and every KPI, with every shape problem found.
 
     ``read(relative_path) -> bytes | None`` reads a file and ``listing(folders) -> [relative
     paths]`` lists KPI files; the defaults use the disk. ``diff`` passes ones that read git
     objects, so that a past revision loads without touching the working tree. A KPI with a
     shape problem is left out and the other KPIs of its file are built: one broken KPI hides
-    no other's problems. ``elsewhere``, when given, receives the names of the KPIs left out
-    ("*" for a file too broken to read), so that a caller can tell a missing KPI from a broken one.
+    no other's problems.
     """
 
     def read_disk(rel: str) -> bytes | None:
@@ -289,13 +297,15 @@ def load(
     read = read or read_disk
     listing = listing or list_disk
     errors: list[KpiError] = []
+    left_out: set[str] = set()
     text = read(PROJECT_FILE)
     if text is None:
-        return None, [], [SpecError(f"no {PROJECT_FILE} found", at=Location(PROJECT_FILE), hint="run 'kpictl init'")]
+        missing = SpecError(f"no {PROJECT_FILE} found", at=Location(PROJECT_FILE), hint="run 'kpictl init'")
+        return Loaded(None, [], [missing], left_out)
     doc, problems = load_text(text, PROJECT_FILE)
     problems = problems or check_shape(doc, "project")
     if problems:
-        return None, [], problems
+        return Loaded(None, [], problems, left_out)
     config = build_config(doc, str(root))
     kpis: list[Kpi] = []
     for rel in listing(config.metrics):
@@ -305,11 +315,11 @@ def load(
         doc, problems = load_text(text, rel)
         broken = None if problems else _broken_kpis(problems := check_shape(doc, "kpis"))
         errors.extend(problems)
-        if problems and elsewhere is not None:
-            elsewhere.update(_names(doc.data, broken))
+        if problems:
+            left_out.update(_names(doc.data, broken))
         if broken is None:  # the file as a whole is broken; else each KPI stands on its own
             continue
         built, problems = build_kpis(doc, skip=broken)
         kpis.extend(built)
         errors.extend(problems)
-    return config, kpis, errors
+    return Loaded(config, kpis, errors, left_out)

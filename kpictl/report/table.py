@@ -14,7 +14,7 @@ What a line shows, for each KPI and breakdown value (a *series*):
   points for percent KPIs, absolute and relative otherwise);
 - the **target** in force (after per-dimension overrides), the **expected** value on the
   trajectory, the **status**, and when the target is not yet met, the period the bound
-  **reaches** at the current pace (``projection.project`` through the last six values), marked
+  **reaches** at the current pace (``forecast.forecast`` through the last six values), marked
   ``(late)`` after the deadline. This last column is the first to go when the table does not
   fit, after the labels are cut to 12 characters: a readable label matters more.
 
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kpictl.judge import targets
-from kpictl.judge.forecast import project
+from kpictl.judge.forecast import forecast
 from kpictl.model import Bound, Format, Kpi, Row, Target
 from kpictl.report.files import dimension_names
 from kpictl.report.numbers import format_bound, format_change, format_value, lang_of
@@ -173,7 +173,7 @@ def _reaches(kpi: Kpi | None, upto: Sequence[Row], grain: str | None, lang: str)
     # towards the bound in force for this row (a size's bound scaled to its period)
     in_force = j is not None and (j.min, j.max) != (None, None)
     target = Target(Bound(j.min, j.max), by=kpi.target.by) if j is not None and in_force else kpi.target
-    projection = project(points, target, dims=last.dims)
+    projection = forecast(points, target, dims=last.dims)
     if projection.slope_per_day is None:  # fewer than two values: no pace to speak of
         return ""
     if projection.reaches_on is None:

@@ -34,8 +34,8 @@ class Spec:
     empty: str | None  # "0", or None for NULL
 
 
-def parse(text: str, at: Location, *, copy: bool = True) -> exp.Expr:
-    """One DuckDB expression (the text was validated by ``formula``; this is a safety net).
+def tree_of(text: str, at: Location, *, copy: bool = True) -> exp.Expr:
+    """The sqlglot tree of one DuckDB expression already checked by ``formula.parse`` (cached).
 
     ``copy=False`` returns the cached tree itself, for callers that only read it or
     ``transform`` it (which copies already): copying twice cost about a tenth of compiling.
@@ -123,9 +123,9 @@ def empty_value(sql: str, empties: dict[str, str | None]) -> str | None:
     the result is NULL: ``"a" / NULLIF("b", 0)`` with a = b = 0 gives None, ``"a" + "b"`` "0".
     """
     names = {
-        name: exp.Null() if value is None else parse(value, Location(), copy=False) for name, value in empties.items()
+        name: exp.Null() if value is None else tree_of(value, Location(), copy=False) for name, value in empties.items()
     }
-    folded = _fold(substitute(parse(sql, Location(), copy=False), names))
+    folded = _fold(substitute(tree_of(sql, Location(), copy=False), names))
     return None if isinstance(folded, exp.Null) else folded.sql("duckdb")
 
 
@@ -165,15 +165,15 @@ def substitute(tree: exp.Expr, names: dict[str, exp.Expr]) -> exp.Expr:
 
 def substitute_sql(sql: str, names: dict[str, str]) -> str:
     """Like ``substitute`` on SQL text: columns named in ``names`` become those SQL snippets."""
-    trees = {name: parse(text, Location(), copy=False) for name, text in names.items()}
-    return substitute(parse(sql, Location(), copy=False), trees).sql("duckdb")
+    trees = {name: tree_of(text, Location(), copy=False) for name, text in names.items()}
+    return substitute(tree_of(sql, Location(), copy=False), trees).sql("duckdb")
 
 
 # Aggregates that measure a size (they grow with the rows): a bound on them is per period.
-_SIZES = (exp.Count, exp.CountIf, exp.Sum, exp.ApproxDistinct)
+_SIZE_AGGREGATES = (exp.Count, exp.CountIf, exp.Sum, exp.ApproxDistinct)
 
 
-def extensive(formula: str, derived: bool, inputs: dict[str, bool]) -> bool:
+def is_size(formula: str, derived: bool, inputs: dict[str, bool]) -> bool:
     """True when a KPI measures a size (revenue, a count), False for a level (a rate, an average).
 
     A size is the sum or count of rows, combined without division: it grows with the period's
@@ -182,14 +182,14 @@ def extensive(formula: str, derived: bool, inputs: dict[str, bool]) -> bool:
     ``avg(x)``, ``quantile_cont(x, 0.9)``) holds in every group and every period. ``inputs``
     says which KPIs a derived formula reads are sizes.
     """
-    tree = parse(formula, Location(), copy=False)
+    tree = tree_of(formula, Location(), copy=False)
     if any(not _inside_aggregate(node) for node in tree.find_all(exp.Div, exp.IntDiv, exp.Mod)):
         return False
     if derived:
         names = {c.name for c in tree.find_all(exp.Column)}
         return all(inputs.get(name, False) for name in names if name in inputs) and any(n in inputs for n in names)
     aggregates = [node for node in tree.find_all(exp.AggFunc) if not _inside_aggregate(node)]
-    return bool(aggregates) and all(isinstance(node, _SIZES) for node in aggregates)
+    return bool(aggregates) and all(isinstance(node, _SIZE_AGGREGATES) for node in aggregates)
 
 
 def _inside_aggregate(node: exp.Expr) -> bool:

@@ -20,7 +20,7 @@ from kpictl.language.formula import WINDOWS, window_grain, written
 from kpictl.language.resolve import nested_window, to_date_unit
 from kpictl.model import Kpi
 from kpictl.sql import periods
-from kpictl.sql.aggregates import null_safe, parse
+from kpictl.sql.aggregates import null_safe, tree_of
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def derive(kpi: Kpi, grain: str, kpis: Mapping[str, Kpi]) -> Derived:
     again; only what depends on the run's grain is (a to_date() unit finer than ``grain``).
     """
     at = kpi.formula_at if kpi.formula_at.line else kpi.at
-    tree = _expand(parse(kpi.formula, at), kpis, at)
+    tree = _expand(tree_of(kpi.formula, at), kpis, at)
     refs: dict[Ref, Ref] = {}
 
     def term(node: exp.Expr) -> exp.Expr:
@@ -114,7 +114,7 @@ def _expand(tree: exp.Expr, kpis: Mapping[str, Kpi], at: Location) -> exp.Expr:
     """Push every window over a derived KPI down to that KPI's own inputs, recursively."""
 
     def body(name: str) -> exp.Expr:
-        return parse(kpis[name].formula, kpis[name].formula_at, copy=False)
+        return tree_of(kpis[name].formula, kpis[name].formula_at, copy=False)
 
     def refs(name: str) -> set[str]:
         return {c.name for c in body(name).find_all(exp.Column)} & set(kpis) if kpis[name].derived else set()

@@ -23,7 +23,7 @@ from kpictl.errors import InvalidProject, KpiError, Location, SpecError, suggest
 from kpictl.language.resolve import Resolver, Schemas
 from kpictl.model import Config, Kpi, Lookup, Source
 from kpictl.sql import periods
-from kpictl.sql.aggregates import Spec, decompose, null_safe, parse, substitute
+from kpictl.sql.aggregates import Spec, decompose, null_safe, tree_of, substitute
 from kpictl.sql.derived import Derived, Ref, Window, derive
 
 __all__ = ["Derived", "Dim", "Measure", "Partial", "Plan", "Ref", "Scan", "Window", "dim_alias", "plan"]
@@ -234,10 +234,10 @@ class _Planner:
         if relation != source.name:  # bucketed by a date of a lookup (its order's date)
             joins[relation] = next(lk for lk in source.lookups if lk.source == relation)
         at = kpi.formula_at if kpi.formula_at.line else kpi.at
-        tree = self._qualify(parse(kpi.formula, at), source, joins, at, f"formula of {kpi.name}")
+        tree = self._qualify(tree_of(kpi.formula, at), source, joins, at, f"formula of {kpi.name}")
         spots = (*kpi.filter_at, *[kpi.at] * len(kpi.filters))
         filters = [
-            self._qualify(parse(text, spot), source, joins, spot, f"filter of {kpi.name}")
+            self._qualify(tree_of(text, spot), source, joins, spot, f"filter of {kpi.name}")
             for text, spot in zip(kpi.filters, spots, strict=False)
         ]
         post, specs = decompose(null_safe(tree), [null_safe(f) for f in filters])
@@ -249,7 +249,7 @@ class _Planner:
             try:
                 if name in declared:
                     spot, text = declared[name].at, declared[name].expr or ""
-                    node = self._qualify(parse(text, spot), source, dim_joins, spot, f"dimension {name}")
+                    node = self._qualify(tree_of(text, spot), source, dim_joins, spot, f"dimension {name}")
                 else:
                     relation = self.resolver.column(source, name, what="--by", at=kpi.at)
                     node = exp.column(name.rpartition(".")[2], table=relation, quoted=True)
@@ -298,7 +298,7 @@ class _Planner:
         for node, draft in self.drafts.items():
             key = (draft.source.name, draft.time, draft.grain, tuple(d.sql for d in draft.dims))
             groups.setdefault(key, []).append((node, draft))
-        condition = parse(where, _WHERE) if where else None
+        condition = tree_of(where, _WHERE) if where else None
         return tuple(self._scan(members, earliest, condition) for members in groups.values())
 
     def _scan(

@@ -58,7 +58,7 @@ def _same(expected: Any, actual: float | None, tolerance: float) -> bool:
     return math.isclose(exp, actual, rel_tol=tolerance, abs_tol=tolerance)
 
 
-def compare(test: KpiTest, kpi: str, rows: list[Row]) -> list[Mismatch]:
+def mismatches(test: KpiTest, kpi: str, rows: list[Row]) -> list[Mismatch]:
     """Expected rows of ``test`` against the actual rows of ``kpi``."""
     actual = {(r.period, *(r.dims.get(d) for d in test.by)): r for r in rows if r.kpi == kpi}
     periods = sorted({r.period for r in rows if r.kpi == kpi})
@@ -98,7 +98,7 @@ def run_test(project: Any, kpi: Kpi, test: KpiTest) -> TestResult:
     except KpiError as exc:
         return TestResult(kpi, test, error=exc, seconds=time.perf_counter() - started)
     return TestResult(
-        kpi, test, tuple(compare(test, kpi.name, rows)), actual=tuple(rows), seconds=time.perf_counter() - started
+        kpi, test, tuple(mismatches(test, kpi.name, rows)), actual=tuple(rows), seconds=time.perf_counter() - started
     )
 
 
