@@ -245,8 +245,7 @@ class Project:
         breakdown. ``tables`` replaces the sources by in-memory rows (KPI unit tests).
         """
         from kpictl.engine import duckdb as engine
-        from kpictl.judge import forecast
-        from kpictl.judge import targets
+        from kpictl.judge import forecast, targets
 
         plan, compiled = self._compile(names, tables, options)
         types = {name: cols for name, cols in self.schemas().items() if tables and name in tables}

@@ -23,7 +23,7 @@ from kpictl.errors import InvalidProject, KpiError, Location, SpecError, suggest
 from kpictl.language.resolve import Resolver, Schemas
 from kpictl.model import Config, Kpi, Lookup, Source
 from kpictl.sql import periods
-from kpictl.sql.aggregates import Spec, decompose, null_safe, tree_of, substitute
+from kpictl.sql.aggregates import Spec, decompose, null_safe, substitute, tree_of
 from kpictl.sql.derived import Derived, Ref, Window, derive
 
 __all__ = ["Derived", "Dim", "Measure", "Partial", "Plan", "Ref", "Scan", "Window", "dim_alias", "plan"]
