@@ -15,11 +15,15 @@ from typing import Any
 import click
 
 from kpictl import __version__
+from kpictl import report as views  # `report` is a command below
 from kpictl.errors import EXIT_BREACH, InvalidProject, KpiError
+from kpictl.language.schema import SCHEMAS
+from kpictl.model import FAIL_ON, GRAINS
 from kpictl.project import Project
+from kpictl.report import catalog, diffview, i18n, lintview, problems
 from kpictl.report.progress import progress
 
-GRAINS = click.Choice(["day", "week", "month", "quarter", "year"])
+_GRAIN = click.Choice(GRAINS)
 
 
 class _Failure(click.ClickException):
@@ -113,14 +117,14 @@ def _range_options(command: Any) -> Any:
     """--grain, --by, --from and --to, as compile and run take them."""
     command = _dates(command)
     command = click.option("--by", multiple=True, help="Break down by this dimension (repeatable).")(command)
-    return click.option("--grain", type=GRAINS, help="Period length (default: the project's).")(command)
+    return click.option("--grain", type=_GRAIN, help="Period length (default: the project's).")(command)
 
 
 @cli.command()
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "sarif", "github"]),
+    type=click.Choice(problems.FORMATS),
     default="text",
     help="text for people; json for tools; sarif or github to annotate a pull request.",
 )
@@ -136,8 +140,6 @@ def validate(ctx: click.Context, fmt: str, no_data: bool) -> None:
     Example:
       kpictl validate --format github   # annotations in a GitHub Actions job
     """
-    from kpictl.report import problems
-
     try:
         project = Project.load(ctx.find_root().obj, partial=True)  # every KPI's problems, not only the first file's
         errors = project.validate(data=not no_data)
@@ -158,7 +160,7 @@ def validate(ctx: click.Context, fmt: str, no_data: bool) -> None:
 
 
 @cli.command("list")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--format", "fmt", type=click.Choice(catalog.FORMATS), default=catalog.FORMATS[0])
 @click.option("--tag", help="Only KPIs with this tag.")
 @click.pass_context
 def list_(ctx: click.Context, fmt: str, tag: str | None) -> None:
@@ -168,8 +170,6 @@ def list_(ctx: click.Context, fmt: str, tag: str | None) -> None:
     Example:
       kpictl list --tag logistics --format json
     """
-    from kpictl.report import catalog
-
     project = _project(ctx)
     names = project.select(tag=tag)
     click.echo(catalog.render([project.kpis[n] for n in names], fmt, lang=project.config.locale))
@@ -177,7 +177,7 @@ def list_(ctx: click.Context, fmt: str, tag: str | None) -> None:
 
 @cli.command()
 @click.argument("kpi")
-@click.option("--grain", type=GRAINS)
+@click.option("--grain", type=_GRAIN)
 @click.pass_context
 def show(ctx: click.Context, kpi: str, grain: str | None) -> None:
     """One KPI: its definition, lineage (what it is computed from) and SQL.
@@ -186,8 +186,6 @@ def show(ctx: click.Context, kpi: str, grain: str | None) -> None:
     Example:
       kpictl show transport_cost_to_sales
     """
-    from kpictl.report import catalog
-
     project = _project(ctx)
     name = project.select([kpi])[0]
     compiled = project.compile([name], grain=grain)
@@ -230,13 +228,13 @@ def compile(
 @click.option(
     "--as-of", "as_of", help="Judge targets at this date, or 'today' (default: end of the latest complete period)."
 )
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown", "parquet"]), default="table")
+@click.option("--format", "fmt", type=click.Choice(views.FORMATS), default=views.FORMATS[0])
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False), help="Write to this file (atomically) instead of stdout."
 )
 @click.option(
     "--fail-on",
-    type=click.Choice(["off_track", "at_risk"]),
+    type=click.Choice(FAIL_ON),
     help="Exit 1 when a KPI's latest period has this status or worse (default: fail_on of kpictl.yml).",
 )
 @click.pass_context
@@ -262,24 +260,23 @@ def run(
     Example:
       kpictl run --by region --from 2025-01-01 --fail-on off_track
     """
-    from kpictl import report
     from kpictl.judge import targets
 
     project = _project(ctx)
     judged_at = dt.date.today() if as_of == "today" else _date(None, None, as_of)
     with progress(f"computing {len(kpis) or len(project.kpis)} KPIs…"):
         rows = project.run(list(kpis), grain=grain, by=by, start=start, end=end, where=where, as_of=judged_at)
-    data = report.render_rows(
+    data = views.render_rows(
         rows, project.kpis, fmt, by=by, lang=project.config.locale, color=False if output else ctx.color
     )
-    report.emit(data, output)
+    views.emit(data, output)
     if not rows:  # a message, not an error: CI over a quiet period still gets its (empty) table
         click.echo("no data in this range: no source has rows there", err=True)
     fail_on = fail_on or project.config.fail_on
     if fail_on:
         breaches = targets.worst(targets.current(rows), fail_on)
         for row in breaches:
-            click.echo(report.breach_line(row), err=True)
+            click.echo(views.breach_line(row), err=True)
         if breaches:
             ctx.exit(EXIT_BREACH)
 
@@ -298,7 +295,6 @@ def test(ctx: click.Context, kpis: tuple[str, ...], junit_file: str | None) -> N
     Example:
       kpictl test on_time_delivery_rate --junit kpi-tests.xml
     """
-    from kpictl import report
     from kpictl.workflows import testing
 
     results = testing.run_tests(_project(ctx), list(kpis))
@@ -307,7 +303,7 @@ def test(ctx: click.Context, kpis: tuple[str, ...], junit_file: str | None) -> N
         if not r.passed:
             click.echo("\n" + testing.describe(r))
     if junit_file:
-        report.emit(testing.junit(results), junit_file)
+        views.emit(testing.junit(results), junit_file)
     click.echo(testing.summary(results))
     if any(not r.passed for r in results):
         ctx.exit(EXIT_BREACH)
@@ -315,7 +311,7 @@ def test(ctx: click.Context, kpis: tuple[str, ...], junit_file: str | None) -> N
 
 @cli.command("lint")
 @click.argument("kpis", nargs=-1)
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(lintview.FORMATS), default=lintview.FORMATS[0])
 @click.option("--strict", is_flag=True, help="Exit 1 when any letter of any KPI fails.")
 @click.option("--no-data", is_flag=True, help="Score the definitions only (A and T without history).")
 @click.pass_context
@@ -330,7 +326,6 @@ def lint_(ctx: click.Context, kpis: tuple[str, ...], fmt: str, strict: bool, no_
       kpictl lint --strict --format markdown
     """
     from kpictl.judge import lint
-    from kpictl.report import lintview
 
     reports = _project(ctx).lint(list(kpis), data=not no_data)
     click.echo(lintview.render(reports, fmt))
@@ -340,7 +335,9 @@ def lint_(ctx: click.Context, kpis: tuple[str, ...], fmt: str, strict: bool, no_
 
 @cli.command()
 @click.option("--write", type=click.Path(file_okay=False), help="Write the schemas into this folder instead.")
-@click.argument("which", type=click.Choice(["project", "kpis", "all"]), default="all", metavar="[project|kpis|all]")
+@click.argument(
+    "which", type=click.Choice([*SCHEMAS, "all"]), default="all", metavar=f"[{'|'.join([*SCHEMAS, 'all'])}]"
+)
 def schema(write: str | None, which: str) -> None:
     """Print the JSON Schemas of kpictl.yml and of KPI files (draft 2020-12).
 
@@ -383,10 +380,10 @@ def init(directory: str) -> None:
 @cli.command()
 @click.argument("kpis", nargs=-1)
 @click.option("--by", help="Break every KPI that has it down by this dimension (default: each KPI's first).")
-@click.option("--grain", type=GRAINS, help="Period length (default: the project's).")
+@click.option("--grain", type=_GRAIN, help="Period length (default: the project's).")
 @_dates
 @click.option(
-    "--lang", type=click.Choice(["en", "fr"]), help="Language of texts and numbers (default: the project's locale)."
+    "--lang", type=click.Choice(i18n.LANGS), help="Language of texts and numbers (default: the project's locale)."
 )
 @click.option(
     "--as-of", "as_of", help="Judge targets at this date, or 'today' (default: end of the latest period with data)."
@@ -436,14 +433,14 @@ def report(
 @click.argument("head", required=False)
 @click.option("--sql", is_flag=True, help="Add a unified diff of each changed KPI's compiled SQL.")
 @click.option("--data", is_flag=True, help="Run changed and impacted KPIs with both definitions on today's data.")
-@click.option("--grain", type=GRAINS, help="Period length for --data (default: HEAD's project default).")
+@click.option("--grain", type=_GRAIN, help="Period length for --data (default: HEAD's project default).")
 @click.option("--by", multiple=True, help="Break --data down by this dimension (repeatable).")
 @_dates
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
+    type=click.Choice(diffview.FORMATS),
+    default=diffview.FORMATS[0],
     help="text for people; markdown for a pull-request comment; json for tools.",
 )
 @click.option(
@@ -480,7 +477,6 @@ def diff(
       kpictl diff origin/main --data --format markdown > comment.md
       kpictl diff HEAD~1 HEAD --sql --data --by region --fail-on-change 0.01
     """
-    from kpictl.report import diffview
     from kpictl.workflows import diff as diffing
 
     with progress("comparing definitions and values…"):

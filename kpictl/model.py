@@ -19,6 +19,13 @@ TO_DATE_UNITS = ("year", "quarter", "month", "week")
 STATUSES = ("achieved", "on_track", "at_risk", "off_track", "no_target", "no_data")
 #: Worst first: the order ``--fail-on`` uses ("at_risk" fails on at_risk and off_track).
 SEVERITY = {"off_track": 3, "at_risk": 2, "on_track": 1, "achieved": 0, "no_target": 0, "no_data": 0}
+#: The statuses of a value held against its trajectory (not yet achieved, not without target).
+TRAJECTORY_STATUSES = ("on_track", "at_risk", "off_track")
+#: What ``--fail-on`` (and ``fail_on:`` of kpictl.yml) may name: the statuses that breach a gate.
+FAIL_ON = ("off_track", "at_risk")
+#: A symbol per status, for the terminal, Markdown and the dashboard alike, so that a status
+#: still reads without colour (NO_COLOR, a greyscale print).
+STATUS_SYMBOLS = {"achieved": "✓", "on_track": "↗", "at_risk": "!", "off_track": "✗", "no_target": "·", "no_data": "?"}
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from kpictl.judge.targets import _EPS, Edge, bound_in_force, edges_of, is_missing, meets, period_end, series_key
-from kpictl.model import Bound, Kpi, Row, Target
+from kpictl.model import TRAJECTORY_STATUSES, Bound, Kpi, Row, Target
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def annotate(
         points = history.setdefault(key, [])
         points.append((period_end(row.period, grain_of.get(row.kpi, "month")), row.value))
         j, kpi = row.judgement, kpis.get(row.kpi)
-        if j is None or kpi is None or kpi.target is None or j.status not in ("on_track", "at_risk", "off_track"):
+        if j is None or kpi is None or kpi.target is None or j.status not in TRAJECTORY_STATUSES:
             continue
         pace = forecast(points, Target(Bound(j.min, j.max), by=kpi.target.by), last_n=last_n)
         out[i] = replace(

@@ -57,7 +57,6 @@ from typing import Any, NamedTuple
 from kpictl.model import GRAINS, SEVERITY, Bound, Judgement, Kpi, Row, Target
 
 _EPS = 1e-9
-_RANK = {"achieved": 0, "on_track": 1, "at_risk": 2, "off_track": 3}
 
 
 class Edge(NamedTuple):
@@ -134,7 +133,7 @@ def _verdict(
         status = "at_risk"
     else:
         status = "off_track"
-    return _Verdict(status, expected, gap, (_RANK[status], moving, -gap))
+    return _Verdict(status, expected, gap, (SEVERITY[status], moving, -gap))
 
 
 def judge(
@@ -309,7 +308,7 @@ def judge_rows(
 def worst(rows: Iterable[Row], fail_on: str) -> list[Row]:
     """The rows whose status is ``fail_on`` or worse (``model.SEVERITY``), in the order given.
 
-    ``fail_on`` is on_track, at_risk or off_track: the statuses that can breach a gate.
+    ``fail_on`` is one of ``model.FAIL_ON`` (on_track too): the statuses that can breach a gate.
     """
     threshold = SEVERITY.get(fail_on, 0)
     if threshold == 0:

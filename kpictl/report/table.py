@@ -35,13 +35,13 @@ from typing import Any
 
 from kpictl.judge import targets
 from kpictl.judge.forecast import forecast
-from kpictl.model import Bound, Format, Kpi, Row, Target
+from kpictl.model import STATUS_SYMBOLS, STATUSES, Bound, Format, Kpi, Row, Target
 from kpictl.report.files import dimension_names
+from kpictl.report.i18n import texts
 from kpictl.report.numbers import format_bound, format_change, format_value, lang_of
 
 WIDTH = 100
 GAP = 2
-SYMBOLS = {"achieved": "✓", "on_track": "↗", "at_risk": "!", "off_track": "✗", "no_target": "·", "no_data": "?"}
 #: ANSI SGR colours: green, blue, yellow, red; no_target and no_data stay plain.
 COLORS = {"achieved": "32", "on_track": "34", "at_risk": "33", "off_track": "31"}
 WORDS = {
@@ -55,12 +55,6 @@ WORDS = {
         "expected": "Expected",
         "status": "Status",
         "reaches": "Reaches",
-        "achieved": "achieved",
-        "on_track": "on track",
-        "at_risk": "at risk",
-        "off_track": "off track",
-        "no_target": "no target",
-        "no_data": "no data",
         "never": "never",
         "late": "late",
     },
@@ -74,12 +68,6 @@ WORDS = {
         "expected": "Attendu",
         "status": "Statut",
         "reaches": "Atteinte",
-        "achieved": "atteint",
-        "on_track": "en bonne voie",
-        "at_risk": "à risque",
-        "off_track": "hors trajectoire",
-        "no_target": "sans objectif",
-        "no_data": "pas de données",
         "never": "jamais",
         "late": "en retard",
     },
@@ -88,8 +76,14 @@ _GRAIN_DAYS = (("day", 1, 1), ("week", 7, 7), ("month", 28, 31), ("quarter", 89,
 
 
 def word(key: str, lang: str = "en") -> str:
-    """A column title or status word in ``lang`` (English for any language but French)."""
-    return WORDS[lang_of(lang)][key]
+    """A column title or status word in ``lang`` (English for any language but French).
+
+    Status words are the dashboard's (``i18n``), in lower case: "on track", "en bonne voie".
+    """
+    lang = lang_of(lang)
+    if key in STATUSES:
+        return texts(lang)[f"status_{key}"].lower()
+    return WORDS[lang][key]
 
 
 @dataclass(frozen=True)
@@ -215,7 +209,7 @@ def latest(rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = 
             format_change(row.value, before.value, fmt, lang) if before is not None else "",
             format_bound(*bound, fmt, lang),
             format_value(j.expected, fmt, lang) if j is not None and j.expected is not None else "",
-            f"{SYMBOLS[row.status]} {word(row.status, lang)}",
+            f"{STATUS_SYMBOLS[row.status]} {word(row.status, lang)}",
             _reaches(kpi, series[: at + 1], grain, lang),
         )
         lines.append((cells, row.status))
