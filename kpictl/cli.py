@@ -81,23 +81,6 @@ def _project(ctx: click.Context) -> Project:
     return Project.load(ctx.find_root().obj)
 
 
-def _repository_prefix(root: Path) -> str:
-    """The project folder relative to its git repository's root ("" outside git).
-
-    CI annotations (github, sarif) name files from the repository root, so that a project in a
-    subfolder still annotates the right lines of the pull request.
-    """
-    import subprocess
-
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "--show-prefix"], cwd=root, capture_output=True, text=True, check=False
-        )
-    except OSError:
-        return ""
-    return done.stdout.strip() if done.returncode == 0 else ""
-
-
 def _date(_ctx: Any, _param: Any, value: str | None) -> dt.date | None:
     if value is None:
         return None
@@ -147,9 +130,10 @@ def validate(ctx: click.Context, fmt: str, no_data: bool) -> None:
     except InvalidProject as exc:
         errors, summary = exc.errors, ""
     from kpictl.language import spec
+    from kpictl.workflows.diff import repository_prefix
 
     root = spec.find_root(ctx.find_root().obj)
-    base = _repository_prefix(root) if root is not None and fmt in ("github", "sarif") else ""
+    base = repository_prefix(root) if root is not None and fmt in ("github", "sarif") else ""
     out = problems.render(errors, fmt, summary=summary, base=base)
     if errors and fmt == "text":
         click.echo(out, err=True)
@@ -260,8 +244,6 @@ def run(
     Example:
       kpictl run --by region --from 2025-01-01 --fail-on off_track
     """
-    from kpictl.judge import targets
-
     project = _project(ctx)
     judged_at = dt.date.today() if as_of == "today" else _date(None, None, as_of)
     with progress(f"computing {len(kpis) or len(project.kpis)} KPIs…"):
@@ -272,13 +254,11 @@ def run(
     views.emit(data, output)
     if not rows:  # a message, not an error: CI over a quiet period still gets its (empty) table
         click.echo("no data in this range: no source has rows there", err=True)
-    fail_on = fail_on or project.config.fail_on
-    if fail_on:
-        breaches = targets.worst(targets.current(rows), fail_on)
-        for row in breaches:
-            click.echo(views.breach_line(row), err=True)
-        if breaches:
-            ctx.exit(EXIT_BREACH)
+    breaches = project.breaches(rows, fail_on)
+    for row in breaches:
+        click.echo(views.breach_line(row), err=True)
+    if breaches:
+        ctx.exit(EXIT_BREACH)
 
 
 @cli.command()
@@ -297,7 +277,7 @@ def test(ctx: click.Context, kpis: tuple[str, ...], junit_file: str | None) -> N
     """
     from kpictl.workflows import testing
 
-    results = testing.run_tests(_project(ctx), list(kpis))
+    results = _project(ctx).test(kpis)
     click.echo("".join("." if r.passed else "F" for r in results))
     for r in results:
         if not r.passed:
@@ -417,14 +397,12 @@ def report(
     Example:
       kpictl report --lang fr --from 2025-01-01 --out tableau-de-bord.html
     """
-    from kpictl.report import dashboard, emit, html
+    from kpictl.report import html
 
     judged_at = dt.date.today() if as_of == "today" else _date(None, None, as_of)
     with progress("building the dashboard…"):
-        page = dashboard.report(
-            _project(ctx), list(kpis), lang=lang, grain=grain, by=by, start=start, end=end, as_of=judged_at
-        )
-    emit(html.render(page), out)
+        page = _project(ctx).report(kpis, lang=lang, grain=grain, by=by, start=start, end=end, as_of=judged_at)
+    views.emit(html.render(page), out)
     click.echo(f"wrote {out}: {page.empty or f'{page.cards} KPIs'}", err=True)
 
 
@@ -477,10 +455,8 @@ def diff(
       kpictl diff origin/main --data --format markdown > comment.md
       kpictl diff HEAD~1 HEAD --sql --data --by region --fail-on-change 0.01
     """
-    from kpictl.workflows import diff as diffing
-
     with progress("comparing definitions and values…"):
-        result = diffing.compare(
+        result = Project.diff(
             ctx.find_root().obj,
             base,
             head,

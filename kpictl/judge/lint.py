@@ -26,13 +26,15 @@ six points) and warns when it reaches the bound only after the deadline, or neve
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kpictl.judge import targets
 from kpictl.judge.forecast import forecast
-from kpictl.model import Bound, Format, Kpi, Target
+from kpictl.model import Bound, Format, Kpi, Row, Target
 
 LETTERS = ("S", "M", "A", "R", "T")
 LEVELS = ("pass", "warn", "fail")
@@ -204,6 +206,15 @@ def _split(observed: Iterable[Observation] | None) -> tuple[list[float], list[tu
         elif item is not None and item == item:
             values.append(float(item))
     return values, points
+
+
+def per_period(kpi: Kpi, history: Sequence[tuple[dt.date, float | None]] | None, *, size: bool, grain: str) -> Kpi:
+    """The KPI with a size's target scaled to the grain of its history, which ``score`` compares it to."""
+    if not history or kpi.target is None or kpi.target.period is None or not size:
+        return kpi
+    own = kpi.grain or grain
+    row = Row(kpi.name, history[-1][0], {}, history[-1][1])
+    return dataclasses.replace(kpi, target=targets.scoped(kpi.target, row, own, True, own))
 
 
 def score(kpi: Kpi, observed: Iterable[Observation] | None = None) -> LintReport:

@@ -2,7 +2,7 @@
 
 Three steps, so that the page is testable without data and the data is read once:
 
-- ``report.dashboard.collect`` runs the project (the totals once, then one breakdown run per
+- ``workflows.dashboard.collect`` runs the project (the totals once, then one breakdown run per
   dimension, not per KPI) and compiles each KPI's SQL → :class:`Inputs`;
 - :func:`build` turns ``Inputs`` into a :class:`Page` of ready-to-print strings and SVG
   charts: a pure function, no DuckDB, no clock (the generation time is an input);
@@ -39,7 +39,7 @@ _BARS = 12  # bars drawn: enough to compare, few enough to read
 
 @dataclass(frozen=True)
 class Inputs:
-    """Everything a report is made of, as ``report.dashboard.collect`` gathers it.
+    """Everything a report is made of, as ``workflows.dashboard.collect`` gathers it.
 
     ``rows`` are the judged totals (no breakdown) of the shown KPIs and of the source KPIs
     they are computed from; ``sources`` maps each of those source KPIs to its source (their

@@ -11,6 +11,7 @@ This module only rewrites expression trees; it knows nothing of sources, scans o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -18,6 +19,8 @@ import sqlglot
 from sqlglot import exp
 
 from kpictl.errors import Location, SpecError
+from kpictl.language.formula import kpi_refs
+from kpictl.model import Kpi
 
 # Aggregates whose per-period values add up to the value of a window.
 _ADDITIVE = (exp.Count, exp.CountIf, exp.Sum)
@@ -190,6 +193,22 @@ def is_size(formula: str, derived: bool, inputs: dict[str, bool]) -> bool:
         return all(inputs.get(name, False) for name in names if name in inputs) and any(n in inputs for n in names)
     aggregates = [node for node in tree.find_all(exp.AggFunc) if not _inside_aggregate(node)]
     return bool(aggregates) and all(isinstance(node, _SIZE_AGGREGATES) for node in aggregates)
+
+
+def size_kpis(kpis: Mapping[str, Kpi]) -> set[str]:
+    """The KPIs of ``kpis`` that measure a size (:func:`is_size`), a derived one by its inputs."""
+    sizes: dict[str, bool] = {}
+
+    def visit(name: str) -> bool:
+        if name not in sizes:
+            kpi = kpis[name]
+            sizes[name] = False  # a cycle (reported by validate) reads as a level
+            refs = kpi_refs(tree_of(kpi.formula, kpi.at, copy=False)) if kpi.derived else set()
+            inputs = {ref: visit(ref) for ref in refs if ref in kpis}
+            sizes[name] = is_size(kpi.formula, kpi.derived, inputs)
+        return sizes[name]
+
+    return {name for name in kpis if visit(name)}
 
 
 def _inside_aggregate(node: exp.Expr) -> bool:

@@ -11,11 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
 
 from kpictl.errors import KpiError
 from kpictl.model import Kpi, KpiTest, Row
+
+if TYPE_CHECKING:
+    from kpictl.project import Project
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ def mismatches(test: KpiTest, kpi: str, rows: list[Row]) -> list[Mismatch]:
     return mismatches
 
 
-def run_test(project: Any, kpi: Kpi, test: KpiTest) -> TestResult:
+def run_test(project: Project, kpi: Kpi, test: KpiTest) -> TestResult:
     """Run one test: the KPI's compiled SQL on the given rows, compared with the expectation."""
     import time
 
@@ -102,7 +105,7 @@ def run_test(project: Any, kpi: Kpi, test: KpiTest) -> TestResult:
     )
 
 
-def run_tests(project: Any, names: list[str] | None = None) -> list[TestResult]:
+def run_tests(project: Project, names: list[str] | None = None) -> list[TestResult]:
     """Every test of the selected KPIs (default: all), in catalog order."""
     results: list[TestResult] = []
     for name in project.select(names):
