@@ -64,8 +64,15 @@ class _Group(click.Group):
     type=click.Path(file_okay=False),
     help="Project folder (default: found by walking up from the current one).",
 )
+@click.option(
+    "--allow-path",
+    "allow_paths",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="A folder outside the project that sources may read (repeatable; also KPICTL_ALLOW_PATH).",
+)
 @click.pass_context
-def cli(ctx: click.Context, project_dir: str) -> None:
+def cli(ctx: click.Context, project_dir: str, allow_paths: tuple[str, ...]) -> None:
     """KPIs as code: declare them in YAML, compile them to DuckDB SQL, judge them against SMART targets.
 
     \b
@@ -75,10 +82,11 @@ def cli(ctx: click.Context, project_dir: str) -> None:
     if os.environ.get("NO_COLOR"):
         ctx.color = False
     ctx.obj = project_dir
+    ctx.meta["kpictl.allowed"] = allow_paths
 
 
 def _project(ctx: click.Context) -> Project:
-    return Project.load(ctx.find_root().obj)
+    return Project.load(ctx.find_root().obj, allowed=ctx.meta["kpictl.allowed"])
 
 
 def _date(_ctx: Any, _param: Any, value: str | None) -> dt.date | None:
@@ -124,7 +132,8 @@ def validate(ctx: click.Context, fmt: str, no_data: bool) -> None:
       kpictl validate --format github   # annotations in a GitHub Actions job
     """
     try:
-        project = Project.load(ctx.find_root().obj, partial=True)  # every KPI's problems, not only the first file's
+        # partial: every KPI's problems, not only the first file's
+        project = Project.load(ctx.find_root().obj, partial=True, allowed=ctx.meta["kpictl.allowed"])
         errors = project.validate(data=not no_data)
         summary = f"{len(project.kpis)} KPIs in {len({k.file for k in project.kpis.values()})} files: valid"
     except InvalidProject as exc:
