@@ -52,7 +52,7 @@ def revenue(result: Result) -> dict[str, float]:
 
 def test_sql_through_a_file_name(tmp_path: Path) -> None:
     root = project(tmp_path / "p")
-    evil = 'a\norders AS (SELECT 1e9 AS amount, DATE \'2025-01-01\' AS order_date), --.yml'
+    evil = "a\norders AS (SELECT 1e9 AS amount, DATE '2025-01-01' AS order_date), --.yml"
     (root / "metrics" / "sales.yml").rename(root / "metrics" / evil)
     compiled = invoke(root, "compile")
     assert compiled.exit_code == 0, compiled.stderr
