@@ -12,6 +12,7 @@ import json
 import re
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from kpictl.errors import KpiError, Location, SpecError
@@ -26,6 +27,22 @@ def schema(kind: str) -> dict[str, Any]:
     text = resources.files("kpictl").joinpath("schemas").joinpath(SCHEMAS[kind]).read_text("utf-8")
     result: dict[str, Any] = json.loads(text)
     return result
+
+
+def text(which: str = "all") -> str:
+    """The schema ``which`` ("project", "kpis") as JSON text, or both ("all") by file name."""
+    body = schema(which) if which in SCHEMAS else {SCHEMAS[kind]: schema(kind) for kind in SCHEMAS}
+    return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
+
+
+def write(folder: Path, which: str = "all") -> list[Path]:
+    """Write the schema ``which`` (or both) into ``folder`` under its published file name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for kind in [which] if which in SCHEMAS else list(SCHEMAS):
+        written.append(folder / SCHEMAS[kind])
+        written[-1].write_text(text(kind), encoding="utf-8")
+    return written
 
 
 DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"

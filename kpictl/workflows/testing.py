@@ -145,6 +145,13 @@ def describe(result: TestResult) -> str:
     return "\n".join([head, *lines])
 
 
+def render(results: list[TestResult]) -> str:
+    """What ``kpictl test`` prints: a dot per passing test and F per failing one, each failure
+    (:func:`describe`), then the :func:`summary` line."""
+    failures = "".join(f"\n{describe(r)}\n" for r in results if not r.passed)
+    return "".join("." if r.passed else "F" for r in results) + "\n" + failures + summary(results) + "\n"
+
+
 def summary(results: list[TestResult]) -> str:
     """The closing line: ``N passed, M failed`` (pytest's shape, read by CI)."""
     passed = sum(r.passed for r in results)
