@@ -49,8 +49,15 @@ class _Group(click.Group):
     type=click.Path(file_okay=False),
     help="Project folder (default: found by walking up from the current one).",
 )
+@click.option(
+    "--allow-path",
+    "allow_paths",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="A folder outside the project that sources may read (repeatable; also KPICTL_ALLOW_PATH).",
+)
 @click.pass_context
-def cli(ctx: click.Context, project_dir: str) -> None:
+def cli(ctx: click.Context, project_dir: str, allow_paths: tuple[str, ...]) -> None:
     """KPIs as code: declare them in YAML, compile them to DuckDB SQL, judge them against SMART targets.
 
     \b
@@ -60,6 +67,7 @@ def cli(ctx: click.Context, project_dir: str) -> None:
     if os.environ.get("NO_COLOR"):
         ctx.color = False
     ctx.obj = project_dir
+    ctx.meta["kpictl.allowed"] = allow_paths
 
 
 def _command(
@@ -84,7 +92,7 @@ def _command(
 
 
 def _project(ctx: click.Context) -> Project:
-    return Project.load(ctx.find_root().obj)
+    return Project.load(ctx.find_root().obj, allowed=ctx.meta["kpictl.allowed"])
 
 
 def _exit_if(ctx: click.Context, failed: bool, code: int = EXIT_BREACH) -> None:
@@ -104,7 +112,8 @@ def validate(ctx: click.Context, o: Options) -> None:
     from kpictl.workflows.diff import repository_prefix
 
     try:
-        project = Project.load(ctx.find_root().obj, partial=True)  # every KPI's problems, not only the first file's
+        # partial: every KPI's problems, not only the first file's
+        project = Project.load(ctx.find_root().obj, partial=True, allowed=ctx.meta["kpictl.allowed"])
         errors, summary = project.validate(data=not o.no_data), project.summary()
         base = repository_prefix(project.root) if o.fmt in ("github", "sarif") else ""
     except InvalidProject as exc:  # kpictl.yml itself is broken

@@ -165,6 +165,9 @@ class Config:
     vars: dict[str, Any] = field(default_factory=dict)
     fail_on: str | None = None
     at: Location = field(default_factory=Location, compare=False)
+    # Folders outside ``root`` that sources may read: --allow-path / KPICTL_ALLOW_PATH only, never
+    # kpictl.yml (a pull request must not widen what it can read; see language/paths.py).
+    allowed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,7 @@ class Project:
         read: Callable[[str], bytes | None] | None = None,
         listing: Callable[[tuple[str, ...]], list[str]] | None = None,
         partial: bool = False,
+        allowed: Sequence[str] = (),
     ) -> Project:
         """Load the project whose ``kpictl.yml`` is at or above ``path``.
 
@@ -73,7 +74,8 @@ class Project:
         ``kpictl.yml`` loads is returned instead, built from the KPIs without shape problems;
         its ``validate()`` reports those problems with every other (``kpictl validate``: a
         KPI with an unknown field hides no other KPI's unknown column). ``read``/``listing``
-        replace disk access (``diff`` reads a git revision with them).
+        replace disk access (``diff`` reads a git revision with them). ``allowed``: folders outside
+        the project that sources and KPI files may be in (``--allow-path``; see language/paths.py).
         """
         if read is None:
             root = spec.find_root(path)
@@ -89,7 +91,8 @@ class Project:
                 )
         else:
             root = Path(path)
-        config, kpis, errors, left_out = spec.load(root, read=read, listing=listing)
+        allow = tuple(str(Path(p).resolve()) for p in allowed)
+        config, kpis, errors, left_out = spec.load(root, read=read, listing=listing, allowed=allow)
         if config is None:
             raise InvalidProject(errors)
         project = cls(config, kpis, problems=errors, elsewhere=left_out)

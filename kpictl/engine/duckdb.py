@@ -14,7 +14,6 @@ the SQL attached. ``to_parquet`` writes ``run --format parquet`` output.
 from __future__ import annotations
 
 import datetime as dt
-import glob
 import os
 import re
 import threading
@@ -24,12 +23,12 @@ from typing import Any
 import duckdb
 
 from kpictl.errors import DataError, InvalidProject, KpiError, Location, SpecError
+from kpictl.language import paths
 from kpictl.model import Config, Lookup, Row, Source
 from kpictl.sql.quoting import identifier, literal
 
 Tables = Mapping[str, Sequence[Mapping[str, Any]]]  # source name → rows
 Types = Mapping[str, Mapping[str, str]]  # source name → column → DuckDB type
-_GLOB = re.compile(r"[*?\[]")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ISO_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?")
 
@@ -222,24 +221,31 @@ def check_lookup_keys(con: duckdb.DuckDBPyConnection, lookups: Iterable[tuple[st
 
 
 def source_files(config: Config, source: Source) -> list[str]:
-    """The real paths of a source's files: a file, a glob, or a folder (read recursively)."""
-    pattern = os.path.join(config.root, source.path)
-    if os.path.isdir(pattern):
-        pattern = os.path.join(pattern, "**", f"*.{_format(source)}")
-    elif not _GLOB.search(source.path):
-        if not os.path.isfile(pattern):
-            raise DataError(
-                f"source '{source.name}': file not found: {source.path}",
-                at=source.at,
-                hint=f"paths are relative to {os.path.join(config.root, 'kpictl.yml')}",
-            )
-        return [os.path.realpath(pattern)]
-    found = sorted(os.path.realpath(p) for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+    """The real paths of a source's files: a file, a glob, or a folder (read recursively), each
+    inside the project or an allowed folder (language/paths.py), each once."""
+    allowed = paths.roots(config.root, config.allowed)
+    where = os.path.join(config.root, source.path)
+    hint = f"paths are relative to {os.path.join(config.root, 'kpictl.yml')}"
+    if not paths.inside(os.path.join(config.root, paths.static_part(source.path)), allowed):
+        message = f"source '{source.name}': path leaves the project: {source.path}"
+        raise SpecError(message, at=source.at, hint=paths.HINT)
+    if os.path.isdir(where):
+        tried = f"{source.path.rstrip('/')}/**/*.{_format(source)}"
+        found = paths.expand(where, f"**/*.{_format(source)}")
+    elif not paths.is_glob(source.path):
+        if not os.path.isfile(where):
+            raise DataError(f"source '{source.name}': file not found: {source.path}", at=source.at, hint=hint)
+        found = [os.path.realpath(where)]
+    else:
+        tried = source.path
+        found = paths.expand(config.root, source.path)
     if not found:
-        raise DataError(
-            f"source '{source.name}': no file matches '{source.path}'",
+        raise DataError(f"source '{source.name}': no file matches '{tried}'", at=source.at, hint=hint)
+    if not all(paths.inside(f, allowed) for f in found):
+        raise SpecError(
+            f"source '{source.name}': a file of '{source.path}' is a link to a file outside the project",
             at=source.at,
-            hint=f"paths are relative to {os.path.join(config.root, 'kpictl.yml')}",
+            hint=paths.HINT,
         )
     return found
 

@@ -56,7 +56,7 @@ def _validator(kind: str) -> Any:
     def pattern(validator: Any, regex: str, instance: Any, _schema: Any) -> Any:
         if not validator.is_type(instance, "string"):
             return
-        if not re.search(regex, instance):
+        if not re.search(_ecma_end(regex), instance):
             yield ValidationError(f"{instance!r} does not match {regex!r}")
         elif regex == DATE_PATTERN and (why := _not_a_date(instance)):
             yield ValidationError(why, validator="date")
@@ -64,6 +64,12 @@ def _validator(kind: str) -> Any:
     checker = validators.extend(Draft202012Validator, {"pattern": pattern})  # type: ignore[no-untyped-call]
     whole = schema(kind)
     return checker(_inline(whole, whole.get("$defs", {})))
+
+
+def _ecma_end(regex: str) -> str:
+    """The pattern with JSON Schema's (ECMA-262) meaning of ``$``: the end of the text. Python's ``$``
+    also matches before a final newline, which let a KPI name ``"x\\n"`` through."""
+    return re.sub(r"(?<!\\)\$", r"\\Z", regex)
 
 
 def _inline(node: Any, defs: dict[str, Any]) -> Any:

@@ -7,13 +7,16 @@ a bound, lo <= hi, a baseline before its deadline). Meaning — names, cycles, c
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import os
 import re
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from kpictl.errors import KpiError, Location, SpecError
+from kpictl.language import paths
 from kpictl.language.document import Document, escape, load_text
 from kpictl.language.schema import SCHEMAS as SCHEMAS  # re-exported: `kpictl schema` prints them from here
 from kpictl.language.schema import check_shape, error, field
@@ -230,14 +233,40 @@ def find_root(start: str | Path = ".") -> Path | None:
     return None
 
 
-def kpi_files(root: Path, folders: tuple[str, ...]) -> list[Path]:
-    """Every *.yml / *.yaml under the metric folders, in a stable order."""
-    found: set[Path] = set()
+def kpi_files(root: Path, folders: tuple[str, ...], allowed: tuple[str, ...] = ()) -> list[Path]:
+    """Every *.yml / *.yaml under the metric folders, in a stable order, each once, inside the
+    project or an allowed folder: what leads elsewhere is left out (``confinement`` says so)."""
+    tops = paths.roots(str(root), allowed)
+    found = {f for f in _definition_files(root, folders, tops) if paths.inside(f, tops)}
+    return sorted(Path(os.path.relpath(f, root)) for f in found)
+
+
+def _definition_files(root: Path, folders: tuple[str, ...], tops: tuple[str, ...]) -> list[str]:
+    found: list[str] = []
     for folder in folders:
-        base = root / folder
-        for pattern in ("*.yml", "*.yaml"):
-            found.update(p for p in base.rglob(pattern) if p.is_file())
-    return sorted(found)
+        if paths.inside(str(root / folder), tops):
+            for pattern in ("**/*.yml", "**/*.yaml"):
+                found.extend(paths.matches(str(root / folder), pattern))
+    return found
+
+
+def confinement(config: Config, doc: Document) -> list[KpiError]:
+    """The metric folders and KPI files that lead outside the project or the allowed folders: an
+    error each, at the folder's entry in kpictl.yml (a pull request must not make kpictl read a
+    file elsewhere, through a path or through a symlink)."""
+    root = Path(config.root)
+    tops = paths.roots(config.root, config.allowed)
+    errors: list[KpiError] = []
+    for i, folder in enumerate(config.metrics):
+        at = doc.at(f"/metrics/{i}") if "metrics" in doc.data else config.at
+        if not paths.inside(str(root / folder), tops):
+            errors.append(SpecError(f"metrics folder leaves the project: {folder}", at=at, hint=paths.HINT))
+            continue
+        for found in _definition_files(root, (folder,), tops):
+            if not paths.inside(found, tops):
+                message = f"KPI file {os.path.relpath(found, root)} is a link to a file outside the project"
+                errors.append(SpecError(message, at=at, hint=paths.HINT))
+    return errors
 
 
 def _names(data: Any, only: Collection[int] | None = None) -> set[str]:
@@ -275,14 +304,14 @@ class Loaded(NamedTuple):
     left_out: set[str]
 
 
-def load(root: Path, read: Any = None, listing: Any = None) -> Loaded:
+def load(root: Path, read: Any = None, listing: Any = None, allowed: tuple[str, ...] = ()) -> Loaded:
     """Load a whole project: the config and every KPI, with every shape problem found.
 
     ``read(relative_path) -> bytes | None`` reads a file and ``listing(folders) -> [relative
     paths]`` lists KPI files; the defaults use the disk. ``diff`` passes ones that read git
     objects, so that a past revision loads without touching the working tree. A KPI with a
     shape problem is left out and the other KPIs of its file are built: one broken KPI hides
-    no other's problems.
+    no other's problems. ``allowed``: folders outside ``root`` that may be read (``--allow-path``).
     """
 
     def read_disk(rel: str) -> bytes | None:
@@ -292,8 +321,9 @@ def load(root: Path, read: Any = None, listing: Any = None) -> Loaded:
             return None
 
     def list_disk(folders: tuple[str, ...]) -> list[str]:
-        return [p.relative_to(root).as_posix() for p in kpi_files(root, folders)]
+        return [p.as_posix() for p in kpi_files(root, folders, allowed)]
 
+    on_disk = read is None
     read = read or read_disk
     listing = listing or list_disk
     errors: list[KpiError] = []
@@ -306,7 +336,9 @@ def load(root: Path, read: Any = None, listing: Any = None) -> Loaded:
     problems = problems or check_shape(doc, "project")
     if problems:
         return Loaded(None, [], problems, left_out)
-    config = build_config(doc, str(root))
+    config = dataclasses.replace(build_config(doc, str(root)), allowed=allowed)
+    if on_disk:
+        errors.extend(confinement(config, doc))
     kpis: list[Kpi] = []
     for rel in listing(config.metrics):
         text = read(rel)

@@ -21,7 +21,7 @@ from kpictl.model import Lookup
 from kpictl.sql import periods
 from kpictl.sql.aggregates import empty_value, substitute_sql
 from kpictl.sql.planner import Derived, Measure, Partial, Plan, Scan, Window, dim_alias
-from kpictl.sql.quoting import identifier, literal
+from kpictl.sql.quoting import comment, identifier, literal
 
 Node = tuple[str, str]
 
@@ -338,6 +338,7 @@ def _environment() -> Any:
     )
     env.filters["ident"] = identifier
     env.filters["literal"] = literal
+    env.filters["comment"] = comment
     return env
 
 

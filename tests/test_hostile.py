@@ -1,0 +1,190 @@
+"""A hostile pull request gets nothing (issue 19): each attack of the issue, with its exact outcome.
+
+The threat model (README, Security): KPI files and kpictl.yml come from pull requests whose authors
+must not read or write outside the project's data, run code, or slip SQL into the query. Each test
+builds a real project (and real symlinks, files, git repositories) in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from kpictl.cli import cli
+
+ENV = {"NO_COLOR": "1", "COLUMNS": "80", "KPICTL_DEBUG": "", "KPICTL_ALLOW_PATH": ""}
+ORDERS = "order_id,order_date,amount\n1,2025-01-03,100\n2,2025-01-20,50\n3,2025-02-02,25\n"
+SECRET = "token,order_date\nS3CR3T-TOKEN-42,2025-01-01\n"
+KPI = "kpis:\n  - name: revenue\n    source: orders\n    formula: sum(amount)\n"
+
+
+def project(root: Path, *, source: str = "data/orders.csv", metrics: str = "[metrics]", kpis: str = KPI) -> Path:
+    """A one-KPI project at ``root`` over ``source``, with a secret file next to it (outside)."""
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "orders.csv").write_text(ORDERS)
+    (root / "metrics").mkdir()
+    (root / "metrics" / "sales.yml").write_text(kpis)
+    secret = root.parent / "secret"
+    secret.mkdir(exist_ok=True)
+    (secret / "creds.csv").write_text(SECRET)
+    (secret / "kpis.yml").write_text(KPI.replace("revenue", "stolen"))
+    (root / "kpictl.yml").write_text(
+        f"name: t\nmetrics: {metrics}\nsources:\n  orders: {{path: {json.dumps(source)}, time: order_date}}\n"
+    )
+    return root
+
+
+def invoke(root: Path, *args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(cli, ["--project", str(root), *args], env={**ENV, **(env or {})})
+
+
+def revenue(result: Result) -> dict[str, float]:
+    assert result.exit_code == 0, result.stderr
+    return {row["period"]: row["value"] for row in json.loads(result.stdout)["rows"] if row["kpi"] == "revenue"}
+
+
+# -- 1. SQL through a file name or a KPI name ------------------------------------------------------
+
+
+def test_sql_through_a_file_name(tmp_path: Path) -> None:
+    root = project(tmp_path / "p")
+    evil = "a\norders AS (SELECT 1e9 AS amount, DATE '2025-01-01' AS order_date), --.yml"
+    (root / "metrics" / "sales.yml").rename(root / "metrics" / evil)
+    compiled = invoke(root, "compile")
+    assert compiled.exit_code == 0, compiled.stderr
+    assert not any(line.startswith("orders AS") for line in compiled.stdout.splitlines())
+    assert "a\\norders AS" in compiled.stdout  # the name is still shown, escaped inside its comment
+    assert revenue(invoke(root, "run", "--format", "json")) == {"2025-01-01": 150.0, "2025-02-01": 25.0}
+
+
+@pytest.mark.parametrize("name", ["x\n", "x\r", "x\u2028", "revenue\n-- y"])
+def test_a_kpi_name_must_be_an_identifier(tmp_path: Path, name: str) -> None:
+    root = project(tmp_path / "p", kpis=KPI.replace("name: revenue", f"name: {json.dumps(name)}"))
+    result = invoke(root, "validate")
+    assert result.exit_code == 2
+    assert "is not a valid name" in result.stderr or "is not" in result.stderr, result.stderr
+    assert invoke(root, "compile").exit_code == 2
+
+
+# -- 2. Paths that leave the project -------------------------------------------------------------
+
+
+def test_an_absolute_source_path_is_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "secret" / "creds.csv"
+    root = project(tmp_path / "p", source=str(secret))
+    for command in ("validate", "run"):
+        result = invoke(root, command)
+        assert result.exit_code == 2, result.stderr
+        assert f"source 'orders': path leaves the project: {secret}" in result.stderr
+        assert "S3CR3T" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("path", ["../secret/creds.csv", "data/../../secret/creds.csv", "../../**", "../*/creds.csv"])
+def test_a_relative_path_out_of_the_project_is_refused(tmp_path: Path, path: str) -> None:
+    root = project(tmp_path / "p", source=path)
+    result = invoke(root, "run")
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith(f"kpictl.yml:4:3: source 'orders': path leaves the project: {path}")
+    assert "--allow-path" in result.stderr
+    assert "S3CR3T" not in result.stderr + result.stdout
+
+
+def test_a_symlink_in_data_pointing_outside_is_refused(tmp_path: Path) -> None:
+    root = project(tmp_path / "p", source="data/*.csv")
+    (root / "data" / "z.csv").symlink_to(tmp_path / "secret" / "creds.csv")
+    result = invoke(root, "run")
+    assert result.exit_code == 2, result.stderr
+    assert "source 'orders': a file of 'data/*.csv' is a link to a file outside the project" in result.stderr
+    root2 = project(tmp_path / "q", source="data/link.csv")
+    (root2 / "data" / "link.csv").symlink_to(tmp_path / "secret" / "creds.csv")
+    assert "path leaves the project: data/link.csv" in invoke(root2, "run").stderr
+
+
+def test_allow_path_opens_one_folder_and_only_from_outside_the_yaml(tmp_path: Path) -> None:
+    outside = tmp_path / "warehouse"
+    outside.mkdir()
+    (outside / "orders.csv").write_text(ORDERS)
+    root = project(tmp_path / "p", source=str(outside / "orders.csv"))
+    assert invoke(root, "run").exit_code == 2
+    expected = {"2025-01-01": 150.0, "2025-02-01": 25.0}
+    assert revenue(invoke(root, "--allow-path", str(outside), "run", "--format", "json")) == expected
+    assert revenue(invoke(root, "run", "--format", "json", env={"KPICTL_ALLOW_PATH": str(outside)})) == expected
+    # allowing one folder does not allow its neighbour
+    other = project(tmp_path / "r", source=str(tmp_path / "secret" / "creds.csv"))
+    assert invoke(other, "--allow-path", str(outside), "run").exit_code == 2
+
+
+@pytest.mark.parametrize("folder", ["../secret", "ABSOLUTE"])
+def test_a_metrics_folder_outside_is_refused(tmp_path: Path, folder: str) -> None:
+    folder = str(tmp_path / "secret") if folder == "ABSOLUTE" else folder
+    root = project(tmp_path / "p", metrics=json.dumps([folder, "metrics"]))
+    result = invoke(root, "validate")
+    assert result.exit_code == 2
+    assert f"kpictl.yml:2:12: metrics folder leaves the project: {folder}" in result.stderr
+    assert "stolen" not in invoke(root, "list").stdout
+
+
+def test_a_symlinked_kpi_file_pointing_outside_is_refused(tmp_path: Path) -> None:
+    root = project(tmp_path / "p")
+    (root / "metrics" / "more.yml").symlink_to(tmp_path / "secret" / "kpis.yml")
+    result = invoke(root, "validate")
+    assert result.exit_code == 2
+    assert "KPI file metrics/more.yml is a link to a file outside the project" in result.stderr
+    assert "stolen" not in invoke(root, "list").stdout
+
+
+# -- 9. symlink loops: each file read once, no hang --------------------------------------------------
+
+
+def test_a_symlink_loop_in_a_folder_source_reads_each_file_once(tmp_path: Path) -> None:
+    root = project(tmp_path / "p", source="data")
+    (root / "kpictl.yml").write_text((root / "kpictl.yml").read_text().replace("time:", "format: csv, time:"))
+    (root / "data" / "loop").symlink_to(root / "data")
+    (root / "data" / "again").symlink_to(root / "data")
+    (root / "data" / "same.csv").symlink_to(root / "data" / "orders.csv")
+    assert revenue(invoke(root, "run", "--format", "json")) == {"2025-01-01": 150.0, "2025-02-01": 25.0}
+
+
+def test_an_empty_folder_source_names_the_pattern_tried(tmp_path: Path) -> None:
+    root = project(tmp_path / "p", source="data/none")
+    (root / "data" / "none").mkdir()
+    result = invoke(root, "run")
+    assert result.exit_code == 3
+    assert "source 'orders': no file matches 'data/none/**/*.parquet'" in result.stderr
+
+
+def test_globs_stay_within_a_folder_level(tmp_path: Path) -> None:
+    root = project(tmp_path / "p", source="data/*.csv")
+    (root / "data" / "sub").mkdir()
+    (root / "data" / "sub" / "more.csv").write_text(ORDERS)
+    assert revenue(invoke(root, "run", "--format", "json")) == {"2025-01-01": 150.0, "2025-02-01": 25.0}
+    (root / "kpictl.yml").write_text((root / "kpictl.yml").read_text().replace("data/*.csv", "data/**/*.csv"))
+    assert revenue(invoke(root, "run", "--format", "json")) == {"2025-01-01": 300.0, "2025-02-01": 50.0}
+
+
+def test_paths_module_translates_globs() -> None:
+    from kpictl.language import paths
+
+    cases = [
+        ("*.csv", "a.csv", True),
+        ("*.csv", "x/a.csv", False),
+        ("**/*.csv", "x/y/a.csv", True),
+        ("**/*.csv", "a.csv", True),
+        ("[a-c]?.csv", "b1.csv", True),
+        ("[!a]*.csv", "a1.csv", False),
+        ("a.csv", "a.csv", True),
+        ("a.csv", "aXcsv", False),
+    ]
+    for pattern, path, expected in cases:
+        assert bool(paths._translate(pattern).fullmatch(path)) is expected, (pattern, path)
+    assert paths.static_part("data/x/*.csv") == "data/x"
+    assert paths.static_part("../../**") == "../.."
+    assert paths.inside("/a/b/c", ["/a/b"]) and not paths.inside("/a/bc", ["/a/b"])
+
+
+def test_unix_only_guard() -> None:
+    assert os.sep == "/"  # the symlink tests above need a POSIX file system
