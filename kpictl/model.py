@@ -86,7 +86,7 @@ class Baseline:
 
 @dataclass(frozen=True)
 class Target:
-    """A SMART target (DESIGN.md §2).
+    """A SMART target (the README's "SMART targets": bound, deadline, baseline, tolerance).
 
     ``tolerance`` is absolute unless ``tolerance_relative`` (then a fraction of the bound).
     ``per`` maps a dimension name to {dimension value: Bound} overrides.

@@ -36,7 +36,6 @@ from kpictl.judge import targets
 from kpictl.judge.forecast import forecast
 from kpictl.model import Bound, Format, Kpi, Row, Target
 
-LETTERS = ("S", "M", "A", "R", "T")
 LEVELS = ("pass", "warn", "fail")
 
 #: One observation: a value, or better a ``(date, value)`` pair, which also shows the trend.

@@ -1,7 +1,7 @@
 """SMART target judgement: a KPI value, its target and a date → a status; pure functions, no SQL.
 
 This module never reads data, never prints and never imports DuckDB: the engine hands it values,
-it hands back :class:`~kpictl.model.Judgement` values (DESIGN.md §2).
+it hands back :class:`~kpictl.model.Judgement` values (the README's "SMART targets").
 
 **The bound.** ``min`` (higher is better), ``max`` (lower is better) or ``between: [lo, hi]``
 (both: inside is achieved). A ``per`` override replaces the whole bound for the rows whose

@@ -3,7 +3,7 @@
 This is the one place those rules live. ``checks`` (behind ``validate``) calls it to report
 problems, and the planner (behind ``compile`` and ``run``) calls the same functions to
 qualify every column, so that a name means the same thing, and a wrong name gets the same
-message, whichever command meets it first. The rules (DESIGN §1):
+message, whichever command meets it first. The rules (the README's rules of the language):
 
 - a KPI reads its ``source``, which must be declared in ``kpictl.yml``;
 - a bare column name is a column of the source itself, else of the one lookup that has it

@@ -29,7 +29,6 @@ from typing import Any
 
 from kpictl.errors import DataError, Location, SpecError
 from kpictl.model import Row
-from kpictl.sql.quoting import identifier
 
 #: The columns every tidy row has, around the dimension columns (between ``period`` and ``value``).
 LEADING = ("kpi", "period")
@@ -157,14 +156,10 @@ def to_parquet(rows: Sequence[Row], *, by: Sequence[str] = ()) -> bytes:
     """The tidy table as Parquet bytes, typed: period DATE, value and judgement columns DOUBLE.
 
     Dimension columns get the type of their values (VARCHAR, BIGINT, DOUBLE, BOOLEAN, DATE,
-    TIMESTAMP; mixed or other values are written as text). DuckDB writes the file (it is a
-    runtime dependency already, and imported only here) into a private temporary folder; the
-    bytes are returned so that :func:`emit` alone decides where output lands.
+    TIMESTAMP; mixed or other values are written as text). The engine writes the file
+    (``engine.duckdb.to_parquet``); the bytes are returned so that :func:`emit` alone decides
+    where output lands.
     """
-    import tempfile
-
-    import duckdb
-
     names, table = records(rows, by)
     cols = [[values[i] for values in table] for i in range(len(names))]
     dims = len(names) - len(LEADING) - len(TRAILING)
@@ -176,21 +171,9 @@ def to_parquet(rows: Sequence[Row], *, by: Sequence[str] = ()) -> bytes:
         elif kind == "DOUBLE":
             cols[i] = [None if v is None else float(v) for v in cols[i]]
 
-    # One unnest per column, zipped by DuckDB: the rows go in as parameters, never as SQL text.
-    select = ", ".join(
-        f"unnest(${i}::{kind}[]) AS {identifier(name)}"
-        for i, (name, kind) in enumerate(zip(names, types, strict=True), start=1)
-    )
-    with tempfile.TemporaryDirectory(prefix="kpictl-") as folder:
-        path = os.path.join(folder, "rows.parquet")
-        con = duckdb.connect(":memory:", config={"threads": 1})  # one thread: one row order, same bytes
-        try:
-            con.execute(f"CREATE TABLE result AS SELECT {select}", cols)
-            con.execute(f"COPY result TO '{path.replace(chr(39), chr(39) * 2)}' (FORMAT parquet)")
-        finally:
-            con.close()
-        with open(path, "rb") as file:
-            return file.read()
+    from kpictl.engine import duckdb as engine
+
+    return engine.to_parquet(names, types, cols)
 
 
 def emit(data: str | bytes, output: str | None = None) -> None:

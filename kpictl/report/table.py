@@ -134,7 +134,7 @@ def period_label(day: dt.date, grain: str | None) -> str:
 
 
 def dim_text(value: Any) -> str:
-    """A breakdown value as text; a NULL group is shown as ``NULL`` (DESIGN.md §1)."""
+    """A breakdown value as text; a NULL group is shown as ``NULL`` (it is a group of its own)."""
     if value is None:
         return "NULL"
     if isinstance(value, bool):

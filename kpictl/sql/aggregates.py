@@ -2,7 +2,7 @@
 
 ``count(*) filter (where on_time) / count(*)`` becomes two partials, ``COUNT(*) FILTER(WHERE
 on_time)`` and ``COUNT(*)``, and the expression ``"__p0" / NULLIF("__p1", 0)``. Knowing each
-partial's kind is what makes two rules of DESIGN §1 exact: a period without rows evaluates
+partial's kind is what makes two rules of the language (README) exact: a period without rows evaluates
 the formula over zero rows (counts and sums 0, so ratios and averages NULL), and a window
 combines per-period partials (sums add, min/max take min/max) or recomputes the ones that do
 not combine (distinct counts, quantiles) over the window's rows. Never by summing ratios.
