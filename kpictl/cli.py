@@ -23,7 +23,7 @@ from kpictl import report as views  # `report` is a command below
 from kpictl.errors import EXIT_BREACH, InvalidProject, KpiError
 from kpictl.options import OPTIONS, Options
 from kpictl.project import Project
-from kpictl.report import catalog, diffview, lintview, problems
+from kpictl.report import catalog, diffview, escape, lintview, problems
 from kpictl.report.progress import progress
 
 
@@ -35,7 +35,7 @@ class _Group(click.Group):
             if os.environ.get("KPICTL_DEBUG"):  # the traceback, and the SQL that failed
                 raise
             errors = exc.errors if isinstance(exc, InvalidProject) else None
-            click.echo(str(exc) if errors is None else problems.render(errors), err=True)  # as validate lists them
+            click.echo(problems.render(errors) if errors else escape.line(exc), err=True)  # as validate does
             ctx.exit(exc.exit_code)
 
 

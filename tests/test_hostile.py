@@ -188,3 +188,129 @@ def test_paths_module_translates_globs() -> None:
 
 def test_unix_only_guard() -> None:
     assert os.sep == "/"  # the symlink tests above need a POSIX file system
+
+
+# -- 3. Markdown and CI-log injection ------------------------------------------------------------------
+
+
+def by_region_project(root: Path, region: str, label: str = "Revenue") -> Path:
+    project(root)
+    rows = f'order_id,order_date,amount,region\n1,2025-01-03,100,EU\n2,2025-01-20,50,"{region}"\n'
+    (root / "data" / "orders.csv").write_text(rows)
+    (root / "metrics" / "sales.yml").write_text(
+        f"kpis:\n  - name: revenue\n    label: {json.dumps(label)}\n    source: orders\n"
+        "    formula: sum(amount)\n    dimensions: [region]\n"
+    )
+    return root
+
+
+def test_markdown_escapes_html_and_newlines_from_data(tmp_path: Path) -> None:
+    root = by_region_project(tmp_path / "p", "<img src=x onerror=alert(1)>\n<!--")
+    result = invoke(root, "run", "--by", "region", "--format", "markdown")
+    assert result.exit_code == 0, result.stderr
+    assert "<img" not in result.stdout and "<!--" not in result.stdout
+    assert "&lt;img src=x onerror=alert(1)&gt;\\\\n&lt;!--" in result.stdout
+    lines = result.stdout.splitlines()
+    assert len(lines) == 4 and all(line.startswith("|") for line in lines)  # header, rule, two rows
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown"])
+def test_no_output_line_starts_a_ci_command(tmp_path: Path, fmt: str) -> None:
+    root = by_region_project(tmp_path / "p", "x\n::stop-commands::pwned", label="::error::forged")
+    result = invoke(root, "run", "--by", "region", "--format", fmt)
+    assert result.exit_code == 0, result.stderr
+    assert not any(line.lstrip("| ").startswith("::") for line in result.stdout.splitlines()), result.stdout
+
+
+def test_a_test_name_cannot_write_ci_commands(tmp_path: Path) -> None:
+    name = "t\n::error file=x::forged\n::stop-commands::abc"
+    kpis = KPI + (
+        f"    tests:\n      - name: {json.dumps(name)}\n        given:\n          orders:\n"
+        "            - {order_id: 1, order_date: 2025-01-03, amount: 5}\n"
+        "        expect: [{period: 2025-01-01, value: 6}]\n"
+    )
+    root = project(tmp_path / "p", kpis=kpis)
+    result = invoke(root, "test")
+    assert result.exit_code == 1, result.stderr
+    assert not any(line.lstrip().startswith("::") for line in result.output.splitlines()), result.output
+    assert "::error" in result.output  # still there, on the failure's line, escaped
+
+
+def test_an_error_message_cannot_start_a_line_with_user_text(tmp_path: Path) -> None:
+    root = project(tmp_path / "p", kpis=KPI.replace("sum(amount)", 'sum("a\n::error::x")'))
+    result = invoke(root, "validate")
+    assert result.exit_code == 2
+    assert not any(line.startswith("::") for line in result.stderr.splitlines()), result.stderr
+
+
+# -- 4. output permissions, and signals during a write -------------------------------------------------
+
+
+def test_output_keeps_the_mode_of_the_file_it_replaces(tmp_path: Path) -> None:
+    root = project(tmp_path / "p")
+    out = tmp_path / "out.json"
+    out.write_text("old")
+    out.chmod(0o600)
+    assert invoke(root, "run", "--format", "json", "-o", str(out)).exit_code == 0
+    assert (out.stat().st_mode & 0o777) == 0o600
+    assert json.loads(out.read_text())["rows"]
+    fresh = tmp_path / "new.json"
+    umask = os.umask(0o027)
+    try:
+        assert invoke(root, "run", "--format", "json", "-o", str(fresh)).exit_code == 0
+    finally:
+        os.umask(umask)
+    assert (fresh.stat().st_mode & 0o777) == 0o640
+
+
+def test_sigterm_during_a_write_leaves_no_temporary_file(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        f"""
+        import os, signal, threading
+        from kpictl.report import files
+        real = os.fsync
+        def slow(fd):
+            os.kill(os.getpid(), signal.SIGTERM)
+            real(fd)
+        os.fsync = slow
+        files.emit("x" * 1000, {str(tmp_path / "out.csv")!r})
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 128 + signal.SIGTERM, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+# -- 5. diff reads git names as they are -------------------------------------------------------------
+
+
+def git(root: Path, *args: str) -> None:
+    import subprocess
+
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.mark.parametrize("file_name", ["é/ventes.yml", "ventes é.yml", "a\nb.yml", "tab\there.yml"])
+def test_diff_sees_kpi_files_whose_names_are_not_ascii(tmp_path: Path, file_name: str) -> None:
+    root = project(tmp_path / "p")
+    target = root / "metrics" / file_name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    (root / "metrics" / "sales.yml").rename(target)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "base")
+    target.write_text(KPI.replace("sum(amount)", "sum(amount) * 2"))
+    result = invoke(root, "diff", "main", "--data", "--fail-on-change", "0.01")
+    assert result.exit_code == 1, result.output
+    assert "1 changed" in result.stdout
+    assert "removed" not in result.stdout and "added" not in result.stdout

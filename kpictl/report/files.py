@@ -20,8 +20,10 @@ import json
 import math
 import os
 import secrets
+import signal
 import stat
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -216,10 +218,15 @@ def emit(data: str | bytes, output: str | None = None) -> None:
             raise DataError(f"cannot write '{output}': {exc.strerror or exc}", at=Location("--output")) from None
         return
     # Hidden, unique, in the same folder (a rename across file systems would not be atomic);
-    # created like any new file, so the umask decides its permissions.
+    # created like any new file, so the umask decides its permissions, unless it replaces a file:
+    # then it keeps that file's mode (a 0600 file must not become readable by everyone).
     temp = os.path.join(folder, f".{os.path.basename(output)}.{secrets.token_hex(4)}.tmp")
+    mode = stat.S_IMODE(os.stat(output).st_mode) if os.path.isfile(output) else None
+    previous = _raise_on_sigterm()
     try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if mode is not None else 0o666)
+        if mode is not None:
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as file:
             file.write(payload)
             file.flush()
@@ -231,3 +238,18 @@ def emit(data: str | bytes, output: str | None = None) -> None:
         if isinstance(exc, OSError):
             raise DataError(f"cannot write '{output}': {exc.strerror or exc}", at=Location("--output")) from None
         raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_on_sigterm() -> Any:
+    """While a file is written, SIGTERM (a cancelled CI job) raises SystemExit instead of killing the
+    process outright, so that the temporary file is removed; returns the handler to restore."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    return signal.signal(signal.SIGTERM, stop)

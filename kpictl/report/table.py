@@ -36,6 +36,7 @@ from typing import Any
 from kpictl.judge import targets
 from kpictl.judge.forecast import forecast
 from kpictl.model import STATUS_SYMBOLS, STATUSES, Bound, Format, Kpi, Row, Target
+from kpictl.report import escape
 from kpictl.report.files import dimension_names
 from kpictl.report.i18n import texts
 from kpictl.report.numbers import format_bound, format_change, format_value, lang_of
@@ -140,7 +141,7 @@ def dim_text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
-    return str(value)
+    return escape.line(value)
 
 
 def _missing(value: float | None) -> bool:
@@ -201,7 +202,7 @@ def latest(rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = 
         if before is not None:
             previous.add(period_label(before.period, grain))
         cells = (
-            kpi.title(lang) if kpi is not None else row.kpi,
+            escape.line(kpi.title(lang)) if kpi is not None else row.kpi,
             *(dim_text(row.dims.get(d)) for d in dims),
             period_label(row.period, grain),
             format_value(row.value, fmt, lang),

@@ -146,7 +146,10 @@ def _git(root: Path, *args: str) -> bytes | None:
 
 
 def _git_text(root: Path, *args: str) -> str | None:
-    return None if (out := _git(root, *args)) is None else out.decode().strip()
+    """Stdout of a one-line git answer (a sha, a prefix), without its final newline only: a
+    path may end with spaces, and is not quoted by these commands."""
+    out = _git(root, *args)
+    return None if out is None else out.decode("utf-8", "surrogateescape").removesuffix("\n")
 
 
 def repository_prefix(root: Path) -> str:
@@ -192,8 +195,11 @@ def _open(root: Path, prefix: str, side: Side, role: str) -> Project:
 
     def listing(folders: Sequence[str]) -> list[str]:
         specs = [posixpath.normpath(prefix + f) for f in folders]
-        names = _git_text(root, "ls-tree", "-r", "--name-only", "--full-tree", commit, "--", *specs) or ""
-        return sorted(n[len(prefix) :] for n in names.splitlines() if n.endswith((".yml", ".yaml")))
+        # -z: names as they are, NUL-separated; without it git quotes a name that is not ASCII
+        # ("metrics/\303\251.yml") or has a newline, and such files went missing from the diff.
+        out = _git(root, "ls-tree", "-r", "-z", "--name-only", "--full-tree", commit, "--", *specs) or b""
+        names = out.decode("utf-8", "surrogateescape").split("\0")
+        return sorted(n[len(prefix) :] for n in names if n.endswith((".yml", ".yaml")))
 
     def load() -> Project:
         if commit and read(spec.PROJECT_FILE) is None:

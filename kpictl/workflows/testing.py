@@ -16,6 +16,7 @@ from xml.etree import ElementTree
 
 from kpictl.errors import KpiError
 from kpictl.model import Kpi, KpiTest, Row
+from kpictl.report import escape
 
 if TYPE_CHECKING:
     from kpictl.project import Project
@@ -124,7 +125,7 @@ def _fmt(value: Any) -> str:
 
 def describe(result: TestResult) -> str:
     """The failure of one test as text: where it is, then a table of expected vs actual rows."""
-    head = f"{result.test.at}: {result.kpi.name} › {result.test.name}"
+    head = escape.line(f"{result.test.at}: {result.kpi.name} › {result.test.name}")
     if result.error is not None:
         return f"{head}\n  could not run: {result.error}"
     by = result.test.by
@@ -135,7 +136,7 @@ def describe(result: TestResult) -> str:
         table.append(
             [
                 label,
-                *(_fmt(k) for k in m.key),
+                *(escape.line(_fmt(k)) for k in m.key),
                 _fmt(m.expected) if m.kind != "extra" else "—",
                 _fmt(m.actual) if m.kind != "missing" else "—",
             ]
