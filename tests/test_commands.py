@@ -248,3 +248,19 @@ def test_report_writes_the_page_and_says_so(root: Path, tmp_path: Path) -> None:
     assert (result.exit_code, result.stdout, result.stderr) == (0, "", f"wrote {page}: 3 KPIs\n")
     text = page.read_text("utf-8")
     assert text.startswith("<!DOCTYPE html>") and '<html lang="fr">' in text and "Chiffre d&#39;affaires" in text
+
+
+def test_a_data_error_points_at_the_kpi_reading_the_column_it_names(tmp_path: Path) -> None:
+    """DuckDB says "source column code": the KPI reading code is blamed, not the query's first."""
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "kpictl.yml").write_text("name: b\nsources:\n  orders: {path: o.csv, time: d}\n", encoding="utf-8")
+    (tmp_path / "o.csv").write_text("d,amount,code\n2025-01-03,10,abc\n2025-01-20,5,12\n", encoding="utf-8")
+    kpis = "kpis:\n  - name: total\n    source: orders\n    formula: sum(amount)\n"
+    kpis += "  - name: coded\n    source: orders\n    formula: sum(cast(code as integer))\n"
+    (tmp_path / "metrics" / "a.yml").write_text(kpis, encoding="utf-8")
+    result = kpictl(tmp_path, "run")
+    assert (result.exit_code, result.stdout) == (3, "")
+    assert result.stderr == (
+        "metrics/a.yml:5:11: Conversion Error: Could not convert string 'abc' to INT32 when casting from source"
+        " column code (while computing total, coded)\n"
+    )
