@@ -50,6 +50,7 @@ class Project:
         self._problems = list(problems)  # shape problems of the KPIs left out while loading
         self._elsewhere = set(elsewhere)  # their names: not "unknown KPIs" to the others
         self._checked: dict[bool, tuple[dict[str, Kpi], list[KpiError]]] = {}  # with data? -> result
+        self._parse: checks.Parsed | None = None
         self._schemas: dict[str, dict[str, str]] | None = None
         self._unreadable: list[KpiError] = []  # sources whose files exist but cannot be read
         self._size_kpis: set[str] | None = None
@@ -114,8 +115,16 @@ class Project:
         """``checks.check`` once per mode: without data, or against the sources' columns."""
         if data not in self._checked:
             schemas = self.schemas() if data else None
-            self._checked[data] = checks.check(self.config, self._raw_kpis, schemas, elsewhere=self._elsewhere)
+            self._checked[data] = checks.check(
+                self.config, self._raw_kpis, schemas, elsewhere=self._elsewhere, parsed=self._parsed()
+            )
         return self._checked[data]
+
+    def _parsed(self) -> checks.Parsed:
+        """Every expression rendered and parsed once: checked with and without data, then planned."""
+        if self._parse is None:
+            self._parse = checks.parse(self.config, self._raw_kpis)
+        return self._parse
 
     def schemas(self) -> dict[str, dict[str, str]]:
         """Column → type of every source whose files exist (read from metadata, not computed).
@@ -205,6 +214,7 @@ class Project:
             end=end,
             where=where,
             columns=columns,
+            exprs=self._parsed().exprs,
         )
 
     def _companions(self, selected: Sequence[str], grain: str | None) -> dict[str, Kpi]:
