@@ -19,7 +19,7 @@ import os
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -28,6 +28,9 @@ from kpictl.language import paths
 from kpictl.model import Config, Lookup, Row, Source
 from kpictl.sql.quoting import identifier, literal
 
+if TYPE_CHECKING:
+    from kpictl.sql.compiler import CompiledQuery
+
 Tables = Mapping[str, Sequence[Mapping[str, Any]]]  # source name → rows
 Types = Mapping[str, Mapping[str, str]]  # source name → column → DuckDB type
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -35,7 +38,7 @@ _ISO_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?"
 
 
 def execute(
-    compiled: Any,
+    compiled: CompiledQuery,
     config: Config,
     *,
     tables: Tables | None = None,
@@ -374,19 +377,18 @@ def _infer(values: list[Any]) -> str:
     return "VARCHAR"
 
 
-def _data_error(error: duckdb.Error, compiled: Any) -> DataError:
-    """A DuckDB error as a DataError at the KPI whose aggregate names the column, if any.
+def _data_error(error: duckdb.Error, compiled: CompiledQuery) -> DataError:
+    """A DuckDB error as a DataError at the KPI it is about: the first whose columns it names.
 
-    Quoted strings are masked (``Could not convert string '…' to INT32``): they are data values,
-    and this message goes to CI logs and annotations, where a secret in the data must not."""
-    message = re.sub(r"'[^']*'", "'…'", _first_line(error))
-    blamed = next(iter(compiled.at), None)
-    for quoted in re.findall(r'"([^"]+)"', message):
-        for line in compiled.sql.splitlines():
-            alias = re.search(r' AS "(\w+)__\d+",?$', line)
-            if f'"{quoted}"' in line and alias and alias.group(1) in compiled.at:
-                blamed = alias.group(1)
-                break
+    DuckDB names a column in double quotes or as "source column x"; ``compiled.aliases`` and
+    ``compiled.reads`` say which KPI computes or reads it. Otherwise the query's first KPI.
+    """
+    message = _first_line(error)
+    named = re.findall(r'"([^"]+)"|source column (\w+)', message)
+    names = [quoted or bare for quoted, bare in named]
+    owners = [compiled.aliases.get(name) for name in names]
+    owners += [kpi for name in names for kpi, columns in compiled.reads.items() if name in columns]
+    blamed = next((kpi for kpi in owners if kpi in compiled.at), next(iter(compiled.at), None))
     at = compiled.at.get(blamed) if blamed else None
     kpis = ", ".join(compiled.kpis)
     return DataError(message, at=at or Location(), hint=f"while computing {kpis}" if kpis else None, sql=compiled.sql)

@@ -33,7 +33,9 @@ class CompiledQuery:
     ``params`` are the ``$name`` bind parameters (dates). ``kpis`` are the KPIs of the result,
     ``by`` its dimension columns in order. ``sources`` are the views the SQL reads,
     ``lookups`` the (fact source, lookup) joins whose keys must be unique, ``at`` where each
-    KPI of the query was written.
+    KPI of the query was written. ``aliases`` maps each column the SQL computes for a KPI (its
+    partial aggregates, values and windows) to that KPI, and ``reads`` each source KPI to the
+    source columns it reads: an engine error names a column, and these say whose it is.
     """
 
     sql: str
@@ -43,6 +45,8 @@ class CompiledQuery:
     sources: tuple[str, ...] = ()
     lookups: tuple[tuple[str, Lookup], ...] = ()
     at: Mapping[str, Location] = field(default_factory=dict)
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    reads: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def compile(plan: Plan) -> CompiledQuery:
@@ -63,7 +67,11 @@ def compile(plan: Plan) -> CompiledQuery:
     sources = {scan.source: None for scan in plan.scans} | {j.source: None for s in plan.scans for j in s.joins}
     lookups = tuple(dict.fromkeys((scan.source, join) for scan in plan.scans for join in scan.joins))
     at = {m.kpi: m.at for s in plan.scans for m in s.measures} | {d.kpi: d.at for d in plan.derived}
-    return CompiledQuery(sql, query.params, tuple(k for k, _ in plan.outputs), plan.by, tuple(sources), lookups, at)
+    measures = [m for s in plan.scans for m in s.measures]
+    aliases = {a: m.kpi for m in measures for a in (*m.partials, m.alias, *(w for _, w in m.windows))}
+    reads = {m.kpi: m.reads for m in measures}
+    kpis = tuple(k for k, _ in plan.outputs)
+    return CompiledQuery(sql, query.params, kpis, plan.by, tuple(sources), lookups, at, aliases, reads)
 
 
 def transpile(sql: str, dialect: str) -> str:
@@ -107,16 +115,20 @@ class _Query:
 
     def first(self, number: int, scan: Scan) -> str:
         """The first period a scan reads: the range start, earlier for prior() and windows."""
+        return self.first_bound(number, scan) or f"(SELECT first_ FROM {_range_name(scan)})"
+
+    def first_bound(self, number: int, scan: Scan) -> str | None:
+        """The parameter of the first period a scan reads, None when it is its data's first."""
         start = periods.start(scan.grain, self.plan.start) if self.plan.start else None
         if scan.read_from is not None and scan.read_from != start:
             return self.param(f"read_{number}", scan.read_from)
-        return self.bound(scan.grain, "from") or f"(SELECT first_ FROM {_range_name(scan)})"
+        return self.bound(scan.grain, "from")
 
     # -- per scan: grouped aggregates, then spine, recomputed windows and values -------------
     def aggregate(self, number: int, scan: Scan) -> str:
-        first, until = self.first(number, scan), self.bound(scan.grain, "until")
+        first, until = self.first_bound(number, scan), self.bound(scan.grain, "until")
         rows = self.rows[number] = [f"{scan.time} IS NOT NULL"]
-        rows += [f"CAST({scan.time} AS DATE) >= {first}"] if first.startswith("$") else []
+        rows += [f"CAST({scan.time} AS DATE) >= {first}"] if first else []
         rows += [f"CAST({scan.time} AS DATE) < {until}"] if until else []
         rows += [f"({condition})" for condition in scan.where]
         kpis = [{"name": m.kpi, "at": _where(m.at)} for m in scan.measures]
@@ -139,10 +151,9 @@ class _Query:
         its range whatever their time column; a derived KPI spans the periods of all its inputs,
         an input without rows there taking its value over zero rows.
         """
-        scans = [f"scan_{n}" for n, s in enumerate(self.plan.scans, 1) if _range_key(s) == key]
-        return _render(
-            "range.sql.j2", name=_range_name(self.plan.scans[int(scans[0][5:]) - 1]), grain=key[1], scans=scans
-        )
+        members = [(n, s) for n, s in enumerate(self.plan.scans, 1) if _range_key(s) == key]
+        scans = [f"scan_{n}" for n, _ in members]
+        return _render("range.sql.j2", name=_range_name(members[0][1]), grain=key[1], scans=scans)
 
     def values(self, number: int, scan: Scan) -> list[str]:
         spine, values = f"spine_{number}", f"values_{number}"
@@ -224,7 +235,7 @@ class _Query:
         start = self.bound(grain, "from")
         if window.kind == "cumulative" and start:  # spine rows before the range were read for prior/rolling
             value = f"CASE WHEN sp.period_ >= {start} THEN {value} END"
-        partition = [f'sp."{d}"' for d in self.dims]
+        partition = [f"sp.{identifier(d)}" for d in self.dims]
         partition += [f"date_trunc('{window.unit}', sp.period_)"] if window.kind == "to_date" else []
         frame = f"{window.n - 1} PRECEDING" if window.kind == "rolling" else "UNBOUNDED PRECEDING"
         over = (
@@ -248,7 +259,7 @@ class _Query:
             relation, column = placed[ref.alias]
             empties[ref.alias] = None if ref.shift else self.empty[(ref.kpi, node.grain, ref.window)]
             if len(relations) == 1 and not ref.shift:
-                columns[ref.alias] = f'k."{column}"'
+                columns[ref.alias] = f"k.{identifier(column)}"
                 continue
             if (relation, ref.shift) not in joins:
                 period = f"CAST(k.period_ - {periods.interval(node.grain, ref.shift)} AS DATE)"
@@ -258,10 +269,10 @@ class _Query:
                     "period": period if ref.shift else "k.period_",
                 }
             alias = joins[(relation, ref.shift)]["alias"]
-            columns[ref.alias] = f'{alias}."{column}"'
+            columns[ref.alias] = f"{alias}.{identifier(column)}"
             if empties[ref.alias] is not None:
                 columns[ref.alias] = (
-                    f'CASE WHEN {alias}.period_ IS NULL THEN {empties[ref.alias]} ELSE {alias}."{column}" END'
+                    f"CASE WHEN {alias}.period_ IS NULL THEN {empties[ref.alias]} ELSE {columns[ref.alias]} END"
                 )
         name = self.names[(node.kpi, node.grain)]
         self.placed[(node.kpi, node.grain, None)] = (name, "value_")
@@ -298,7 +309,7 @@ def _range_name(scan: Scan) -> str:
 
 def _used(scan: Scan, measure: Measure) -> list[Partial]:
     """The partials a measure's expression reads."""
-    return [p for p in scan.partials if f'"{p.alias}"' in measure.expr]
+    return [p for p in scan.partials if p.alias in measure.partials]
 
 
 def _recomputed(scan: Scan, measure: Measure) -> list[Partial]:
@@ -308,7 +319,7 @@ def _recomputed(scan: Scan, measure: Measure) -> list[Partial]:
 
 def _filled(relation: str, partial: Partial) -> str:
     """A partial read from a LEFT JOIN: a period without rows gets the partial's empty value."""
-    column = f'{relation}."{partial.alias}"'
+    column = f"{relation}.{identifier(partial.alias)}"
     return f"COALESCE({column}, {partial.empty})" if partial.empty is not None else column
 
 

@@ -65,6 +65,8 @@ class Measure:
     expr: str
     windows: tuple[tuple[Window, str], ...] = ()  # windows derived KPIs need, with their column
     at: Location = field(default_factory=Location, compare=False)
+    partials: tuple[str, ...] = ()  # aliases of the scan's partials ``expr`` reads
+    reads: tuple[str, ...] = ()  # the source columns its formula and filters read (errors name them)
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,7 @@ class _Draft:
     joins: dict[str, Lookup]
     specs: list[Spec]  # the partial behind placeholder "__p{i}" of ``post``
     post: exp.Expr
+    reads: tuple[str, ...]  # column names of the formula and filters
     windows: list[Window] = field(default_factory=list)
     missing: list[tuple[str, SpecError]] = field(default_factory=list)  # breakdowns it cannot have
 
@@ -242,7 +245,8 @@ class _Planner:
         ]
         post, specs = decompose(null_safe(tree), [null_safe(f) for f in filters])
         time_sql = exp.column(time, table=relation, quoted=True).sql("duckdb")
-        draft = _Draft(kpi, source, time_sql, grain, [], joins, specs, post)
+        reads = tuple(sorted({c.name for t in (tree, *filters) for c in t.find_all(exp.Column)}))
+        draft = _Draft(kpi, source, time_sql, grain, [], joins, specs, post, reads)
         declared = {d.name: d for d in kpi.dimensions if d.expr}
         for name in self.by:
             dim_joins: dict[str, Lookup] = {}
@@ -320,9 +324,9 @@ class _Planner:
                 names[f"__p{i}"] = exp.column(partials[spec.sql].alias, quoted=True)
             windows = tuple((w, _unique(f"{draft.kpi.name}__{w.name}", taken)) for w in draft.windows)
             alias = _unique(draft.kpi.name, taken)
-            measures.append(
-                Measure(draft.kpi.name, alias, substitute(draft.post, names).sql("duckdb"), windows, draft.kpi.at)
-            )
+            expr = substitute(draft.post, names).sql("duckdb")
+            used = tuple(partials[spec.sql].alias for spec in draft.specs)
+            measures.append(Measure(draft.kpi.name, alias, expr, windows, draft.kpi.at, used, draft.reads))
         rows = (
             ()
             if where is None
