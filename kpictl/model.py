@@ -50,6 +50,9 @@ class Source:
     hive_partitioning: bool = False
     description: str | None = None
     at: Location = field(default_factory=Location, compare=False)
+    columns: dict[str, str] = field(default_factory=dict)  # declared types: column → DuckDB type
+    date_format: str | None = None  # strftime of the CSV dates; None: ISO only
+    non_finite: str = "error"  # NaN/inf in the data: "error" or "null"
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,7 @@ class Config:
     # Folders outside ``root`` that sources may read: --allow-path / KPICTL_ALLOW_PATH only, never
     # kpictl.yml (a pull request must not widen what it can read; see language/paths.py).
     allowed: tuple[str, ...] = ()
+    timezone: str = "UTC"  # where timestamps with an offset are bucketed into days
 
 
 @dataclass(frozen=True)

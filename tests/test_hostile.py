@@ -314,3 +314,132 @@ def test_diff_sees_kpi_files_whose_names_are_not_ascii(tmp_path: Path, file_name
     assert result.exit_code == 1, result.output
     assert "1 changed" in result.stdout
     assert "removed" not in result.stdout and "added" not in result.stdout
+
+
+# -- 6. types read from a sample -----------------------------------------------------------------------
+
+
+def total(root: Path) -> float:
+    rows = json.loads(invoke(root, "run", "--format", "json").stdout)["rows"]
+    return sum(row["value"] for row in rows if row["kpi"] == "revenue")
+
+
+def test_parquet_files_typed_integer_then_double_are_summed_exactly(tmp_path: Path) -> None:
+    import duckdb
+
+    root = project(tmp_path / "p", source="data/*.parquet")
+    con = duckdb.connect()
+    for name, value, kind in (("a", 10, "INTEGER"), ("b", 7.5, "DOUBLE"), ("c", 7.5, "DOUBLE")):
+        target = root / "data" / f"{name}.parquet"
+        con.execute(f"COPY (SELECT {value}::{kind} AS amount, DATE '2025-01-05' AS order_date) TO '{target}'")
+    assert total(root) == 25.0  # 10 + 7.5 + 7.5, not 10 + 8 + 8 nor 10 + 7 + 7
+
+
+def test_a_csv_is_typed_on_all_its_rows(tmp_path: Path) -> None:
+    root = project(tmp_path / "p")
+    rows = "".join(f"{i},2025-01-05,1\n" for i in range(30_000)) + "30000,2025-01-05,2.5\n"
+    (root / "data" / "orders.csv").write_text("order_id,order_date,amount\n" + rows)
+    assert total(root) == 30_002.5
+
+
+def test_declared_column_types_win(tmp_path: Path) -> None:
+    root = project(tmp_path / "p")
+    text = (root / "kpictl.yml").read_text().replace("time:", "columns: {amount: double}, time:")
+    (root / "kpictl.yml").write_text(text)
+    (root / "data" / "orders.csv").write_text("order_id,order_date,amount\n1,2025-01-05,1\n2,2025-01-06,2.25\n")
+    assert total(root) == 3.25
+    (root / "kpictl.yml").write_text(text.replace("double", "dubble"))
+    result = invoke(root, "validate")
+    assert result.exit_code == 2
+    assert "sources.orders.columns.amount: 'dubble' is not allowed (did you mean 'double'?)" in result.stderr
+
+
+# -- 7. ambiguous dates ------------------------------------------------------------------------------
+
+
+def test_dates_are_iso_unless_the_source_declares_a_format(tmp_path: Path) -> None:
+    root = project(tmp_path / "p")
+    (root / "data" / "orders.csv").write_text("order_id,order_date,amount\n1,03/04/2025,100\n2,04/05/2025,50\n")
+    result = invoke(root, "run")
+    assert result.exit_code in (2, 3), result.output
+    assert "order_date" in result.stderr
+    text = (root / "kpictl.yml").read_text().replace("time:", "date_format: '%m/%d/%Y', time:")
+    (root / "kpictl.yml").write_text(text)
+    assert revenue(invoke(root, "run", "--format", "json")) == {"2025-03-01": 100.0, "2025-04-01": 50.0}
+
+
+# -- 8. NaN and infinity -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", ["nan", "inf", "-inf"])
+def test_non_finite_data_is_an_error_by_default(tmp_path: Path, bad: str) -> None:
+    root = project(tmp_path / "p")
+    (root / "data" / "orders.csv").write_text(f"order_id,order_date,amount\n1,2025-01-05,1.5\n2,2025-01-06,{bad}\n")
+    result = invoke(root, "run", "--fail-on", "off_track")
+    assert result.exit_code == 3, result.output
+    assert "revenue is" in result.stderr and "NaN or infinite" in result.stderr
+    assert "non_finite: null" in result.stderr
+    text = (root / "kpictl.yml").read_text().replace("time:", "non_finite: 'null', time:")
+    (root / "kpictl.yml").write_text(text)
+    assert revenue(invoke(root, "run", "--format", "json")) == {"2025-01-01": 1.5}
+
+
+# -- 10. unreadable definitions ----------------------------------------------------------------------
+
+
+def test_a_project_without_kpi_files_fails_validate(tmp_path: Path) -> None:
+    root = project(tmp_path / "p")
+    (root / "metrics" / "sales.yml").unlink()
+    result = invoke(root, "validate")
+    assert result.exit_code == 2
+    assert "kpictl.yml:2:10: no KPI file in metrics" in result.stderr
+
+
+def test_an_unreadable_metrics_folder_or_file_is_exit_3(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    root = project(tmp_path / "p")
+    command = [sys.executable, "-m", "kpictl", "--project", str(root), "validate"]
+    if os.geteuid() == 0:  # root reads every file: drop the capabilities that let it
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("needs setpriv (util-linux) to test unreadable files as root")
+        drop = "-dac_override,-dac_read_search"
+        command = [setpriv, f"--inh-caps={drop}", f"--bounding-set={drop}", *command]
+    (root / "metrics").chmod(0o000)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 3, done.stderr
+        assert "cannot read a metrics folder: Permission denied" in done.stderr
+        (root / "metrics").chmod(0o755)
+        (root / "metrics" / "sales.yml").chmod(0o000)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 3, done.stderr
+        assert "metrics/sales.yml: cannot read metrics/sales.yml: Permission denied" in done.stderr
+    finally:
+        (root / "metrics").chmod(0o755)
+        (root / "metrics" / "sales.yml").chmod(0o644)
+
+
+# -- 11. time zones ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("timezone", "expected"), [(None, "2025-03-01"), ("Europe/Paris", "2025-04-01")])
+def test_timestamps_with_an_offset_are_bucketed_in_the_project_time_zone(
+    tmp_path: Path, timezone: str | None, expected: str
+) -> None:
+    root = project(tmp_path / "p")
+    (root / "data" / "orders.csv").write_text("order_id,order_date,amount\n1,2025-04-01T00:30:00+02:00,10\n")
+    if timezone:
+        (root / "kpictl.yml").write_text((root / "kpictl.yml").read_text() + f"timezone: {timezone}\n")
+    assert revenue(invoke(root, "run", "--format", "json")) == {expected: 10.0}
+
+
+def test_an_unknown_time_zone_is_a_located_error(tmp_path: Path) -> None:
+    root = project(tmp_path / "p")
+    (root / "kpictl.yml").write_text((root / "kpictl.yml").read_text() + "timezone: Europe/Pariss\n")
+    result = invoke(root, "validate")
+    assert result.exit_code == 2
+    assert "kpictl.yml:5:11: unknown time zone 'Europe/Pariss' (did you mean 'Europe/Paris'?)" in result.stderr

@@ -14,6 +14,7 @@ the SQL attached. ``to_parquet`` writes ``run --format parquet`` output.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
 import threading
@@ -63,7 +64,24 @@ def execute(
         except duckdb.Error as error:
             raise _data_error(error, compiled) from None
     width = len(compiled.by)
-    return [Row(r[0], r[1], dict(zip(compiled.by, r[2 : 2 + width], strict=True)), r[2 + width]) for r in result]
+    rows = [Row(r[0], r[1], dict(zip(compiled.by, r[2 : 2 + width], strict=True)), r[2 + width]) for r in result]
+    _check_finite(rows, compiled, config)
+    return rows
+
+
+def _check_finite(rows: list[Row], compiled: Any, config: Config) -> None:
+    """A NaN or infinity in the data makes a sum or an average NaN or infinite: that is an error,
+    never a silent ``no_data`` (a NaN passed ``--fail-on``) or an ``achieved`` without a value.
+    Sources that declare ``non_finite: null`` read them as NULL instead (``_finite``)."""
+    for row in rows:
+        if row.value is not None and not math.isfinite(row.value):
+            by = f" (one of its breakdowns by {', '.join(row.dims)})" if row.dims else ""
+            raise DataError(
+                f"{row.kpi} is {row.value} in the period of {row.period}{by}: the data has NaN or infinite values",
+                at=compiled.at.get(row.kpi) or Location(),
+                hint="clean the data, or declare non_finite: null on the source to read them as NULL",
+                sql=compiled.sql,
+            )
 
 
 def run_select(
@@ -112,7 +130,9 @@ def connect(
     con = duckdb.connect(":memory:", config=settings)
     try:
         con.execute("SET allowed_paths = ?", [[path for paths in files.values() for path in paths]])  # 1. allowlist
-        con.execute("SET TimeZone = 'UTC'")  # casting a TIMESTAMPTZ to a DATE must not depend on the machine
+        # a TIMESTAMPTZ is bucketed into the day it is in the project's time zone (UTC unless
+        # kpictl.yml says otherwise), never the machine's
+        con.execute(f"SET TimeZone = {literal(config.timezone)}")
         con.execute("SET enable_external_access = false")  # 2. everything else closed
         for name in names:  # 3. views (or tables) — after 2, or reads fail; before 4, or CREATE fails
             if tables is not None:
@@ -232,16 +252,19 @@ def source_files(config: Config, source: Source) -> list[str]:
     if not paths.inside(os.path.join(config.root, paths.static_part(source.path)), allowed):
         message = f"source '{source.name}': path leaves the project: {source.path}"
         raise SpecError(message, at=source.at, hint=paths.HINT)
-    if os.path.isdir(where):
-        tried = f"{source.path.rstrip('/')}/**/*.{_format(source)}"
-        found = paths.expand(where, f"**/*.{_format(source)}")
-    elif not paths.is_glob(source.path):
-        if not os.path.isfile(where):
-            raise DataError(f"source '{source.name}': file not found: {source.path}", at=source.at, hint=hint)
-        found = [os.path.realpath(where)]
-    else:
-        tried = source.path
-        found = paths.expand(config.root, source.path)
+    try:
+        if os.path.isdir(where):
+            tried = f"{source.path.rstrip('/')}/**/*.{_format(source)}"
+            found = paths.expand(where, f"**/*.{_format(source)}")
+        elif not paths.is_glob(source.path):
+            if not os.path.isfile(where):
+                raise DataError(f"source '{source.name}': file not found: {source.path}", at=source.at, hint=hint)
+            found = [os.path.realpath(where)]
+        else:
+            tried = source.path
+            found = paths.expand(config.root, source.path)
+    except OSError as exc:  # a folder that cannot be listed
+        raise DataError(f"source '{source.name}': cannot read {source.path}: {exc.strerror}", at=source.at) from None
     if not found:
         raise DataError(f"source '{source.name}': no file matches '{tried}'", at=source.at, hint=hint)
     if not all(paths.inside(f, allowed) for f in found):
@@ -266,18 +289,44 @@ def _format(source: Source) -> str:
 
 
 def _reader(con: duckdb.DuckDBPyConnection, source: Source, files: list[str]) -> str:
-    """The SELECT of a source's view: read_parquet/read_csv over its files."""
+    """The SELECT of a source's view: read_parquet/read_csv over its files.
+
+    Several files are read by column name, each column of the widest type the files give it (a
+    column INTEGER in one file and DOUBLE in another is DOUBLE, not rounded). A CSV is sniffed
+    whole, not on a sample (30,000 integers then ``2.5`` is DOUBLE), and its dates are ISO unless
+    the source declares ``date_format`` (``03/04/2025`` is not guessed as March or April);
+    declared ``columns`` types win over the sniffer, and cast Parquet columns.
+    """
     listed = "[" + ", ".join(literal(f) for f in files) + "]"
     options = ", hive_partitioning = true" if source.hive_partitioning else ""
-    if _format(source) == "parquet":
-        return f"SELECT * FROM read_parquet({listed}{options})"
     options += ", union_by_name = true" if len(files) > 1 else ""
+    if _format(source) == "parquet":
+        select = f"SELECT * FROM read_parquet({listed}{options})"
+        casts = ", ".join(f"CAST({identifier(c)} AS {kind}) AS {identifier(c)}" for c, kind in source.columns.items())
+        return _finite(con, source, f"SELECT * REPLACE ({casts}) FROM ({select})" if casts else select)
+    options += f", dateformat = {literal(source.date_format or '%Y-%m-%d')}, sample_size = -1"
+    if source.columns:
+        options += ", types = {" + ", ".join(f"{literal(c)}: {literal(k)}" for c, k in source.columns.items()) + "}"
     if all(_header_only(f) for f in files):
         # DuckDB types a header-only CSV as VARCHAR, and sum(VARCHAR) does not bind. Columns of
         # type NULL bind to every function and give 0 rows, so KPIs read it as "no data".
         names = con.execute(f"DESCRIBE SELECT * FROM read_csv({listed}, header = true{options})").fetchall()
         return "SELECT " + ", ".join(f"NULL AS {identifier(str(n[0]))}" for n in names) + " WHERE false"
-    return f"SELECT * FROM read_csv({listed}{options})"
+    return _finite(con, source, f"SELECT * FROM read_csv({listed}{options})")
+
+
+def _finite(con: duckdb.DuckDBPyConnection, source: Source, select: str) -> str:
+    """``select`` with NaN and infinities read as NULL when the source says ``non_finite: null``;
+    otherwise they stay, and a KPI value they make non-finite is an error (``execute``)."""
+    if source.non_finite != "null":
+        return select
+    floats = [str(c) for c, kind, *_ in con.execute(f"DESCRIBE {select}").fetchall() if kind in ("DOUBLE", "FLOAT")]
+    if not floats:
+        return select
+    nulls = ", ".join(
+        f"CASE WHEN isfinite({identifier(c)}) THEN {identifier(c)} END AS {identifier(c)}" for c in floats
+    )
+    return f"SELECT * REPLACE ({nulls}) FROM ({select})"
 
 
 def _header_only(path: str) -> bool:

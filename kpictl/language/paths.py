@@ -56,7 +56,7 @@ def matches(base: str, pattern: str) -> list[str]:
         return [start] if os.path.isfile(start) else []
     regex = _translate(rest)
     found = []
-    for folder, dirs, files in os.walk(start, followlinks=False):
+    for folder, dirs, files in os.walk(start, followlinks=False, onerror=_unreadable):
         dirs.sort()
         relative = os.path.relpath(folder, start).replace(os.sep, "/")
         for name in sorted(files):
@@ -64,6 +64,12 @@ def matches(base: str, pattern: str) -> list[str]:
             if regex.fullmatch(name if relative == "." else f"{relative}/{name}") and os.path.isfile(full):
                 found.append(full)
     return found
+
+
+def _unreadable(error: OSError) -> None:
+    """A folder that exists but cannot be listed is an error, not a folder without files."""
+    if not isinstance(error, FileNotFoundError | NotADirectoryError):
+        raise error
 
 
 def expand(base: str, pattern: str) -> list[str]:

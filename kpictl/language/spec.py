@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import difflib
 import os
 import re
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from kpictl.errors import KpiError, Location, SpecError
+from kpictl.errors import DataError, KpiError, Location, SpecError
 from kpictl.language import paths
 from kpictl.language.document import Document, escape, load_text
 from kpictl.language.schema import SCHEMAS as SCHEMAS  # re-exported: `kpictl schema` prints them from here
@@ -207,6 +208,9 @@ def build_config(doc: Document, root: str) -> Config:
             hive_partitioning=bool(raw.get("hive_partitioning", False)),
             description=raw.get("description"),
             at=doc.at(p, key=True),
+            columns={column: kind.upper() for column, kind in raw.get("columns", {}).items()},
+            date_format=raw.get("date_format"),
+            non_finite=raw.get("non_finite", "error"),
         )
     defaults = data.get("defaults", {})
     return Config(
@@ -219,6 +223,7 @@ def build_config(doc: Document, root: str) -> Config:
         vars=dict(data.get("vars", {})),
         fail_on=data.get("fail_on"),
         at=doc.at(""),
+        timezone=data.get("timezone", "UTC"),
     )
 
 
@@ -239,6 +244,21 @@ def kpi_files(root: Path, folders: tuple[str, ...], allowed: tuple[str, ...] = (
     tops = paths.roots(str(root), allowed)
     found = {f for f in _definition_files(root, folders, tops) if paths.inside(f, tops)}
     return sorted(Path(os.path.relpath(f, root)) for f in found)
+
+
+def _timezone(config: Config, doc: Document) -> list[KpiError]:
+    """A ``timezone:`` that is not an IANA time zone name."""
+    import zoneinfo
+
+    name = config.timezone
+    try:
+        if name == "UTC" or (name.strip("/") == name and ".." not in name and zoneinfo.ZoneInfo(name)):
+            return []
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        pass
+    close = difflib.get_close_matches(name, sorted(zoneinfo.available_timezones()), n=1)
+    hint = f"did you mean '{close[0]}'?" if close else "an IANA name such as Europe/Paris or America/New_York"
+    return [SpecError(f"unknown time zone '{name}'", at=doc.at("/timezone"), hint=hint)]
 
 
 def _definition_files(root: Path, folders: tuple[str, ...], tops: tuple[str, ...]) -> list[str]:
@@ -262,7 +282,11 @@ def confinement(config: Config, doc: Document) -> list[KpiError]:
         if not paths.inside(str(root / folder), tops):
             errors.append(SpecError(f"metrics folder leaves the project: {folder}", at=at, hint=paths.HINT))
             continue
-        for found in _definition_files(root, (folder,), tops):
+        try:
+            found_files = _definition_files(root, (folder,), tops)
+        except OSError:  # an unreadable folder: the listing of the KPI files reports it
+            continue
+        for found in found_files:
             if not paths.inside(found, tops):
                 message = f"KPI file {os.path.relpath(found, root)} is a link to a file outside the project"
                 errors.append(SpecError(message, at=at, hint=paths.HINT))
@@ -314,10 +338,15 @@ def load(root: Path, read: Any = None, listing: Any = None, allowed: tuple[str, 
     no other's problems. ``allowed``: folders outside ``root`` that may be read (``--allow-path``).
     """
 
+    unreadable: list[KpiError] = []
+
     def read_disk(rel: str) -> bytes | None:
         try:
             return (root / rel).read_bytes()
         except (FileNotFoundError, IsADirectoryError):
+            return None
+        except OSError as exc:  # a file kpictl cannot read is a problem, not a file with no KPI
+            unreadable.append(DataError(f"cannot read {rel}: {exc.strerror or exc}", at=Location(rel)))
             return None
 
     def list_disk(folders: tuple[str, ...]) -> list[str]:
@@ -337,10 +366,26 @@ def load(root: Path, read: Any = None, listing: Any = None, allowed: tuple[str, 
     if problems:
         return Loaded(None, [], problems, left_out)
     config = dataclasses.replace(build_config(doc, str(root)), allowed=allowed)
+    if wrong_zone := _timezone(config, doc):  # reported; the rest is checked in UTC
+        errors.extend(wrong_zone)
+        config = dataclasses.replace(config, timezone="UTC")
     if on_disk:
         errors.extend(confinement(config, doc))
     kpis: list[Kpi] = []
-    for rel in listing(config.metrics):
+    try:
+        files = listing(config.metrics)
+    except OSError as exc:  # an unreadable metrics folder: not "0 KPIs: valid"
+        files = []
+        unreadable.append(DataError(f"cannot read a metrics folder: {exc.strerror or exc}", at=doc.at("/metrics")))
+    if on_disk and not files and not unreadable:
+        folders = ", ".join(config.metrics)
+        hint = "add a *.yml file with a kpis: list (kpictl init writes an example)"
+        errors.append(
+            SpecError(
+                f"no KPI file in {folders}", at=doc.at("/metrics") if "metrics" in doc.data else doc.at(""), hint=hint
+            )
+        )
+    for rel in files:
         text = read(rel)
         if text is None:
             continue
@@ -354,4 +399,4 @@ def load(root: Path, read: Any = None, listing: Any = None, allowed: tuple[str, 
         built, problems = build_kpis(doc, skip=broken)
         kpis.extend(built)
         errors.extend(problems)
-    return Loaded(config, kpis, errors, left_out)
+    return Loaded(config, kpis, [*errors, *unreadable], left_out)
