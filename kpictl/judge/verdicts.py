@@ -17,6 +17,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from kpictl.judge import forecast, targets
+from kpictl.language.resolve import to_date_unit
 from kpictl.model import GRAINS, Kpi, Row
 
 
@@ -35,6 +36,8 @@ def companions(
         unit = (period or "").removesuffix("_to_date")
         own = grain or kpi.grain or default_grain
         if not period or name in sizes or unit not in GRAINS or GRAINS.index(unit) <= GRAINS.index(own):
+            continue
+        if to_date_unit("", unit, own) is not None:  # a week is not within one month: judged as it is
             continue
         hidden = f"{name}__to_date"
         while hidden in kpis:
