@@ -315,7 +315,7 @@ class Project:
         if self._size_kpis is None:
             from kpictl.sql import aggregates
 
-            self._size_kpis = aggregates.size_kpis(self.kpis)
+            self._size_kpis = aggregates.size_kpis(self.kpis, self._parsed().formulas())
         return self._size_kpis
 
     def lint(self, names: Sequence[str] | None = None, *, data: bool = True) -> list[LintReport]:

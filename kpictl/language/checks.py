@@ -53,6 +53,10 @@ class Parsed:
     by_name: dict[str, Kpi]
     errors: list[KpiError]
 
+    def formulas(self) -> dict[str, Any]:
+        """The sqlglot tree of each KPI's formula, by name (when it parsed)."""
+        return {name: found[0].tree for name, found in self.exprs.items() if found and found[0].part == "formula"}
+
 
 def parse(config: Config, kpis: list[Kpi]) -> Parsed:
     """Render and parse every expression of every KPI (``formula.render``, ``formula.parse``)."""
