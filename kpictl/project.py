@@ -141,7 +141,11 @@ class Project:
     def validate(self, *, data: bool = True) -> list[KpiError]:
         """Every semantic problem: names, formulas, cycles, dimensions, tests and, when the
         source files exist and ``data`` is true, columns against the real schemas."""
+        from kpictl.judge import verdicts
+
         errors = self._problems + self._check(data=data)[1] + (self._unreadable if data else [])
+        if not errors:  # judging needs values to date that only valid definitions can give
+            errors += verdicts.problems(self.kpis, self._companions(list(self.kpis), None), self._parsed().formulas())
         unique = {(str(e), type(e)): e for e in errors}
         return sorted(unique.values(), key=KpiError.sort_key)
 
