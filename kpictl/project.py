@@ -197,17 +197,16 @@ class Project:
         shown (``verdicts.companions``).
         """
         from kpictl.engine import duckdb as engine
-        from kpictl.language import formula
+        from kpictl.language import formula, jinja
         from kpictl.sql import planner
 
         self._valid_kpis(data=True)
         selected = self.select(names)
         if where is not None:
-            where = formula.render(where, self.config.vars, Location("--where"))
+            where = jinja.render(where, self.config.vars, Location("--where"))
             formula.parse(where, "filter", Location("--where"))
         columns = engine.with_given(self.schemas(), tables)
-        extra = self._companions(selected, grain) if judging else {}
-        hidden = {kpi.name: kpi for kpi in extra.values()}
+        hidden = {kpi.name: kpi for kpi in self._companions(selected, grain).values()} if judging else {}
         return planner.plan(
             self.config,
             {**self.kpis, **hidden},

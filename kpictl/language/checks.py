@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from kpictl.errors import KpiError, Location, SpecError, suggest
-from kpictl.language import formula
+from kpictl.language import formula, jinja
 from kpictl.language.document import at_offset
 from kpictl.language.resolve import Resolver, Schemas, cycles, nested_window, to_date_unit
 from kpictl.model import Config, Kpi
@@ -59,7 +59,7 @@ class Parsed:
 
 
 def parse(config: Config, kpis: list[Kpi]) -> Parsed:
-    """Render and parse every expression of every KPI (``formula.render``, ``formula.parse``)."""
+    """Render and parse every expression of every KPI (``jinja.render``, ``formula.parse``)."""
     errors: list[KpiError] = []
     by_name: dict[str, Kpi] = {}
     for kpi in kpis:
@@ -123,7 +123,7 @@ def _render(kpi: Kpi, config: Config) -> tuple[Kpi | None, list[Expr], list[KpiE
 
     def one(text: str, kind: str, part: str, at: Location) -> str:
         try:
-            done = formula.render(text, config.vars, at)
+            done = jinja.render(text, config.vars, at)
             exact = done == text
             tree = formula.parse(done, kind, at, exact=exact)
             parsed.append(Expr(part, done, at, exact, tree, formula.column_offsets(tree)))
