@@ -141,7 +141,11 @@ class Project:
     def validate(self, *, data: bool = True) -> list[KpiError]:
         """Every semantic problem: names, formulas, cycles, dimensions, tests and, when the
         source files exist and ``data`` is true, columns against the real schemas."""
+        from kpictl.judge import verdicts
+
         errors = self._problems + self._check(data=data)[1] + (self._unreadable if data else [])
+        if not errors:  # judging needs values to date that only valid definitions can give
+            errors += verdicts.problems(self.kpis, self._companions(list(self.kpis), None), self._parsed().formulas())
         unique = {(str(e), type(e)): e for e in errors}
         return sorted(unique.values(), key=KpiError.sort_key)
 
@@ -193,17 +197,16 @@ class Project:
         shown (``verdicts.companions``).
         """
         from kpictl.engine import duckdb as engine
-        from kpictl.language import formula
+        from kpictl.language import formula, jinja
         from kpictl.sql import planner
 
         self._valid_kpis(data=True)
         selected = self.select(names)
         if where is not None:
-            where = formula.render(where, self.config.vars, Location("--where"))
+            where = jinja.render(where, self.config.vars, Location("--where"))
             formula.parse(where, "filter", Location("--where"))
         columns = engine.with_given(self.schemas(), tables)
-        extra = self._companions(selected, grain) if judging else {}
-        hidden = {kpi.name: kpi for kpi in extra.values()}
+        hidden = {kpi.name: kpi for kpi in self._companions(selected, grain).values()} if judging else {}
         return planner.plan(
             self.config,
             {**self.kpis, **hidden},
@@ -315,7 +318,7 @@ class Project:
         if self._size_kpis is None:
             from kpictl.sql import aggregates
 
-            self._size_kpis = aggregates.size_kpis(self.kpis)
+            self._size_kpis = aggregates.size_kpis(self.kpis, self._parsed().formulas())
         return self._size_kpis
 
     def lint(self, names: Sequence[str] | None = None, *, data: bool = True) -> list[LintReport]:

@@ -91,6 +91,8 @@ def close(a: Any, b: Any) -> bool:
 def test_values_do_not_depend_on_from_and_to(project: Project, grain: str, by: str, seed: int) -> None:
     declared = {n: {d.name for d in k.dimensions} for n, k in project.kpis.items()}
     names = [n for n in project.kpis if not by or by in declared[n.split("__")[0]]]
+    if grain == "week":  # refused at week grain (a week straddles two quarters): tested in test_engine
+        names = [n for n in names if not n.endswith("__qtd")]
     assert names, by
     whole = keyed(project.run(names, grain=grain, by=[by] if by else []))
     rng = random.Random(seed)

@@ -1,9 +1,11 @@
 """Semantic checks of a loaded project: names, formulas, cycles, dimensions, tests, columns.
 
-``check`` returns every problem as a list (never raises) together with the KPIs whose
-formulas and filters have been rendered through Jinja, ready for the planner. Column checks
-against the real data happen only when ``schemas`` (source → column → type) is given; this
-module never opens a file itself.
+``parse`` renders (Jinja) and parses every expression of every KPI once; ``check`` returns
+every problem as a list (never raises) together with the KPIs whose formulas and filters have
+been rendered, ready for the planner, which plans the same trees. What a name means is
+``resolve``'s rule, the one the planner applies too. Column checks against the real data
+happen only when ``schemas`` (source → column → type) is given; this module never opens a
+file itself.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from kpictl.errors import KpiError, Location, SpecError, suggest
-from kpictl.language import formula
+from kpictl.language import formula, jinja
 from kpictl.language.document import at_offset
 from kpictl.language.resolve import Resolver, Schemas, cycles, nested_window, to_date_unit
 from kpictl.model import Config, Kpi
@@ -53,9 +55,13 @@ class Parsed:
     by_name: dict[str, Kpi]
     errors: list[KpiError]
 
+    def formulas(self) -> dict[str, Any]:
+        """The sqlglot tree of each KPI's formula, by name (when it parsed)."""
+        return {name: found[0].tree for name, found in self.exprs.items() if found and found[0].part == "formula"}
+
 
 def parse(config: Config, kpis: list[Kpi]) -> Parsed:
-    """Render and parse every expression of every KPI (``formula.render``, ``formula.parse``)."""
+    """Render and parse every expression of every KPI (``jinja.render``, ``formula.parse``)."""
     errors: list[KpiError] = []
     by_name: dict[str, Kpi] = {}
     for kpi in kpis:
@@ -119,7 +125,7 @@ def _render(kpi: Kpi, config: Config) -> tuple[Kpi | None, list[Expr], list[KpiE
 
     def one(text: str, kind: str, part: str, at: Location) -> str:
         try:
-            done = formula.render(text, config.vars, at)
+            done = jinja.render(text, config.vars, at)
             exact = done == text
             tree = formula.parse(done, kind, at, exact=exact)
             parsed.append(Expr(part, done, at, exact, tree, formula.column_offsets(tree)))

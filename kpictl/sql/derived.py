@@ -46,11 +46,11 @@ class Ref:
 
 @dataclass(frozen=True)
 class Derived:
-    """A KPI computed from others: ``expr`` is SQL over the aliases of its ``refs``."""
+    """A KPI computed from others: ``expr`` is an expression over the aliases of its ``refs``."""
 
     kpi: str
     grain: str
-    expr: str
+    expr: exp.Expr
     refs: tuple[Ref, ...]
     at: Location = field(default_factory=Location, compare=False)
 
@@ -80,7 +80,7 @@ def derive(kpi: Kpi, grain: str, kpis: Mapping[str, Kpi], trees: Mapping[str, ex
         return exp.column(refs[key].alias, quoted=True)
 
     expr = null_safe(tree.transform(term))
-    return Derived(kpi.name, grain, expr.sql("duckdb"), tuple(refs.values()), kpi.at)
+    return Derived(kpi.name, grain, expr, tuple(refs.values()), kpi.at)
 
 
 def _call(node: exp.Anonymous, grain: str, at: Location) -> tuple[str, int, Window | None]:

@@ -59,11 +59,11 @@ class Partial:
 
 @dataclass(frozen=True)
 class Measure:
-    """A source KPI inside a scan: ``expr`` is SQL over the scan's partial aliases."""
+    """A source KPI inside a scan: ``expr`` is an expression over the scan's partial aliases."""
 
     kpi: str
     alias: str
-    expr: str
+    expr: exp.Expr
     windows: tuple[tuple[Window, str], ...] = ()  # windows derived KPIs need, with their column
     at: Location = field(default_factory=Location, compare=False)
     partials: tuple[str, ...] = ()  # aliases of the scan's partials ``expr`` reads
@@ -325,7 +325,7 @@ class _Planner:
                 names[f"__p{i}"] = exp.column(partials[spec.sql].alias, quoted=True)
             windows = tuple((w, _unique(f"{draft.kpi.name}__{w.name}", taken)) for w in draft.windows)
             alias = _unique(draft.kpi.name, taken)
-            expr = substitute(draft.post, names).sql("duckdb")
+            expr = substitute(draft.post, names)
             used = tuple(partials[spec.sql].alias for spec in draft.specs)
             measures.append(Measure(draft.kpi.name, alias, expr, windows, draft.kpi.at, used, draft.reads))
         rows = (
