@@ -77,7 +77,7 @@ def test_kpis_of_one_source_grain_and_breakdown_share_one_scan() -> None:
         ('COUNT(DISTINCT "orders"."customer_id")', "recompute", "0"),  # distinct counts do not add up
     ]
     aov = next(m for m in scan.measures if m.kpi == "aov")
-    assert aov.expr == '("aov__1" / NULLIF("aov__2", 0))'
+    assert aov.expr.sql("duckdb") == '("aov__1" / NULLIF("aov__2", 0))'
 
 
 def test_another_time_column_source_or_grain_is_another_scan() -> None:
@@ -109,7 +109,7 @@ def test_derived_kpis_come_after_their_inputs_which_are_planned_too() -> None:
     assert [d.kpi for d in plan.derived] == ["cost_to_revenue", "cost_to_revenue_pct"]
     assert {m.kpi for s in plan.scans for m in s.measures} == {"cost", "revenue"}
     assert plan.outputs == (("cost_to_revenue_pct", "month"),)
-    assert plan.derived[0].expr == '"ref_1" / NULLIF("ref_2", 0)'
+    assert plan.derived[0].expr.sql("duckdb") == '"ref_1" / NULLIF("ref_2", 0)'
 
 
 def test_prior_is_a_shifted_reference() -> None:
@@ -120,7 +120,7 @@ def test_prior_is_a_shifted_reference() -> None:
 def test_a_window_over_a_derived_kpi_applies_to_its_leaves() -> None:
     plan = make(["rolling_ratio"])
     (node,) = plan.derived
-    assert node.expr == '(("ref_1" / NULLIF("ref_2", 0)) * 100)'
+    assert node.expr.sql("duckdb") == '(("ref_1" / NULLIF("ref_2", 0)) * 100)'
     assert [(r.kpi, r.window) for r in node.refs] == [("cost", Window("rolling", 3)), ("revenue", Window("rolling", 3))]
     windows = {m.kpi: [w for w, _ in m.windows] for s in plan.scans for m in s.measures}
     assert windows == {"cost": [Window("rolling", 3)], "revenue": [Window("rolling", 3)]}
@@ -258,10 +258,13 @@ def test_every_division_is_null_safe_but_by_a_nonzero_constant() -> None:
 
 
 def test_empty_value_evaluates_a_formula_over_zero_rows() -> None:
-    assert empty_value('"a" / NULLIF("b", 0)', {"a": "0", "b": "0"}) is None  # a ratio: NULL
-    assert empty_value('"a" - "b" * 2', {"a": "0", "b": "0"}) == "0"  # sums: 0
-    assert empty_value('"a" + "m"', {"a": "0", "m": None}) is None  # with a max: NULL
-    assert empty_value('COALESCE("m", 0)', {"m": None}) == "COALESCE(NULL, 0)"  # left to SQL
+    def tree(sql: str) -> Any:
+        return tree_of(sql, Location())
+
+    assert empty_value(tree('"a" / NULLIF("b", 0)'), {"a": "0", "b": "0"}) is None  # a ratio: NULL
+    assert empty_value(tree('"a" - "b" * 2'), {"a": "0", "b": "0"}) == "0"  # sums: 0
+    assert empty_value(tree('"a" + "m"'), {"a": "0", "m": None}) is None  # with a max: NULL
+    assert empty_value(tree('COALESCE("m", 0)'), {"m": None}) == "COALESCE(NULL, 0)"  # left to SQL
 
 
 # -- calendar ---------------------------------------------------------------------------------

@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from sqlglot import exp
+
 from kpictl.errors import Location, SpecError
 from kpictl.model import Lookup
 from kpictl.sql import periods
-from kpictl.sql.aggregates import empty_value, substitute_sql
+from kpictl.sql.aggregates import empty_value, substitute_sql, tree_of
 from kpictl.sql.planner import Derived, Measure, Partial, Plan, Scan, Window, dim_alias
 from kpictl.sql.quoting import comment, identifier, literal
 
@@ -232,11 +234,11 @@ class _Query:
             what=f"{window.name} of {', '.join(m.kpi for m in users)}",
         )
 
-    def _windowed(self, partial: Partial, window: Window, grain: str, recomputed: str | None) -> str:
+    def _windowed(self, partial: Partial, window: Window, grain: str, recomputed: str | None) -> exp.Expr:
         """A partial over ``window``: combined from per-period values, or read recomputed."""
         if partial.combine == "recompute":
             return _filled(recomputed or "", partial)
-        value = _filled("s", partial)
+        value = _filled("s", partial).sql("duckdb")
         start = self.bound(grain, "from")
         if window.kind == "cumulative" and start:  # spine rows before the range were read for prior/rolling
             value = f"CASE WHEN sp.period_ >= {start} THEN {value} END"
@@ -246,7 +248,7 @@ class _Query:
         over = (
             f"PARTITION BY {', '.join(partition)} " if partition else ""
         ) + f"ORDER BY sp.period_ ROWS BETWEEN {frame} AND CURRENT ROW"
-        return f"{partial.combine.upper()}({value}) OVER ({over})"
+        return tree_of(f"{partial.combine.upper()}({value}) OVER ({over})", Location(), copy=False)
 
     # -- derived KPIs and the result -------------------------------------------------------
     def derived(self, node: Derived) -> str:
@@ -259,12 +261,13 @@ class _Query:
         placed = {ref.alias: self.placed[(ref.kpi, node.grain, ref.window)] for ref in node.refs}
         relations = list(dict.fromkeys(relation for relation, _ in placed.values()))
         joins: dict[tuple[str, int], dict[str, str]] = {}
-        columns, empties = {}, {}
+        columns: dict[str, exp.Expr] = {}
+        empties: dict[str, str | None] = {}
         for ref in node.refs:
             relation, column = placed[ref.alias]
             empties[ref.alias] = None if ref.shift else self.empty[(ref.kpi, node.grain, ref.window)]
             if len(relations) == 1 and not ref.shift:
-                columns[ref.alias] = f"k.{identifier(column)}"
+                columns[ref.alias] = _column("k", column)
                 continue
             if (relation, ref.shift) not in joins:
                 period = f"CAST(k.period_ - {periods.interval(node.grain, ref.shift)} AS DATE)"
@@ -274,11 +277,12 @@ class _Query:
                     "period": period if ref.shift else "k.period_",
                 }
             alias = joins[(relation, ref.shift)]["alias"]
-            columns[ref.alias] = f"{alias}.{identifier(column)}"
-            if empties[ref.alias] is not None:
-                columns[ref.alias] = (
-                    f"CASE WHEN {alias}.period_ IS NULL THEN {empties[ref.alias]} ELSE {columns[ref.alias]} END"
+            columns[ref.alias] = _column(alias, column)
+            if empties[ref.alias] is not None:  # no row of this input: its value over zero rows
+                case = (
+                    f"CASE WHEN {alias}.period_ IS NULL THEN {empties[ref.alias]} ELSE {alias}.{identifier(column)} END"
                 )
+                columns[ref.alias] = tree_of(case, Location())
         name = self.names[(node.kpi, node.grain)]
         self.placed[(node.kpi, node.grain, None)] = (name, "value_")
         self.empty[(node.kpi, node.grain, None)] = empty_value(node.expr, empties)
@@ -322,10 +326,17 @@ def _recomputed(scan: Scan, measure: Measure) -> list[Partial]:
     return [p for p in _used(scan, measure) if p.combine == "recompute"]
 
 
-def _filled(relation: str, partial: Partial) -> str:
+def _filled(relation: str, partial: Partial) -> exp.Expr:
     """A partial read from a LEFT JOIN: a period without rows gets the partial's empty value."""
-    column = f"{relation}.{identifier(partial.alias)}"
-    return f"COALESCE({column}, {partial.empty})" if partial.empty is not None else column
+    column = _column(relation, partial.alias)
+    if partial.empty is None:
+        return column
+    return exp.Coalesce(this=column, expressions=[tree_of(partial.empty, Location())])
+
+
+def _column(relation: str, name: str) -> exp.Column:
+    """``relation."name"``: the relation is one of the compiler's own short aliases (s, k, j1)."""
+    return exp.Column(this=exp.to_identifier(name, quoted=True), table=exp.to_identifier(relation, quoted=False))
 
 
 def _where(at: Location) -> str:

@@ -58,23 +58,26 @@ class Ref:
 
 @dataclass(frozen=True)
 class Derived:
-    """A KPI computed from others: ``expr`` is SQL over the aliases of its ``refs``."""
+    """A KPI computed from others: ``expr`` is an expression over the aliases of its ``refs``."""
 
     kpi: str
     grain: str
-    expr: str
+    expr: exp.Expr
     refs: tuple[Ref, ...]
     at: Location = field(default_factory=Location, compare=False)
 
 
-def derive(kpi: Kpi, grain: str, kpis: Mapping[str, Kpi]) -> Derived:
+def derive(kpi: Kpi, grain: str, kpis: Mapping[str, Kpi], trees: Mapping[str, exp.Expr] | None = None) -> Derived:
     """The derived KPI ``kpi`` at ``grain``: its formula over references, divisions NULL-safe.
 
     ``kpis`` are checked (``checks``): names, argument counts and cycles are not checked
     again; only what depends on the run's grain is (a to_date() unit finer than ``grain``).
+    ``trees`` are the checked formula trees by KPI name (``checks.parse``); a KPI without one
+    (a hidden to-date companion) is parsed here.
     """
     at = kpi.formula_at if kpi.formula_at.line else kpi.at
-    tree = _expand(tree_of(kpi.formula, at), kpis, at)
+    checked = trees or {}
+    tree = _expand(_formula(kpi, checked), kpis, at, checked)
     refs: dict[Ref, Ref] = {}
 
     def term(node: exp.Expr) -> exp.Expr:
@@ -89,7 +92,7 @@ def derive(kpi: Kpi, grain: str, kpis: Mapping[str, Kpi]) -> Derived:
         return exp.column(refs[key].alias, quoted=True)
 
     expr = null_safe(tree.transform(term))
-    return Derived(kpi.name, grain, expr.sql("duckdb"), tuple(refs.values()), kpi.at)
+    return Derived(kpi.name, grain, expr, tuple(refs.values()), kpi.at)
 
 
 def _call(node: exp.Anonymous, grain: str, at: Location) -> tuple[str, int, Window | None]:
@@ -110,11 +113,17 @@ def _call(node: exp.Anonymous, grain: str, at: Location) -> tuple[str, int, Wind
     return target, 0, Window("rolling", n=count)
 
 
-def _expand(tree: exp.Expr, kpis: Mapping[str, Kpi], at: Location) -> exp.Expr:
+def _formula(kpi: Kpi, trees: Mapping[str, exp.Expr]) -> exp.Expr:
+    """The checked tree of a KPI's formula (never modified: transform copies), else parsed."""
+    found = trees.get(kpi.name)
+    return found if found is not None else tree_of(kpi.formula, kpi.formula_at, copy=False)
+
+
+def _expand(tree: exp.Expr, kpis: Mapping[str, Kpi], at: Location, trees: Mapping[str, exp.Expr]) -> exp.Expr:
     """Push every window over a derived KPI down to that KPI's own inputs, recursively."""
 
     def body(name: str) -> exp.Expr:
-        return tree_of(kpis[name].formula, kpis[name].formula_at, copy=False)
+        return _formula(kpis[name], trees)
 
     def refs(name: str) -> set[str]:
         return {c.name for c in body(name).find_all(exp.Column)} & set(kpis) if kpis[name].derived else set()
@@ -140,6 +149,6 @@ def _expand(tree: exp.Expr, kpis: Mapping[str, Kpi], at: Location) -> exp.Expr:
                 else leaf
             )
 
-        return exp.Paren(this=_expand(body(inner.name).transform(windowed_leaf), kpis, at))
+        return exp.Paren(this=_expand(body(inner.name).transform(windowed_leaf), kpis, at, trees))
 
     return tree.transform(over_leaves)

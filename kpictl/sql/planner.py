@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 
 from kpictl.errors import InvalidProject, KpiError, Location, SpecError, suggest
+from kpictl.language.checks import Expr
 from kpictl.language.resolve import Resolver, Schemas
 from kpictl.model import Config, Kpi, Lookup, Source
 from kpictl.sql import periods
@@ -58,11 +59,11 @@ class Partial:
 
 @dataclass(frozen=True)
 class Measure:
-    """A source KPI inside a scan: ``expr`` is SQL over the scan's partial aliases."""
+    """A source KPI inside a scan: ``expr`` is an expression over the scan's partial aliases."""
 
     kpi: str
     alias: str
-    expr: str
+    expr: exp.Expr
     windows: tuple[tuple[Window, str], ...] = ()  # windows derived KPIs need, with their column
     at: Location = field(default_factory=Location, compare=False)
     partials: tuple[str, ...] = ()  # aliases of the scan's partials ``expr`` reads
@@ -123,6 +124,7 @@ def plan(
     end: dt.date | str | None = None,
     where: str | None = None,
     columns: Schemas | None = None,
+    exprs: Mapping[str, Sequence[Expr]] | None = None,
 ) -> Plan:
     """Plan ``selected`` KPIs and everything they derive from, transitively.
 
@@ -132,10 +134,12 @@ def plan(
     (``engine.schemas``): with it, a bare name that is not a column of the source is looked
     for in its lookups, and a breakdown the source lacks is reported; without it, bare names
     are taken as the source's own columns. ``where`` is a row condition applied to every
-    scan. Raises SpecError (one problem) or InvalidProject.
+    scan. ``exprs`` are the trees ``checks.parse`` made of each KPI's expressions: given, they
+    are planned as they are instead of parsed again. Raises SpecError (one problem) or
+    InvalidProject.
     """
     by = tuple(dict.fromkeys(by))  # asked twice is asked once
-    planner = _Planner(config, kpis, by, Resolver(config, columns))
+    planner = _Planner(config, kpis, by, Resolver(config, columns), exprs or {})
     errors = planner.errors
     outputs: list[Node] = []
     for name in selected:
@@ -198,8 +202,17 @@ class _Draft:
 
 
 class _Planner:
-    def __init__(self, config: Config, kpis: Mapping[str, Kpi], by: tuple[str, ...], resolver: Resolver):
-        self.config, self.kpis, self.by, self.resolver = config, kpis, by, resolver
+    def __init__(
+        self,
+        config: Config,
+        kpis: Mapping[str, Kpi],
+        by: tuple[str, ...],
+        resolver: Resolver,
+        exprs: Mapping[str, Sequence[Expr]],
+    ):
+        self.config, self.kpis, self.by, self.resolver, self.exprs = config, kpis, by, resolver, exprs
+        #: the checked formula tree of each KPI: derived formulas are expanded from them
+        self.trees = {name: found[0].tree for name, found in exprs.items() if found and found[0].part == "formula"}
         self.errors: list[KpiError] = []
         self.drafts: dict[Node, _Draft] = {}
         self.derived: dict[Node, Derived] = {}
@@ -214,7 +227,7 @@ class _Planner:
             if not kpi.derived:
                 self.drafts[node] = self._draft(kpi, node[1])
                 return
-            derived = derive(kpi, node[1], self.kpis)
+            derived = derive(kpi, node[1], self.kpis, self.trees)
         except KpiError as error:
             self.errors.append(error)
             return
@@ -225,6 +238,11 @@ class _Planner:
                 draft.windows.append(ref.window)
         self.derived[node] = derived
         self.order.append(node)
+
+    def tree(self, kpi: Kpi, part: str, text: str, at: Location) -> exp.Expr:
+        """The checked tree of ``part`` of ``kpi`` ("formula", "dimension 'x'"), else ``text`` parsed."""
+        found = next((e.tree for e in self.exprs.get(kpi.name, ()) if e.part == part and e.text == text), None)
+        return found if found is not None else tree_of(text, at, copy=False)
 
     def report_missing_dims(self, outputs: list[Node]) -> None:
         """A breakdown one of its inputs lacks is an error at the KPI the user asked for."""
@@ -248,10 +266,10 @@ class _Planner:
         if relation != source.name:  # bucketed by a date of a lookup (its order's date)
             joins[relation] = next(lk for lk in source.lookups if lk.source == relation)
         at = kpi.formula_at if kpi.formula_at.line else kpi.at
-        tree = self._qualify(tree_of(kpi.formula, at), source, joins, at, f"formula of {kpi.name}")
+        tree = self._qualify(self.tree(kpi, "formula", kpi.formula, at), source, joins, at, f"formula of {kpi.name}")
         spots = (*kpi.filter_at, *[kpi.at] * len(kpi.filters))
         filters = [
-            self._qualify(tree_of(text, spot), source, joins, spot, f"filter of {kpi.name}")
+            self._qualify(self.tree(kpi, "filter", text, spot), source, joins, spot, f"filter of {kpi.name}")
             for text, spot in zip(kpi.filters, spots, strict=False)
         ]
         post, specs = decompose(null_safe(tree), [null_safe(f) for f in filters])
@@ -264,7 +282,8 @@ class _Planner:
             try:
                 if name in declared:
                     spot, text = declared[name].at, declared[name].expr or ""
-                    node = self._qualify(tree_of(text, spot), source, dim_joins, spot, f"dimension {name}")
+                    tree = self.tree(kpi, f"dimension '{name}'", text, spot)
+                    node = self._qualify(tree, source, dim_joins, spot, f"dimension {name}")
                 else:
                     relation = self.resolver.column(source, name, what="--by", at=kpi.at)
                     node = exp.column(name.rpartition(".")[2], table=relation, quoted=True)
@@ -335,7 +354,7 @@ class _Planner:
                 names[f"__p{i}"] = exp.column(partials[spec.sql].alias, quoted=True)
             windows = tuple((w, _unique(f"{draft.kpi.name}__{w.name}", taken)) for w in draft.windows)
             alias = _unique(draft.kpi.name, taken)
-            expr = substitute(draft.post, names).sql("duckdb")
+            expr = substitute(draft.post, names)
             used = tuple(partials[spec.sql].alias for spec in draft.specs)
             measures.append(Measure(draft.kpi.name, alias, expr, windows, draft.kpi.at, used, draft.reads))
         rows = (
