@@ -16,7 +16,6 @@ from typing import Any
 from kpictl.errors import Location, SpecError, suggest
 from kpictl.language.document import at_offset
 
-
 #: Jinja filters a formula may use: none of them can make a text much longer than its input
 #: (``center``, ``indent``, ``wordwrap``, ``format`` and ``replace`` can: ``'a'|center(10**11)``).
 _FILTERS = "abs capitalize d default first float int join last length lower round string title trim upper"
