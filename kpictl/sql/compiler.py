@@ -113,7 +113,12 @@ class _Query:
         if day is None:
             return None
         first = periods.start(grain, day)
-        return self.param(f"{which}_{grain}", periods.shift(grain, first, 1) if which == "until" else first)
+        if which != "until":
+            return self.param(f"{which}_{grain}", first)
+        try:
+            return self.param(f"{which}_{grain}", periods.shift(grain, first, 1))
+        except (OverflowError, ValueError):  # --to in the last period of 9999: no end to read up to
+            return None
 
     def first(self, number: int, scan: Scan) -> str:
         """The first period a scan reads: the range start, earlier for prior() and windows."""

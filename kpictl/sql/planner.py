@@ -106,6 +106,13 @@ class Plan:
     end: dt.date | None = None
 
 
+def _too_many(grain: str, count: int) -> SpecError | None:
+    if count <= periods.MAX_PERIODS:
+        return None
+    message = f"the range has {count:,} {grain}s: more than {periods.MAX_PERIODS:,} periods"
+    return SpecError(message, at=Location(pointer="--from"), hint=periods.RANGE_HINT)
+
+
 def plan(
     config: Config,
     kpis: Mapping[str, Kpi],
@@ -155,6 +162,10 @@ def plan(
                 hint="--from is the first day, --to the last",
             )
         )
+    if first is not None and last is not None and not errors:
+        for grain in sorted({g for _, g in outputs}):
+            if (too_many := _too_many(grain, periods.count(grain, first, last))) is not None:
+                errors.append(too_many)
     scans = planner.scans(planner.lookback(outputs, first), where) if not errors else ()
     if errors:
         unique = list({str(e): e for e in errors}.values())
