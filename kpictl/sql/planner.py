@@ -22,7 +22,7 @@ from sqlglot import exp
 from kpictl.errors import InvalidProject, KpiError, Location, SpecError, suggest
 from kpictl.language.checks import Expr
 from kpictl.language.resolve import Resolver, Schemas
-from kpictl.model import Config, Kpi, Lookup, Source
+from kpictl.model import GRAINS, Config, Kpi, Lookup, Source
 from kpictl.sql import periods
 from kpictl.sql.aggregates import Spec, decompose, null_safe, substitute, tree_of
 from kpictl.sql.derived import Derived, Ref, Window, derive
@@ -147,8 +147,8 @@ def plan(
             errors.append(SpecError(f"unknown KPI '{name}'", hint=suggest(name, kpis)))
             continue
         node = (name, grain or kpis[name].grain or config.grain)
-        if node[1] not in periods.GRAINS:
-            errors.append(SpecError(f"unknown grain '{node[1]}'", hint=suggest(node[1], periods.GRAINS)))
+        if node[1] not in GRAINS:
+            errors.append(SpecError(f"unknown grain '{node[1]}'", hint=suggest(node[1], GRAINS)))
             continue
         outputs.append(node)
         planner.visit(node, ())
