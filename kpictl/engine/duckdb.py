@@ -26,6 +26,7 @@ import duckdb
 from kpictl.errors import DataError, InvalidProject, KpiError, Location, SpecError
 from kpictl.language import paths
 from kpictl.model import Config, Lookup, Row, Source
+from kpictl.sql import periods
 from kpictl.sql.quoting import identifier, literal
 
 if TYPE_CHECKING:
@@ -58,14 +59,15 @@ def execute(
         check_lookup_keys(con, compiled.lookups)
         try:
             result = run_select(con, compiled.sql, compiled.params, timeout=timeout)
-        except duckdb.InterruptException:
-            hint = "narrow the range with --from/--to, or look for a KPI reading far too many rows"
-            raise DataError(f"the query was stopped after {timeout:g} s", hint=hint, sql=compiled.sql) from None
         except duckdb.Error as error:
             raise _data_error(error, compiled) from None
     width = len(compiled.by)
     rows = [Row(r[0], r[1], dict(zip(compiled.by, r[2 : 2 + width], strict=True)), r[2 + width]) for r in result]
     _check_finite(rows, compiled, config)
+    if (count := len({row.period for row in rows})) > periods.MAX_PERIODS:  # the range came from the data
+        first, last = min(r.period for r in rows), max(r.period for r in rows)
+        message = f"the run spans {count:,} periods, from {first} to {last}: more than {periods.MAX_PERIODS:,}"
+        raise DataError(message, hint=periods.RANGE_HINT)
     return rows
 
 
@@ -100,11 +102,24 @@ def run_select(
     if kinds != ["SELECT"]:
         found = ", ".join(kinds) or "nothing"
         raise SpecError(f"refused to run: kpictl runs exactly one SELECT statement, this SQL has {found}", sql=sql)
-    timer = threading.Timer(timeout, con.interrupt)
+    timed_out = threading.Event()
+
+    def stop() -> None:
+        timed_out.set()
+        con.interrupt()
+
+    timer = threading.Timer(timeout, stop)
     timer.start()
     try:
         cursor = con.execute(sql, dict(params)) if params else con.execute(sql)
         return cursor.fetchall()
+    except (duckdb.InterruptException, RuntimeError) as error:  # the timer, or Ctrl-C
+        if isinstance(error, RuntimeError) and "interrupt" not in str(error).lower():
+            raise
+        if not timed_out.is_set():
+            raise KeyboardInterrupt from None  # the CLI says "interrupted" and exits 130
+        hint = "narrow the range with --from/--to, or look for a KPI reading far too many rows"
+        raise DataError(f"the query was stopped after {timeout:g} s", hint=hint, sql=sql) from None
     except duckdb.PermissionException as error:
         message = f"refused: the query reaches outside the declared sources ({_first_line(error)})"
         raise SpecError(message, sql=sql) from None
@@ -147,6 +162,10 @@ def connect(
 
 
 def _create_view(con: duckdb.DuckDBPyConnection, source: Source, files: list[str]) -> None:
+    empty = next((f for f in files if _format(source) == "csv" and os.path.getsize(f) == 0), None)
+    if empty is not None:  # DuckDB would read one unnamed column, and blame the time column
+        message = f"source '{source.name}': {os.path.basename(empty)} is an empty file (0 bytes)"
+        raise DataError(message, at=source.at, hint="a CSV file starts with a header line")
     try:
         con.execute(f"CREATE VIEW {identifier(source.name)} AS {_reader(con, source, files)}")
     except duckdb.Error as error:  # binding the view reads the files' metadata: a broken file fails here

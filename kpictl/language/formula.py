@@ -98,6 +98,7 @@ def parse(text: str, kind: str, at: Location | None = None, *, exact: bool = Tru
         ) from None
     if not tokens:
         raise SpecError("the expression is empty", at=at)
+    _check_size(tokens, where)
     statement = tokens[0].token_type in (TokenType.SELECT, TokenType.WITH, TokenType.FROM)
     for token in tokens:
         if token.token_type == TokenType.SEMICOLON:
@@ -135,6 +136,32 @@ def parse(text: str, kind: str, at: Location | None = None, *, exact: bool = Tru
     _check_nodes(tree, kind, where, tokens, text)
     _check_aggregation(tree, kind, where, tokens)
     return tree
+
+
+#: Bounds of one expression: longer or deeper ones are not written by people, and would exhaust
+#: Python's recursion (a 50-deep formula) or take minutes to plan (a 50,000-term sum).
+MAX_TOKENS = 2_000
+MAX_DEPTH = 24
+
+
+def _check_size(tokens: list[Any], where: Any) -> None:
+    from sqlglot.tokens import TokenType  # type: ignore[attr-defined]
+
+    if len(tokens) > MAX_TOKENS:
+        raise SpecError(
+            f"the expression is too long: {len(tokens):,} tokens, at most {MAX_TOKENS:,}",
+            at=where(0),
+            hint="split it into several KPIs and a derived KPI that combines them",
+        )
+    depth = 0
+    for token in tokens:
+        depth += {TokenType.L_PAREN: 1, TokenType.R_PAREN: -1}.get(token.token_type, 0)
+        if depth > MAX_DEPTH:
+            raise SpecError(
+                f"the expression is nested too deeply: more than {MAX_DEPTH} parentheses",
+                at=where(token.start),
+                hint="remove redundant parentheses, or split it into several KPIs",
+            )
 
 
 def _unclosed_quote(text: str) -> int | None:

@@ -168,13 +168,13 @@ def _reaches(kpi: Kpi | None, upto: Sequence[Row], grain: str | None, lang: str)
     # towards the bound in force for this row (a size's bound scaled to its period)
     in_force = j is not None and (j.min, j.max) != (None, None)
     target = Target(Bound(j.min, j.max), by=kpi.target.by) if j is not None and in_force else kpi.target
-    projection = forecast(points, target, dims=last.dims)
-    if projection.slope_per_day is None:  # fewer than two values: no pace to speak of
+    pace = forecast(points, target, dims=last.dims)
+    if pace.slope_per_day is None:  # fewer than two values: no pace to speak of
         return ""
-    if projection.reaches_on is None:
+    if pace.reaches_on is None:
         return word("never", lang)
-    label = period_label(projection.reaches_on, grain)
-    return f"{label} ({word('late', lang)})" if projection.reaches_by_deadline is False else label
+    label = period_label(pace.reaches_on, grain)
+    return f"{label} ({word('late', lang)})" if pace.reaches_by_deadline is False else label
 
 
 def latest(rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = (), lang: str = "en") -> View:

@@ -22,7 +22,7 @@ from sqlglot import exp
 from kpictl.errors import InvalidProject, KpiError, Location, SpecError, suggest
 from kpictl.language.checks import Expr
 from kpictl.language.resolve import Resolver, Schemas
-from kpictl.model import Config, Kpi, Lookup, Source
+from kpictl.model import GRAINS, Config, Kpi, Lookup, Source
 from kpictl.sql import periods
 from kpictl.sql.aggregates import Spec, decompose, null_safe, substitute, tree_of
 from kpictl.sql.derived import Derived, Ref, Window, derive
@@ -105,6 +105,13 @@ class Plan:
     end: dt.date | None = None
 
 
+def _too_many(grain: str, count: int) -> SpecError | None:
+    if count <= periods.MAX_PERIODS:
+        return None
+    message = f"the range has {count:,} {grain}s: more than {periods.MAX_PERIODS:,} periods"
+    return SpecError(message, at=Location(pointer="--from"), hint=periods.RANGE_HINT)
+
+
 def plan(
     config: Config,
     kpis: Mapping[str, Kpi],
@@ -139,8 +146,8 @@ def plan(
             errors.append(SpecError(f"unknown KPI '{name}'", hint=suggest(name, kpis)))
             continue
         node = (name, grain or kpis[name].grain or config.grain)
-        if node[1] not in periods.GRAINS:
-            errors.append(SpecError(f"unknown grain '{node[1]}'", hint=suggest(node[1], periods.GRAINS)))
+        if node[1] not in GRAINS:
+            errors.append(SpecError(f"unknown grain '{node[1]}'", hint=suggest(node[1], GRAINS)))
             continue
         outputs.append(node)
         planner.visit(node, ())
@@ -154,6 +161,10 @@ def plan(
                 hint="--from is the first day, --to the last",
             )
         )
+    if first is not None and last is not None and not errors:
+        for grain in sorted({g for _, g in outputs}):
+            if (too_many := _too_many(grain, periods.count(grain, first, last))) is not None:
+                errors.append(too_many)
     scans = planner.scans(where) if not errors else ()
     if errors:
         unique = list({str(e): e for e in errors}.values())
