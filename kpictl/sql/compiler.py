@@ -111,17 +111,7 @@ class _Query:
         day = self.plan.start if which == "from" else self.plan.end
         if day is None:
             return None
-<<<<<<< HEAD
-        return self.param(f"{which}_{grain}", periods.start(grain, day))
-=======
-        first = periods.start(grain, day)
-        if which != "until":
-            return self.param(f"{which}_{grain}", first)
-        try:
-            return self.param(f"{which}_{grain}", periods.shift(grain, first, 1))
-        except (OverflowError, ValueError):  # --to in the last period of 9999: no end to read up to
-            return None
->>>>>>> main
+        return self.param(f"{which}_{grain}", periods.start(grain, day))  # no day after: --to 9999-12-31 is fine
 
     def first(self, scan: Scan) -> str:
         """The first period of a scan's spine: its source's first period with rows, whatever the range.
