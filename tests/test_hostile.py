@@ -573,3 +573,21 @@ def test_a_breakdown_asked_twice_is_one_column(tmp_path: Path) -> None:
     result = invoke(root, "run", "--by", "region", "--by", "region", "--format", "csv")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0].split(",").count("region") == 1
+
+
+def test_a_yaml_merge_key_is_not_a_duplicate(tmp_path: Path) -> None:
+    kpis = (
+        "kpis:\n  - &base {name: revenue, source: orders, formula: sum(amount)}\n"
+        "  - <<: *base\n    name: big_orders\n    filter: amount > 60\n"
+        "  - {name: twice, name: again, source: orders, formula: count(*)}\n"
+    )
+    root = project(tmp_path / "p", kpis=kpis)
+    result = invoke(root, "validate")
+    assert result.exit_code == 2  # a key written twice in one mapping is still a duplicate
+    assert result.stderr.splitlines()[0].startswith("metrics/sales.yml:6:19: duplicate key 'name'")
+    root = project(tmp_path / "q", kpis=kpis.rsplit("  - {name: twice", 1)[0])
+    rows = json.loads(invoke(root, "run", "--format", "json").stdout)["rows"]
+    assert {(r["kpi"], r["period"]): r["value"] for r in rows if r["kpi"] == "big_orders"} == {
+        ("big_orders", "2025-01-01"): 100.0,
+        ("big_orders", "2025-02-01"): 0.0,
+    }

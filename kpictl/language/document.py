@@ -154,8 +154,10 @@ class _Walker:
             self.open.discard(id(node))
 
     def mapping(self, node: yaml.MappingNode, pointer: str) -> dict[str, Any]:
-        self.loader.flatten_mapping(node)
+        own = {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"}
+        self.loader.flatten_mapping(node)  # `<<: *anchor` pairs first, then the mapping's own
         out: dict[str, Any] = {}
+        merged: set[str] = set()  # keys that came from a `<<` merge: the mapping's own key wins
         for key_node, value_node in node.value:
             at = Location(self.doc.file, *self.mark(key_node))
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:null":
@@ -163,6 +165,13 @@ class _Walker:
                 continue
             key = str(self.loader.construct_object(key_node))
             child = f"{pointer}/{escape(key)}"
+            if id(key_node) not in own:
+                if key in out:
+                    continue  # an earlier merge already gave it
+                merged.add(key)
+            elif key in merged:
+                merged.discard(key)
+                del out[key]
             if key in out:
                 first = self.doc.key_positions[child]
                 self.errors.append(
