@@ -401,16 +401,24 @@ def _data_error(error: duckdb.Error, compiled: CompiledQuery) -> DataError:
 
     DuckDB names a column in double quotes or as "source column x"; ``compiled.aliases`` and
     ``compiled.reads`` say which KPI computes or reads it. Otherwise the query's first KPI.
+    Quoted values are masked (``Could not convert string '…' to INT32``): they come from the data,
+    and this message goes to CI logs and annotations, where a secret in the data must not.
     """
-    message = _first_line(error)
-    named = re.findall(r'"([^"]+)"|source column (\w+)', message)
+    raw = _first_line(error)
+    named = re.findall(r'"([^"]+)"|source column (\w+)', raw)
     names = [quoted or bare for quoted, bare in named]
     owners = [compiled.aliases.get(name) for name in names]
     owners += [kpi for name in names for kpi, columns in compiled.reads.items() if name in columns]
     blamed = next((kpi for kpi in owners if kpi in compiled.at), next(iter(compiled.at), None))
     at = compiled.at.get(blamed) if blamed else None
     kpis = ", ".join(compiled.kpis)
-    return DataError(message, at=at or Location(), hint=f"while computing {kpis}" if kpis else None, sql=compiled.sql)
+    hint = f"while computing {kpis}" if kpis else None
+    message = re.sub(r"'[^']*'", "'…'", raw)
+    if "Conversion Error" in raw:  # "invalid date field format: "03/04/2025"": a value, masked too
+        message = re.sub(r'"[^"]*"', '"…"', message)
+        if "date" in raw.lower():
+            hint = "dates are read as ISO (YYYY-MM-DD): declare the source's date_format, e.g. '%m/%d/%Y'"
+    return DataError(message, at=at or Location(), hint=hint, sql=compiled.sql)
 
 
 def _first_line(error: BaseException) -> str:
