@@ -591,3 +591,41 @@ def test_a_yaml_merge_key_is_not_a_duplicate(tmp_path: Path) -> None:
         ("big_orders", "2025-01-01"): 100.0,
         ("big_orders", "2025-02-01"): 0.0,
     }
+
+
+def test_a_value_from_the_data_is_masked_in_errors(tmp_path: Path) -> None:
+    root = project(tmp_path / "p", source="data/creds.csv", kpis=KPI.replace("sum(amount)", "sum(token::INTEGER)"))
+    (root / "data" / "creds.csv").write_text(SECRET)
+    for fmt in ("text", "github", "json"):
+        result = invoke(root, "run") if fmt == "text" else invoke(root, "validate", "--format", fmt)
+        assert "S3CR3T" not in result.output, result.output
+    result = invoke(root, "run")
+    assert result.exit_code == 3 and "Could not convert string '…' to INT32" in result.stderr
+
+
+def test_a_non_iso_date_says_how_to_declare_its_format(tmp_path: Path) -> None:
+    root = project(tmp_path / "p")
+    (root / "data" / "orders.csv").write_text("order_id,order_date,amount\n1,03/04/2025,100\n")
+    result = invoke(root, "run")
+    assert result.exit_code == 3
+    assert 'invalid date field format: "…"' in result.stderr and "03/04" not in result.stderr
+    assert "declare the source's date_format, e.g. '%m/%d/%Y'" in result.stderr
+
+
+def test_the_forecast_of_a_long_series_only_reads_its_last_values() -> None:
+    """annotate keeps the last values of each series instead of re-sorting its whole history:
+    the same forecasts as forecast() over everything so far, in linear time."""
+    from kpictl.judge.forecast import annotate, forecast
+    from kpictl.judge.targets import period_end
+    from kpictl.model import Bound, Judgement, Kpi, Row, Target
+
+    target = Target(Bound(min=100.0), by=dt.date(2030, 1, 1))
+    kpi = Kpi(name="k", formula="sum(x)", file="m.yml", source="s", target=target)
+    months = [dt.date(2020 + i // 12, i % 12 + 1, 1) for i in range(60)]
+    values = [None if i % 7 == 3 else float(i % 11 + i) for i in range(60)]
+    rows = [Row("k", m, {}, v, Judgement("off_track", 100.0)) for m, v in zip(months, values, strict=True)]
+    annotated = annotate(rows, {"k": kpi}, {"k": "month"})
+    for i, row in enumerate(annotated):
+        points = [(period_end(m, "month"), v) for m, v in zip(months[: i + 1], values[: i + 1], strict=True)]
+        expected = forecast(points, Target(Bound(100.0, None), by=target.by))
+        assert row.judgement is not None and row.judgement.reaches_on == expected.reaches_on, i
