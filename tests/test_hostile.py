@@ -591,3 +591,34 @@ def test_a_yaml_merge_key_is_not_a_duplicate(tmp_path: Path) -> None:
         ("big_orders", "2025-01-01"): 100.0,
         ("big_orders", "2025-02-01"): 0.0,
     }
+
+
+# -- data values stay out of error messages; SQL text gets no line break from a definition -------------
+
+
+def test_duckdb_messages_mask_the_data_values_they_quote() -> None:
+    from kpictl.engine.duckdb import masked
+
+    assert masked("Conversion Error: Could not convert string 'S3CR3T' to DOUBLE", set()) == (
+        "Conversion Error: Could not convert string '…' to DOUBLE",
+        True,
+    )
+    assert masked('Conversion Error: invalid date field format: "03/04/2025" in "order_date"', {"order_date"}) == (
+        'Conversion Error: invalid date field format: "…" in "order_date"',
+        True,
+    )
+    binder = 'Binder Error: Table "orders" does not have a column named "regoin"'
+    assert masked(binder, set()) == (binder, False)
+
+
+@pytest.mark.parametrize("text", ["x\n::error::f", "a\rb", "\x1b[31m", "tab\there", "\u2028", "plain"])
+def test_a_string_literal_with_control_characters_keeps_its_value(tmp_path: Path, text: str) -> None:
+    import duckdb
+
+    from kpictl.language import formula
+
+    sql_text = "'" + text.replace("'", "''") + "'"
+    tree = formula.parse(f"max({sql_text})", "aggregate")
+    printed = tree.sql("duckdb")
+    assert printed.isprintable(), printed
+    assert duckdb.sql(f"SELECT {printed}").fetchone() == (text,)

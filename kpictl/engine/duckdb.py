@@ -267,7 +267,7 @@ def source_files(config: Config, source: Source) -> list[str]:
     inside the project or an allowed folder (language/paths.py), each once."""
     allowed = paths.roots(config.root, config.allowed)
     where = os.path.join(config.root, source.path)
-    hint = f"paths are relative to {os.path.join(config.root, 'kpictl.yml')}"
+    hint = "paths are relative to the folder of kpictl.yml"
     if not paths.inside(os.path.join(config.root, paths.static_part(source.path)), allowed):
         message = f"source '{source.name}': path leaves the project: {source.path}"
         raise SpecError(message, at=source.at, hint=paths.HINT)
@@ -285,6 +285,9 @@ def source_files(config: Config, source: Source) -> list[str]:
     except OSError as exc:  # a folder that cannot be listed
         raise DataError(f"source '{source.name}': cannot read {source.path}: {exc.strerror}", at=source.at) from None
     if not found:
+        other = "csv" if _format(source) == "parquet" else "parquet"
+        if os.path.isdir(where) and paths.expand(where, f"**/*.{other}"):
+            hint = f"the folder has .{other} files: declare format: {other} on the source"
         raise DataError(f"source '{source.name}': no file matches '{tried}'", at=source.at, hint=hint)
     if not all(paths.inside(f, allowed) for f in found):
         raise SpecError(
@@ -409,8 +412,37 @@ def _data_error(error: duckdb.Error, compiled: CompiledQuery) -> DataError:
     owners += [kpi for name in names for kpi, columns in compiled.reads.items() if name in columns]
     blamed = next((kpi for kpi in owners if kpi in compiled.at), next(iter(compiled.at), None))
     at = compiled.at.get(blamed) if blamed else None
-    kpis = ", ".join(compiled.kpis)
-    return DataError(message, at=at or Location(), hint=f"while computing {kpis}" if kpis else None, sql=compiled.sql)
+    known = set(compiled.aliases) | {column for columns in compiled.reads.values() for column in columns}
+    message, hidden = masked(message, known)
+    hints = [f"while computing {', '.join(compiled.kpis)}"] if compiled.kpis else []
+    if hidden and re.search(r"\bdate\b|timestamp", message, re.IGNORECASE):
+        hints.append("dates are read as ISO (YYYY-MM-DD) unless the source declares date_format:")
+    if hidden:
+        hints.append("the value is not shown: data stays out of logs")
+    return DataError(message, at=at or Location(), hint="; ".join(hints) or None, sql=compiled.sql)
+
+
+def masked(message: str, columns: set[str]) -> tuple[str, bool]:
+    """``message`` with the data values DuckDB quotes in it replaced by ``…``, and whether any was.
+
+    A cast error quotes the value it could not read (``Could not convert string 'S3CR3T' to
+    DOUBLE``, ``invalid date field format: "03/04/2025"``): printed into a CI log, any column of
+    the data could be read by whoever writes a formula. Column names (double-quoted, and known
+    to the query) stay: they are the definitions, and say where to look. Binder, catalog and
+    parser errors are about names, not data, and stay whole.
+    """
+    if message.startswith(("Binder Error", "Catalog Error", "Parser Error")):
+        return message, False
+    hidden = False
+
+    def hide(match: re.Match[str]) -> str:
+        nonlocal hidden
+        if match.group(0).startswith('"') and match.group(1) in columns:
+            return match.group(0)
+        hidden = True
+        return match.group(0)[0] + "…" + match.group(0)[0]
+
+    return re.sub(r"\"([^\"]*)\"|'([^']*)'", hide, message), hidden
 
 
 def _first_line(error: BaseException) -> str:
