@@ -621,4 +621,4 @@ def test_a_string_literal_with_control_characters_keeps_its_value(tmp_path: Path
     tree = formula.parse(f"max({sql_text})", "aggregate")
     printed = tree.sql("duckdb")
     assert printed.isprintable(), printed
-    assert duckdb.sql(f"SELECT {printed}").fetchone() == (text,)
+    assert duckdb.connect().execute(f"SELECT {printed}").fetchone() == (text,)

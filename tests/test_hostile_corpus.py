@@ -26,9 +26,9 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from test_invalid_corpus import materialize
 
 from kpictl.cli import cli
-from test_invalid_corpus import materialize
 
 CASES = Path(__file__).parent / "cases" / "hostile"
 NAMES = sorted(p.name for p in CASES.iterdir() if p.is_dir())
