@@ -1,4 +1,4 @@
-"""Run compiled SQL in a locked-down DuckDB: the only module of kpictl that imports duckdb.
+"""Run compiled SQL in a locked-down DuckDB (with ``engine.parquet``, the only modules importing duckdb).
 
 A connection sees exactly the declared source files, as views named after the sources
 (globs expanded here, so an empty glob is a clear error), or in-memory tables built from
@@ -8,7 +8,7 @@ opened in an order that matters (measured on DuckDB 1.x): extensions never autol
 views (creating them fails once the configuration is locked), then the configuration locked so
 that no SQL can reopen it. Since allowed paths are also writable, only a single SELECT
 statement is ever executed. DuckDB's errors become ``DataError`` pointing at the KPI, with
-the SQL attached. ``to_parquet`` writes ``run --format parquet`` output.
+the SQL attached.
 """
 
 from __future__ import annotations
@@ -447,28 +447,3 @@ def masked(message: str, columns: set[str]) -> tuple[str, bool]:
 
 def _first_line(error: BaseException) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-
-
-def to_parquet(names: Sequence[str], types: Sequence[str], columns: Sequence[Sequence[Any]]) -> bytes:
-    """A Parquet file of ``columns`` (lists of values) named ``names``, of DuckDB ``types``, as bytes.
-
-    The values go in as parameters, never as SQL text (one unnest per column, zipped by DuckDB);
-    the file is written in a private temporary folder, with one thread so that the same rows
-    always give the same bytes.
-    """
-    import tempfile
-
-    select = ", ".join(
-        f"unnest(${i}::{kind}[]) AS {identifier(name)}"
-        for i, (name, kind) in enumerate(zip(names, types, strict=True), 1)
-    )
-    with tempfile.TemporaryDirectory(prefix="kpictl-") as folder:
-        path = os.path.join(folder, "rows.parquet")
-        con = duckdb.connect(":memory:", config={"threads": 1})
-        try:
-            con.execute(f"CREATE TABLE result AS SELECT {select}", list(columns))
-            con.execute(f"COPY result TO {literal(path)} (FORMAT parquet)")
-        finally:
-            con.close()
-        with open(path, "rb") as file:
-            return file.read()

@@ -153,7 +153,8 @@ def plan(
         outputs.append(node)
         planner.visit(node, ())
     planner.report_missing_dims(outputs)
-    first, last = _date(start, "start", errors), _date(end, "end", errors)
+    (first, bad_start), (last, bad_end) = _date(start, "start"), _date(end, "end")
+    errors += bad_start + bad_end
     if first is not None and last is not None and first > last:
         errors.append(
             SpecError(
@@ -174,14 +175,14 @@ def plan(
     return Plan(scans, derived, tuple(outputs), by, first, last)
 
 
-def _date(value: dt.date | str | None, what: str, errors: list[KpiError]) -> dt.date | None:
+def _date(value: dt.date | str | None, what: str) -> tuple[dt.date | None, list[KpiError]]:
+    """The date ``value`` (a date, or YYYY-MM-DD text), or None and the problem."""
     if value is None or isinstance(value, dt.date):
-        return value
+        return value, []
     try:
-        return dt.date.fromisoformat(value)
+        return dt.date.fromisoformat(value), []
     except ValueError:
-        errors.append(SpecError(f"{what} date '{value}' is not YYYY-MM-DD"))
-        return None
+        return None, [SpecError(f"{what} date '{value}' is not YYYY-MM-DD")]
 
 
 @dataclass
