@@ -404,45 +404,24 @@ def _data_error(error: duckdb.Error, compiled: CompiledQuery) -> DataError:
 
     DuckDB names a column in double quotes or as "source column x"; ``compiled.aliases`` and
     ``compiled.reads`` say which KPI computes or reads it. Otherwise the query's first KPI.
+    Quoted values are masked (``Could not convert string '…' to INT32``): they come from the data,
+    and this message goes to CI logs and annotations, where a secret in the data must not.
     """
-    message = _first_line(error)
-    named = re.findall(r'"([^"]+)"|source column (\w+)', message)
+    raw = _first_line(error)
+    named = re.findall(r'"([^"]+)"|source column (\w+)', raw)
     names = [quoted or bare for quoted, bare in named]
     owners = [compiled.aliases.get(name) for name in names]
     owners += [kpi for name in names for kpi, columns in compiled.reads.items() if name in columns]
     blamed = next((kpi for kpi in owners if kpi in compiled.at), next(iter(compiled.at), None))
     at = compiled.at.get(blamed) if blamed else None
-    known = set(compiled.aliases) | {column for columns in compiled.reads.values() for column in columns}
-    message, hidden = masked(message, known)
-    hints = [f"while computing {', '.join(compiled.kpis)}"] if compiled.kpis else []
-    if hidden and re.search(r"\bdate\b|timestamp", message, re.IGNORECASE):
-        hints.append("dates are read as ISO (YYYY-MM-DD) unless the source declares date_format:")
-    if hidden:
-        hints.append("the value is not shown: data stays out of logs")
-    return DataError(message, at=at or Location(), hint="; ".join(hints) or None, sql=compiled.sql)
-
-
-def masked(message: str, columns: set[str]) -> tuple[str, bool]:
-    """``message`` with the data values DuckDB quotes in it replaced by ``…``, and whether any was.
-
-    A cast error quotes the value it could not read (``Could not convert string 'S3CR3T' to
-    DOUBLE``, ``invalid date field format: "03/04/2025"``): printed into a CI log, any column of
-    the data could be read by whoever writes a formula. Column names (double-quoted, and known
-    to the query) stay: they are the definitions, and say where to look. Binder, catalog and
-    parser errors are about names, not data, and stay whole.
-    """
-    if message.startswith(("Binder Error", "Catalog Error", "Parser Error")):
-        return message, False
-    hidden = False
-
-    def hide(match: re.Match[str]) -> str:
-        nonlocal hidden
-        if match.group(0).startswith('"') and match.group(1) in columns:
-            return match.group(0)
-        hidden = True
-        return match.group(0)[0] + "…" + match.group(0)[0]
-
-    return re.sub(r"\"([^\"]*)\"|'([^']*)'", hide, message), hidden
+    kpis = ", ".join(compiled.kpis)
+    hint = f"while computing {kpis}" if kpis else None
+    message = re.sub(r"'[^']*'", "'…'", raw)
+    if "Conversion Error" in raw:  # "invalid date field format: "03/04/2025"": a value, masked too
+        message = re.sub(r'"[^"]*"', '"…"', message)
+        if "date" in raw.lower():
+            hint = "dates are read as ISO (YYYY-MM-DD): declare the source's date_format, e.g. '%m/%d/%Y'"
+    return DataError(message, at=at or Location(), hint=hint, sql=compiled.sql)
 
 
 def _first_line(error: BaseException) -> str:

@@ -302,7 +302,7 @@ def _check_windows(kpis: dict[str, Kpi], exprs: dict[str, list[Expr]], config: C
             call, at = formula.derived_call(node), expr.at_offset(formula.offset_of(node, expr.text))
             if call == "to_date":
                 problem = to_date_unit(formula.written(node), formula.window_grain(node), kpi.grain or config.grain)
-                errors += [SpecError(problem.message, at=at)] if problem else []
+                errors += [SpecError(problem.message, at=at, hint=problem.hint)] if problem else []
             if call in formula.WINDOWS:
                 problem = nested_window(formula.written(node), node.expressions[0].name, kpis, refs, windowed)
                 errors += [SpecError(problem.message, at=at, hint=problem.hint)] if problem else []

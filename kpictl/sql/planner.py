@@ -91,7 +91,6 @@ class Scan:
     where: tuple[str, ...]  # row conditions of `run --where`
     partials: tuple[Partial, ...]
     measures: tuple[Measure, ...]
-    read_from: dt.date | None = None  # first period read: before the range for prior/windows
 
 
 @dataclass(frozen=True)
@@ -167,7 +166,7 @@ def plan(
         for grain in sorted({g for _, g in outputs}):
             if (too_many := _too_many(grain, periods.count(grain, first, last))) is not None:
                 errors.append(too_many)
-    scans = planner.scans(planner.lookback(outputs, first), where) if not errors else ()
+    scans = planner.scans(where) if not errors else ()
     if errors:
         unique = list({str(e): e for e in errors}.values())
         raise unique[0] if len(unique) == 1 else InvalidProject(unique)
@@ -312,33 +311,16 @@ class _Planner:
 
         return tree.transform(resolve)
 
-    # -- pass 2: how far back each node reads, then drafts grouped into scans ---------------
-    def lookback(self, outputs: list[Node], first: dt.date | None) -> dict[Node, dt.date]:
-        """The first period each node is needed from (prior and windows reach before the range)."""
-        earliest: dict[Node, dt.date] = {}
-        if first is None:
-            return earliest
-        for node in outputs:
-            earliest[node] = periods.start(node[1], first)
-        for node in reversed(self.order):  # every consumer before its inputs
-            if node in earliest:
-                for ref in self.derived[node].refs:
-                    need = ref.reach(node[1], earliest[node])
-                    child = (ref.kpi, node[1])
-                    earliest[child] = min(need, earliest.get(child, need))
-        return earliest
-
-    def scans(self, earliest: Mapping[Node, dt.date], where: str | None) -> tuple[Scan, ...]:
+    # -- pass 2: drafts grouped into scans ---------------
+    def scans(self, where: str | None) -> tuple[Scan, ...]:
         groups: dict[tuple[str, str, str, tuple[str, ...]], list[tuple[Node, _Draft]]] = {}
         for node, draft in self.drafts.items():
             key = (draft.source.name, draft.time, draft.grain, tuple(d.sql for d in draft.dims))
             groups.setdefault(key, []).append((node, draft))
         condition = tree_of(where, _WHERE) if where else None
-        return tuple(self._scan(members, earliest, condition) for members in groups.values())
+        return tuple(self._scan(members, condition) for members in groups.values())
 
-    def _scan(
-        self, members: list[tuple[Node, _Draft]], earliest: Mapping[Node, dt.date], where: exp.Expr | None
-    ) -> Scan:
+    def _scan(self, members: list[tuple[Node, _Draft]], where: exp.Expr | None) -> Scan:
         first = members[0][1]
         taken = {"period_", *(d.alias for d in first.dims)}
         partials: dict[str, Partial] = {}
@@ -363,7 +345,6 @@ class _Planner:
             if where is None
             else (null_safe(self._qualify(where, first.source, joins, _WHERE, "--where")).sql("duckdb"),)
         )
-        starts = [earliest[node] for node, _ in members if node in earliest]
         return Scan(
             first.source.name,
             first.time,
@@ -373,7 +354,6 @@ class _Planner:
             rows,
             tuple(partials.values()),
             tuple(measures),
-            min(starts, default=None),
         )
 
 
