@@ -40,6 +40,7 @@ from kpictl.report import escape
 from kpictl.report.files import dimension_names
 from kpictl.report.i18n import texts
 from kpictl.report.numbers import format_bound, format_change, format_value, lang_of
+from kpictl.sql import periods
 
 WIDTH = 100
 GAP = 2
@@ -119,6 +120,15 @@ def infer_grain(periods: Sequence[dt.date]) -> str | None:
     return next((grain for grain, low, high in _GRAIN_DAYS if low <= min(gaps) <= high), None)
 
 
+def fitting_grain(day: dt.date, kpi: Kpi | None = None) -> str | None:
+    """The grain of a lone period (one period cannot be spaced): the KPI's own grain when the
+    period starts one, else the coarsest grain whose periods start on ``day`` (2012-12-31, a
+    Monday that starts no month, is the week 2013-W01), never a bare date for a week."""
+    if kpi is not None and kpi.grain and periods.start(kpi.grain, day) == day:
+        return kpi.grain
+    return next((g for g in ("year", "quarter", "month", "week") if periods.start(g, day) == day), None)
+
+
 def period_label(day: dt.date, grain: str | None) -> str:
     """The period containing ``day`` as people name it: ``2025-12``, ``2025-Q4``, ``2025-W49``."""
     if grain == "year":
@@ -194,7 +204,7 @@ def latest(rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = 
         row, before = series[at], (series[at - 1] if at > 0 else None)
         kpi = kpis.get(row.kpi)
         fmt = kpi.format if kpi is not None else Format()
-        grain = infer_grain([r.period for r in series]) or run_grain
+        grain = infer_grain([r.period for r in series]) or run_grain or fitting_grain(row.period, kpi)
         j = row.judgement
         # the bound in force for this row (scaled to its period, or none for one part of a size)
         bound = (j.min, j.max) if j is not None else (None, None)
