@@ -629,3 +629,19 @@ def test_the_forecast_of_a_long_series_only_reads_its_last_values() -> None:
         points = [(period_end(m, "month"), v) for m, v in zip(months[: i + 1], values[: i + 1], strict=True)]
         expected = forecast(points, Target(Bound(100.0, None), by=target.by))
         assert row.judgement is not None and row.judgement.reaches_on == expected.reaches_on, i
+
+
+# -- data values stay out of error messages; SQL text gets no line break from a definition -------------
+
+
+@pytest.mark.parametrize("text", ["x\n::error::f", "a\rb", "\x1b[31m", "tab\there", "\u2028", "plain"])
+def test_a_string_literal_with_control_characters_keeps_its_value(tmp_path: Path, text: str) -> None:
+    import duckdb
+
+    from kpictl.language import formula
+
+    sql_text = "'" + text.replace("'", "''") + "'"
+    tree = formula.parse(f"max({sql_text})", "aggregate")
+    printed = tree.sql("duckdb")
+    assert printed.isprintable(), printed
+    assert duckdb.connect().execute(f"SELECT {printed}").fetchone() == (text,)

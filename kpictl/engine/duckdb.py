@@ -267,7 +267,7 @@ def source_files(config: Config, source: Source) -> list[str]:
     inside the project or an allowed folder (language/paths.py), each once."""
     allowed = paths.roots(config.root, config.allowed)
     where = os.path.join(config.root, source.path)
-    hint = f"paths are relative to {os.path.join(config.root, 'kpictl.yml')}"
+    hint = "paths are relative to the folder of kpictl.yml"
     if not paths.inside(os.path.join(config.root, paths.static_part(source.path)), allowed):
         message = f"source '{source.name}': path leaves the project: {source.path}"
         raise SpecError(message, at=source.at, hint=paths.HINT)
@@ -285,6 +285,9 @@ def source_files(config: Config, source: Source) -> list[str]:
     except OSError as exc:  # a folder that cannot be listed
         raise DataError(f"source '{source.name}': cannot read {source.path}: {exc.strerror}", at=source.at) from None
     if not found:
+        other = "csv" if _format(source) == "parquet" else "parquet"
+        if os.path.isdir(where) and paths.expand(where, f"**/*.{other}"):
+            hint = f"the folder has .{other} files: declare format: {other} on the source"
         raise DataError(f"source '{source.name}': no file matches '{tried}'", at=source.at, hint=hint)
     if not all(paths.inside(f, allowed) for f in found):
         raise SpecError(
