@@ -171,8 +171,8 @@ def run(ctx: click.Context, o: Options) -> None:
     if not rows:  # a message, not an error: CI over a quiet period still gets its (empty) table
         click.echo("no data in this range: no source has rows there", err=True)
     breaches = project.breaches(rows, o.fail_on)
-    for row in breaches:
-        click.echo(views.breach_line(row), err=True)
+    for line in views.breach_lines(breaches):
+        click.echo(line, err=True)
     _exit_if(ctx, bool(breaches))
 
 

@@ -97,8 +97,8 @@ OPTIONS: dict[str, Any] = {
     "format_lint": _format(lintview.FORMATS),
     "format_diff": _format(diffview.FORMATS, "text for people; markdown for a pull-request comment; json for tools."),
     "output": _o("--output", "-o", type=_FILE, help="Write to this file (atomically) instead of stdout."),
-    "fail_on": _o("--fail-on", type=click.Choice(FAIL_ON), help="Exit 1 when a KPI's latest period has this status "
-                  "or worse (default: fail_on of kpictl.yml)."),
+    "fail_on": _o("--fail-on", type=click.Choice((*FAIL_ON, "none")), help="Exit 1 when a KPI's latest period has this "
+                  "status or worse (default: fail_on of kpictl.yml; none: no gate, whatever kpictl.yml says)."),
     "no_data": _o("--no-data", is_flag=True, help="Skip the column checks against the source files."),
     "no_data_lint": _o("--no-data", is_flag=True, help="Score the definitions only (A and T without history)."),
     "tag": _o("--tag", help="Only KPIs with this tag."),

@@ -211,3 +211,26 @@ def test_an_empty_range(tmp_path: Path) -> None:
     assert later.exit_code == 0
     assert later.stdout == "kpi,period,value,status,min,max,expected,gap,gap_relative,reaches_on,reaches_by_deadline\n"
     assert later.stderr == "no data in this range: no source has rows there\n"
+
+
+def test_fail_on_none_overrides_kpictl_yml(tmp_path: Path) -> None:
+    # kpictl.yml gates on off_track and revenue breaches min 100: exit 1 unless --fail-on none
+    files = {**GOOD, "kpictl.yml": GOOD["kpictl.yml"] + "fail_on: off_track\n"}
+    project = write(tmp_path, {**files, "metrics/a.yml": GOOD["metrics/a.yml"] + "    target: {min: 100}\n"})
+    assert invoke("run", cwd=project).exit_code == 1
+    result = invoke("run", "--fail-on", "none", cwd=project)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+
+
+def test_many_breaches_print_the_first_20_and_a_count(tmp_path: Path) -> None:
+    # 25 KPIs all sum(amount) (February: 7) against min 100: all 25 breach in February
+    kpis = "kpis:\n" + "".join(
+        f"  - name: k{i:02d}\n    source: orders\n    formula: sum(amount)\n    target: {{min: 100}}\n" for i in range(25)
+    )
+    project = write(tmp_path, {**GOOD, "metrics/a.yml": kpis})
+    result = invoke("run", "--fail-on", "off_track", "--format", "csv", cwd=project)
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert lines[:20] == [f"k{i:02d} 2025-02-01: value 7, expected 100, off_track" for i in range(20)]
+    assert lines[20:] == ["… and 5 more breaches (25 in all)"]

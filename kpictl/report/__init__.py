@@ -25,9 +25,9 @@ from collections.abc import Callable, Mapping, Sequence
 from kpictl.model import Kpi, Row
 from kpictl.report import files, markdown, table
 from kpictl.report.files import emit
-from kpictl.report.table import breach_line
+from kpictl.report.table import breach_line, breach_lines
 
-__all__ = ["FORMATS", "breach_line", "emit", "render_rows"]
+__all__ = ["FORMATS", "breach_line", "breach_lines", "emit", "render_rows"]
 
 _Renderer = Callable[[Sequence[Row], Mapping[str, Kpi], Sequence[str], str, "bool | None"], "str | bytes"]
 

@@ -361,3 +361,17 @@ def breach_line(row: Row) -> str:
         f"{row.kpi} {row.period.isoformat()}{f' ({where})' if where else ''}: "
         f"value {_raw(row.value)}, expected {_raw(expected)}, {row.status}"
     )
+
+
+BREACH_LINES_SHOWN = 20
+
+
+def breach_lines(rows: Sequence[Row], shown: int = BREACH_LINES_SHOWN) -> list[str]:
+    """The stderr lines of a failed gate: the first ``shown`` breaches, then how many more.
+
+    A gate over hundreds of series must not bury the CI log; the count keeps it honest.
+    """
+    lines = [breach_line(row) for row in rows[:shown]]
+    if len(rows) > shown:
+        lines.append(f"… and {len(rows) - shown} more breaches ({len(rows)} in all)")
+    return lines
