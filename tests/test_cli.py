@@ -226,7 +226,8 @@ def test_fail_on_none_overrides_kpictl_yml(tmp_path: Path) -> None:
 def test_many_breaches_print_the_first_20_and_a_count(tmp_path: Path) -> None:
     # 25 KPIs all sum(amount) (February: 7) against min 100: all 25 breach in February
     kpis = "kpis:\n" + "".join(
-        f"  - name: k{i:02d}\n    source: orders\n    formula: sum(amount)\n    target: {{min: 100}}\n" for i in range(25)
+        f"  - name: k{i:02d}\n    source: orders\n    formula: sum(amount)\n    target: {{min: 100}}\n"
+        for i in range(25)
     )
     project = write(tmp_path, {**GOOD, "metrics/a.yml": kpis})
     result = invoke("run", "--fail-on", "off_track", "--format", "csv", cwd=project)

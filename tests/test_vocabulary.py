@@ -29,7 +29,7 @@ def test_every_status_has_one_symbol_and_one_word_per_language() -> None:
 def test_the_cli_offers_the_libraries_choices() -> None:
     run_help = CliRunner().invoke(cli, ["run", "--help"], env={"COLUMNS": "200"}).output
     assert f"[{'|'.join(GRAINS)}]" in run_help
-    assert f"[{'|'.join(FAIL_ON)}]" in run_help
+    assert f"[{'|'.join((*FAIL_ON, 'none'))}]" in run_help  # none: no gate, whatever kpictl.yml says
     assert "[table|json|csv|markdown|parquet]" in run_help
 
 
