@@ -40,6 +40,7 @@ class Source:
     hive_partitioning: bool = False
     description: str | None = None
     at: Location = field(default_factory=Location, compare=False)
+    table: str | None = None  # a catalog table (``db.orders``) instead of files: Spark only
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,21 @@ class Kpi:
 
 
 @dataclass(frozen=True)
+class Engine:
+    """Where the SQL runs: ``duckdb`` (embedded, the default) or ``spark``.
+
+    Spark is classic (``master``, e.g. ``local[2]`` or ``yarn``) or Spark Connect (``remote``,
+    e.g. ``sc://host:15002``); ``conf`` are Spark settings. Never credentials: those come from
+    the environment or Spark's own configuration.
+    """
+
+    name: str = "duckdb"
+    master: str | None = None
+    remote: str | None = None
+    conf: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Config:
     """The project file ``kpictl.yml``; ``root`` is the folder that holds it."""
 
@@ -155,6 +171,7 @@ class Config:
     vars: dict[str, Any] = field(default_factory=dict)
     fail_on: str | None = None
     at: Location = field(default_factory=Location, compare=False)
+    engine: Engine = field(default_factory=Engine)
 
 
 @dataclass(frozen=True)

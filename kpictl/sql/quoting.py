@@ -14,3 +14,8 @@ def identifier(name: str) -> str:
 def literal(text: str | os.PathLike[str]) -> str:
     """A SQL string literal (a path too): ``it's`` → ``'it''s'``."""
     return "'" + os.fspath(text).replace("'", "''") + "'"
+
+
+def backtick(name: str) -> str:
+    """A Spark SQL identifier: ``a`b`` → ```a``b```."""
+    return "`" + name.replace("`", "``") + "`"
