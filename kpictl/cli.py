@@ -73,8 +73,15 @@ def cli(ctx: click.Context, project_dir: str) -> None:
     ctx.obj = project_dir
 
 
-def _project(ctx: click.Context) -> Project:
-    return Project.load(ctx.find_root().obj)
+def _project(ctx: click.Context, engine: str | None = None) -> Project:
+    return Project.load(ctx.find_root().obj).with_engine(engine)
+
+
+_engine_option = click.option(
+    "--engine",
+    type=click.Choice(["duckdb", "spark"]),
+    help="Run the SQL on this engine (default: engine: of kpictl.yml, else duckdb). spark needs kpictl[spark].",
+)
 
 
 def _repository_prefix(root: Path) -> str:
@@ -197,7 +204,7 @@ def show(ctx: click.Context, kpi: str, grain: str | None) -> None:
 @cli.command()
 @click.argument("kpis", nargs=-1)
 @_range_options
-@click.option("--dialect", help="Transpile to another SQL dialect with sqlglot (e.g. postgres, spark).")
+@click.option("--dialect", help="SQL for another engine: spark (tested) or any sqlglot dialect (untested: a warning).")
 @click.pass_context
 def compile(
     ctx: click.Context,
@@ -217,9 +224,11 @@ def compile(
     compiled = _project(ctx).compile(list(kpis), grain=grain, by=by, start=start, end=end)
     sql = compiled.sql
     if dialect:
-        from kpictl.sql.compiler import transpile
+        from kpictl.sql import dialects
 
-        sql = transpile(sql, dialect)
+        if warning := dialects.untested_warning(dialect):
+            click.echo(warning, err=True)
+        sql = dialects.to_dialect(sql, compiled.params, dialect)
     click.echo(sql, nl=not sql.endswith("\n"))
 
 
@@ -239,6 +248,7 @@ def compile(
     type=click.Choice(["off_track", "at_risk"]),
     help="Exit 1 when a KPI's latest period has this status or worse (default: fail_on of kpictl.yml).",
 )
+@_engine_option
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -252,6 +262,7 @@ def run(
     fmt: str,
     output: str | None,
     fail_on: str | None,
+    engine: str | None,
 ) -> None:
     """Compute KPIs on the sources and judge them against their targets.
 
@@ -265,7 +276,7 @@ def run(
     from kpictl import report
     from kpictl.judge import targets
 
-    project = _project(ctx)
+    project = _project(ctx, engine)
     judged_at = dt.date.today() if as_of == "today" else _date(None, None, as_of)
     with progress(f"computing {len(kpis) or len(project.kpis)} KPIs…"):
         rows = project.run(list(kpis), grain=grain, by=by, start=start, end=end, where=where, as_of=judged_at)
@@ -287,8 +298,9 @@ def run(
 @cli.command()
 @click.argument("kpis", nargs=-1)
 @click.option("--junit", "junit_file", type=click.Path(dir_okay=False), help="Also write JUnit XML here (for CI).")
+@_engine_option
 @click.pass_context
-def test(ctx: click.Context, kpis: tuple[str, ...], junit_file: str | None) -> None:
+def test(ctx: click.Context, kpis: tuple[str, ...], junit_file: str | None, engine: str | None) -> None:
     """Run the `tests:` of KPIs on their given rows (never on the real sources).
 
     Prints a dot per passing test and F per failing one, then each failure with a table of
@@ -301,7 +313,7 @@ def test(ctx: click.Context, kpis: tuple[str, ...], junit_file: str | None) -> N
     from kpictl import report
     from kpictl.workflows import testing
 
-    results = testing.run_tests(_project(ctx), list(kpis))
+    results = testing.run_tests(_project(ctx, engine), list(kpis))
     click.echo("".join("." if r.passed else "F" for r in results))
     for r in results:
         if not r.passed:
@@ -318,8 +330,9 @@ def test(ctx: click.Context, kpis: tuple[str, ...], junit_file: str | None) -> N
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
 @click.option("--strict", is_flag=True, help="Exit 1 when any letter of any KPI fails.")
 @click.option("--no-data", is_flag=True, help="Score the definitions only (A and T without history).")
+@_engine_option
 @click.pass_context
-def lint_(ctx: click.Context, kpis: tuple[str, ...], fmt: str, strict: bool, no_data: bool) -> None:
+def lint_(ctx: click.Context, kpis: tuple[str, ...], fmt: str, strict: bool, no_data: bool, engine: str | None) -> None:
     """Score every KPI on the five SMART letters and say what is missing.
 
     S: description, owner, unit; M: a target bound; A: the bound against the best value ever
@@ -332,7 +345,7 @@ def lint_(ctx: click.Context, kpis: tuple[str, ...], fmt: str, strict: bool, no_
     from kpictl.judge import lint
     from kpictl.report import lintview
 
-    reports = _project(ctx).lint(list(kpis), data=not no_data)
+    reports = _project(ctx, engine).lint(list(kpis), data=not no_data)
     click.echo(lintview.render(reports, fmt))
     if strict and not all(lint.passed(r) for r in reports):
         ctx.exit(EXIT_BREACH)
@@ -399,6 +412,7 @@ def init(directory: str) -> None:
     type=click.Path(dir_okay=False),
     help="The HTML file to write (atomically).",
 )
+@_engine_option
 @click.pass_context
 def report(
     ctx: click.Context,
@@ -410,6 +424,7 @@ def report(
     lang: str | None,
     as_of: str | None,
     out: str,
+    engine: str | None,
 ) -> None:
     """Write the dashboard: one self-contained HTML file of KPI cards, trends, targets and breakdowns.
 
@@ -425,7 +440,7 @@ def report(
     judged_at = dt.date.today() if as_of == "today" else _date(None, None, as_of)
     with progress("building the dashboard…"):
         page = dashboard.report(
-            _project(ctx), list(kpis), lang=lang, grain=grain, by=by, start=start, end=end, as_of=judged_at
+            _project(ctx, engine), list(kpis), lang=lang, grain=grain, by=by, start=start, end=end, as_of=judged_at
         )
     emit(html.render(page), out)
     click.echo(f"wrote {out}: {page.empty or f'{page.cards} KPIs'}", err=True)
@@ -453,6 +468,7 @@ def report(
     metavar="THRESHOLD",
     help="Exit 1 when a value moved by more than THRESHOLD, relative (0.01 = 1%; implies --data).",
 )
+@_engine_option
 @click.pass_context
 def diff(
     ctx: click.Context,
@@ -466,6 +482,7 @@ def diff(
     end: dt.date | None,
     fmt: str,
     threshold: float | None,
+    engine: str | None,
 ) -> None:
     """Show what a change to the definitions does: fields, impact, SQL and values.
 
@@ -494,6 +511,7 @@ def diff(
             by=by,
             start=start,
             end=end,
+            engine=engine,
         )
     click.echo(diffview.render(result, fmt), nl=False)
     if threshold is not None:

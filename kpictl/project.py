@@ -75,6 +75,29 @@ class Project:
             raise InvalidProject(errors)
         return cls(config, kpis)
 
+    def with_engine(self, name: str | None) -> Project:
+        """The same project run on another engine (``--engine``): ``duckdb`` or ``spark``.
+
+        ``spark`` keeps the ``master``/``remote``/``conf`` of kpictl.yml's ``engine:`` when it
+        names Spark, else runs on ``local[2]``.
+        """
+        from kpictl.model import Engine
+
+        if name is None or name == self.config.engine.name:
+            return self
+        engine = self.config.engine if self.config.engine.name == name else Engine(name)
+        return Project(dataclasses.replace(self.config, engine=engine), self._raw_kpis)
+
+    def _engine(self) -> Any:
+        """The engine module running this project's SQL (imported only when data is read)."""
+        if self.config.engine.name == "spark":
+            from kpictl.engine import spark
+
+            return spark
+        from kpictl.engine import duckdb
+
+        return duckdb
+
     def with_vars(self, overrides: dict[str, Any]) -> Project:
         """The same project with some ``vars`` replaced (a KPI test's own variables)."""
         config = dataclasses.replace(self.config, vars={**self.config.vars, **overrides})
@@ -99,9 +122,7 @@ class Project:
         Read once per Project.
         """
         if self._schemas is None:
-            from kpictl.engine import duckdb as engine
-
-            self._schemas = engine.schemas(self.config, unreadable=self._unreadable)
+            self._schemas = self._engine().schemas(self.config, unreadable=self._unreadable)
         return self._schemas
 
     def validate(self, *, data: bool = True) -> list[KpiError]:
@@ -234,13 +255,12 @@ class Project:
         Returns tidy rows (kpi, period, dims, value, judgement), ordered by KPI, period and
         breakdown. ``tables`` replaces the sources by in-memory rows (KPI unit tests).
         """
-        from kpictl.engine import duckdb as engine
         from kpictl.judge import forecast as projection
         from kpictl.judge import targets
 
         plan, compiled = self._compile(names, tables, options)
         types = {name: cols for name, cols in self.schemas().items() if tables and name in tables}
-        rows = engine.execute(compiled, self.config, tables=tables, types=types or None)
+        rows = self._engine().execute(compiled, self.config, tables=tables, types=types or None)
         grain_of = {kpi: grain for kpi, grain in plan.outputs}
 
         # a level judged over its target's period: the value to date stands in while judging

@@ -131,9 +131,7 @@ def execute(
             _first_line(error), hint=f"while computing {', '.join(compiled.kpis)} on Spark", sql=sql
         ) from None
     width = len(compiled.by)
-    return [
-        Row(r[0], _date(r[1]), dict(zip(compiled.by, r[2 : 2 + width], strict=True)), r[2 + width]) for r in result
-    ]
+    return [Row(r[0], _date(r[1]), dict(zip(compiled.by, r[2 : 2 + width], strict=True)), r[2 + width]) for r in result]
 
 
 def run_select(spark: Any, sql: str) -> list[tuple[Any, ...]]:
@@ -270,7 +268,7 @@ def _value(value: Any, kind: str) -> Any:
 
 
 def _date(value: Any) -> dt.date:
-    return value.date() if isinstance(value, dt.datetime) else value  # type: ignore[no-any-return]
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def _is_uri(path: str) -> bool:

@@ -53,7 +53,6 @@ def to_dialect(sql: str, params: Mapping[str, Any], dialect: str) -> str:
     if dialect == "duckdb":
         return sql
     import sqlglot
-    from sqlglot import exp
 
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
     try:
