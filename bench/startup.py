@@ -7,7 +7,7 @@ A person at a terminal and a CI job pay the whole process: interpreter, imports,
 project. Measured, alternating the commands round by round (so drift hits all alike):
 
 - ``python -c pass`` and ``python -c 'import duckdb'``: the interpreter, and the floor of any
-  command that reads data (DESIGN §4: ``--version`` must not import DuckDB);
+  command that reads data (``--version`` must not import DuckDB: docs/ARCHITECTURE.md);
 - ``kpictl --version``;
 - ``kpictl validate`` on the shipped catalog (40 KPIs, the DESCRIBE of 11 sample files) and
   ``kpictl validate --no-data``;

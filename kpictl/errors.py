@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-#: Exit codes of the command line (DESIGN.md §3).
-EXIT_OK = 0
+#: Exit codes of the command line (0 is success): a breached target or failed KPI test, invalid
+#: definitions or usage, a data or source problem.
 EXIT_BREACH = 1
 EXIT_SPEC = 2
 EXIT_DATA = 3

@@ -12,10 +12,20 @@ from typing import Any
 
 from kpictl.errors import Location
 
+#: Period lengths, shortest first (``GRAINS.index`` compares them).
 GRAINS = ("day", "week", "month", "quarter", "year")
+#: Units of ``to_date(kpi, unit)``: the periods a value accumulates over, longest first.
+TO_DATE_UNITS = ("year", "quarter", "month", "week")
 STATUSES = ("achieved", "on_track", "at_risk", "off_track", "no_target", "no_data")
 #: Worst first: the order ``--fail-on`` uses ("at_risk" fails on at_risk and off_track).
 SEVERITY = {"off_track": 3, "at_risk": 2, "on_track": 1, "achieved": 0, "no_target": 0, "no_data": 0}
+#: The statuses of a value held against its trajectory (not yet achieved, not without target).
+TRAJECTORY_STATUSES = ("on_track", "at_risk", "off_track")
+#: What ``--fail-on`` (and ``fail_on:`` of kpictl.yml) may name: the statuses that breach a gate.
+FAIL_ON = ("off_track", "at_risk")
+#: A symbol per status, for the terminal, Markdown and the dashboard alike, so that a status
+#: still reads without colour (NO_COLOR, a greyscale print).
+STATUS_SYMBOLS = {"achieved": "✓", "on_track": "↗", "at_risk": "!", "off_track": "✗", "no_target": "·", "no_data": "?"}
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,9 @@ class Source:
     description: str | None = None
     at: Location = field(default_factory=Location, compare=False)
     table: str | None = None  # a catalog table (``db.orders``) instead of files: Spark only
+    columns: dict[str, str] = field(default_factory=dict)  # declared types: column → DuckDB type
+    date_format: str | None = None  # strftime of the CSV dates; None: ISO only
+    non_finite: str = "error"  # NaN/inf in the data: "error" or "null"
 
 
 @dataclass(frozen=True)
@@ -77,7 +90,7 @@ class Baseline:
 
 @dataclass(frozen=True)
 class Target:
-    """A SMART target (DESIGN.md §2).
+    """A SMART target (the README's "SMART targets": bound, deadline, baseline, tolerance).
 
     ``tolerance`` is absolute unless ``tolerance_relative`` (then a fraction of the bound).
     ``per`` maps a dimension name to {dimension value: Bound} overrides.
@@ -172,6 +185,10 @@ class Config:
     fail_on: str | None = None
     at: Location = field(default_factory=Location, compare=False)
     engine: Engine = field(default_factory=Engine)
+    # Folders outside ``root`` that sources may read: --allow-path / KPICTL_ALLOW_PATH only, never
+    # kpictl.yml (a pull request must not widen what it can read; see language/paths.py).
+    allowed: tuple[str, ...] = ()
+    timezone: str = "UTC"  # where timestamps with an offset are bucketed into days
 
 
 @dataclass(frozen=True)

@@ -1,25 +1,37 @@
-"""The library facade: find and load a project, validate, compile, run, test, lint.
+"""The library facade: load, validate, compile, run, test, lint, diff and report a project.
 
-Every command of the CLI is one call here. ``Project.load`` raises InvalidProject with every
-shape problem; ``validate`` returns the semantic ones; ``compile`` and ``run`` validate first
-and raise InvalidProject when anything is wrong. DuckDB is imported only by the methods that
-read data.
+Every command of the CLI is one call here, with the same options as typed keyword arguments.
+``Project.load`` raises InvalidProject with every problem of a broken file; ``validate``
+returns every problem; ``compile`` and ``run`` raise InvalidProject with exactly the problems
+``validate`` reports. The stages do the work (``language``, ``sql``, ``engine``, ``judge``,
+``workflows``); this module only calls them in order. DuckDB is imported only by the methods
+that read data.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kpictl.errors import DataError, InvalidProject, KpiError, Location, SpecError, suggest
 from kpictl.language import checks, spec
 from kpictl.model import Config, Kpi, Row
 
-#: Suffix of the hidden KPIs that compute a level's value to date in its target's period.
-TO_DATE = "__to_date"
+if TYPE_CHECKING:
+    from kpictl.judge.lint import LintReport
+    from kpictl.report.html import Page
+    from kpictl.sql.compiler import CompiledQuery
+    from kpictl.sql.planner import Plan
+    from kpictl.workflows.diff import Diff
+    from kpictl.workflows.testing import TestResult
+
+#: Rows given per source, replacing its files (KPI unit tests).
+Tables = Mapping[str, Sequence[Mapping[str, Any]]]
+#: grain, by, start, end, where: what a plan depends on beyond the names.
+_Options = tuple[str | None, tuple[str, ...], dt.date | None, dt.date | None, str | None]
 
 
 class Project:
@@ -29,24 +41,42 @@ class Project:
     >>> rows = project.run(["revenue"], by=["region"])  # doctest: +SKIP
     """
 
-    def __init__(self, config: Config, kpis: list[Kpi]):
+    def __init__(
+        self, config: Config, kpis: list[Kpi], *, problems: Sequence[KpiError] = (), elsewhere: Collection[str] = ()
+    ):
         self.config = config
         self.root = Path(config.root)
         self._raw_kpis = kpis
-        self._checked: tuple[dict[str, Kpi], list[KpiError]] | None = None
+        self._problems = list(problems)  # shape problems of the KPIs left out while loading
+        self._elsewhere = set(elsewhere)  # their names: not "unknown KPIs" to the others
+        self._checked: dict[bool, tuple[dict[str, Kpi], list[KpiError]]] = {}  # with data? -> result
+        self._parse: checks.Parsed | None = None
         self._schemas: dict[str, dict[str, str]] | None = None
         self._unreadable: list[KpiError] = []  # sources whose files exist but cannot be read
-        self._sizes: set[str] | None = None
-        self._compiled: dict[tuple[Any, ...], tuple[Any, Any]] = {}  # options -> (plan, query)
+        self._size_kpis: set[str] | None = None
+        self._compiled: dict[tuple[object, ...], tuple[Plan, CompiledQuery]] = {}  # options -> (plan, query)
 
     # -- loading ---------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, path: str | Path = ".", *, read: Any = None, listing: Any = None) -> Project:
+    def load(
+        cls,
+        path: str | Path = ".",
+        *,
+        read: Callable[[str], bytes | None] | None = None,
+        listing: Callable[[tuple[str, ...]], list[str]] | None = None,
+        partial: bool = False,
+        allowed: Sequence[str] = (),
+    ) -> Project:
         """Load the project whose ``kpictl.yml`` is at or above ``path``.
 
-        Raises InvalidProject listing every YAML and schema problem of every file.
-        ``read``/``listing`` replace disk access (``diff`` reads a git revision with them).
+        Raises InvalidProject listing every YAML and schema problem of every file, and the
+        problems ``compile`` would find in the KPIs that did load. With ``partial``, a project whose
+        ``kpictl.yml`` loads is returned instead, built from the KPIs without shape problems;
+        its ``validate()`` reports those problems with every other (``kpictl validate``: a
+        KPI with an unknown field hides no other KPI's unknown column). ``read``/``listing``
+        replace disk access (``diff`` reads a git revision with them). ``allowed``: folders outside
+        the project that sources and KPI files may be in (``--allow-path``; see language/paths.py).
         """
         if read is None:
             root = spec.find_root(path)
@@ -62,18 +92,14 @@ class Project:
                 )
         else:
             root = Path(path)
-        elsewhere: set[str] = set()
-        config, kpis, errors = spec.load(root, read=read, listing=listing, elsewhere=elsewhere)
-        if config is not None and errors:
-            # every problem in one run: the meaning of the files that did load is checked too,
-            # leaving out references to KPIs of the broken files (they may well exist there)
-            for error in checks.check(config, kpis)[1]:
-                ref = error.message.split("'")[1] if error.message.startswith("unknown KPI '") else None
-                if ref is None or not ({ref, "*"} & elsewhere):
-                    errors.append(error)
-        if errors or config is None:
+        allow = tuple(str(Path(p).resolve()) for p in allowed)
+        config, kpis, errors, left_out = spec.load(root, read=read, listing=listing, allowed=allow)
+        if config is None:
             raise InvalidProject(errors)
-        return cls(config, kpis)
+        project = cls(config, kpis, problems=errors, elsewhere=left_out)
+        if errors and not partial:  # every problem in one run: what did load is checked too
+            project._valid_kpis(data=True)
+        return project
 
     def with_engine(self, name: str | None) -> Project:
         """The same project run on another engine (``--engine``): ``duckdb`` or ``spark``.
@@ -109,11 +135,19 @@ class Project:
         return self._check()[0]
 
     def _check(self, data: bool = False) -> tuple[dict[str, Kpi], list[KpiError]]:
-        if data:
-            return checks.check(self.config, self._raw_kpis, self.schemas())
-        if self._checked is None:
-            self._checked = checks.check(self.config, self._raw_kpis)
-        return self._checked
+        """``checks.check`` once per mode: without data, or against the sources' columns."""
+        if data not in self._checked:
+            schemas = self.schemas() if data else None
+            self._checked[data] = checks.check(
+                self.config, self._raw_kpis, schemas, elsewhere=self._elsewhere, parsed=self._parsed()
+            )
+        return self._checked[data]
+
+    def _parsed(self) -> checks.Parsed:
+        """Every expression rendered and parsed once: checked with and without data, then planned."""
+        if self._parse is None:
+            self._parse = checks.parse(self.config, self._raw_kpis)
+        return self._parse
 
     def schemas(self) -> dict[str, dict[str, str]]:
         """Column → type of every source whose files exist (read from metadata, not computed).
@@ -122,18 +156,32 @@ class Project:
         Read once per Project.
         """
         if self._schemas is None:
-            self._schemas = self._engine().schemas(self.config, unreadable=self._unreadable)
+            self._schemas, self._unreadable = self._engine().schemas(self.config)
         return self._schemas
 
     def validate(self, *, data: bool = True) -> list[KpiError]:
         """Every semantic problem: names, formulas, cycles, dimensions, tests and, when the
         source files exist and ``data`` is true, columns against the real schemas."""
-        errors = self._check(data=data)[1] + (self._unreadable if data else [])
+        from kpictl.judge import verdicts
+
+        errors = self._problems + self._check(data=data)[1] + (self._unreadable if data else [])
+        if not errors:  # judging needs values to date that only valid definitions can give
+            errors += verdicts.problems(self.kpis, self._companions(list(self.kpis), None), self._parsed().formulas())
         unique = {(str(e), type(e)): e for e in errors}
         return sorted(unique.values(), key=KpiError.sort_key)
 
-    def _valid_kpis(self) -> dict[str, Kpi]:
-        errors = self.validate(data=False)
+    def summary(self) -> str:
+        """What ``kpictl validate`` says of a valid project: "36 KPIs in 6 files: valid"."""
+        return f"{len(self.kpis)} KPIs in {len({k.file for k in self.kpis.values()})} files: valid"
+
+    def _valid_kpis(self, *, data: bool = False) -> dict[str, Kpi]:
+        """The KPIs, once ``validate`` finds no problem in the definitions (InvalidProject else).
+
+        With ``data``, columns are checked against the sources' files, as ``validate`` does:
+        ``compile`` and ``run`` report a wrong column with the same message, at the same place.
+        A source that cannot be read is left to the engine: it matters only when read.
+        """
+        errors = [e for e in self.validate(data=data) if not isinstance(e, DataError)]
         if errors:
             raise InvalidProject(errors)
         return self.kpis
@@ -159,86 +207,79 @@ class Project:
         start: dt.date | None = None,
         end: dt.date | None = None,
         where: str | None = None,
-        tables: dict[str, list[dict[str, Any]]] | None = None,
-    ) -> Any:
-        """The query plan of ``names`` (default: every KPI).
+        tables: Tables | None = None,
+        judging: bool = False,
+    ) -> Plan:
+        """The query plan of ``names`` (default: every KPI), once the definitions are valid.
 
         The sources' real columns decide what a bare name means (``region`` of the order's
         customer through a lookup, or a column of the orders themselves); ``tables`` (KPI tests)
-        adds the columns of given rows.
+        adds the columns of given rows. ``judging`` adds what judging needs beyond the values
+        shown (``verdicts.companions``).
         """
         from kpictl.engine import duckdb as engine
-        from kpictl.language import formula
+        from kpictl.language import formula, jinja
         from kpictl.sql import planner
 
+        self._valid_kpis(data=True)
         selected = self.select(names)
         if where is not None:
-            where = formula.render(where, self.config.vars, Location("--where"))
+            where = jinja.render(where, self.config.vars, Location("--where"))
             formula.parse(where, "filter", Location("--where"))
         columns = engine.with_given(self.schemas(), tables)
-        to_date = self._to_date(selected, grain)
+        hidden = {kpi.name: kpi for kpi in self._companions(selected, grain).values()} if judging else {}
         return planner.plan(
             self.config,
-            {**self.kpis, **to_date},
-            [*selected, *to_date],
+            {**self.kpis, **hidden},
+            [*selected, *hidden],
             grain=grain,
             by=tuple(by),
             start=start,
             end=end,
             where=where,
             columns=columns,
+            exprs=self._parsed().exprs,
         )
 
-    def _to_date(self, selected: list[str], grain: str | None) -> dict[str, Kpi]:
-        """Hidden KPIs for the levels whose target is meant for a longer period than the run's.
+    def _companions(self, selected: Sequence[str], grain: str | None) -> dict[str, Kpi]:
+        from kpictl.judge import verdicts
 
-        "On-time delivery >= 95% (period: year_to_date)" judged by month is judged on the rate
-        since January 1st, computed in the same query as ``to_date(on_time_delivery_rate, year)``
-        on the underlying rows (never an average of monthly rates). Sizes instead scale their
-        bound (``targets.scoped``).
+        return verdicts.companions(
+            self.kpis, selected, grain=grain, default_grain=self.config.grain, sizes=self.sizes()
+        )
+
+    def compile(
+        self,
+        names: Sequence[str] | None = None,
+        *,
+        grain: str | None = None,
+        by: Sequence[str] = (),
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+        where: str | None = None,
+    ) -> CompiledQuery:
+        """The SQL computing the values of ``names`` (``.sql``, ``.params``), as ``run`` executes it.
+
+        ``run`` may compute more in the same statement: a level judged over its target's period
+        also needs its value to date (``verdicts``), which is no value of the KPIs asked for.
         """
-        from kpictl.model import GRAINS
-
-        sizes = self.extensive()
-        extra = {}
-        for name in selected:
-            kpi = self.kpis[name]
-            period = kpi.target.period if kpi.target else None
-            unit = (period or "").removesuffix("_to_date")
-            own = grain or kpi.grain or self.config.grain
-            if not period or name in sizes or unit not in GRAINS or GRAINS.index(unit) <= GRAINS.index(own):
-                continue
-            extra[f"{name}{TO_DATE}"] = dataclasses.replace(
-                kpi,
-                name=f"{name}{TO_DATE}",
-                formula=f"to_date({name}, {unit})",
-                source=None,
-                filters=(),
-                dimensions=(),
-                time=None,
-                target=None,
-                tests=(),
-                filter_at=(),
-            )
-        return extra
-
-    def compile(self, names: Sequence[str] | None = None, **options: Any) -> Any:
-        """The SQL that ``run`` would execute (a CompiledQuery: ``.sql``, ``.params``)."""
-        return self._compile(names, None, options)[1]
+        return self._compile(names, (grain, tuple(by), start, end, where), None, judging=False)[1]
 
     def _compile(
-        self, names: Sequence[str] | None, tables: dict[str, list[dict[str, Any]]] | None, options: dict[str, Any]
-    ) -> tuple[Any, Any]:
+        self, names: Sequence[str] | None, options: _Options, tables: Tables | None, *, judging: bool
+    ) -> tuple[Plan, CompiledQuery]:
         """Plan and SQL, kept per set of options: a notebook's second run of a loaded project
         only runs the query (the definitions and the sources' columns cannot change under it)."""
         from kpictl.sql import compiler
 
-        key = (tuple(names or ()), tuple(sorted((k, str(v)) for k, v in options.items())))
-        if tables is not None:  # the given rows' columns take part in planning: never cached
-            plan = self.plan(names, tables=tables, **options)
-            return plan, compiler.compile(plan)
-        if key not in self._compiled:
-            plan = self.plan(names, **options)
+        grain, by, start, end, where = options
+        key = (tuple(names or ()), options, judging)
+        if tables is not None or key not in self._compiled:
+            plan = self.plan(
+                names, grain=grain, by=by, start=start, end=end, where=where, tables=tables, judging=judging
+            )
+            if tables is not None:  # the given rows' columns take part in planning: never cached
+                return plan, compiler.compile(plan)
             self._compiled[key] = (plan, compiler.compile(plan))
         return self._compiled[key]
 
@@ -246,84 +287,61 @@ class Project:
         self,
         names: Sequence[str] | None = None,
         *,
+        grain: str | None = None,
+        by: Sequence[str] = (),
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+        where: str | None = None,
         as_of: dt.date | None = None,
-        tables: dict[str, list[dict[str, Any]]] | None = None,
-        **options: Any,
+        tables: Tables | None = None,
     ) -> list[Row]:
         """Compute ``names`` (default: every KPI) and judge each row against its target.
 
-        Returns tidy rows (kpi, period, dims, value, judgement), ordered by KPI, period and
-        breakdown. ``tables`` replaces the sources by in-memory rows (KPI unit tests).
+        ``grain`` None computes each KPI at its own grain (else the project's); ``by`` breaks
+        down by dimensions; ``start``/``end`` bound the periods shown; ``where`` filters the rows
+        of every source; ``as_of`` is the date targets are judged at (default: the end of the
+        latest complete period). Returns tidy rows (kpi, period, dims, value, judgement),
+        ordered by KPI, period and breakdown. ``tables`` replaces the sources by in-memory
+        rows (KPI unit tests).
         """
-        from kpictl.judge import forecast as projection
-        from kpictl.judge import targets
+        from kpictl.judge import verdicts
 
-        plan, compiled = self._compile(names, tables, options)
+        selected = self.select(names)
+        plan, compiled = self._compile(selected, (grain, tuple(by), start, end, where), tables, judging=True)
         types = {name: cols for name, cols in self.schemas().items() if tables and name in tables}
         rows = self._engine().execute(compiled, self.config, tables=tables, types=types or None)
-        grain_of = {kpi: grain for kpi, grain in plan.outputs}
-
-        # a level judged over its target's period: the value to date stands in while judging
-        def key(r: Row) -> tuple[str, dt.date, tuple[tuple[str, Any], ...]]:
-            return (r.kpi.removesuffix(TO_DATE), r.period, tuple(r.dims.items()))
-
-        to_date = {key(r): r.value for r in rows if r.kpi.endswith(TO_DATE)}
-        shown = {key(r): r.value for r in rows if not r.kpi.endswith(TO_DATE)}
-        rows = [
-            dataclasses.replace(r, value=to_date[key(r)]) if key(r) in to_date else r
-            for r in rows
-            if not r.kpi.endswith(TO_DATE)
-        ]
-        groups: dict[str, list[Row]] = {}
-        for row in rows:
-            groups.setdefault(grain_of[row.kpi], []).append(row)
-        if as_of is None:
-            as_of = max(
-                (targets.default_as_of(sorted({r.period for r in g}), grain) for grain, g in groups.items()),
-                default=dt.date.today(),
-            )
-        sizes = {name: self.kpis[name].grain or self.config.grain for name in self.extensive()}
-        judged = [
-            r
-            for grain, g in groups.items()
-            for r in targets.judge_rows(g, self.kpis, as_of=as_of, grain=grain, extensive=sizes)
-        ]
-        judged = projection.annotate(judged, self.kpis, grain_of)
-        for i, r in enumerate(judged):
-            if key(r) in to_date and r.judgement is not None:  # show the period's own value, say what was judged
-                judged[i] = dataclasses.replace(
-                    r, value=shown[key(r)], judgement=dataclasses.replace(r.judgement, judged_value=r.value)
-                )
+        sizes = {name: self.kpis[name].grain or self.config.grain for name in self.sizes()}
+        judged = verdicts.judge(
+            rows,
+            self.kpis,
+            grain_of=dict(plan.outputs),
+            sizes=sizes,
+            as_of=as_of,
+            companions=self._companions(selected, grain),
+        )
         order = {name: i for i, name in enumerate(compiled.kpis)}
         return sorted(judged, key=lambda r: (order[r.kpi], r.period, tuple(str(r.dims[d]) for d in r.dims)))
 
-    def extensive(self) -> set[str]:
+    def breaches(self, rows: Sequence[Row], fail_on: str | None = None) -> list[Row]:
+        """The latest row of each KPI and breakdown whose status is ``fail_on`` or worse: the
+        ``--fail-on`` gate of CI. ``fail_on`` None is ``fail_on:`` of kpictl.yml (no gate if unset)."""
+        from kpictl.judge import targets
+
+        gate = fail_on or self.config.fail_on
+        return targets.worst(targets.current(rows), gate) if gate else []
+
+    def sizes(self) -> set[str]:
         """The KPIs that measure a size (sums, counts) rather than a level (rates, averages).
 
         Worked out once per Project: it depends on the definitions only.
         """
-        if self._sizes is None:
-            self._sizes = self._find_sizes()
-        return self._sizes
+        if self._size_kpis is None:
+            from kpictl.sql import aggregates
 
-    def _find_sizes(self) -> set[str]:
-        from kpictl.language import formula
-        from kpictl.sql import aggregates
+            self._size_kpis = aggregates.size_kpis(self.kpis, self._parsed().formulas())
+        return self._size_kpis
 
-        sizes: dict[str, bool] = {}
-
-        def visit(name: str) -> bool:
-            if name not in sizes:
-                kpi = self.kpis[name]
-                sizes[name] = False  # a cycle (already reported by validate) reads as a level
-                refs = formula.kpi_refs(formula.parse(kpi.formula, "derived")) if kpi.derived else set()
-                inputs = {ref: visit(ref) for ref in refs if ref in self.kpis}
-                sizes[name] = aggregates.extensive(kpi.formula, kpi.derived, inputs)
-            return sizes[name]
-
-        return {name for name in self.kpis if visit(name)}
-
-    def lint(self, names: Sequence[str] | None = None, *, data: bool = True) -> list[Any]:
+    def lint(self, names: Sequence[str] | None = None, *, data: bool = True) -> list[LintReport]:
         """The SMART score of each KPI (``lint.LintReport``), checked against its history when
         ``data`` is true and the sources can be read."""
         from kpictl.judge import lint
@@ -336,18 +354,70 @@ class Project:
                     history.setdefault(row.kpi, []).append((row.period, row.value))
             except DataError:
                 history = {}  # no data here: A and T are scored on the definitions alone
+        grain = self.config.grain
         return [
-            lint.score(self._per_period(n, history.get(n)), history.get(n) if data and history else None)
+            lint.score(
+                lint.per_period(self.kpis[n], history.get(n), size=n in self.sizes(), grain=grain),
+                history.get(n) if data and history else None,
+            )
             for n in selected
         ]
 
-    def _per_period(self, name: str, history: list[tuple[dt.date, float | None]] | None) -> Kpi:
-        """The KPI with a size's target scaled to the grain of its history (lint compares them)."""
-        from kpictl.judge import targets
+    # -- workflows -------------------------------------------------------------------------
 
-        kpi = self.kpis[name]
-        if not history or kpi.target is None or kpi.target.period is None or name not in self.extensive():
-            return kpi
-        grain = kpi.grain or self.config.grain
-        row = Row(name, history[-1][0], {}, history[-1][1])
-        return dataclasses.replace(kpi, target=targets.scoped(kpi.target, row, grain, True, grain))
+    def test(self, names: Sequence[str] | None = None) -> list[TestResult]:
+        """Run the ``tests:`` of ``names`` (default: every KPI) on their given rows, in catalog order."""
+        from kpictl.workflows import testing
+
+        return testing.run_tests(self, list(names or ()))
+
+    def report(
+        self,
+        names: Sequence[str] | None = None,
+        *,
+        lang: str | None = None,
+        grain: str | None = None,
+        by: str | None = None,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+        as_of: dt.date | None = None,
+        generated_at: dt.datetime | None = None,
+    ) -> Page:
+        """The dashboard's page for ``names`` (default: every KPI); ``report.html.render`` writes it.
+
+        ``by`` breaks every KPI that has that dimension down by it (default: each KPI's first);
+        ``lang`` defaults to the project's locale, ``generated_at`` to now (pass it for a
+        reproducible file).
+        """
+        from kpictl.report.html import build
+        from kpictl.report.numbers import lang_of
+        from kpictl.workflows import dashboard
+
+        moment = generated_at or dt.datetime.now().astimezone()
+        inputs = dashboard.collect(
+            self, names, generated_at=moment, grain=grain, by=by, start=start, end=end, as_of=as_of
+        )
+        return build(inputs, lang_of(lang or self.config.locale))
+
+    @classmethod
+    def diff(
+        cls,
+        path: str | Path = ".",
+        base: str | None = None,
+        head: str | None = None,
+        *,
+        sql: bool = False,
+        data: bool = False,
+        grain: str | None = None,
+        by: Sequence[str] = (),
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+        engine: str | None = None,
+    ) -> Diff:
+        """What changes between two git revisions of the project at ``path``: definitions,
+        impacts, SQL (``sql``) and values (``data``, on ``engine``); see ``workflows.diff.compare``."""
+        from kpictl.workflows import diff
+
+        return diff.compare(
+            path, base, head, sql=sql, data=data, grain=grain, by=by, start=start, end=end, engine=engine
+        )

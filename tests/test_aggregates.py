@@ -1,10 +1,10 @@
-"""Sizes and levels: which KPIs' targets are per total and per period (aggregates.extensive)."""
+"""Sizes and levels: which KPIs' targets are per total and per period (aggregates.is_size)."""
 
 from __future__ import annotations
 
 import pytest
 
-from kpictl.sql.aggregates import extensive
+from kpictl.sql.aggregates import is_size
 
 CASES = [
     ("sum(amount)", False, {}, True),
@@ -24,5 +24,5 @@ CASES = [
 
 
 @pytest.mark.parametrize(("formula", "derived", "inputs", "expected"), CASES)
-def test_extensive(formula: str, derived: bool, inputs: dict[str, bool], expected: bool) -> None:
-    assert extensive(formula, derived, inputs) is expected
+def test_is_size(formula: str, derived: bool, inputs: dict[str, bool], expected: bool) -> None:
+    assert is_size(formula, derived, inputs) is expected

@@ -13,7 +13,7 @@ from kpictl import Project
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: The English names of the seed's KPI catalog (shared/seed/CATALOG.md); "conversion_rate by
+#: The English names of the seed article's KPI catalog (36 KPIs); "conversion_rate by
 #: channel" is conversion_rate broken down by channel.
 CATALOG = (
     "retention_rate",

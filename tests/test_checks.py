@@ -134,7 +134,10 @@ kpis:
         ({"a": "b + 1", "b": "a + 1"}, ["3:14: cycle between derived KPIs: a -> b -> a"]),
         ({"a": "b", "b": "c", "c": "a"}, ["3:14: cycle between derived KPIs: a -> b -> c -> a"]),
         ({"c": "a", "a": "b", "b": "c"}, ["3:14: cycle between derived KPIs: c -> a -> b -> c"]),
-        ({"a": "a / prior(x) - 1", "x": "1 + 1"}, ["3:14: KPI 'a' is computed from itself"]),
+        (
+            {"a": "a / prior(x) - 1", "x": "1 + 1"},
+            ["3:14: KPI 'a' is computed from itself", "5:14: formula of x uses no KPI"],
+        ),
         (
             {"a": "b", "b": "a", "c": "d", "d": "c"},
             ["3:14: cycle between derived KPIs: a -> b -> a", "7:14: cycle between derived KPIs: c -> d -> c"],

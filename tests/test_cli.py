@@ -174,6 +174,11 @@ def test_a_level_with_a_yearly_target_is_judged_on_its_value_to_date(tmp_path: P
     jan, feb = (r.judgement for r in rows)
     assert jan is not None and (jan.status, jan.judged_value) == ("off_track", 0.5)
     assert feb is not None and (feb.status, feb.judged_value) == ("achieved", 0.75)
+    # the value to date is a need of judging, not a KPI: compile shows the SQL of otd's values
+    compiled = invoke("compile", cwd=tmp_path)
+    assert compiled.exit_code == 0, compiled.stderr
+    assert compiled.stdout.splitlines()[0] == "-- kpictl: otd"
+    assert "to_date" not in compiled.stdout
 
 
 def test_validate_reports_a_source_file_it_cannot_read(tmp_path: Path) -> None:
@@ -192,7 +197,9 @@ def test_validate_reports_a_source_file_it_cannot_read(tmp_path: Path) -> None:
 def test_a_where_column_no_source_has_is_reported_at_the_option(tmp_path: Path) -> None:
     result = invoke("run", "--where", "regoin = 'EU'", cwd=write(tmp_path, GOOD))
     assert result.exit_code == 2
-    assert result.stderr.startswith("--where: source 'orders' has no column 'regoin' (did you mean 'region'?)")
+    assert result.stderr.startswith(
+        "--where: unknown column 'regoin' in --where: not in source 'orders' (did you mean 'region'?)"
+    )
 
 
 def test_an_empty_range(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ def load_case(name: str, data_dir: Path, tmp_path: Path) -> tuple[Config, dict[s
     shutil.copytree(data_dir, root)
     (root / "metrics").mkdir()
     shutil.copy(CASES / name / "kpis.yml", root / "metrics" / "kpis.yml")
-    config, raw, errors = spec.load(root)
+    config, raw, errors, _ = spec.load(root)
     assert config is not None and not errors, errors
     kpis, problems = checks.check(config, raw)
     assert not problems, problems

@@ -532,7 +532,7 @@ def test_base_definitions_that_fail_on_todays_data(repo: tuple[Path, list[str]])
     # sources' real columns: a definition problem (exit 2), as `validate` reports it
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr.startswith(f"BASE {old}:metrics/sales.yml:28:14: ")  # the formula
+    assert result.stderr.startswith(f"BASE {old}:metrics/sales.yml:28:18: ")  # the column in the formula
     assert "discount" in result.stderr and "1 problem found" in result.stderr
 
 

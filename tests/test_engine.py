@@ -493,7 +493,8 @@ def test_errors_are_kpi_errors() -> None:
 
 def test_schemas_merge_the_files_with_given_rows(data_dir: Path) -> None:
     config = make_config(data_dir, shipments="missing.csv")
-    found = engine.schemas(config, {"orders": [{"order_id": 1, "coupon": "X"}], "extra": [{"a": 1.5}]})
+    found, unreadable = engine.schemas(config, {"orders": [{"order_id": 1, "coupon": "X"}], "extra": [{"a": 1.5}]})
+    assert unreadable == []
     assert "shipments" not in found  # no file: skipped, `run` reports it
     assert found["orders"]["order_date"] == "DATE" and found["orders"]["coupon"] == "VARCHAR"
     assert found["extra"] == {"a": "DOUBLE"} and found["customers"]["region"] == "VARCHAR"

@@ -199,7 +199,7 @@ def test_statuses_values_and_changes_as_computed_by_hand(english: tuple[html.Pag
     assert revenue.by_class("badge")[0].text() == "✓ Achieved"
     assert "€1,234,567" in revenue.text()
     assert "+€134,567 (+12.2%)" in revenue.by_class("change")[0].text()
-    assert tree.by_id("k-paid_share").by_class("badge")[0].text() == "– No target"
+    assert tree.by_id("k-paid_share").by_class("badge")[0].text() == "· No target"
 
 
 def test_summary_counts_statuses_and_lists_off_track_first(english: tuple[html.Page, str, Node]) -> None:
@@ -391,7 +391,7 @@ def test_report_of_a_project_end_to_end(project: Path) -> None:
     }
     # March: 7/8 = 87.5%, 2.5 points under a flat min of 90% with a tolerance of 10 points: at risk;
     # €1,004 over a max of €1,000 with no tolerance: off track; a count without target: no target.
-    assert badges == {"on_time_rate": "! At risk", "shipments": "– No target", "cost": "✗ Off track"}
+    assert badges == {"on_time_rate": "! At risk", "shipments": "· No target", "cost": "✗ Off track"}
     assert tree.by_id("k-on_time_rate").by_class("value")[0].text().split() == ["87.5%", "Mar", "2025"]
     assert "+12.5 pp" in tree.by_id("k-on_time_rate").text()
     assert "€1,004" in tree.by_id("k-cost").text() and "+4 (+100.0%)" in tree.by_id("k-shipments").text()

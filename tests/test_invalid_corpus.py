@@ -1,11 +1,14 @@
 """The invalid corpus: every broken project under tests/cases/invalid/ gives its exact message.
 
 One folder per case: ``kpictl.yml`` and ``metrics/*.yml`` as an analyst would write them,
-``expected.txt`` with the exact stderr of ``kpictl validate --no-data`` (exit code 2), and
-for binary or huge inputs a ``generate.txt`` recipe that the test writes into its copy of the
-case, so that no such file is committed. Error messages are UI: a change to one shows up
-as a diff of an expected.txt. ``KPICTL_UPDATE_CORPUS=1 pytest tests/test_invalid_corpus.py``
-rewrites them; read the diff before committing it.
+maybe a few rows of data under ``data/`` (for the problems only the sources' columns reveal),
+``expected.txt`` with the exact stderr of ``kpictl validate`` (exit code 2), and for binary or
+huge inputs a ``generate.txt`` recipe that the test writes into its copy of the case, so that
+no such file is committed. ``compile`` and ``run`` must stop at the same problems with the same
+messages (one rule, one place), and so must ``validate --no-data`` where the case has no data.
+Error messages are UI: a change to one shows up as a diff of an expected.txt.
+``KPICTL_UPDATE_CORPUS=1 pytest tests/test_invalid_corpus.py`` rewrites them; read the diff
+before committing it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from kpictl.cli import cli
 from kpictl.errors import KpiError
@@ -44,8 +47,12 @@ def materialize(case: Path, dest: Path) -> Path:
     return dest
 
 
-def validate(project: Path, *args: str) -> object:
-    return CliRunner().invoke(cli, ["--project", str(project), "validate", "--no-data", *args], env=ENV)
+def invoke(project: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--project", str(project), *args], env=ENV)
+
+
+def validate(project: Path, *args: str) -> Result:
+    return invoke(project, "validate", *args)
 
 
 def test_corpus_is_large_enough() -> None:
@@ -63,6 +70,20 @@ def test_invalid_case(name: str, tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == expected_file.read_text("utf-8")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_validate_equals_run_on_invalid_corpus(name: str, tmp_path: Path) -> None:
+    """Every problem compile or run finds before executing SQL, validate finds first, with the
+    same message at the same place (issue 13.5): all three print the same lines, exit 2."""
+    project = materialize(CASES / name, tmp_path / name)
+    expected = (CASES / name / "expected.txt").read_text("utf-8")
+    commands = [["compile"], ["run"], ["run", "--format", "json"]]
+    if not (project / "data").exists():  # the column checks need data; everything else does not
+        commands.append(["validate", "--no-data"])
+    for command in commands:
+        result = invoke(project, *command)
+        assert (result.exit_code, result.stdout, result.stderr) == (2, "", expected), command
 
 
 def test_every_line_is_gcc_style() -> None:

@@ -11,15 +11,16 @@ import pytest
 from kpictl.errors import InvalidProject, Location, SpecError
 from kpictl.model import Config, Dimension, Kpi, Lookup, Source
 from kpictl.sql import periods, planner
-from kpictl.sql.aggregates import decompose, empty_value, null_safe, parse
+from kpictl.sql.aggregates import decompose, empty_value, null_safe, tree_of
 from kpictl.sql.derived import Ref, Window
 
-COLUMNS = {
+NAMES = {
     "orders": ["order_id", "order_date", "customer_id", "amount", "status", "channel", "on_time"],
-    "customers": ["customer_id", "region", "segment"],
+    "customers": ["customer_id", "region", "segment", "since"],
     "agents": ["customer_id", "region", "agent"],
     "shipments": ["shipment_id", "ship_date", "delivered_date", "cost", "region", "carrier"],
 }
+COLUMNS = {source: dict.fromkeys(names, "VARCHAR") for source, names in NAMES.items()}  # as engine.schemas
 
 
 def kpi(name: str, formula: str, source: str | None = None, **fields: Any) -> Kpi:
@@ -49,11 +50,8 @@ KPIS = {
         kpi("cost_to_revenue_pct", "cost_to_revenue * 100"),
         kpi("growth", "revenue / prior(revenue) - 1"),
         kpi("rolling_ratio", "rolling(cost_to_revenue_pct, 3)"),
-        kpi("windowed_growth", "rolling(growth, 3)"),
         kpi("quarterly", "to_date(revenue, quarter)"),
         kpi("yearly", "to_date(revenue, year) + cumulative(customers_n)"),
-        kpi("a_loop", "b_loop + 1"),
-        kpi("b_loop", "a_loop * 2"),
     ]
 }
 
@@ -79,7 +77,7 @@ def test_kpis_of_one_source_grain_and_breakdown_share_one_scan() -> None:
         ('COUNT(DISTINCT "orders"."customer_id")', "recompute", "0"),  # distinct counts do not add up
     ]
     aov = next(m for m in scan.measures if m.kpi == "aov")
-    assert aov.expr == '("aov__1" / NULLIF("aov__2", 0))'
+    assert aov.expr.sql("duckdb") == '("aov__1" / NULLIF("aov__2", 0))'
 
 
 def test_another_time_column_source_or_grain_is_another_scan() -> None:
@@ -111,7 +109,7 @@ def test_derived_kpis_come_after_their_inputs_which_are_planned_too() -> None:
     assert [d.kpi for d in plan.derived] == ["cost_to_revenue", "cost_to_revenue_pct"]
     assert {m.kpi for s in plan.scans for m in s.measures} == {"cost", "revenue"}
     assert plan.outputs == (("cost_to_revenue_pct", "month"),)
-    assert plan.derived[0].expr == '"ref_1" / NULLIF("ref_2", 0)'
+    assert plan.derived[0].expr.sql("duckdb") == '"ref_1" / NULLIF("ref_2", 0)'
 
 
 def test_prior_is_a_shifted_reference() -> None:
@@ -122,36 +120,35 @@ def test_prior_is_a_shifted_reference() -> None:
 def test_a_window_over_a_derived_kpi_applies_to_its_leaves() -> None:
     plan = make(["rolling_ratio"])
     (node,) = plan.derived
-    assert node.expr == '(("ref_1" / NULLIF("ref_2", 0)) * 100)'
+    assert node.expr.sql("duckdb") == '(("ref_1" / NULLIF("ref_2", 0)) * 100)'
     assert [(r.kpi, r.window) for r in node.refs] == [("cost", Window("rolling", 3)), ("revenue", Window("rolling", 3))]
     windows = {m.kpi: [w for w, _ in m.windows] for s in plan.scans for m in s.measures}
     assert windows == {"cost": [Window("rolling", 3)], "revenue": [Window("rolling", 3)]}
 
 
-@pytest.mark.parametrize(
-    ("formula", "message"),
-    [
-        ("rolling(growth, 3)", "windows do not nest"),
-        ("to_date(revenue, month)", "not finer than the grain"),
-        ("to_date(revenue, decade)", "must be one of week, month, quarter, year"),
-        ("rolling(revenue)", r"expected rolling\(kpi, n\)"),
-        ("prior(revenue, 0)", "whole number"),
-        ("revenu * 2", "unknown KPI 'revenu'"),
-        ("1 + 1", "uses no KPI"),
-    ],
-)
-def test_derived_formula_errors(formula: str, message: str) -> None:
-    kpis = {**KPIS, "bad": kpi("bad", formula)}
-    with pytest.raises(SpecError, match=message):
+def test_a_to_date_unit_finer_than_the_grain_asked_is_an_error() -> None:
+    """The KPIs come checked (checks: names, arguments, cycles); what the run's options
+    decide is checked here, with the message validate gives at the KPI's own grain."""
+    kpis = {**KPIS, "bad": kpi("bad", "to_date(revenue, month)")}
+    with pytest.raises(SpecError) as error:
         planner.plan(CONFIG, kpis, ["bad"], grain="quarter", columns=COLUMNS)
+    assert error.value.message == (
+        "to_date(revenue, month): the unit must be one of year, quarter, month, week,"
+        " not finer than the grain (quarter)"
+    )
 
 
-def test_unknown_selection_and_cycles_are_errors() -> None:
+def test_unknown_selection_is_an_error() -> None:
     with pytest.raises(SpecError, match="unknown KPI 'revenu'") as error:
         make(["revenu"])
     assert error.value.hint == "did you mean 'revenue'?"
-    with pytest.raises(SpecError, match="cycle"):
-        make(["a_loop"])
+
+
+def test_a_kpi_can_be_bucketed_by_a_date_of_a_lookup() -> None:
+    kpis = {**KPIS, "by_signup": kpi("by_signup", "count(*)", "orders", time="since")}
+    (scan,) = planner.plan(CONFIG, kpis, ["by_signup"], grain="month", columns=COLUMNS).scans
+    assert scan.time == '"customers"."since"'
+    assert [j.source for j in scan.joins] == ["customers"]
 
 
 def test_several_problems_are_reported_together() -> None:
@@ -159,7 +156,7 @@ def test_several_problems_are_reported_together() -> None:
         make(["revenu", "cost"], by=["segment"])  # an unknown KPI, and shipments has no segment
     assert [e.message for e in error.value.errors] == [
         "unknown KPI 'revenu'",  # no location: sorted first
-        "cannot break down cost by segment: source 'shipments' has no column 'segment'",
+        "cannot break down cost by segment: unknown column 'segment' in --by: not in source 'shipments'",
     ]
 
 
@@ -167,7 +164,8 @@ def test_a_breakdown_an_input_lacks_names_the_input() -> None:
     with pytest.raises(SpecError) as error:
         make(["cost_to_revenue_pct"], by=["carrier"])
     assert error.value.message == (
-        "cannot break down cost_to_revenue_pct by carrier: its input 'revenue': source 'orders' has no column 'carrier'"
+        "cannot break down cost_to_revenue_pct by carrier: its input 'revenue': "
+        "unknown column 'carrier' in --by: not in source 'orders' or its lookups (customers)"
     )
     with pytest.raises(SpecError, match="did you mean 'region'"):
         make(["cost"], by=["regoin"])
@@ -230,7 +228,7 @@ def test_lookback_reads_what_prior_and_windows_need_before_the_range() -> None:
 
 
 def split(formula: str, *filters: str) -> tuple[str, list[tuple[str, str, str | None]]]:
-    post, specs = decompose(null_safe(parse(formula, Location())), [parse(f, Location()) for f in filters])
+    post, specs = decompose(null_safe(tree_of(formula, Location())), [tree_of(f, Location()) for f in filters])
     return post.sql("duckdb"), [(s.sql, s.combine, s.empty) for s in specs]
 
 
@@ -250,18 +248,23 @@ def test_partial_aggregates_and_their_value_over_zero_rows() -> None:
 
 
 def test_every_division_is_null_safe_but_by_a_nonzero_constant() -> None:
-    assert null_safe(parse("sum(a / b) / count(*)", Location())).sql() == "SUM(a / NULLIF(b, 0)) / NULLIF(COUNT(*), 0)"
-    assert null_safe(parse("x / 100 + y % z + y // z", Location())).sql("duckdb") == (
+    assert (
+        null_safe(tree_of("sum(a / b) / count(*)", Location())).sql() == "SUM(a / NULLIF(b, 0)) / NULLIF(COUNT(*), 0)"
+    )
+    assert null_safe(tree_of("x / 100 + y % z + y // z", Location())).sql("duckdb") == (
         "x / 100 + y % NULLIF(z, 0) + y // NULLIF(z, 0)"
     )
-    assert null_safe(parse("x / 0", Location())).sql() == "x / NULLIF(0, 0)"
+    assert null_safe(tree_of("x / 0", Location())).sql() == "x / NULLIF(0, 0)"
 
 
 def test_empty_value_evaluates_a_formula_over_zero_rows() -> None:
-    assert empty_value('"a" / NULLIF("b", 0)', {"a": "0", "b": "0"}) is None  # a ratio: NULL
-    assert empty_value('"a" - "b" * 2', {"a": "0", "b": "0"}) == "0"  # sums: 0
-    assert empty_value('"a" + "m"', {"a": "0", "m": None}) is None  # with a max: NULL
-    assert empty_value('COALESCE("m", 0)', {"m": None}) == "COALESCE(NULL, 0)"  # left to SQL
+    def tree(sql: str) -> Any:
+        return tree_of(sql, Location())
+
+    assert empty_value(tree('"a" / NULLIF("b", 0)'), {"a": "0", "b": "0"}) is None  # a ratio: NULL
+    assert empty_value(tree('"a" - "b" * 2'), {"a": "0", "b": "0"}) == "0"  # sums: 0
+    assert empty_value(tree('"a" + "m"'), {"a": "0", "m": None}) is None  # with a max: NULL
+    assert empty_value(tree('COALESCE("m", 0)'), {"m": None}) == "COALESCE(NULL, 0)"  # left to SQL
 
 
 # -- calendar ---------------------------------------------------------------------------------

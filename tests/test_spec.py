@@ -301,7 +301,7 @@ def test_load_collects_problems_of_every_file() -> None:
         "metrics/b.yml": b"kpis: [{name: b}]\n",
         "metrics/c.yml": b"kpis: [\n",
     }
-    config, kpis, errors = spec.load(Path("."), read=files.get, listing=lambda _: sorted(files)[1:])
+    config, kpis, errors, _ = spec.load(Path("."), read=files.get, listing=lambda _: sorted(files)[1:])
     assert config is not None and [k.name for k in kpis] == ["a"]
     assert [str(e) for e in errors] == [
         "metrics/b.yml:1:8: b: missing required field 'formula'",
@@ -310,7 +310,7 @@ def test_load_collects_problems_of_every_file() -> None:
 
 
 def test_load_without_a_project_file() -> None:
-    config, _, errors = spec.load(Path("."), read=lambda _: None, listing=lambda _: [])
+    config, _, errors, _ = spec.load(Path("."), read=lambda _: None, listing=lambda _: [])
     assert config is None and [str(e) for e in errors] == ["kpictl.yml: no kpictl.yml found (run 'kpictl init')"]
 
 

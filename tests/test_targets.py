@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kpictl.judge import targets
-from kpictl.judge.forecast import Projection, project
+from kpictl.judge.forecast import Forecast, forecast
 from kpictl.judge.targets import default_as_of, judge, judge_rows, period_end, worst
 from kpictl.model import Baseline, Bound, Judgement, Kpi, Row, Target
 
@@ -259,77 +259,77 @@ def _series(values):
 
 
 @pytest.mark.parametrize(
-    ("points", "target", "kwargs", "projection"),
+    ("points", "target", "kwargs", "expected"),
     [
         # 10, 20, 30: one a day from 10 on Jan 1; 100 is reached 90 days in, on Apr 1.
-        (_series([10, 20, 30]), Target(Bound(min=100), by=D(2025, 4, 1)), {}, Projection(1, D(2025, 4, 1), True, 100)),
-        (_series([10, 20, 30]), Target(Bound(min=100), by=D(2025, 3, 31)), {}, Projection(1, D(2025, 4, 1), False, 99)),
-        (_series([10, 20, 30]), Target(Bound(min=100)), {}, Projection(1, D(2025, 4, 1), None, None)),
+        (_series([10, 20, 30]), Target(Bound(min=100), by=D(2025, 4, 1)), {}, Forecast(1, D(2025, 4, 1), True, 100)),
+        (_series([10, 20, 30]), Target(Bound(min=100), by=D(2025, 3, 31)), {}, Forecast(1, D(2025, 4, 1), False, 99)),
+        (_series([10, 20, 30]), Target(Bound(min=100)), {}, Forecast(1, D(2025, 4, 1), None, None)),
         # 50, 40, 30: minus one a day from 50; max 0 is reached 50 days in, on Feb 20.
-        (_series([50, 40, 30]), Target(Bound(max=0), by=D(2025, 6, 1)), {}, Projection(-1, D(2025, 2, 20), True, -101)),
+        (_series([50, 40, 30]), Target(Bound(max=0), by=D(2025, 6, 1)), {}, Forecast(-1, D(2025, 2, 20), True, -101)),
         # moving away from the bound: never.
-        (_series([50, 40, 30]), Target(Bound(min=100), by=D(2025, 6, 1)), {}, Projection(-1, None, False, -101)),
+        (_series([50, 40, 30]), Target(Bound(min=100), by=D(2025, 6, 1)), {}, Forecast(-1, None, False, -101)),
         # already there: the last point's date.
         (
             _series([50, 40, 30]),
             Target(Bound(max=35), by=D(2025, 6, 1)),
             {},
-            Projection(-1, D(2025, 1, 21), True, -101),
+            Forecast(-1, D(2025, 1, 21), True, -101),
         ),
         # between [60, 80], climbing one a day from 10: enters at 60, 50 days in.
-        (_series([10, 20, 30]), Target(Bound(min=60, max=80)), {}, Projection(1, D(2025, 2, 20), None, None)),
+        (_series([10, 20, 30]), Target(Bound(min=60, max=80)), {}, Forecast(1, D(2025, 2, 20), None, None)),
         # 1000 then 10, 20, 30: only the last three count; 10 on Jan 11, 100 is 90 days later.
-        (_series([1000, 10, 20, 30]), Target(Bound(min=100)), {"last_n": 3}, Projection(1, D(2025, 4, 11), None, None)),
+        (_series([1000, 10, 20, 30]), Target(Bound(min=100)), {"last_n": 3}, Forecast(1, D(2025, 4, 11), None, None)),
         # 0 then 3 two days later: 1.5 a day; 10 is crossed at day 6.67, so the first whole day is day 7.
         (
             [(D(2025, 1, 1), 0), (D(2025, 1, 3), 3)],
             Target(Bound(min=10)),
             {},
-            Projection(1.5, D(2025, 1, 8), None, None),
+            Forecast(1.5, D(2025, 1, 8), None, None),
         ),
         # NULLs are skipped; a flat line below the bound never gets there.
-        ([(P[0], 5), (P[1], None), (P[2], 5)], Target(Bound(min=10), by=BY), {}, Projection(0, None, False, 5)),
+        ([(P[0], 5), (P[1], None), (P[2], 5)], Target(Bound(min=10), by=BY), {}, Forecast(0, None, False, 5)),
         # one point: no line, so no answer about the deadline.
-        ([(P[0], 5)], Target(Bound(min=10), by=BY), {}, Projection(None, None, None, None)),
-        ([(P[0], 15)], Target(Bound(min=10), by=BY), {}, Projection(None, P[0], True, None)),
-        ([], Target(Bound(min=10), by=BY), {}, Projection(None, None, None, None)),
-        (_series([10, 20, 30]), None, {}, Projection(1, None, None, None)),
+        ([(P[0], 5)], Target(Bound(min=10), by=BY), {}, Forecast(None, None, None, None)),
+        ([(P[0], 15)], Target(Bound(min=10), by=BY), {}, Forecast(None, P[0], True, None)),
+        ([], Target(Bound(min=10), by=BY), {}, Forecast(None, None, None, None)),
+        (_series([10, 20, 30]), None, {}, Forecast(1, None, None, None)),
         # a per-dimension bound is used when the breakdown is given.
         (
             _series([10, 20, 30]),
             Target(Bound(min=100), per={"region": {"EU": Bound(min=40)}}),
             {"dims": {"region": "EU"}},
-            Projection(1, D(2025, 1, 31), None, None),
+            Forecast(1, D(2025, 1, 31), None, None),
         ),
     ],
 )
-def test_project(points, target, kwargs, projection):
-    result = project(points, target, **kwargs)
-    assert result.reaches_on == projection.reaches_on
-    assert result.reaches_by_deadline == projection.reaches_by_deadline
-    for got, want in [(result.slope_per_day, projection.slope_per_day), (result.at_deadline, projection.at_deadline)]:
+def test_forecast(points, target, kwargs, expected):
+    result = forecast(points, target, **kwargs)
+    assert result.reaches_on == expected.reaches_on
+    assert result.reaches_by_deadline == expected.reaches_by_deadline
+    for got, want in [(result.slope_per_day, expected.slope_per_day), (result.at_deadline, expected.at_deadline)]:
         assert got == (None if want is None else pytest.approx(want))
 
 
-def test_project_never_overflows_the_calendar():
+def test_forecast_never_overflows_the_calendar():
     points = [(D(2025, 1, 1), 0), (D(2025, 1, 2), 1e-12)]
-    assert project(points, Target(Bound(min=1e6), by=BY)) == Projection(
+    assert forecast(points, Target(Bound(min=1e6), by=BY)) == Forecast(
         pytest.approx(1e-12), None, False, pytest.approx(1e-10)
     )
 
 
-def test_project_needs_two_points():
+def test_forecast_needs_two_points():
     with pytest.raises(ValueError, match="last_n"):
-        project([], None, last_n=1)
+        forecast([], None, last_n=1)
 
 
 @given(st.integers(-50, 50), st.integers(-1000, 1000), st.integers(1, 200))
-def test_project_finds_the_exact_day_on_an_exact_line(slope, intercept, days_ahead):
+def test_forecast_finds_the_exact_day_on_an_exact_line(slope, intercept, days_ahead):
     points = [(START + dt.timedelta(days=10 * i), float(intercept + slope * 10 * i)) for i in range(4)]
     last_x = 30
     bound_value = intercept + slope * (last_x + days_ahead)
     target = Target(Bound(min=bound_value) if slope >= 0 else Bound(max=bound_value))
-    result = project(points, target)
+    result = forecast(points, target)
     assert result.slope_per_day == pytest.approx(slope)
     expected_day = last_x + days_ahead if slope != 0 else last_x  # a flat line is already at the bound
     assert result.reaches_on == START + dt.timedelta(days=expected_day)
@@ -373,17 +373,17 @@ _QUARTERLY = Target(
 
 def test_a_level_target_applies_as_written() -> None:
     row = Row("rate", dt.date(2025, 1, 1), {"region": "NA"}, 0.5)
-    assert targets.scoped(_QUARTERLY, row, "month", extensive=False) is _QUARTERLY
+    assert targets.scoped(_QUARTERLY, row, "month", size=False) is _QUARTERLY
 
 
 def test_a_part_of_a_size_has_no_target_without_an_override() -> None:
     row = Row("referrals", dt.date(2025, 1, 1), {"region": "NA"}, 2.0)
-    assert targets.scoped(_QUARTERLY, row, "month", extensive=True) is None
+    assert targets.scoped(_QUARTERLY, row, "month", size=True) is None
 
 
 def test_a_part_of_a_size_takes_its_override() -> None:
     row = Row("referrals", dt.date(2025, 1, 1), {"region": "EU"}, 2.0)
-    scoped = targets.scoped(_QUARTERLY, row, "month", extensive=True)
+    scoped = targets.scoped(_QUARTERLY, row, "month", size=True)
     assert scoped is not None
     assert scoped.bound == Bound(min=8.0)
     assert scoped.baseline is None  # the declared baseline is the total's
@@ -392,7 +392,7 @@ def test_a_part_of_a_size_takes_its_override() -> None:
 def test_a_size_per_quarter_judged_by_month_is_scaled_by_days() -> None:
     # January has 31 of the 90 days of Q1 2025 (31 + 28 + 31)
     row = Row("referrals", dt.date(2025, 1, 1), {}, 6.0)
-    scoped = targets.scoped(_QUARTERLY, row, "month", extensive=True)
+    scoped = targets.scoped(_QUARTERLY, row, "month", size=True)
     assert scoped is not None
     assert scoped.bound.min == pytest.approx(20 * 31 / 90)
     assert scoped.baseline is not None and scoped.baseline.value == pytest.approx(9 * 31 / 90)
@@ -403,7 +403,7 @@ def test_a_size_per_year_judged_by_quarter() -> None:
     # Q2 2024: 91 days of 366 (leap year)
     yearly = Target(bound=Bound(max=3_660_000.0), tolerance=0.05, tolerance_relative=True, period="year")
     row = Row("transport_cost", dt.date(2024, 4, 1), {}, 900_000.0)
-    scoped = targets.scoped(yearly, row, "quarter", extensive=True)
+    scoped = targets.scoped(yearly, row, "quarter", size=True)
     assert scoped is not None
     assert scoped.bound.max == pytest.approx(910_000.0)
     assert scoped.tolerance == 0.05  # relative: unchanged
@@ -414,7 +414,7 @@ def test_judge_rows_scopes_sizes_only() -> None:
     jan = dt.date(2025, 1, 1)
     rows = [Row("referrals", jan, {}, 7.0), Row("referrals", jan, {"region": "NA"}, 3.0)]
     total, part = targets.judge_rows(
-        rows, {"referrals": kpi}, as_of=dt.date(2025, 12, 31), grain="month", extensive={"referrals"}
+        rows, {"referrals": kpi}, as_of=dt.date(2025, 12, 31), grain="month", sizes={"referrals"}
     )
     assert total.judgement is not None and total.judgement.min == pytest.approx(20 * 31 / 90)
     assert part.status == "no_target"
@@ -423,9 +423,9 @@ def test_judge_rows_scopes_sizes_only() -> None:
 def test_a_size_without_period_is_meant_for_the_kpis_own_grain() -> None:
     monthly = Target(bound=Bound(min=31.0))
     row = Row("orders", dt.date(2025, 4, 1), {}, 100.0)  # Q2 2025: 30 + 31 + 30 = 91 days; April has 30
-    scoped = targets.scoped(monthly, row, "quarter", extensive=True, unit="month")
+    scoped = targets.scoped(monthly, row, "quarter", size=True, unit="month")
     assert scoped is not None and scoped.bound.min == pytest.approx(31 * 91 / 30)
-    assert targets.scoped(monthly, row, "quarter", extensive=True) is monthly  # no unit: the row's grain
+    assert targets.scoped(monthly, row, "quarter", size=True) is monthly  # no unit: the row's grain
 
 
 def test_current_is_the_latest_judged_row_of_each_series() -> None:

@@ -168,7 +168,7 @@ def explain(ours: Values, theirs: Values, notes: list[str] | None = None) -> tup
 
     Explained ("spine"): a period (or period and dimension value) that kpictl reports and
     MetricFlow does not, where kpictl's value is 0 or NULL: kpictl fills each source's range
-    with a time spine (DESIGN §1: counts and sums 0, ratios NULL), MetricFlow returns only
+    with a time spine (the README's rules: counts and sums 0, ratios NULL), MetricFlow returns only
     groups that have rows. Explained ("join"): a NULL that MetricFlow reports for a period
     kpictl does not: in a query of several metrics MetricFlow FULL OUTER JOINs them on
     metric_time, so a month where only another metric has rows reads NULL for this one, while

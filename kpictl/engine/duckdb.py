@@ -3,37 +3,42 @@
 A connection sees exactly the declared source files, as views named after the sources
 (globs expanded here, so an empty glob is a clear error), or in-memory tables built from
 given rows (KPI unit tests: same view names, so the very SQL of ``run`` runs on them). It is
-opened per ENGINE-NOTES' recipe: extensions never autoloaded, ``allowed_paths`` first, then
-external access off, then the views, then the configuration locked. Since allowed paths are
-also writable, only a single SELECT statement is ever executed. DuckDB's errors become
-``DataError`` pointing at the KPI, with the SQL attached.
+opened in an order that matters (measured on DuckDB 1.x): extensions never autoloaded,
+``allowed_paths`` first, then external access off (reads fail if it comes first), then the
+views (creating them fails once the configuration is locked), then the configuration locked so
+that no SQL can reopen it. Since allowed paths are also writable, only a single SELECT
+statement is ever executed. DuckDB's errors become ``DataError`` pointing at the KPI, with
+the SQL attached. ``to_parquet`` writes ``run --format parquet`` output.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import glob
+import math
 import os
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from kpictl.errors import DataError, InvalidProject, KpiError, Location, SpecError
+from kpictl.language import paths
 from kpictl.model import Config, Lookup, Row, Source
 from kpictl.sql.quoting import identifier, literal
 
+if TYPE_CHECKING:
+    from kpictl.sql.compiler import CompiledQuery
+
 Tables = Mapping[str, Sequence[Mapping[str, Any]]]  # source name → rows
 Types = Mapping[str, Mapping[str, str]]  # source name → column → DuckDB type
-_GLOB = re.compile(r"[*?\[]")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ISO_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?")
 
 
 def execute(
-    compiled: Any,
+    compiled: CompiledQuery,
     config: Config,
     *,
     tables: Tables | None = None,
@@ -59,7 +64,24 @@ def execute(
         except duckdb.Error as error:
             raise _data_error(error, compiled) from None
     width = len(compiled.by)
-    return [Row(r[0], r[1], dict(zip(compiled.by, r[2 : 2 + width], strict=True)), r[2 + width]) for r in result]
+    rows = [Row(r[0], r[1], dict(zip(compiled.by, r[2 : 2 + width], strict=True)), r[2 + width]) for r in result]
+    _check_finite(rows, compiled, config)
+    return rows
+
+
+def _check_finite(rows: list[Row], compiled: Any, config: Config) -> None:
+    """A NaN or infinity in the data makes a sum or an average NaN or infinite: that is an error,
+    never a silent ``no_data`` (a NaN passed ``--fail-on``) or an ``achieved`` without a value.
+    Sources that declare ``non_finite: null`` read them as NULL instead (``_finite``)."""
+    for row in rows:
+        if row.value is not None and not math.isfinite(row.value):
+            by = f" (one of its breakdowns by {', '.join(row.dims)})" if row.dims else ""
+            raise DataError(
+                f"{row.kpi} is {row.value} in the period of {row.period}{by}: the data has NaN or infinite values",
+                at=compiled.at.get(row.kpi) or Location(),
+                hint="clean the data, or declare non_finite: null on the source to read them as NULL",
+                sql=compiled.sql,
+            )
 
 
 def run_select(
@@ -68,7 +90,7 @@ def run_select(
     """Run ``sql`` if it is exactly one SELECT statement, stopping it after ``timeout`` seconds.
 
     The statement guard matters even in the sandbox: the declared source files are writable
-    through ``COPY … TO``, and ``ATTACH`` can reopen a file read-write (ENGINE-NOTES).
+    through ``COPY … TO``, and ``ATTACH`` can reopen a file read-write.
     """
     try:
         statements = con.extract_statements(sql)
@@ -108,7 +130,9 @@ def connect(
     con = duckdb.connect(":memory:", config=settings)
     try:
         con.execute("SET allowed_paths = ?", [[path for paths in files.values() for path in paths]])  # 1. allowlist
-        con.execute("SET TimeZone = 'UTC'")  # casting a TIMESTAMPTZ to a DATE must not depend on the machine
+        # a TIMESTAMPTZ is bucketed into the day it is in the project's time zone (UTC unless
+        # kpictl.yml says otherwise), never the machine's
+        con.execute(f"SET TimeZone = {literal(config.timezone)}")
         con.execute("SET enable_external_access = false")  # 2. everything else closed
         for name in names:  # 3. views (or tables) — after 2, or reads fail; before 4, or CREATE fails
             if tables is not None:
@@ -141,16 +165,15 @@ def describe(config: Config, source: str) -> dict[str, str]:
     return {str(name): str(kind) for name, kind, *_ in rows}
 
 
-def schemas(
-    config: Config, tables: Tables | None = None, unreadable: list[KpiError] | None = None
-) -> dict[str, dict[str, str]]:
-    """Column → type of every source whose files can be read, plus the columns of given rows.
+def schemas(config: Config, tables: Tables | None = None) -> tuple[dict[str, dict[str, str]], list[KpiError]]:
+    """Column → type of every source whose files can be read, plus the columns of given rows;
+    and the problem of each source whose files exist but cannot be read.
 
     This is what ``planner.plan(columns=…)`` needs to resolve a bare name through lookups
     (``region`` of the customer of an order), and what ``execute(types=…)`` needs so that a
     column the given rows leave out is NULL of the right type. Sources without files are
     skipped (``run`` reports them); sources whose files exist but cannot be read are skipped
-    too, their DataError appended to ``unreadable`` when given (``validate`` reports them).
+    too, and their DataErrors returned (``validate`` reports them).
     """
     readable = []
     for name in config.sources:
@@ -160,6 +183,7 @@ def schemas(
             continue  # no files: skipped here, reported by run
         readable.append(name)
     found: dict[str, dict[str, str]] = {}
+    unreadable: list[KpiError] = []
     try:  # one sandboxed connection for all: opening one per source cost 0.25 s for 11 sources
         with connect(config, readable) as con:
             for name in readable:
@@ -171,9 +195,8 @@ def schemas(
             try:
                 found[name] = describe(config, name)
             except DataError as error:
-                if unreadable is not None:
-                    unreadable.append(error)
-    return with_given(found, tables)
+                unreadable.append(error)
+    return with_given(found, tables), unreadable
 
 
 def with_given(found: dict[str, dict[str, str]], tables: Tables | None) -> dict[str, dict[str, str]]:
@@ -221,30 +244,40 @@ def check_lookup_keys(con: duckdb.DuckDBPyConnection, lookups: Iterable[tuple[st
 
 
 def source_files(config: Config, source: Source) -> list[str]:
-    """The real paths of a source's files: a file, a glob, or a folder (read recursively)."""
+    """The real paths of a source's files: a file, a glob, or a folder (read recursively), each
+    inside the project or an allowed folder (language/paths.py), each once."""
     if source.table:
         raise DataError(
             f"source '{source.name}' is the catalog table '{source.table}': only the spark engine reads tables",
             at=source.at,
             hint="run with --engine spark, or give the source a path:",
         )
-    pattern = os.path.join(config.root, source.path)
-    if os.path.isdir(pattern):
-        pattern = os.path.join(pattern, "**", f"*.{_format(source)}")
-    elif not _GLOB.search(source.path):
-        if not os.path.isfile(pattern):
-            raise DataError(
-                f"source '{source.name}': file not found: {source.path}",
-                at=source.at,
-                hint=f"paths are relative to {os.path.join(config.root, 'kpictl.yml')}",
-            )
-        return [os.path.realpath(pattern)]
-    found = sorted(os.path.realpath(p) for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+    allowed = paths.roots(config.root, config.allowed)
+    where = os.path.join(config.root, source.path)
+    hint = f"paths are relative to {os.path.join(config.root, 'kpictl.yml')}"
+    if not paths.inside(os.path.join(config.root, paths.static_part(source.path)), allowed):
+        message = f"source '{source.name}': path leaves the project: {source.path}"
+        raise SpecError(message, at=source.at, hint=paths.HINT)
+    try:
+        if os.path.isdir(where):
+            tried = f"{source.path.rstrip('/')}/**/*.{_format(source)}"
+            found = paths.expand(where, f"**/*.{_format(source)}")
+        elif not paths.is_glob(source.path):
+            if not os.path.isfile(where):
+                raise DataError(f"source '{source.name}': file not found: {source.path}", at=source.at, hint=hint)
+            found = [os.path.realpath(where)]
+        else:
+            tried = source.path
+            found = paths.expand(config.root, source.path)
+    except OSError as exc:  # a folder that cannot be listed
+        raise DataError(f"source '{source.name}': cannot read {source.path}: {exc.strerror}", at=source.at) from None
     if not found:
-        raise DataError(
-            f"source '{source.name}': no file matches '{source.path}'",
+        raise DataError(f"source '{source.name}': no file matches '{tried}'", at=source.at, hint=hint)
+    if not all(paths.inside(f, allowed) for f in found):
+        raise SpecError(
+            f"source '{source.name}': a file of '{source.path}' is a link to a file outside the project",
             at=source.at,
-            hint=f"paths are relative to {os.path.join(config.root, 'kpictl.yml')}",
+            hint=paths.HINT,
         )
     return found
 
@@ -262,18 +295,44 @@ def _format(source: Source) -> str:
 
 
 def _reader(con: duckdb.DuckDBPyConnection, source: Source, files: list[str]) -> str:
-    """The SELECT of a source's view: read_parquet/read_csv over its files."""
+    """The SELECT of a source's view: read_parquet/read_csv over its files.
+
+    Several files are read by column name, each column of the widest type the files give it (a
+    column INTEGER in one file and DOUBLE in another is DOUBLE, not rounded). A CSV is sniffed
+    whole, not on a sample (30,000 integers then ``2.5`` is DOUBLE), and its dates are ISO unless
+    the source declares ``date_format`` (``03/04/2025`` is not guessed as March or April);
+    declared ``columns`` types win over the sniffer, and cast Parquet columns.
+    """
     listed = "[" + ", ".join(literal(f) for f in files) + "]"
     options = ", hive_partitioning = true" if source.hive_partitioning else ""
-    if _format(source) == "parquet":
-        return f"SELECT * FROM read_parquet({listed}{options})"
     options += ", union_by_name = true" if len(files) > 1 else ""
+    if _format(source) == "parquet":
+        select = f"SELECT * FROM read_parquet({listed}{options})"
+        casts = ", ".join(f"CAST({identifier(c)} AS {kind}) AS {identifier(c)}" for c, kind in source.columns.items())
+        return _finite(con, source, f"SELECT * REPLACE ({casts}) FROM ({select})" if casts else select)
+    options += f", dateformat = {literal(source.date_format or '%Y-%m-%d')}, sample_size = -1"
+    if source.columns:
+        options += ", types = {" + ", ".join(f"{literal(c)}: {literal(k)}" for c, k in source.columns.items()) + "}"
     if all(_header_only(f) for f in files):
         # DuckDB types a header-only CSV as VARCHAR, and sum(VARCHAR) does not bind. Columns of
         # type NULL bind to every function and give 0 rows, so KPIs read it as "no data".
         names = con.execute(f"DESCRIBE SELECT * FROM read_csv({listed}, header = true{options})").fetchall()
         return "SELECT " + ", ".join(f"NULL AS {identifier(str(n[0]))}" for n in names) + " WHERE false"
-    return f"SELECT * FROM read_csv({listed}{options})"
+    return _finite(con, source, f"SELECT * FROM read_csv({listed}{options})")
+
+
+def _finite(con: duckdb.DuckDBPyConnection, source: Source, select: str) -> str:
+    """``select`` with NaN and infinities read as NULL when the source says ``non_finite: null``;
+    otherwise they stay, and a KPI value they make non-finite is an error (``execute``)."""
+    if source.non_finite != "null":
+        return select
+    floats = [str(c) for c, kind, *_ in con.execute(f"DESCRIBE {select}").fetchall() if kind in ("DOUBLE", "FLOAT")]
+    if not floats:
+        return select
+    nulls = ", ".join(
+        f"CASE WHEN isfinite({identifier(c)}) THEN {identifier(c)} END AS {identifier(c)}" for c in floats
+    )
+    return f"SELECT * REPLACE ({nulls}) FROM ({select})"
 
 
 def _header_only(path: str) -> bool:
@@ -324,16 +383,18 @@ def _infer(values: list[Any]) -> str:
     return "VARCHAR"
 
 
-def _data_error(error: duckdb.Error, compiled: Any) -> DataError:
-    """A DuckDB error as a DataError at the KPI whose aggregate names the column, if any."""
+def _data_error(error: duckdb.Error, compiled: CompiledQuery) -> DataError:
+    """A DuckDB error as a DataError at the KPI it is about: the first whose columns it names.
+
+    DuckDB names a column in double quotes or as "source column x"; ``compiled.aliases`` and
+    ``compiled.reads`` say which KPI computes or reads it. Otherwise the query's first KPI.
+    """
     message = _first_line(error)
-    blamed = next(iter(compiled.at), None)
-    for quoted in re.findall(r'"([^"]+)"', message):
-        for line in compiled.sql.splitlines():
-            alias = re.search(r' AS "(\w+)__\d+",?$', line)
-            if f'"{quoted}"' in line and alias and alias.group(1) in compiled.at:
-                blamed = alias.group(1)
-                break
+    named = re.findall(r'"([^"]+)"|source column (\w+)', message)
+    names = [quoted or bare for quoted, bare in named]
+    owners = [compiled.aliases.get(name) for name in names]
+    owners += [kpi for name in names for kpi, columns in compiled.reads.items() if name in columns]
+    blamed = next((kpi for kpi in owners if kpi in compiled.at), next(iter(compiled.at), None))
     at = compiled.at.get(blamed) if blamed else None
     kpis = ", ".join(compiled.kpis)
     return DataError(message, at=at or Location(), hint=f"while computing {kpis}" if kpis else None, sql=compiled.sql)
@@ -341,3 +402,28 @@ def _data_error(error: duckdb.Error, compiled: Any) -> DataError:
 
 def _first_line(error: BaseException) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def to_parquet(names: Sequence[str], types: Sequence[str], columns: Sequence[Sequence[Any]]) -> bytes:
+    """A Parquet file of ``columns`` (lists of values) named ``names``, of DuckDB ``types``, as bytes.
+
+    The values go in as parameters, never as SQL text (one unnest per column, zipped by DuckDB);
+    the file is written in a private temporary folder, with one thread so that the same rows
+    always give the same bytes.
+    """
+    import tempfile
+
+    select = ", ".join(
+        f"unnest(${i}::{kind}[]) AS {identifier(name)}"
+        for i, (name, kind) in enumerate(zip(names, types, strict=True), 1)
+    )
+    with tempfile.TemporaryDirectory(prefix="kpictl-") as folder:
+        path = os.path.join(folder, "rows.parquet")
+        con = duckdb.connect(":memory:", config={"threads": 1})
+        try:
+            con.execute(f"CREATE TABLE result AS SELECT {select}", list(columns))
+            con.execute(f"COPY result TO {literal(path)} (FORMAT parquet)")
+        finally:
+            con.close()
+        with open(path, "rb") as file:
+            return file.read()

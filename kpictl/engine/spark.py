@@ -119,6 +119,7 @@ def execute(
 ) -> list[Row]:
     """Run a ``compiler.CompiledQuery`` on Spark and return its tidy rows, as ``duckdb.execute``."""
     spark = session(config.engine)
+    spark.conf.set("spark.sql.session.timeZone", config.timezone)  # as DuckDB's TimeZone: days are cut there
     sql = to_dialect(compiled.sql, compiled.params, "spark")
     _register(spark, config, compiled.sources, tables, types)
     check_lookup_keys(spark, compiled.lookups)
@@ -152,21 +153,23 @@ def run_select(spark: Any, sql: str) -> list[tuple[Any, ...]]:
     return [tuple(row) for row in spark.sql(sql).collect()]
 
 
-def schemas(config: Config, tables: Tables | None = None, unreadable: list[KpiError] | None = None) -> dict[str, Any]:
-    """Column → (DuckDB-named) type of every readable source, as ``duckdb.schemas``."""
+def schemas(config: Config, tables: Tables | None = None) -> tuple[dict[str, dict[str, str]], list[KpiError]]:
+    """Column → (DuckDB-named) type of every readable source, and the problem of each source
+    that exists but cannot be read, as ``duckdb.schemas``."""
     from kpictl.engine.duckdb import with_given
 
     spark = session(config.engine)
     found: dict[str, dict[str, str]] = {}
+    unreadable: list[KpiError] = []
     for name, source in config.sources.items():
         try:
             frame = _read(spark, config, source)
         except DataError as error:
-            if unreadable is not None and not _missing(error):
+            if not _missing(error):
                 unreadable.append(error)
             continue
         found[name] = {f.name: _FROM_SPARK.get(f.dataType.simpleString(), "VARCHAR") for f in frame.schema.fields}
-    return with_given(found, tables)
+    return with_given(found, tables), unreadable
 
 
 def check_lookup_keys(spark: Any, lookups: Iterable[tuple[str, Lookup]]) -> None:
@@ -214,14 +217,30 @@ def _read(spark: Any, config: Config, source: Source) -> Any:
     try:
         if source.table:
             return spark.table(source.table)
-        location = source.path if _is_uri(source.path) else os.path.join(config.root, source.path)
+        location = source.path if _is_uri(source.path) else _local(config, source)
         reader = spark.read
         if source.format == "csv":
             return reader.csv(location, header=True, inferSchema=True)
         return reader.parquet(location)
+    except SpecError:
+        raise
     except Exception as error:
         what = f"table '{source.table}'" if source.table else f"'{source.path}'"
         raise DataError(f"cannot read source '{source.name}' ({what}): {_first_line(error)}", at=source.at) from None
+
+
+def _local(config: Config, source: Source) -> str:
+    """A local path, held to the project's folders as on DuckDB (a URI is the cluster's business)."""
+    from kpictl.language import paths
+
+    where = os.path.join(config.root, source.path)
+    if not paths.inside(
+        os.path.join(config.root, paths.static_part(source.path)), paths.roots(config.root, config.allowed)
+    ):
+        raise SpecError(
+            f"source '{source.name}': path leaves the project: {source.path}", at=source.at, hint=paths.HINT
+        )
+    return where
 
 
 def _rows_view(spark: Any, name: str, rows: Sequence[Mapping[str, Any]], types: Mapping[str, str], source: Any) -> None:

@@ -1,5 +1,5 @@
 """Where the recent pace leads: a least-squares line through a KPI's last values, and when it
-meets the bound. Pure Python (no numpy), no SQL; ``targets`` judges, this module projects.
+meets the bound. Pure Python (no numpy), no SQL; ``targets`` judges, this module forecasts.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from kpictl.judge.targets import _EPS, Edge, bound_in_force, edges_of, is_missing, meets, period_end, series_key
-from kpictl.model import Bound, Kpi, Row, Target
+from kpictl.model import TRAJECTORY_STATUSES, Bound, Kpi, Row, Target
 
 
 @dataclass(frozen=True)
-class Projection:
-    """Where the recent pace leads: a least-squares line through the last points (:func:`project`).
+class Forecast:
+    """Where the recent pace leads: a least-squares line through the last points (:func:`forecast`).
 
     ``reaches_on`` is the first day the line is inside the bound (the last point's date when its
     value already is), None when the line never gets there; ``reaches_by_deadline`` is None when
@@ -59,13 +59,13 @@ def _entry_day(edges: list[Edge], slope: float, intercept: float, after: float) 
     return start if start <= end + _EPS else None
 
 
-def project(
+def forecast(
     points: Iterable[tuple[dt.date, float | None]],
     target: Target | None,
     *,
     last_n: int = 6,
     dims: Mapping[str, Any] | None = None,
-) -> Projection:
+) -> Forecast:
     """At the current pace, will the bound be reached by the deadline, and when?
 
     ``points`` are ``(date, value)`` pairs, e.g. each period's end and value (NULLs are skipped);
@@ -73,7 +73,7 @@ def project(
 
     >>> from kpictl.model import Bound, Target
     >>> pts = [(dt.date(2025, 1, 1), 10.0), (dt.date(2025, 1, 11), 20.0)]
-    >>> project(pts, Target(Bound(min=100))).reaches_on     # one a day, from 10 on Jan 1
+    >>> forecast(pts, Target(Bound(min=100))).reaches_on     # one a day, from 10 on Jan 1
     datetime.date(2025, 4, 1)
     """
     if last_n < 2:
@@ -87,7 +87,7 @@ def project(
     if slope is not None and by is not None:
         at_deadline = intercept + slope * (by - kept[0][0]).days
     if not edges or not kept:
-        return Projection(slope, None, None, at_deadline)
+        return Forecast(slope, None, None, at_deadline)
     last_date, last_value = kept[-1]
     reaches_on: dt.date | None = None
     if all(meets(last_value, edge) for edge in edges):
@@ -97,8 +97,8 @@ def project(
         if day is not None and kept[0][0].toordinal() + math.ceil(day - _EPS) <= dt.date.max.toordinal():
             reaches_on = kept[0][0] + dt.timedelta(days=math.ceil(day - _EPS))
     if by is None or (reaches_on is None and slope is None):
-        return Projection(slope, reaches_on, None, at_deadline)
-    return Projection(slope, reaches_on, reaches_on is not None and reaches_on <= by, at_deadline)
+        return Forecast(slope, reaches_on, None, at_deadline)
+    return Forecast(slope, reaches_on, reaches_on is not None and reaches_on <= by, at_deadline)
 
 
 def annotate(
@@ -119,9 +119,9 @@ def annotate(
         points = history.setdefault(key, [])
         points.append((period_end(row.period, grain_of.get(row.kpi, "month")), row.value))
         j, kpi = row.judgement, kpis.get(row.kpi)
-        if j is None or kpi is None or kpi.target is None or j.status not in ("on_track", "at_risk", "off_track"):
+        if j is None or kpi is None or kpi.target is None or j.status not in TRAJECTORY_STATUSES:
             continue
-        pace = project(points, Target(Bound(j.min, j.max), by=kpi.target.by), last_n=last_n)
+        pace = forecast(points, Target(Bound(j.min, j.max), by=kpi.target.by), last_n=last_n)
         out[i] = replace(
             row, judgement=replace(j, reaches_on=pace.reaches_on, reaches_by_deadline=pace.reaches_by_deadline)
         )

@@ -20,21 +20,22 @@ meet is a stretch when the distance from it is more than half the observed range
 all values): the objective asks for more than the KPI has ever moved. With a single distinct
 value there is no range, and A says "not checked".
 
-**Trend.** Given dates, A also draws the recent pace (:func:`kpictl.judge.forecast.project`, the last
+**Trend.** Given dates, A also draws the recent pace (:func:`kpictl.judge.forecast.forecast`, the last
 six points) and warns when it reaches the bound only after the deadline, or never.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kpictl.judge.forecast import project
-from kpictl.model import Bound, Format, Kpi, Target
+from kpictl.judge import targets
+from kpictl.judge.forecast import forecast
+from kpictl.model import Bound, Format, Kpi, Row, Target
 
-LETTERS = ("S", "M", "A", "R", "T")
 LEVELS = ("pass", "warn", "fail")
 
 #: One observation: a value, or better a ``(date, value)`` pair, which also shows the trend.
@@ -134,7 +135,7 @@ def _achievable(target: Target | None, values: list[float], points: list[tuple[d
     else:
         fine = f"within reach: best observed {_num(best)}, {_num(short)} short of {_describe(bound)}"
     if short > 0 and target.by is not None and len({d for d, _ in points}) >= 2:
-        pace = project(points, target)
+        pace = forecast(points, target)
         if pace.reaches_by_deadline is False:
             when = f"on {pace.reaches_on}" if pace.reaches_on else "never"
             slope = pace.slope_per_day or 0.0
@@ -204,6 +205,15 @@ def _split(observed: Iterable[Observation] | None) -> tuple[list[float], list[tu
         elif item is not None and item == item:
             values.append(float(item))
     return values, points
+
+
+def per_period(kpi: Kpi, history: Sequence[tuple[dt.date, float | None]] | None, *, size: bool, grain: str) -> Kpi:
+    """The KPI with a size's target scaled to the grain of its history, which ``score`` compares it to."""
+    if not history or kpi.target is None or kpi.target.period is None or not size:
+        return kpi
+    own = kpi.grain or grain
+    row = Row(kpi.name, history[-1][0], {}, history[-1][1])
+    return dataclasses.replace(kpi, target=targets.scoped(kpi.target, row, own, True, own))
 
 
 def score(kpi: Kpi, observed: Iterable[Observation] | None = None) -> LintReport:

@@ -1,7 +1,7 @@
 """SMART target judgement: a KPI value, its target and a date → a status; pure functions, no SQL.
 
 This module never reads data, never prints and never imports DuckDB: the engine hands it values,
-it hands back :class:`~kpictl.model.Judgement` values (DESIGN.md §2).
+it hands back :class:`~kpictl.model.Judgement` values (the README's "SMART targets").
 
 **The bound.** ``min`` (higher is better), ``max`` (lower is better) or ``between: [lo, hi]``
 (both: inside is achieved). A ``per`` override replaces the whole bound for the rows whose
@@ -57,7 +57,6 @@ from typing import Any, NamedTuple
 from kpictl.model import GRAINS, SEVERITY, Bound, Judgement, Kpi, Row, Target
 
 _EPS = 1e-9
-_RANK = {"achieved": 0, "on_track": 1, "at_risk": 2, "off_track": 3}
 
 
 class Edge(NamedTuple):
@@ -134,7 +133,7 @@ def _verdict(
         status = "at_risk"
     else:
         status = "off_track"
-    return _Verdict(status, expected, gap, (_RANK[status], moving, -gap))
+    return _Verdict(status, expected, gap, (SEVERITY[status], moving, -gap))
 
 
 def judge(
@@ -218,10 +217,10 @@ def _days(start: dt.date, grain: str) -> int:
     return (period_end(start, grain) - start).days + 1
 
 
-def scoped(target: Target | None, row: Row, grain: str, extensive: bool, unit: str | None = None) -> Target | None:
+def scoped(target: Target | None, row: Row, grain: str, size: bool, unit: str | None = None) -> Target | None:
     """The target as it applies to one row: sizes are bounded for the whole and per period.
 
-    A KPI that measures a size (revenue, a count: ``extensive``) has a bound meant for the
+    A KPI that measures a size (revenue, a count: ``size`` true) has a bound meant for the
     total and for the target's ``period``: a breakdown row (revenue of one region) is judged
     only by a ``per`` override of its dimension, else it has no target; and a row of another
     grain than ``period`` (a month, against a bound per quarter) is judged against the bound
@@ -230,7 +229,7 @@ def scoped(target: Target | None, row: Row, grain: str, extensive: bool, unit: s
     every group and period: its target applies as written. ``unit`` is the grain a size's
     bound is meant for when the target names no ``period`` (the KPI's own grain).
     """
-    if target is None or not extensive:
+    if target is None or not size:
         return target
     if row.dims:
         for dim, overrides in target.per.items():
@@ -268,17 +267,17 @@ def judge_rows(
     *,
     as_of: dt.date,
     grain: str,
-    extensive: Collection[str] | Mapping[str, str] = (),
+    sizes: Collection[str] | Mapping[str, str] = (),
 ) -> list[Row]:
     """Every row with its judgement, in the order given (``kpis``: the KPIs by name).
 
     Each row is judged at the end of its ``grain`` period, capped at ``as_of``; the data baseline
     and the rows after ``as_of`` follow the rules of the module docstring. A row of a KPI that is
-    not in ``kpis`` or has no target is ``no_target``. ``extensive`` names the KPIs that measure
+    not in ``kpis`` or has no target is ``no_target``. ``sizes`` names the KPIs that measure
     a size, whose targets are scoped to the total and the target's period (:func:`scoped`); as
     a mapping, it also gives the grain each one's bound is meant for when the target names none.
     """
-    units = extensive if isinstance(extensive, Mapping) else {}
+    units = sizes if isinstance(sizes, Mapping) else {}
     rows = list(rows)
     firsts: dict[tuple[str, tuple[tuple[str, Any], ...]], Row] = {}
     for row in rows:
@@ -290,7 +289,7 @@ def judge_rows(
     judged = []
     for row in rows:
         kpi = kpis.get(row.kpi)
-        size = row.kpi in extensive
+        size = row.kpi in sizes
         target = scoped(kpi.target, row, grain, size, units.get(row.kpi)) if kpi is not None else None
         if target is not None and row.period > as_of:
             bound = bound_in_force(target, row.dims)
@@ -309,7 +308,7 @@ def judge_rows(
 def worst(rows: Iterable[Row], fail_on: str) -> list[Row]:
     """The rows whose status is ``fail_on`` or worse (``model.SEVERITY``), in the order given.
 
-    ``fail_on`` is on_track, at_risk or off_track: the statuses that can breach a gate.
+    ``fail_on`` is one of ``model.FAIL_ON`` (on_track too): the statuses that can breach a gate.
     """
     threshold = SEVERITY.get(fail_on, 0)
     if threshold == 0:

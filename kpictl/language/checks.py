@@ -9,17 +9,18 @@ module never opens a file itself.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from kpictl.errors import KpiError, Location, SpecError, suggest
-from kpictl.language import formula
+from kpictl.language import formula, jinja
 from kpictl.language.document import at_offset
-from kpictl.model import Config, Kpi, Source
+from kpictl.language.resolve import Resolver, Schemas, cycles, nested_window, to_date_unit
+from kpictl.model import Config, Kpi
 
-Schemas = dict[str, dict[str, str]]
 
-
-class _Expr(NamedTuple):
+class Expr(NamedTuple):
     """One parsed SQL text of a KPI: its formula, a filter or a dimension expression."""
 
     part: str  # "formula", "filter", "dimension 'x'"
@@ -30,15 +31,36 @@ class _Expr(NamedTuple):
     columns: dict[str, int]  # column (or KPI) name -> offset of its first use in ``text``
 
     def at_column(self, name: str) -> Location:
-        offset = self.columns.get(name)
+        return self.at_offset(self.columns.get(name))
+
+    def at_offset(self, offset: int | None) -> Location:
         if offset is None or not self.exact:
             return self.at
         return at_offset(self.at, self.text, offset) or self.at
 
 
-def check(config: Config, kpis: list[Kpi], schemas: Schemas | None = None) -> tuple[dict[str, Kpi], list[KpiError]]:
-    """All semantic problems of the project, and its KPIs by name with formulas rendered."""
-    errors: list[KpiError] = _check_sources(config, schemas)
+@dataclass(frozen=True)
+class Parsed:
+    """Every KPI of a project rendered (Jinja) and parsed once, for ``check`` and the planner.
+
+    ``exprs`` holds each KPI's parsed expressions (formula first, then filters, then dimension
+    expressions; those that failed are left out), ``kpis`` the KPIs whose expressions all
+    parsed, with their rendered text, and ``errors`` the duplicate names and parse problems.
+    """
+
+    kpis: dict[str, Kpi]
+    exprs: dict[str, list[Expr]]
+    by_name: dict[str, Kpi]
+    errors: list[KpiError]
+
+    def formulas(self) -> dict[str, Any]:
+        """The sqlglot tree of each KPI's formula, by name (when it parsed)."""
+        return {name: found[0].tree for name, found in self.exprs.items() if found and found[0].part == "formula"}
+
+
+def parse(config: Config, kpis: list[Kpi]) -> Parsed:
+    """Render and parse every expression of every KPI (``jinja.render``, ``formula.parse``)."""
+    errors: list[KpiError] = []
     by_name: dict[str, Kpi] = {}
     for kpi in kpis:
         if kpi.name in by_name:
@@ -53,32 +75,58 @@ def check(config: Config, kpis: list[Kpi], schemas: Schemas | None = None) -> tu
             continue
         by_name[kpi.name] = kpi
     rendered: dict[str, Kpi] = {}
-    exprs: dict[str, list[_Expr]] = {}
+    exprs: dict[str, list[Expr]] = {}
     for kpi in by_name.values():
-        done, parsed, problems = _render(kpi, config)
+        done, exprs[kpi.name], problems = _render(kpi, config)
         errors += problems
-        errors += _check_kpi(done or kpi, parsed, config, schemas)
         if done is not None:
-            rendered[kpi.name], exprs[kpi.name] = done, parsed
-    trees = {name: parsed[0].tree for name, parsed in exprs.items()}
-    errors += _check_references(rendered, exprs, set(by_name))
+            rendered[kpi.name] = done
+    return Parsed(rendered, exprs, by_name, errors)
+
+
+def check(
+    config: Config,
+    kpis: list[Kpi],
+    schemas: Schemas | None = None,
+    *,
+    elsewhere: Collection[str] = (),
+    parsed: Parsed | None = None,
+) -> tuple[dict[str, Kpi], list[KpiError]]:
+    """All semantic problems of the project, and its KPIs by name with formulas rendered.
+
+    Each KPI is checked on its own, so that one broken KPI hides no other's problem.
+    ``elsewhere`` names KPIs that exist in files left out for their own problems ("*": a file
+    too broken to tell): a formula using one of them is not reported as using an unknown KPI.
+    ``parsed`` is ``parse(config, kpis)`` when the caller has it already.
+    """
+    parsed = parsed or parse(config, kpis)
+    resolver = Resolver(config, schemas)
+    errors: list[KpiError] = _check_sources(config, resolver) + parsed.errors
+    by_name, rendered = parsed.by_name, parsed.kpis
+    exprs = {name: parsed.exprs[name] for name in rendered}
+    for kpi in by_name.values():
+        errors += _check_kpi(rendered.get(kpi.name, kpi), parsed.exprs[kpi.name], config, resolver)
+    trees = {name: found[0].tree for name, found in exprs.items()}
+    known = set(by_name) | set(elsewhere) if "*" not in elsewhere else None
+    errors += _check_references(rendered, exprs, set(by_name), known)
     errors += _check_cycles(rendered, exprs)
+    errors += _check_windows(rendered, exprs, config)
     for kpi in rendered.values():
         errors += _check_target_and_tests(kpi, rendered, trees, config, schemas)
     return rendered, errors
 
 
-def _render(kpi: Kpi, config: Config) -> tuple[Kpi | None, list[_Expr], list[KpiError]]:
+def _render(kpi: Kpi, config: Config) -> tuple[Kpi | None, list[Expr], list[KpiError]]:
     """The KPI with Jinja expanded and every expression parsed, or None and its problems."""
     errors: list[KpiError] = []
-    parsed: list[_Expr] = []
+    parsed: list[Expr] = []
 
     def one(text: str, kind: str, part: str, at: Location) -> str:
         try:
-            done = formula.render(text, config.vars, at)
+            done = jinja.render(text, config.vars, at)
             exact = done == text
             tree = formula.parse(done, kind, at, exact=exact)
-            parsed.append(_Expr(part, done, at, exact, tree, formula.column_offsets(tree)))
+            parsed.append(Expr(part, done, at, exact, tree, formula.column_offsets(tree)))
             return done
         except SpecError as exc:
             errors.append(exc)
@@ -95,8 +143,9 @@ def _render(kpi: Kpi, config: Config) -> tuple[Kpi | None, list[_Expr], list[Kpi
     return dataclasses.replace(kpi, formula=text, filters=filters, dimensions=dims), parsed, []
 
 
-def _check_sources(config: Config, schemas: Schemas | None) -> list[KpiError]:
+def _check_sources(config: Config, resolver: Resolver) -> list[KpiError]:
     errors: list[KpiError] = []
+    schemas = resolver.schemas
     for source in config.sources.values():
         seen: set[str] = set()
         for lk in source.lookups:
@@ -131,92 +180,40 @@ def _check_sources(config: Config, schemas: Schemas | None) -> list[KpiError]:
                             hint=suggest(lk.on, cols),
                         )
                     )
-        cols = (schemas or {}).get(source.name)
-        for field in ("time", "key") if cols is not None else ():
-            col = getattr(source, field)
-            if col is not None and col not in (cols or {}):
-                errors.append(
-                    SpecError(
-                        f"{field} column '{col}' is not a column of source '{source.name}'",
-                        at=source.at,
-                        hint=suggest(col, cols or {}),
-                    )
-                )
+        problem = resolver.source_time(source)
+        errors += [problem] if problem else []
     return errors
 
 
-def available_columns(source: str, config: Config, schemas: Schemas) -> dict[str, str] | None:
-    """Columns a KPI on ``source`` may name: its own, then each lookup's (bare and qualified)."""
-    own = schemas.get(source)
-    if own is None:
-        return None
-    cols = dict(own)
-    for name, typ in own.items():
-        cols[f"{source}.{name}"] = typ
-    for lk in config.sources[source].lookups:
-        for name, typ in (schemas.get(lk.source) or {}).items():
-            cols.setdefault(name, typ)
-            cols[f"{lk.source}.{name}"] = typ
-    return cols
-
-
-def _check_kpi(kpi: Kpi, exprs: list[_Expr], config: Config, schemas: Schemas | None) -> list[KpiError]:
+def _check_kpi(kpi: Kpi, exprs: list[Expr], config: Config, resolver: Resolver) -> list[KpiError]:
     if kpi.derived:
         return _check_derived(kpi)
+    try:
+        source = resolver.source(kpi)
+    except SpecError as error:
+        return [error]
     errors: list[KpiError] = []
-    source = config.sources.get(kpi.source or "")
-    if source is None:
-        return [
-            SpecError(
-                f"unknown source '{kpi.source}' in KPI '{kpi.name}'",
-                at=kpi.source_at,
-                hint=suggest(kpi.source or "", config.sources) or f"sources: {', '.join(config.sources)}",
-            )
-        ]
-    if not (kpi.time or source.time):
-        errors.append(
-            SpecError(
-                f"KPI '{kpi.name}' has no time column",
-                at=kpi.at,
-                hint=f"add time: to the KPI or to source '{source.name}' in kpictl.yml",
-            )
-        )
+
+    def resolve(name: str, what: str, at: Location, kind: str = "column") -> None:
+        try:
+            resolver.column(source, name, what=what, at=at, kind=kind)
+        except SpecError as error:
+            errors.append(error)
+
+    try:
+        resolver.time(kpi, source)
+    except SpecError as error:
+        errors.append(error)
     seen: set[str] = set()
     for d in kpi.dimensions:
         if d.name in seen:
             errors.append(SpecError(f"dimension '{d.name}' is listed twice in '{kpi.name}'", at=d.at))
         seen.add(d.name)
-    errors += _check_qualifiers(kpi, exprs, source, config)
-    cols = available_columns(source.name, config, schemas) if schemas is not None else None
-    if cols is None:
-        return errors
-    lookups = [lk.source for lk in source.lookups]
-    where = f"source '{source.name}'" + (f" or its lookups ({', '.join(lookups)})" if lookups else "")
+        if d.expr is None:
+            resolve(d.name, kpi.name, d.at, "dimension")
     for expr in exprs:
         for col in sorted(expr.columns):
-            table = col.split(".")[0] if "." in col else None
-            if col not in cols and (table is None or table in (source.name, *lookups)):
-                errors.append(
-                    SpecError(
-                        f"unknown column '{col}' in {expr.part} of {kpi.name}: not in {where}",
-                        at=expr.at_column(col),
-                        hint=suggest(col, cols),
-                    )
-                )
-    for d in kpi.dimensions:
-        if d.expr is None and d.name not in cols:
-            errors.append(
-                SpecError(
-                    f"unknown dimension '{d.name}' of {kpi.name}: not a column of {where}",
-                    at=d.at,
-                    hint=suggest(d.name, cols) or "or declare it as {name: ..., expr: ...}",
-                )
-            )
-    time = kpi.time or source.time
-    if time and time not in cols:
-        errors.append(
-            SpecError(f"time column '{time}' of {kpi.name} is not in {where}", at=kpi.at, hint=suggest(time, cols))
-        )
+            resolve(col, f"{expr.part} of {kpi.name}", expr.at_column(col))
     return errors
 
 
@@ -249,34 +246,20 @@ def _check_derived(kpi: Kpi) -> list[KpiError]:
     return errors
 
 
-def _check_qualifiers(kpi: Kpi, exprs: list[_Expr], source: Source, config: Config) -> list[KpiError]:
-    """`x.col` must name the KPI's source or one of its lookups (checked without data)."""
-    errors: list[KpiError] = []
-    known = [source.name, *(lk.source for lk in source.lookups)]
-    uses = [(col, e.part, e.at_column(col)) for e in exprs for col in sorted(e.columns) if "." in col]
-    uses += [(d.name, f"dimension '{d.name}'", d.at) for d in kpi.dimensions if d.expr is None and "." in d.name]
-    for col, part, at in uses:
-        table = col.split(".")[0]
-        if table in known:
-            continue
-        if table in config.sources:
-            hint = f"add {{source: {table}, on: ...}} to the lookups of '{source.name}' in kpictl.yml"
-        else:
-            lookups = f" or of its lookups: {', '.join(known[1:])}" if len(known) > 1 else ""
-            hint = suggest(table, known) or f"use a column of '{source.name}'{lookups}"
-        message = f"'{col}' in {part} of {kpi.name}: '{table}' is not '{source.name}' or one of its lookups"
-        errors.append(SpecError(message, at=at, hint=hint))
-    return errors
-
-
-def _check_references(kpis: dict[str, Kpi], exprs: dict[str, list[_Expr]], names: set[str]) -> list[KpiError]:
+def _check_references(
+    kpis: dict[str, Kpi], exprs: dict[str, list[Expr]], names: set[str], known: set[str] | None
+) -> list[KpiError]:
+    """Every name of a derived formula is a KPI (``known`` None: some file could not be read)."""
     errors: list[KpiError] = []
     for kpi in kpis.values():
         if not kpi.derived:
             continue
         expr = exprs[kpi.name][0]
+        if not expr.columns:
+            hint = "a KPI without `source:` combines KPIs"
+            errors.append(SpecError(f"formula of {kpi.name} uses no KPI", at=expr.at, hint=hint))
         for ref in sorted(expr.columns):
-            if ref not in names:
+            if ref not in names and known is not None and ref not in known:
                 errors.append(
                     SpecError(
                         f"unknown KPI '{ref}' in formula of {kpi.name}",
@@ -287,36 +270,44 @@ def _check_references(kpis: dict[str, Kpi], exprs: dict[str, list[_Expr]], names
     return errors
 
 
-def _check_cycles(kpis: dict[str, Kpi], exprs: dict[str, list[_Expr]]) -> list[KpiError]:
+def _check_cycles(kpis: dict[str, Kpi], exprs: dict[str, list[Expr]]) -> list[KpiError]:
     order = {name: i for i, name in enumerate(kpis)}
     deps = {
         k.name: sorted(exprs[k.name][0].columns.keys() & set(kpis), key=order.__getitem__)
         for k in kpis.values()
         if k.derived
     }
+    return [_cycle_error(cycle, order, exprs) for cycle in cycles(deps)]
+
+
+def _check_windows(kpis: dict[str, Kpi], exprs: dict[str, list[Expr]], config: Config) -> list[KpiError]:
+    """Windows over KPIs that window themselves, and to_date() units finer than the KPI's grain."""
+    from sqlglot import exp
+
+    def refs(name: str) -> set[str]:
+        return set(exprs[name][0].columns) & set(kpis) if name in exprs else set()
+
+    def windowed(name: str) -> bool:
+        tree = exprs[name][0].tree
+        return any(formula.derived_call(node) for node in tree.find_all(exp.Anonymous))
+
     errors: list[KpiError] = []
-    state: dict[str, int] = {}  # 1: on the current path, 2: done
-    reported: set[frozenset[str]] = set()
-
-    def visit(name: str, path: list[str]) -> None:
-        state[name] = 1
-        for dep in deps.get(name, []):
-            if state.get(dep) == 1:
-                cycle = path[path.index(dep) :]
-                if frozenset(cycle) not in reported:
-                    reported.add(frozenset(cycle))
-                    errors.append(_cycle_error(cycle, order, exprs))
-            elif state.get(dep) is None:
-                visit(dep, [*path, dep])
-        state[name] = 2
-
-    for name in deps:
-        if name not in state:
-            visit(name, [name])
+    for kpi in kpis.values():
+        if not kpi.derived:
+            continue
+        expr = exprs[kpi.name][0]
+        for node in expr.tree.find_all(exp.Anonymous):
+            call, at = formula.derived_call(node), expr.at_offset(formula.offset_of(node, expr.text))
+            if call == "to_date":
+                problem = to_date_unit(formula.written(node), formula.window_grain(node), kpi.grain or config.grain)
+                errors += [SpecError(problem.message, at=at)] if problem else []
+            if call in formula.WINDOWS:
+                problem = nested_window(formula.written(node), node.expressions[0].name, kpis, refs, windowed)
+                errors += [SpecError(problem.message, at=at, hint=problem.hint)] if problem else []
     return errors
 
 
-def _cycle_error(cycle: list[str], order: dict[str, int], exprs: dict[str, list[_Expr]]) -> SpecError:
+def _cycle_error(cycle: list[str], order: dict[str, int], exprs: dict[str, list[Expr]]) -> SpecError:
     """The cycle, starting at the KPI defined first, reported at its use of the next one."""
     first = min(range(len(cycle)), key=lambda i: order[cycle[i]])
     cycle = cycle[first:] + cycle[:first]

@@ -12,6 +12,7 @@ import json
 import re
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from kpictl.errors import KpiError, Location, SpecError
@@ -28,6 +29,22 @@ def schema(kind: str) -> dict[str, Any]:
     return result
 
 
+def text(which: str = "all") -> str:
+    """The schema ``which`` ("project", "kpis") as JSON text, or both ("all") by file name."""
+    body = schema(which) if which in SCHEMAS else {SCHEMAS[kind]: schema(kind) for kind in SCHEMAS}
+    return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
+
+
+def write(folder: Path, which: str = "all") -> list[Path]:
+    """Write the schema ``which`` (or both) into ``folder`` under its published file name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for kind in [which] if which in SCHEMAS else list(SCHEMAS):
+        written.append(folder / SCHEMAS[kind])
+        written[-1].write_text(text(kind), encoding="utf-8")
+    return written
+
+
 DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
@@ -39,7 +56,7 @@ def _validator(kind: str) -> Any:
     def pattern(validator: Any, regex: str, instance: Any, _schema: Any) -> Any:
         if not validator.is_type(instance, "string"):
             return
-        if not re.search(regex, instance):
+        if not re.search(_ecma_end(regex), instance):
             yield ValidationError(f"{instance!r} does not match {regex!r}")
         elif regex == DATE_PATTERN and (why := _not_a_date(instance)):
             yield ValidationError(why, validator="date")
@@ -47,6 +64,12 @@ def _validator(kind: str) -> Any:
     checker = validators.extend(Draft202012Validator, {"pattern": pattern})  # type: ignore[no-untyped-call]
     whole = schema(kind)
     return checker(_inline(whole, whole.get("$defs", {})))
+
+
+def _ecma_end(regex: str) -> str:
+    """The pattern with JSON Schema's (ECMA-262) meaning of ``$``: the end of the text. Python's ``$``
+    also matches before a final newline, which let a KPI name ``"x\\n"`` through."""
+    return re.sub(r"(?<!\\)\$", r"\\Z", regex)
 
 
 def _inline(node: Any, defs: dict[str, Any]) -> Any:

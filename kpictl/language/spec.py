@@ -7,11 +7,17 @@ a bound, lo <= hi, a baseline before its deadline). Meaning — names, cycles, c
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import difflib
+import os
+import re
+from collections.abc import Collection
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from kpictl.errors import KpiError, Location, SpecError
+from kpictl.errors import DataError, KpiError, Location, SpecError
+from kpictl.language import paths
 from kpictl.language.document import Document, escape, load_text
 from kpictl.language.schema import SCHEMAS as SCHEMAS  # re-exported: `kpictl schema` prints them from here
 from kpictl.language.schema import check_shape, error, field
@@ -36,7 +42,7 @@ PROJECT_FILE = "kpictl.yml"
 # -- building the model ------------------------------------------------------------------------
 
 
-def _date(value: str, doc: Document, pointer: str, errors: list[KpiError]) -> dt.date | None:
+def _date(value: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:  # the schema already said so; keep building the rest
@@ -73,10 +79,10 @@ def _bound(raw: dict[str, Any], doc: Document, pointer: str, errors: list[KpiErr
 
 def _target(raw: dict[str, Any], doc: Document, p: str, errors: list[KpiError]) -> Target | None:
     bound = _bound(raw, doc, p, errors)
-    by = _date(raw["by"], doc, p + "/by", errors) if "by" in raw else None
+    by = _date(raw["by"]) if "by" in raw else None
     baseline = None
     if "baseline" in raw:
-        at = _date(raw["baseline"]["at"], doc, p + "/baseline/at", errors)
+        at = _date(raw["baseline"]["at"])
         if at is not None:
             baseline = Baseline(float(raw["baseline"]["value"]), at)
             if by is not None and at > by:
@@ -134,11 +140,13 @@ def _test(raw: dict[str, Any], i: int, doc: Document, p: str) -> KpiTest:
     )
 
 
-def build_kpis(doc: Document) -> tuple[list[Kpi], list[KpiError]]:
-    """Model KPIs from a schema-valid KPI file document."""
+def build_kpis(doc: Document, skip: Collection[int] = ()) -> tuple[list[Kpi], list[KpiError]]:
+    """Model KPIs from a KPI file document whose KPIs, except those at indexes ``skip``, are schema-valid."""
     errors: list[KpiError] = []
     kpis = []
     for i, raw in enumerate(doc.data["kpis"]):
+        if i in skip:
+            continue
         p = f"/kpis/{i}"
         label = raw.get("label", {})
         filters = raw.get("filter", [])
@@ -202,6 +210,9 @@ def build_config(doc: Document, root: str) -> Config:
             description=raw.get("description"),
             at=doc.at(p, key=True),
             table=raw.get("table"),
+            columns={column: kind.upper() for column, kind in raw.get("columns", {}).items()},
+            date_format=raw.get("date_format"),
+            non_finite=raw.get("non_finite", "error"),
         )
     defaults = data.get("defaults", {})
     return Config(
@@ -215,6 +226,7 @@ def build_config(doc: Document, root: str) -> Config:
         fail_on=data.get("fail_on"),
         at=doc.at(""),
         engine=_engine(data.get("engine")),
+        timezone=data.get("timezone", "UTC"),
     )
 
 
@@ -237,69 +249,165 @@ def find_root(start: str | Path = ".") -> Path | None:
     return None
 
 
-def kpi_files(root: Path, folders: tuple[str, ...]) -> list[Path]:
-    """Every *.yml / *.yaml under the metric folders, in a stable order."""
-    found: set[Path] = set()
+def kpi_files(root: Path, folders: tuple[str, ...], allowed: tuple[str, ...] = ()) -> list[Path]:
+    """Every *.yml / *.yaml under the metric folders, in a stable order, each once, inside the
+    project or an allowed folder: what leads elsewhere is left out (``confinement`` says so)."""
+    tops = paths.roots(str(root), allowed)
+    found = {f for f in _definition_files(root, folders, tops) if paths.inside(f, tops)}
+    return sorted(Path(os.path.relpath(f, root)) for f in found)
+
+
+def _timezone(config: Config, doc: Document) -> list[KpiError]:
+    """A ``timezone:`` that is not an IANA time zone name."""
+    import zoneinfo
+
+    name = config.timezone
+    try:
+        if name == "UTC" or (name.strip("/") == name and ".." not in name and zoneinfo.ZoneInfo(name)):
+            return []
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        pass
+    close = difflib.get_close_matches(name, sorted(zoneinfo.available_timezones()), n=1)
+    hint = f"did you mean '{close[0]}'?" if close else "an IANA name such as Europe/Paris or America/New_York"
+    return [SpecError(f"unknown time zone '{name}'", at=doc.at("/timezone"), hint=hint)]
+
+
+def _definition_files(root: Path, folders: tuple[str, ...], tops: tuple[str, ...]) -> list[str]:
+    found: list[str] = []
     for folder in folders:
-        base = root / folder
-        for pattern in ("*.yml", "*.yaml"):
-            found.update(p for p in base.rglob(pattern) if p.is_file())
-    return sorted(found)
+        if paths.inside(str(root / folder), tops):
+            for pattern in ("**/*.yml", "**/*.yaml"):
+                found.extend(paths.matches(str(root / folder), pattern))
+    return found
 
 
-def _names(data: Any) -> set[str]:
-    """KPI names readable in a file that failed its checks (``"*"`` when unreadable)."""
+def confinement(config: Config, doc: Document) -> list[KpiError]:
+    """The metric folders and KPI files that lead outside the project or the allowed folders: an
+    error each, at the folder's entry in kpictl.yml (a pull request must not make kpictl read a
+    file elsewhere, through a path or through a symlink)."""
+    root = Path(config.root)
+    tops = paths.roots(config.root, config.allowed)
+    errors: list[KpiError] = []
+    for i, folder in enumerate(config.metrics):
+        at = doc.at(f"/metrics/{i}") if "metrics" in doc.data else config.at
+        if not paths.inside(str(root / folder), tops):
+            errors.append(SpecError(f"metrics folder leaves the project: {folder}", at=at, hint=paths.HINT))
+            continue
+        try:
+            found_files = _definition_files(root, (folder,), tops)
+        except OSError:  # an unreadable folder: the listing of the KPI files reports it
+            continue
+        for found in found_files:
+            if not paths.inside(found, tops):
+                message = f"KPI file {os.path.relpath(found, root)} is a link to a file outside the project"
+                errors.append(SpecError(message, at=at, hint=paths.HINT))
+    return errors
+
+
+def _names(data: Any, only: Collection[int] | None = None) -> set[str]:
+    """KPI names readable in a file that failed its checks (``"*"`` when unreadable); ``only``
+    the KPIs at these indexes."""
     kpis = data.get("kpis") if isinstance(data, dict) else None
     if not isinstance(kpis, list):
         return {"*"}
-    return {k["name"] for k in kpis if isinstance(k, dict) and isinstance(k.get("name"), str)}
+    return {
+        k["name"]
+        for i, k in enumerate(kpis)
+        if (only is None or i in only) and isinstance(k, dict) and isinstance(k.get("name"), str)
+    }
 
 
-def load(
-    root: Path, read: Any = None, listing: Any = None, elsewhere: set[str] | None = None
-) -> tuple[Config | None, list[Kpi], list[KpiError]]:
+def _broken_kpis(problems: list[KpiError]) -> set[int] | None:
+    """Indexes of the KPIs that shape problems are about; None when one is about the whole file."""
+    broken = set()
+    for problem in problems:
+        found = re.match(r"/kpis/(\d+)(/|$)", problem.at.pointer or "")
+        if found is None:
+            return None
+        broken.add(int(found.group(1)))
+    return broken
+
+
+class Loaded(NamedTuple):
+    """A project as read: its config (None when kpictl.yml itself is broken), the KPIs built,
+    every shape problem, and the names of the KPIs left out for theirs ("*": a file too
+    broken to tell), so that a caller can tell a missing KPI from a broken one."""
+
+    config: Config | None
+    kpis: list[Kpi]
+    errors: list[KpiError]
+    left_out: set[str]
+
+
+def load(root: Path, read: Any = None, listing: Any = None, allowed: tuple[str, ...] = ()) -> Loaded:
     """Load a whole project: the config and every KPI, with every shape problem found.
 
     ``read(relative_path) -> bytes | None`` reads a file and ``listing(folders) -> [relative
     paths]`` lists KPI files; the defaults use the disk. ``diff`` passes ones that read git
-    objects, so that a past revision loads without touching the working tree. ``elsewhere``,
-    when given, receives the KPI names of the files left out for their problems ("*" for a
-    file too broken to read), so that a caller can tell a missing KPI from a broken one.
+    objects, so that a past revision loads without touching the working tree. A KPI with a
+    shape problem is left out and the other KPIs of its file are built: one broken KPI hides
+    no other's problems. ``allowed``: folders outside ``root`` that may be read (``--allow-path``).
     """
+
+    unreadable: list[KpiError] = []
 
     def read_disk(rel: str) -> bytes | None:
         try:
             return (root / rel).read_bytes()
         except (FileNotFoundError, IsADirectoryError):
             return None
+        except OSError as exc:  # a file kpictl cannot read is a problem, not a file with no KPI
+            unreadable.append(DataError(f"cannot read {rel}: {exc.strerror or exc}", at=Location(rel)))
+            return None
 
     def list_disk(folders: tuple[str, ...]) -> list[str]:
-        return [p.relative_to(root).as_posix() for p in kpi_files(root, folders)]
+        return [p.as_posix() for p in kpi_files(root, folders, allowed)]
 
+    on_disk = read is None
     read = read or read_disk
     listing = listing or list_disk
     errors: list[KpiError] = []
+    left_out: set[str] = set()
     text = read(PROJECT_FILE)
     if text is None:
-        return None, [], [SpecError(f"no {PROJECT_FILE} found", at=Location(PROJECT_FILE), hint="run 'kpictl init'")]
+        missing = SpecError(f"no {PROJECT_FILE} found", at=Location(PROJECT_FILE), hint="run 'kpictl init'")
+        return Loaded(None, [], [missing], left_out)
     doc, problems = load_text(text, PROJECT_FILE)
     problems = problems or check_shape(doc, "project")
     if problems:
-        return None, [], problems
-    config = build_config(doc, str(root))
+        return Loaded(None, [], problems, left_out)
+    config = dataclasses.replace(build_config(doc, str(root)), allowed=allowed)
+    if wrong_zone := _timezone(config, doc):  # reported; the rest is checked in UTC
+        errors.extend(wrong_zone)
+        config = dataclasses.replace(config, timezone="UTC")
+    if on_disk:
+        errors.extend(confinement(config, doc))
     kpis: list[Kpi] = []
-    for rel in listing(config.metrics):
+    try:
+        files = listing(config.metrics)
+    except OSError as exc:  # an unreadable metrics folder: not "0 KPIs: valid"
+        files = []
+        unreadable.append(DataError(f"cannot read a metrics folder: {exc.strerror or exc}", at=doc.at("/metrics")))
+    if on_disk and not files and not unreadable:
+        folders = ", ".join(config.metrics)
+        hint = "add a *.yml file with a kpis: list (kpictl init writes an example)"
+        errors.append(
+            SpecError(
+                f"no KPI file in {folders}", at=doc.at("/metrics") if "metrics" in doc.data else doc.at(""), hint=hint
+            )
+        )
+    for rel in files:
         text = read(rel)
         if text is None:
             continue
         doc, problems = load_text(text, rel)
-        problems = problems or check_shape(doc, "kpis")
+        broken = None if problems else _broken_kpis(problems := check_shape(doc, "kpis"))
+        errors.extend(problems)
         if problems:
-            errors.extend(problems)
-            if elsewhere is not None:
-                elsewhere.update(_names(doc.data))
+            left_out.update(_names(doc.data, broken))
+        if broken is None:  # the file as a whole is broken; else each KPI stands on its own
             continue
-        built, problems = build_kpis(doc)
+        built, problems = build_kpis(doc, skip=broken)
         kpis.extend(built)
         errors.extend(problems)
-    return config, kpis, errors
+    return Loaded(config, kpis, [*errors, *unreadable], left_out)

@@ -15,10 +15,10 @@ pull request cannot inject HTML or mentions into the comment it triggers.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from typing import Any
 
+from kpictl.report import escape
 from kpictl.report.numbers import MISSING, format_delta, format_value
 from kpictl.report.table import Column, align, dim_text, period_label, word
 from kpictl.workflows.diff import KINDS, Diff, FieldChange, KpiChange, ValueChange
@@ -182,12 +182,8 @@ def _text(diff: Diff) -> str:
 
 
 def _code(text: str | None) -> str:
-    """Text from a KPI file as a code span that a table cell can hold (pipes escaped)."""
-    if text is None:
-        return MISSING
-    longest = max((len(run) for run in re.findall("`+", text)), default=0)
-    fence, pad = "`" * (longest + 1), " " if longest else ""  # CommonMark: a longer fence, padded
-    return f"{fence}{pad}{text.replace('|', chr(92) + '|')}{pad}{fence}"
+    """Text from a KPI file as a code span that a table cell can hold (see ``report.escape``)."""
+    return MISSING if text is None else escape.code(text)
 
 
 def _md_fields(fields: Sequence[FieldChange]) -> list[str]:
@@ -212,7 +208,7 @@ def _md_kpi(change: KpiChange, diff: Diff) -> list[str]:
         if cells:
             lines.append("| " + " | ".join(c.title for c in columns) + " |")
             lines.append("|" + "|".join("--:" if c.right else ":--" for c in columns) + "|")
-            lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in cells]
+            lines += ["| " + " | ".join(escape.cell(cell) for cell in row) + " |" for row in cells]
             lines.append("")
         if more:
             lines += [f"… and {more} more rows (`kpictl diff --data --format json` has them all)", ""]

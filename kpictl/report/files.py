@@ -20,14 +20,15 @@ import json
 import math
 import os
 import secrets
+import signal
 import stat
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any
 
 from kpictl.errors import DataError, Location, SpecError
 from kpictl.model import Row
-from kpictl.sql.quoting import identifier
 
 #: The columns every tidy row has, around the dimension columns (between ``period`` and ``value``).
 LEADING = ("kpi", "period")
@@ -155,14 +156,10 @@ def to_parquet(rows: Sequence[Row], *, by: Sequence[str] = ()) -> bytes:
     """The tidy table as Parquet bytes, typed: period DATE, value and judgement columns DOUBLE.
 
     Dimension columns get the type of their values (VARCHAR, BIGINT, DOUBLE, BOOLEAN, DATE,
-    TIMESTAMP; mixed or other values are written as text). DuckDB writes the file (it is a
-    runtime dependency already, and imported only here) into a private temporary folder; the
-    bytes are returned so that :func:`emit` alone decides where output lands.
+    TIMESTAMP; mixed or other values are written as text). The engine writes the file
+    (``engine.duckdb.to_parquet``); the bytes are returned so that :func:`emit` alone decides
+    where output lands.
     """
-    import tempfile
-
-    import duckdb
-
     names, table = records(rows, by)
     cols = [[values[i] for values in table] for i in range(len(names))]
     dims = len(names) - len(LEADING) - len(TRAILING)
@@ -174,21 +171,9 @@ def to_parquet(rows: Sequence[Row], *, by: Sequence[str] = ()) -> bytes:
         elif kind == "DOUBLE":
             cols[i] = [None if v is None else float(v) for v in cols[i]]
 
-    # One unnest per column, zipped by DuckDB: the rows go in as parameters, never as SQL text.
-    select = ", ".join(
-        f"unnest(${i}::{kind}[]) AS {identifier(name)}"
-        for i, (name, kind) in enumerate(zip(names, types, strict=True), start=1)
-    )
-    with tempfile.TemporaryDirectory(prefix="kpictl-") as folder:
-        path = os.path.join(folder, "rows.parquet")
-        con = duckdb.connect(":memory:", config={"threads": 1})  # one thread: one row order, same bytes
-        try:
-            con.execute(f"CREATE TABLE result AS SELECT {select}", cols)
-            con.execute(f"COPY result TO '{path.replace(chr(39), chr(39) * 2)}' (FORMAT parquet)")
-        finally:
-            con.close()
-        with open(path, "rb") as file:
-            return file.read()
+    from kpictl.engine import duckdb as engine
+
+    return engine.to_parquet(names, types, cols)
 
 
 def emit(data: str | bytes, output: str | None = None) -> None:
@@ -233,10 +218,15 @@ def emit(data: str | bytes, output: str | None = None) -> None:
             raise DataError(f"cannot write '{output}': {exc.strerror or exc}", at=Location("--output")) from None
         return
     # Hidden, unique, in the same folder (a rename across file systems would not be atomic);
-    # created like any new file, so the umask decides its permissions.
+    # created like any new file, so the umask decides its permissions, unless it replaces a file:
+    # then it keeps that file's mode (a 0600 file must not become readable by everyone).
     temp = os.path.join(folder, f".{os.path.basename(output)}.{secrets.token_hex(4)}.tmp")
+    mode = stat.S_IMODE(os.stat(output).st_mode) if os.path.isfile(output) else None
+    previous = _raise_on_sigterm()
     try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if mode is not None else 0o666)
+        if mode is not None:
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as file:
             file.write(payload)
             file.flush()
@@ -248,3 +238,18 @@ def emit(data: str | bytes, output: str | None = None) -> None:
         if isinstance(exc, OSError):
             raise DataError(f"cannot write '{output}': {exc.strerror or exc}", at=Location("--output")) from None
         raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_on_sigterm() -> Any:
+    """While a file is written, SIGTERM (a cancelled CI job) raises SystemExit instead of killing the
+    process outright, so that the temporary file is removed; returns the handler to restore."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    return signal.signal(signal.SIGTERM, stop)

@@ -2,7 +2,7 @@
 
 Three steps, so that the page is testable without data and the data is read once:
 
-- ``report.dashboard.collect`` runs the project (the totals once, then one breakdown run per
+- ``workflows.dashboard.collect`` runs the project (the totals once, then one breakdown run per
   dimension, not per KPI) and compiles each KPI's SQL → :class:`Inputs`;
 - :func:`build` turns ``Inputs`` into a :class:`Page` of ready-to-print strings and SVG
   charts: a pure function, no DuckDB, no clock (the generation time is an input);
@@ -29,7 +29,7 @@ from markupsafe import Markup
 
 from kpictl.judge import lint
 from kpictl.judge.targets import period_end
-from kpictl.model import STATUSES, Format, Kpi, Row
+from kpictl.model import STATUS_SYMBOLS, STATUSES, TRAJECTORY_STATUSES, Format, Kpi, Row
 from kpictl.report import i18n, svg
 from kpictl.report.numbers import format_bound, format_change, format_value
 
@@ -39,7 +39,7 @@ _BARS = 12  # bars drawn: enough to compare, few enough to read
 
 @dataclass(frozen=True)
 class Inputs:
-    """Everything a report is made of, as ``report.dashboard.collect`` gathers it.
+    """Everything a report is made of, as ``workflows.dashboard.collect`` gathers it.
 
     ``rows`` are the judged totals (no breakdown) of the shown KPIs and of the source KPIs
     they are computed from; ``sources`` maps each of those source KPIs to its source (their
@@ -145,7 +145,7 @@ def _missing(value: float | None) -> bool:
 
 
 def _badge(status: str, t: dict[str, str]) -> Badge:
-    return Badge(status, t[f"status_{status}"], i18n.SYMBOLS[status])
+    return Badge(status, t[f"status_{status}"], STATUS_SYMBOLS[status])
 
 
 def _axis_label(fmt: Format, lang: str) -> Any:
@@ -274,7 +274,7 @@ def _card(kpi: Kpi, series: list[Row], inputs: Inputs, t: dict[str, str], lang: 
         )
     judgement = latest.judgement if latest is not None else None
     expected = ""
-    if judgement is not None and judgement.expected is not None and status in ("on_track", "at_risk", "off_track"):
+    if judgement is not None and judgement.expected is not None and status in TRAJECTORY_STATUSES:
         expected = t["expected"].format(value=format_value(judgement.expected, kpi.format, lang))
     now, prev = (latest.value if latest else None), (before.value if before else None)
     dim, title, note, lines, more, bars = _breakdown(kpi, inputs, latest.period if latest else None, t, lang)

@@ -92,9 +92,8 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "level_fail": ("fail", "manquant"),
 }
 
-#: A symbol per status, so that a badge still reads on a greyscale print (colour is a bonus).
-SYMBOLS = {"achieved": "✓", "on_track": "→", "at_risk": "!", "off_track": "✗", "no_target": "–", "no_data": "?"}
-#: The same idea for the SMART letters.
+#: A symbol per SMART level, so that a letter still reads without colour (statuses:
+#: ``model.STATUS_SYMBOLS``).
 LEVEL_SYMBOLS = {"pass": "✓", "warn": "!", "fail": "✗"}
 
 _MONTHS = {

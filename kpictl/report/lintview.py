@@ -8,6 +8,9 @@ from typing import Any
 from kpictl.judge import lint
 from kpictl.report.i18n import LEVEL_SYMBOLS as SYMBOL
 
+#: The formats of ``kpictl lint --format``, default first.
+FORMATS = ("text", "json", "markdown")
+
 
 def render(reports: list[Any], fmt: str = "text") -> str:
     """The reports of ``kpictl lint`` in ``fmt`` (text, json or markdown)."""

@@ -2,7 +2,7 @@
 
 The table is the terminal view (``table.latest``: same lines, same cells, same words) without
 colour and without cutting labels, since a browser wraps them. Pipes in labels are escaped,
-so a label cannot break the table.
+so a label cannot break the table; labels and values are HTML-escaped (``report.escape``).
 """
 
 from __future__ import annotations
@@ -10,11 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from kpictl.model import Kpi, Row
+from kpictl.report import escape
 from kpictl.report.table import latest
-
-
-def _cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
 def render(rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = (), lang: str = "en") -> str:
@@ -24,8 +21,8 @@ def render(rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = 
     """
     view = latest(rows, kpis, by=by, lang=lang)
     lines = [
-        "| " + " | ".join(_cell(c.title) for c in view.columns) + " |",
+        "| " + " | ".join(escape.cell(c.title) for c in view.columns) + " |",
         "|" + "|".join("---:" if c.right else ":---" for c in view.columns) + "|",
     ]
-    lines += ["| " + " | ".join(_cell(text) for text in cells) + " |" for cells, _ in view.lines]
+    lines += ["| " + " | ".join(escape.cell(text) for text in cells) + " |" for cells, _ in view.lines]
     return "\n".join(lines) + "\n"

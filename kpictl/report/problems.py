@@ -7,6 +7,7 @@ import posixpath
 from typing import Any
 
 from kpictl.errors import MAX_SHOWN, KpiError
+from kpictl.report import escape
 
 FORMATS = ("text", "json", "sarif", "github")
 
@@ -36,7 +37,7 @@ def _rebased(error: KpiError, prefix: str) -> KpiError:
 def _text(errors: list[KpiError], summary: str) -> str:
     if not errors:
         return summary
-    lines = [str(e) for e in errors[:MAX_SHOWN]]
+    lines = [escape.line(e) for e in errors[:MAX_SHOWN]]  # a name or file name cannot start a line
     if len(errors) > MAX_SHOWN:
         lines.append(f"… and {len(errors) - MAX_SHOWN} more")
     lines.append(f"{len(errors)} problem{'s' if len(errors) != 1 else ''} found")

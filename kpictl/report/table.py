@@ -14,7 +14,7 @@ What a line shows, for each KPI and breakdown value (a *series*):
   points for percent KPIs, absolute and relative otherwise);
 - the **target** in force (after per-dimension overrides), the **expected** value on the
   trajectory, the **status**, and when the target is not yet met, the period the bound
-  **reaches** at the current pace (``projection.project`` through the last six values), marked
+  **reaches** at the current pace (``forecast.forecast`` through the last six values), marked
   ``(late)`` after the deadline. This last column is the first to go when the table does not
   fit, after the labels are cut to 12 characters: a readable label matters more.
 
@@ -34,14 +34,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from kpictl.judge import targets
-from kpictl.judge.forecast import project
-from kpictl.model import Bound, Format, Kpi, Row, Target
+from kpictl.judge.forecast import forecast
+from kpictl.model import STATUS_SYMBOLS, STATUSES, Bound, Format, Kpi, Row, Target
+from kpictl.report import escape
 from kpictl.report.files import dimension_names
+from kpictl.report.i18n import texts
 from kpictl.report.numbers import format_bound, format_change, format_value, lang_of
 
 WIDTH = 100
 GAP = 2
-SYMBOLS = {"achieved": "✓", "on_track": "↗", "at_risk": "!", "off_track": "✗", "no_target": "·", "no_data": "?"}
 #: ANSI SGR colours: green, blue, yellow, red; no_target and no_data stay plain.
 COLORS = {"achieved": "32", "on_track": "34", "at_risk": "33", "off_track": "31"}
 WORDS = {
@@ -55,12 +56,6 @@ WORDS = {
         "expected": "Expected",
         "status": "Status",
         "reaches": "Reaches",
-        "achieved": "achieved",
-        "on_track": "on track",
-        "at_risk": "at risk",
-        "off_track": "off track",
-        "no_target": "no target",
-        "no_data": "no data",
         "never": "never",
         "late": "late",
     },
@@ -74,12 +69,6 @@ WORDS = {
         "expected": "Attendu",
         "status": "Statut",
         "reaches": "Atteinte",
-        "achieved": "atteint",
-        "on_track": "en bonne voie",
-        "at_risk": "à risque",
-        "off_track": "hors trajectoire",
-        "no_target": "sans objectif",
-        "no_data": "pas de données",
         "never": "jamais",
         "late": "en retard",
     },
@@ -88,8 +77,14 @@ _GRAIN_DAYS = (("day", 1, 1), ("week", 7, 7), ("month", 28, 31), ("quarter", 89,
 
 
 def word(key: str, lang: str = "en") -> str:
-    """A column title or status word in ``lang`` (English for any language but French)."""
-    return WORDS[lang_of(lang)][key]
+    """A column title or status word in ``lang`` (English for any language but French).
+
+    Status words are the dashboard's (``i18n``), in lower case: "on track", "en bonne voie".
+    """
+    lang = lang_of(lang)
+    if key in STATUSES:
+        return texts(lang)[f"status_{key}"].lower()
+    return WORDS[lang][key]
 
 
 @dataclass(frozen=True)
@@ -139,14 +134,14 @@ def period_label(day: dt.date, grain: str | None) -> str:
 
 
 def dim_text(value: Any) -> str:
-    """A breakdown value as text; a NULL group is shown as ``NULL`` (DESIGN.md §1)."""
+    """A breakdown value as text; a NULL group is shown as ``NULL`` (it is a group of its own)."""
     if value is None:
         return "NULL"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
-    return str(value)
+    return escape.line(value)
 
 
 def _missing(value: float | None) -> bool:
@@ -173,7 +168,7 @@ def _reaches(kpi: Kpi | None, upto: Sequence[Row], grain: str | None, lang: str)
     # towards the bound in force for this row (a size's bound scaled to its period)
     in_force = j is not None and (j.min, j.max) != (None, None)
     target = Target(Bound(j.min, j.max), by=kpi.target.by) if j is not None and in_force else kpi.target
-    projection = project(points, target, dims=last.dims)
+    projection = forecast(points, target, dims=last.dims)
     if projection.slope_per_day is None:  # fewer than two values: no pace to speak of
         return ""
     if projection.reaches_on is None:
@@ -207,7 +202,7 @@ def latest(rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = 
         if before is not None:
             previous.add(period_label(before.period, grain))
         cells = (
-            kpi.title(lang) if kpi is not None else row.kpi,
+            escape.line(kpi.title(lang)) if kpi is not None else row.kpi,
             *(dim_text(row.dims.get(d)) for d in dims),
             period_label(row.period, grain),
             format_value(row.value, fmt, lang),
@@ -215,7 +210,7 @@ def latest(rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = 
             format_change(row.value, before.value, fmt, lang) if before is not None else "",
             format_bound(*bound, fmt, lang),
             format_value(j.expected, fmt, lang) if j is not None and j.expected is not None else "",
-            f"{SYMBOLS[row.status]} {word(row.status, lang)}",
+            f"{STATUS_SYMBOLS[row.status]} {word(row.status, lang)}",
             _reaches(kpi, series[: at + 1], grain, lang),
         )
         lines.append((cells, row.status))

@@ -2,7 +2,7 @@
 
 ``count(*) filter (where on_time) / count(*)`` becomes two partials, ``COUNT(*) FILTER(WHERE
 on_time)`` and ``COUNT(*)``, and the expression ``"__p0" / NULLIF("__p1", 0)``. Knowing each
-partial's kind is what makes two rules of DESIGN §1 exact: a period without rows evaluates
+partial's kind is what makes two rules of the language (README) exact: a period without rows evaluates
 the formula over zero rows (counts and sums 0, so ratios and averages NULL), and a window
 combines per-period partials (sums add, min/max take min/max) or recomputes the ones that do
 not combine (distinct counts, quantiles) over the window's rows. Never by summing ratios.
@@ -11,6 +11,7 @@ This module only rewrites expression trees; it knows nothing of sources, scans o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -18,6 +19,8 @@ import sqlglot
 from sqlglot import exp
 
 from kpictl.errors import Location, SpecError
+from kpictl.language.formula import kpi_refs
+from kpictl.model import Kpi
 
 # Aggregates whose per-period values add up to the value of a window.
 _ADDITIVE = (exp.Count, exp.CountIf, exp.Sum)
@@ -34,8 +37,8 @@ class Spec:
     empty: str | None  # "0", or None for NULL
 
 
-def parse(text: str, at: Location, *, copy: bool = True) -> exp.Expr:
-    """One DuckDB expression (the text was validated by ``formula``; this is a safety net).
+def tree_of(text: str, at: Location, *, copy: bool = True) -> exp.Expr:
+    """The sqlglot tree of one DuckDB expression already checked by ``formula.parse`` (cached).
 
     ``copy=False`` returns the cached tree itself, for callers that only read it or
     ``transform`` it (which copies already): copying twice cost about a tenth of compiling.
@@ -116,16 +119,16 @@ def decompose(tree: exp.Expr, conditions: list[exp.Expr]) -> tuple[exp.Expr, lis
     return tree.transform(split), specs
 
 
-def empty_value(sql: str, empties: dict[str, str | None]) -> str | None:
+def empty_value(tree: exp.Expr, empties: dict[str, str | None]) -> str | None:
     """The value of an expression when its columns take their value over zero rows.
 
     ``empties`` maps column names to SQL constants (None for NULL). Returns SQL, or None when
     the result is NULL: ``"a" / NULLIF("b", 0)`` with a = b = 0 gives None, ``"a" + "b"`` "0".
     """
     names = {
-        name: exp.Null() if value is None else parse(value, Location(), copy=False) for name, value in empties.items()
+        name: exp.Null() if value is None else tree_of(value, Location(), copy=False) for name, value in empties.items()
     }
-    folded = _fold(substitute(parse(sql, Location(), copy=False), names))
+    folded = _fold(substitute(tree, names))
     return None if isinstance(folded, exp.Null) else folded.sql("duckdb")
 
 
@@ -163,33 +166,53 @@ def substitute(tree: exp.Expr, names: dict[str, exp.Expr]) -> exp.Expr:
     return tree.transform(lambda n: names[n.name].copy() if isinstance(n, exp.Column) and n.name in names else n)
 
 
-def substitute_sql(sql: str, names: dict[str, str]) -> str:
-    """Like ``substitute`` on SQL text: columns named in ``names`` become those SQL snippets."""
-    trees = {name: parse(text, Location(), copy=False) for name, text in names.items()}
-    return substitute(parse(sql, Location(), copy=False), trees).sql("duckdb")
+def substitute_sql(tree: exp.Expr, names: dict[str, exp.Expr]) -> str:
+    """``substitute`` written as DuckDB SQL."""
+    return substitute(tree, names).sql("duckdb")
 
 
 # Aggregates that measure a size (they grow with the rows): a bound on them is per period.
-_SIZES = (exp.Count, exp.CountIf, exp.Sum, exp.ApproxDistinct)
+_SIZE_AGGREGATES = (exp.Count, exp.CountIf, exp.Sum, exp.ApproxDistinct)
 
 
-def extensive(formula: str, derived: bool, inputs: dict[str, bool]) -> bool:
+def is_size(formula: str | exp.Expr, derived: bool, inputs: dict[str, bool]) -> bool:
     """True when a KPI measures a size (revenue, a count), False for a level (a rate, an average).
 
     A size is the sum or count of rows, combined without division: it grows with the period's
     length and with the share of rows a breakdown keeps. So a target bound on it is meant for
     the whole and for the target's period; a level (``count(*) filter (...) / count(*)``,
     ``avg(x)``, ``quantile_cont(x, 0.9)``) holds in every group and every period. ``inputs``
-    says which KPIs a derived formula reads are sizes.
+    says which KPIs a derived formula reads are sizes. ``formula`` is its text or its tree.
     """
-    tree = parse(formula, Location(), copy=False)
+    tree = tree_of(formula, Location(), copy=False) if isinstance(formula, str) else formula
     if any(not _inside_aggregate(node) for node in tree.find_all(exp.Div, exp.IntDiv, exp.Mod)):
         return False
     if derived:
         names = {c.name for c in tree.find_all(exp.Column)}
         return all(inputs.get(name, False) for name in names if name in inputs) and any(n in inputs for n in names)
     aggregates = [node for node in tree.find_all(exp.AggFunc) if not _inside_aggregate(node)]
-    return bool(aggregates) and all(isinstance(node, _SIZES) for node in aggregates)
+    return bool(aggregates) and all(isinstance(node, _SIZE_AGGREGATES) for node in aggregates)
+
+
+def size_kpis(kpis: Mapping[str, Kpi], trees: Mapping[str, exp.Expr] | None = None) -> set[str]:
+    """The KPIs of ``kpis`` that measure a size (:func:`is_size`), a derived one by its inputs.
+
+    ``trees`` are the checked formula trees by KPI name (``checks.parse``), parsed here if absent.
+    """
+    sizes: dict[str, bool] = {}
+
+    def visit(name: str) -> bool:
+        if name not in sizes:
+            kpi = kpis[name]
+            sizes[name] = False  # a cycle (reported by validate) reads as a level
+            given = (trees or {}).get(name)
+            tree = given if given is not None else tree_of(kpi.formula, kpi.at, copy=False)
+            refs = kpi_refs(tree) if kpi.derived else set()
+            inputs = {ref: visit(ref) for ref in refs if ref in kpis}
+            sizes[name] = is_size(tree, kpi.derived, inputs)
+        return sizes[name]
+
+    return {name for name in kpis if visit(name)}
 
 
 def _inside_aggregate(node: exp.Expr) -> bool:

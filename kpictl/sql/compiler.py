@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from sqlglot import exp
+
 from kpictl.errors import Location, SpecError
 from kpictl.model import Lookup
 from kpictl.sql import periods
-from kpictl.sql.aggregates import empty_value, substitute_sql
+from kpictl.sql.aggregates import empty_value, substitute_sql, tree_of
 from kpictl.sql.planner import Derived, Measure, Partial, Plan, Scan, Window, dim_alias
-from kpictl.sql.quoting import identifier, literal
+from kpictl.sql.quoting import comment, identifier, literal
 
 Node = tuple[str, str]
 
@@ -33,7 +35,9 @@ class CompiledQuery:
     ``params`` are the ``$name`` bind parameters (dates). ``kpis`` are the KPIs of the result,
     ``by`` its dimension columns in order. ``sources`` are the views the SQL reads,
     ``lookups`` the (fact source, lookup) joins whose keys must be unique, ``at`` where each
-    KPI of the query was written.
+    KPI of the query was written. ``aliases`` maps each column the SQL computes for a KPI (its
+    partial aggregates, values and windows) to that KPI, and ``reads`` each source KPI to the
+    source columns it reads: an engine error names a column, and these say whose it is.
     """
 
     sql: str
@@ -43,6 +47,8 @@ class CompiledQuery:
     sources: tuple[str, ...] = ()
     lookups: tuple[tuple[str, Lookup], ...] = ()
     at: Mapping[str, Location] = field(default_factory=dict)
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    reads: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def compile(plan: Plan) -> CompiledQuery:
@@ -63,7 +69,11 @@ def compile(plan: Plan) -> CompiledQuery:
     sources = {scan.source: None for scan in plan.scans} | {j.source: None for s in plan.scans for j in s.joins}
     lookups = tuple(dict.fromkeys((scan.source, join) for scan in plan.scans for join in scan.joins))
     at = {m.kpi: m.at for s in plan.scans for m in s.measures} | {d.kpi: d.at for d in plan.derived}
-    return CompiledQuery(sql, query.params, tuple(k for k, _ in plan.outputs), plan.by, tuple(sources), lookups, at)
+    measures = [m for s in plan.scans for m in s.measures]
+    aliases = {a: m.kpi for m in measures for a in (*m.partials, m.alias, *(w for _, w in m.windows))}
+    reads = {m.kpi: m.reads for m in measures}
+    kpis = tuple(k for k, _ in plan.outputs)
+    return CompiledQuery(sql, query.params, kpis, plan.by, tuple(sources), lookups, at, aliases, reads)
 
 
 class _Query:
@@ -97,16 +107,20 @@ class _Query:
 
     def first(self, number: int, scan: Scan) -> str:
         """The first period a scan reads: the range start, earlier for prior() and windows."""
+        return self.first_bound(number, scan) or f"(SELECT first_ FROM {_range_name(scan)})"
+
+    def first_bound(self, number: int, scan: Scan) -> str | None:
+        """The parameter of the first period a scan reads, None when it is its data's first."""
         start = periods.start(scan.grain, self.plan.start) if self.plan.start else None
         if scan.read_from is not None and scan.read_from != start:
             return self.param(f"read_{number}", scan.read_from)
-        return self.bound(scan.grain, "from") or f"(SELECT first_ FROM {_range_name(scan)})"
+        return self.bound(scan.grain, "from")
 
     # -- per scan: grouped aggregates, then spine, recomputed windows and values -------------
     def aggregate(self, number: int, scan: Scan) -> str:
-        first, until = self.first(number, scan), self.bound(scan.grain, "until")
+        first, until = self.first_bound(number, scan), self.bound(scan.grain, "until")
         rows = self.rows[number] = [f"{scan.time} IS NOT NULL"]
-        rows += [f"CAST({scan.time} AS DATE) >= {first}"] if first.startswith("$") else []
+        rows += [f"CAST({scan.time} AS DATE) >= {first}"] if first else []
         rows += [f"CAST({scan.time} AS DATE) < {until}"] if until else []
         rows += [f"({condition})" for condition in scan.where]
         kpis = [{"name": m.kpi, "at": _where(m.at)} for m in scan.measures]
@@ -129,10 +143,9 @@ class _Query:
         its range whatever their time column; a derived KPI spans the periods of all its inputs,
         an input without rows there taking its value over zero rows.
         """
-        scans = [f"scan_{n}" for n, s in enumerate(self.plan.scans, 1) if _range_key(s) == key]
-        return _render(
-            "range.sql.j2", name=_range_name(self.plan.scans[int(scans[0][5:]) - 1]), grain=key[1], scans=scans
-        )
+        members = [(n, s) for n, s in enumerate(self.plan.scans, 1) if _range_key(s) == key]
+        scans = [f"scan_{n}" for n, _ in members]
+        return _render("range.sql.j2", name=_range_name(members[0][1]), grain=key[1], scans=scans)
 
     def values(self, number: int, scan: Scan) -> list[str]:
         spine, values = f"spine_{number}", f"values_{number}"
@@ -206,21 +219,21 @@ class _Query:
             what=f"{window.name} of {', '.join(m.kpi for m in users)}",
         )
 
-    def _windowed(self, partial: Partial, window: Window, grain: str, recomputed: str | None) -> str:
+    def _windowed(self, partial: Partial, window: Window, grain: str, recomputed: str | None) -> exp.Expr:
         """A partial over ``window``: combined from per-period values, or read recomputed."""
         if partial.combine == "recompute":
             return _filled(recomputed or "", partial)
-        value = _filled("s", partial)
+        value = _filled("s", partial).sql("duckdb")
         start = self.bound(grain, "from")
         if window.kind == "cumulative" and start:  # spine rows before the range were read for prior/rolling
             value = f"CASE WHEN sp.period_ >= {start} THEN {value} END"
-        partition = [f'sp."{d}"' for d in self.dims]
+        partition = [f"sp.{identifier(d)}" for d in self.dims]
         partition += [f"date_trunc('{window.unit}', sp.period_)"] if window.kind == "to_date" else []
         frame = f"{window.n - 1} PRECEDING" if window.kind == "rolling" else "UNBOUNDED PRECEDING"
         over = (
             f"PARTITION BY {', '.join(partition)} " if partition else ""
         ) + f"ORDER BY sp.period_ ROWS BETWEEN {frame} AND CURRENT ROW"
-        return f"{partial.combine.upper()}({value}) OVER ({over})"
+        return tree_of(f"{partial.combine.upper()}({value}) OVER ({over})", Location(), copy=False)
 
     # -- derived KPIs and the result -------------------------------------------------------
     def derived(self, node: Derived) -> str:
@@ -233,12 +246,13 @@ class _Query:
         placed = {ref.alias: self.placed[(ref.kpi, node.grain, ref.window)] for ref in node.refs}
         relations = list(dict.fromkeys(relation for relation, _ in placed.values()))
         joins: dict[tuple[str, int], dict[str, str]] = {}
-        columns, empties = {}, {}
+        columns: dict[str, exp.Expr] = {}
+        empties: dict[str, str | None] = {}
         for ref in node.refs:
             relation, column = placed[ref.alias]
             empties[ref.alias] = None if ref.shift else self.empty[(ref.kpi, node.grain, ref.window)]
             if len(relations) == 1 and not ref.shift:
-                columns[ref.alias] = f'k."{column}"'
+                columns[ref.alias] = _column("k", column)
                 continue
             if (relation, ref.shift) not in joins:
                 period = f"CAST(k.period_ - {periods.interval(node.grain, ref.shift)} AS DATE)"
@@ -248,11 +262,12 @@ class _Query:
                     "period": period if ref.shift else "k.period_",
                 }
             alias = joins[(relation, ref.shift)]["alias"]
-            columns[ref.alias] = f'{alias}."{column}"'
-            if empties[ref.alias] is not None:
-                columns[ref.alias] = (
-                    f'CASE WHEN {alias}.period_ IS NULL THEN {empties[ref.alias]} ELSE {alias}."{column}" END'
+            columns[ref.alias] = _column(alias, column)
+            if empties[ref.alias] is not None:  # no row of this input: its value over zero rows
+                case = (
+                    f"CASE WHEN {alias}.period_ IS NULL THEN {empties[ref.alias]} ELSE {alias}.{identifier(column)} END"
                 )
+                columns[ref.alias] = tree_of(case, Location())
         name = self.names[(node.kpi, node.grain)]
         self.placed[(node.kpi, node.grain, None)] = (name, "value_")
         self.empty[(node.kpi, node.grain, None)] = empty_value(node.expr, empties)
@@ -288,7 +303,7 @@ def _range_name(scan: Scan) -> str:
 
 def _used(scan: Scan, measure: Measure) -> list[Partial]:
     """The partials a measure's expression reads."""
-    return [p for p in scan.partials if f'"{p.alias}"' in measure.expr]
+    return [p for p in scan.partials if p.alias in measure.partials]
 
 
 def _recomputed(scan: Scan, measure: Measure) -> list[Partial]:
@@ -296,10 +311,17 @@ def _recomputed(scan: Scan, measure: Measure) -> list[Partial]:
     return [p for p in _used(scan, measure) if p.combine == "recompute"]
 
 
-def _filled(relation: str, partial: Partial) -> str:
+def _filled(relation: str, partial: Partial) -> exp.Expr:
     """A partial read from a LEFT JOIN: a period without rows gets the partial's empty value."""
-    column = f'{relation}."{partial.alias}"'
-    return f"COALESCE({column}, {partial.empty})" if partial.empty is not None else column
+    column = _column(relation, partial.alias)
+    if partial.empty is None:
+        return column
+    return exp.Coalesce(this=column, expressions=[tree_of(partial.empty, Location())])
+
+
+def _column(relation: str, name: str) -> exp.Column:
+    """``relation."name"``: the relation is one of the compiler's own short aliases (s, k, j1)."""
+    return exp.Column(this=exp.to_identifier(name, quoted=True), table=exp.to_identifier(relation, quoted=False))
 
 
 def _where(at: Location) -> str:
@@ -328,6 +350,7 @@ def _environment() -> Any:
     )
     env.filters["ident"] = identifier
     env.filters["literal"] = literal
+    env.filters["comment"] = comment
     return env
 
 

@@ -15,19 +15,12 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from kpictl.errors import Location, SpecError, suggest
+from kpictl.errors import Location, SpecError
+from kpictl.language.formula import WINDOWS, window_grain, written
+from kpictl.language.resolve import nested_window, to_date_unit
 from kpictl.model import Kpi
 from kpictl.sql import periods
-from kpictl.sql.aggregates import null_safe, parse
-
-WINDOWS = ("rolling", "cumulative", "to_date")
-TO_DATE_UNITS = ("week", "month", "quarter", "year")
-_SIGNATURES = {
-    "prior": "prior(kpi, n=1)",
-    "rolling": "rolling(kpi, n)",
-    "cumulative": "cumulative(kpi)",
-    "to_date": "to_date(kpi, year|quarter|month|week)",
-}
+from kpictl.sql.aggregates import null_safe, tree_of
 
 
 @dataclass(frozen=True)
@@ -65,26 +58,33 @@ class Ref:
 
 @dataclass(frozen=True)
 class Derived:
-    """A KPI computed from others: ``expr`` is SQL over the aliases of its ``refs``."""
+    """A KPI computed from others: ``expr`` is an expression over the aliases of its ``refs``."""
 
     kpi: str
     grain: str
-    expr: str
+    expr: exp.Expr
     refs: tuple[Ref, ...]
     at: Location = field(default_factory=Location, compare=False)
 
 
-def derive(kpi: Kpi, grain: str, kpis: Mapping[str, Kpi]) -> Derived:
-    """The derived KPI ``kpi`` at ``grain``: its formula over references, divisions NULL-safe."""
+def derive(kpi: Kpi, grain: str, kpis: Mapping[str, Kpi], trees: Mapping[str, exp.Expr] | None = None) -> Derived:
+    """The derived KPI ``kpi`` at ``grain``: its formula over references, divisions NULL-safe.
+
+    ``kpis`` are checked (``checks``): names, argument counts and cycles are not checked
+    again; only what depends on the run's grain is (a to_date() unit finer than ``grain``).
+    ``trees`` are the checked formula trees by KPI name (``checks.parse``); a KPI without one
+    (a hidden to-date companion) is parsed here.
+    """
     at = kpi.formula_at if kpi.formula_at.line else kpi.at
-    tree = _expand(parse(kpi.formula, at), kpis, at, (kpi.name,))
+    checked = trees or {}
+    tree = _expand(_formula(kpi, checked), kpis, at, checked)
     refs: dict[Ref, Ref] = {}
 
     def term(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Anonymous) and node.name.lower() in ("prior", *WINDOWS):
-            target, shift, window = _call(node, grain, kpis, at)
+            target, shift, window = _call(node, grain, at)
         elif isinstance(node, exp.Column):
-            target, shift, window = _kpi_name(node, kpis, at), 0, None
+            target, shift, window = node.name, 0, None
         else:
             return node
         key = Ref("", target, shift, window)
@@ -92,44 +92,44 @@ def derive(kpi: Kpi, grain: str, kpis: Mapping[str, Kpi]) -> Derived:
         return exp.column(refs[key].alias, quoted=True)
 
     expr = null_safe(tree.transform(term))
-    if not refs:
-        raise SpecError(f"formula of {kpi.name} uses no KPI", at=at, hint="a KPI without `source:` combines KPIs")
-    return Derived(kpi.name, grain, expr.sql("duckdb"), tuple(refs.values()), kpi.at)
+    return Derived(kpi.name, grain, expr, tuple(refs.values()), kpi.at)
 
 
-def _kpi_name(node: exp.Expr, kpis: Mapping[str, Kpi], at: Location) -> str:
-    if not isinstance(node, exp.Column) or node.table or node.name not in kpis:
-        raise SpecError(f"unknown KPI '{node.sql()}'", at=at, hint=suggest(node.name, kpis))
-    return node.name
-
-
-def _call(node: exp.Anonymous, grain: str, kpis: Mapping[str, Kpi], at: Location) -> tuple[str, int, Window | None]:
-    """Check ``prior(k, n)``, ``rolling(k, n)``, ``cumulative(k)``, ``to_date(k, unit)``."""
+def _call(node: exp.Anonymous, grain: str, at: Location) -> tuple[str, int, Window | None]:
+    """``prior(k, n)``, ``rolling(k, n)``, ``cumulative(k)``, ``to_date(k, unit)`` as a reference."""
     name, args = node.name.lower(), node.expressions
-    arity = {"prior": (1, 2), "rolling": (2,), "cumulative": (1,), "to_date": (2,)}[name]
-    if len(args) not in arity:
-        raise SpecError(f"{node.sql()}: expected {_SIGNATURES[name]}", at=at)
-    target = _kpi_name(args[0], kpis, at)
-    if name != "prior" and kpis[target].derived:  # _expand removed these unless they nest
-        raise SpecError(f"{node.sql()}: windows do not nest", at=at)
+    target = args[0].name
     if name == "cumulative":
         return target, 0, Window("cumulative")
     if name == "to_date":
-        unit = args[1].name.lower()
-        if unit not in TO_DATE_UNITS or periods.GRAINS.index(unit) < periods.GRAINS.index(grain):
-            units = ", ".join(TO_DATE_UNITS)
-            raise SpecError(f"{node.sql()}: the unit must be one of {units}, not finer than the grain ({grain})", at=at)
+        unit = window_grain(node)
+        problem = to_date_unit(written(node), unit, grain)
+        if problem:
+            raise SpecError(problem.message, at=at)
         return target, 0, Window("to_date", unit=unit)
-    count = args[1] if len(args) > 1 else exp.Literal.number(1)
-    if not (isinstance(count, exp.Literal) and count.name.isdigit() and int(count.name) >= 1):
-        raise SpecError(f"{node.sql()}: the number of periods must be a whole number ≥ 1", at=at)
+    count = int(args[1].name) if len(args) > 1 else 1
     if name == "prior":
-        return target, int(count.name), None
-    return target, 0, Window("rolling", n=int(count.name))
+        return target, count, None
+    return target, 0, Window("rolling", n=count)
 
 
-def _expand(tree: exp.Expr, kpis: Mapping[str, Kpi], at: Location, seen: tuple[str, ...]) -> exp.Expr:
+def _formula(kpi: Kpi, trees: Mapping[str, exp.Expr]) -> exp.Expr:
+    """The checked tree of a KPI's formula (never modified: transform copies), else parsed."""
+    found = trees.get(kpi.name)
+    return found if found is not None else tree_of(kpi.formula, kpi.formula_at, copy=False)
+
+
+def _expand(tree: exp.Expr, kpis: Mapping[str, Kpi], at: Location, trees: Mapping[str, exp.Expr]) -> exp.Expr:
     """Push every window over a derived KPI down to that KPI's own inputs, recursively."""
+
+    def body(name: str) -> exp.Expr:
+        return _formula(kpis[name], trees)
+
+    def refs(name: str) -> set[str]:
+        return {c.name for c in body(name).find_all(exp.Column)} & set(kpis) if kpis[name].derived else set()
+
+    def windowed(name: str) -> bool:
+        return any(n.name.lower() in ("prior", *WINDOWS) for n in body(name).find_all(exp.Anonymous))
 
     def over_leaves(node: exp.Expr) -> exp.Expr:
         if not (isinstance(node, exp.Anonymous) and node.name.lower() in WINDOWS and node.expressions):
@@ -137,20 +137,18 @@ def _expand(tree: exp.Expr, kpis: Mapping[str, Kpi], at: Location, seen: tuple[s
         inner = kpis.get(node.expressions[0].name)
         if inner is None or not inner.derived or not isinstance(node.expressions[0], exp.Column):
             return node
-        if inner.name in seen:
-            raise SpecError(f"cycle in derived KPIs: {' -> '.join((*seen, inner.name))}", at=at)
-        body = parse(inner.formula, inner.formula_at)
-        if any(isinstance(n, exp.Anonymous) and n.name.lower() in ("prior", *WINDOWS) for n in body.walk()):
-            raise SpecError(f"{node.sql()}: {inner.name} uses prior() or a window itself; windows do not nest", at=at)
+        problem = nested_window(written(node), inner.name, kpis, refs, windowed)  # a hidden to_date KPI's check
+        if problem:
+            raise SpecError(problem.message, at=at, hint=problem.hint)
         extra = [arg.copy() for arg in node.expressions[1:]]
 
-        def windowed(leaf: exp.Expr) -> exp.Expr:
+        def windowed_leaf(leaf: exp.Expr) -> exp.Expr:
             return (
                 exp.Anonymous(this=node.name, expressions=[leaf.copy(), *extra])
                 if isinstance(leaf, exp.Column)
                 else leaf
             )
 
-        return exp.Paren(this=_expand(body.transform(windowed), kpis, at, (*seen, inner.name)))
+        return exp.Paren(this=_expand(body(inner.name).transform(windowed_leaf), kpis, at, trees))
 
     return tree.transform(over_leaves)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-GRAINS = ("day", "week", "month", "quarter", "year")
+from kpictl.model import GRAINS as GRAINS  # re-exported: the planner checks a grain here
+
 _MONTHS = {"month": 1, "quarter": 3, "year": 12}
 #: One period as a DuckDB interval (quarters as 3 months: DuckDB and PostgreSQL agree).
 STEP = {"day": (1, "DAY"), "week": (7, "DAY"), "month": (1, "MONTH"), "quarter": (3, "MONTH"), "year": (1, "YEAR")}

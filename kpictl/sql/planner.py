@@ -3,23 +3,28 @@
 ``plan()`` turns validated KPIs (formulas already Jinja-rendered) into a ``Plan`` of frozen
 values. Source KPIs sharing (source, time column, grain, breakdown) become one ``Scan``,
 computed in one pass over the source with one ``FILTER (WHERE …)`` per aggregate; derived
-KPIs become ``Derived`` nodes in dependency order. Every column is resolved here (the
-source's own, else the one lookup that has it), so the SQL the compiler writes is fully
-qualified. The planner never touches data (``engine``) and never lays out SQL (``compiler``).
+KPIs become ``Derived`` nodes in dependency order. Every column is qualified here by the
+rules of ``language.resolve`` (the source's own, else the one lookup that has it), so the SQL
+the compiler writes is fully qualified. The KPIs come checked (``checks``, with the same
+resolver): what is reported here is only what depends on the run's options (``--by``,
+``--where``, ``--grain``). The planner never touches data (``engine``) and never lays out
+SQL (``compiler``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlglot import exp
 
 from kpictl.errors import InvalidProject, KpiError, Location, SpecError, suggest
+from kpictl.language.checks import Expr
+from kpictl.language.resolve import Resolver, Schemas
 from kpictl.model import Config, Kpi, Lookup, Source
 from kpictl.sql import periods
-from kpictl.sql.aggregates import Spec, decompose, null_safe, parse, substitute
+from kpictl.sql.aggregates import Spec, decompose, null_safe, substitute, tree_of
 from kpictl.sql.derived import Derived, Ref, Window, derive
 
 __all__ = ["Derived", "Dim", "Measure", "Partial", "Plan", "Ref", "Scan", "Window", "dim_alias", "plan"]
@@ -54,13 +59,15 @@ class Partial:
 
 @dataclass(frozen=True)
 class Measure:
-    """A source KPI inside a scan: ``expr`` is SQL over the scan's partial aliases."""
+    """A source KPI inside a scan: ``expr`` is an expression over the scan's partial aliases."""
 
     kpi: str
     alias: str
-    expr: str
+    expr: exp.Expr
     windows: tuple[tuple[Window, str], ...] = ()  # windows derived KPIs need, with their column
     at: Location = field(default_factory=Location, compare=False)
+    partials: tuple[str, ...] = ()  # aliases of the scan's partials ``expr`` reads
+    reads: tuple[str, ...] = ()  # the source columns its formula and filters read (errors name them)
 
 
 @dataclass(frozen=True)
@@ -109,19 +116,23 @@ def plan(
     start: dt.date | str | None = None,
     end: dt.date | str | None = None,
     where: str | None = None,
-    columns: Mapping[str, Collection[str]] | None = None,
+    columns: Schemas | None = None,
+    exprs: Mapping[str, Sequence[Expr]] | None = None,
 ) -> Plan:
     """Plan ``selected`` KPIs and everything they derive from, transitively.
 
-    ``grain`` None computes each selected KPI at its own ``grain`` (else the project's).
-    ``start``/``end`` (inclusive dates) are widened to whole periods. ``columns`` maps sources
-    to their column names (``engine.describe``): with it, a bare name that is not a column of
-    the source is looked for in its lookups, and a breakdown the source lacks is reported;
-    without it, bare names are taken as the source's own columns. ``where`` is a row
-    condition applied to every scan. Raises SpecError (one problem) or InvalidProject.
+    ``kpis`` are checked (``checks.check``, with the same ``columns``). ``grain`` None computes
+    each selected KPI at its own ``grain`` (else the project's). ``start``/``end`` (inclusive
+    dates) are widened to whole periods. ``columns`` maps sources to their column types
+    (``engine.schemas``): with it, a bare name that is not a column of the source is looked
+    for in its lookups, and a breakdown the source lacks is reported; without it, bare names
+    are taken as the source's own columns. ``where`` is a row condition applied to every
+    scan. ``exprs`` are the trees ``checks.parse`` made of each KPI's expressions: given, they
+    are planned as they are instead of parsed again. Raises SpecError (one problem) or
+    InvalidProject.
     """
     by = tuple(dict.fromkeys(by))  # asked twice is asked once
-    planner = _Planner(config, kpis, by, columns or {})
+    planner = _Planner(config, kpis, by, Resolver(config, columns), exprs or {})
     errors = planner.errors
     outputs: list[Node] = []
     for name in selected:
@@ -174,15 +185,23 @@ class _Draft:
     joins: dict[str, Lookup]
     specs: list[Spec]  # the partial behind placeholder "__p{i}" of ``post``
     post: exp.Expr
+    reads: tuple[str, ...]  # column names of the formula and filters
     windows: list[Window] = field(default_factory=list)
     missing: list[tuple[str, SpecError]] = field(default_factory=list)  # breakdowns it cannot have
 
 
 class _Planner:
     def __init__(
-        self, config: Config, kpis: Mapping[str, Kpi], by: tuple[str, ...], columns: Mapping[str, Collection[str]]
+        self,
+        config: Config,
+        kpis: Mapping[str, Kpi],
+        by: tuple[str, ...],
+        resolver: Resolver,
+        exprs: Mapping[str, Sequence[Expr]],
     ):
-        self.config, self.kpis, self.by, self.columns = config, kpis, by, columns
+        self.config, self.kpis, self.by, self.resolver, self.exprs = config, kpis, by, resolver, exprs
+        #: the checked formula tree of each KPI: derived formulas are expanded from them
+        self.trees = {name: found[0].tree for name, found in exprs.items() if found and found[0].part == "formula"}
         self.errors: list[KpiError] = []
         self.drafts: dict[Node, _Draft] = {}
         self.derived: dict[Node, Derived] = {}
@@ -193,15 +212,11 @@ class _Planner:
         kpi = self.kpis[node[0]]
         if node in self.drafts or node in self.derived:
             return
-        if node in path:
-            cycle = " -> ".join(name for name, _ in (*path[path.index(node) :], node))
-            self.errors.append(SpecError(f"cycle in derived KPIs: {cycle}", at=kpi.at))
-            return
         try:
             if not kpi.derived:
                 self.drafts[node] = self._draft(kpi, node[1])
                 return
-            derived = derive(kpi, node[1], self.kpis)
+            derived = derive(kpi, node[1], self.kpis, self.trees)
         except KpiError as error:
             self.errors.append(error)
             return
@@ -212,6 +227,11 @@ class _Planner:
                 draft.windows.append(ref.window)
         self.derived[node] = derived
         self.order.append(node)
+
+    def tree(self, kpi: Kpi, part: str, text: str, at: Location) -> exp.Expr:
+        """The checked tree of ``part`` of ``kpi`` ("formula", "dimension 'x'"), else ``text`` parsed."""
+        found = next((e.tree for e in self.exprs.get(kpi.name, ()) if e.part == part and e.text == text), None)
+        return found if found is not None else tree_of(text, at, copy=False)
 
     def report_missing_dims(self, outputs: list[Node]) -> None:
         """A breakdown one of its inputs lacks is an error at the KPI the user asked for."""
@@ -229,41 +249,35 @@ class _Planner:
         return [leaf for ref in refs for leaf in self._leaves((ref.kpi, node[1]), (*path, node))]
 
     def _draft(self, kpi: Kpi, grain: str) -> _Draft:
-        source = self.config.sources.get(kpi.source or "")
-        if source is None:
-            hint = suggest(kpi.source or "", self.config.sources)
-            raise SpecError(f"{kpi.name}: unknown source '{kpi.source}'", at=kpi.at, hint=hint)
-        time = kpi.time or source.time
-        if not time:
-            hint = f"set `time:` on the KPI or on source '{source.name}'"
-            raise SpecError(f"{kpi.name} has no time column", at=kpi.at, hint=hint)
-        if time not in self.columns.get(source.name, (time,)):
-            hint = suggest(time, self.columns[source.name])
-            raise SpecError(f"source '{source.name}' has no time column '{time}'", at=kpi.at, hint=hint)
+        source = self.resolver.source(kpi)
         joins: dict[str, Lookup] = {}
+        relation, time = self.resolver.time(kpi, source)
+        if relation != source.name:  # bucketed by a date of a lookup (its order's date)
+            joins[relation] = next(lk for lk in source.lookups if lk.source == relation)
         at = kpi.formula_at if kpi.formula_at.line else kpi.at
-        tree = self._qualify(parse(kpi.formula, at), source, joins, at, f"formula of {kpi.name}")
+        tree = self._qualify(self.tree(kpi, "formula", kpi.formula, at), source, joins, at, f"formula of {kpi.name}")
         spots = (*kpi.filter_at, *[kpi.at] * len(kpi.filters))
         filters = [
-            self._qualify(parse(text, spot), source, joins, spot, f"filter of {kpi.name}")
+            self._qualify(self.tree(kpi, "filter", text, spot), source, joins, spot, f"filter of {kpi.name}")
             for text, spot in zip(kpi.filters, spots, strict=False)
         ]
         post, specs = decompose(null_safe(tree), [null_safe(f) for f in filters])
-        if not specs:
-            hint = "a source KPI aggregates rows, e.g. sum(amount) or count(*)"
-            raise SpecError(f"formula of {kpi.name} has no aggregate", at=at, hint=hint)
-        time_sql = exp.column(time, table=source.name, quoted=True).sql("duckdb")
-        draft = _Draft(kpi, source, time_sql, grain, [], joins, specs, post)
+        time_sql = exp.column(time, table=relation, quoted=True).sql("duckdb")
+        reads = tuple(sorted({c.name for t in (tree, *filters) for c in t.find_all(exp.Column)}))
+        draft = _Draft(kpi, source, time_sql, grain, [], joins, specs, post, reads)
         declared = {d.name: d for d in kpi.dimensions if d.expr}
         for name in self.by:
             dim_joins: dict[str, Lookup] = {}
             try:
                 if name in declared:
                     spot, text = declared[name].at, declared[name].expr or ""
-                    node = self._qualify(parse(text, spot), source, dim_joins, spot, f"dimension {name}")
+                    tree = self.tree(kpi, f"dimension '{name}'", text, spot)
+                    node = self._qualify(tree, source, dim_joins, spot, f"dimension {name}")
                 else:
-                    table, _, column = name.rpartition(".")
-                    node = self._qualify(exp.column(column, table or None), source, dim_joins, kpi.at, name)
+                    relation = self.resolver.column(source, name, what="--by", at=kpi.at)
+                    node = exp.column(name.rpartition(".")[2], table=relation, quoted=True)
+                    if relation != source.name:
+                        dim_joins[relation] = next(lk for lk in source.lookups if lk.source == relation)
             except SpecError as error:
                 draft.missing.append((name, error))
                 continue
@@ -278,38 +292,13 @@ class _Planner:
         def resolve(node: exp.Expr) -> exp.Expr:
             if not isinstance(node, exp.Column):
                 return node
-            relation = self._relation(source, lookups, node.table or None, node.name, at, what)
+            name = f"{node.table}.{node.name}" if node.table else node.name
+            relation = self.resolver.column(source, name, what=what, at=at)
             if relation != source.name:
                 joins[relation] = lookups[relation]
             return exp.column(node.name, table=relation, quoted=True)
 
         return tree.transform(resolve)
-
-    def _relation(
-        self, source: Source, lookups: Mapping[str, Lookup], table: str | None, name: str, at: Location, what: str
-    ) -> str:
-        """Which relation a column reference reads, by the rules of DESIGN §1."""
-        if table:
-            if table != source.name and table not in lookups:
-                hint = suggest(table, [source.name, *lookups])
-                raise SpecError(
-                    f"'{table}.{name}' in {what}: '{table}' is not a lookup of '{source.name}'", at=at, hint=hint
-                )
-            columns = self.columns.get(table)
-            if columns is not None and name not in columns:
-                raise SpecError(f"source '{table}' has no column '{name}'", at=at, hint=suggest(name, columns))
-            return table
-        own = self.columns.get(source.name)
-        if own is None or name in own:
-            return source.name
-        owners = [lk for lk in lookups if name in self.columns.get(lk, ())]
-        if len(owners) > 1:
-            message = f"'{name}' in {what} is a column of several lookups of '{source.name}'"
-            raise SpecError(message, at=at, hint=f"write {owners[0]}.{name}")
-        if not owners:
-            known = [*own, *(f"{lk}.{c}" for lk in lookups for c in self.columns.get(lk, ()))]
-            raise SpecError(f"source '{source.name}' has no column '{name}'", at=at, hint=suggest(name, known))
-        return owners[0]
 
     # -- pass 2: how far back each node reads, then drafts grouped into scans ---------------
     def lookback(self, outputs: list[Node], first: dt.date | None) -> dict[Node, dt.date]:
@@ -332,7 +321,7 @@ class _Planner:
         for node, draft in self.drafts.items():
             key = (draft.source.name, draft.time, draft.grain, tuple(d.sql for d in draft.dims))
             groups.setdefault(key, []).append((node, draft))
-        condition = parse(where, _WHERE) if where else None
+        condition = tree_of(where, _WHERE) if where else None
         return tuple(self._scan(members, earliest, condition) for members in groups.values())
 
     def _scan(
@@ -354,9 +343,9 @@ class _Planner:
                 names[f"__p{i}"] = exp.column(partials[spec.sql].alias, quoted=True)
             windows = tuple((w, _unique(f"{draft.kpi.name}__{w.name}", taken)) for w in draft.windows)
             alias = _unique(draft.kpi.name, taken)
-            measures.append(
-                Measure(draft.kpi.name, alias, substitute(draft.post, names).sql("duckdb"), windows, draft.kpi.at)
-            )
+            expr = substitute(draft.post, names)
+            used = tuple(partials[spec.sql].alias for spec in draft.specs)
+            measures.append(Measure(draft.kpi.name, alias, expr, windows, draft.kpi.at, used, draft.reads))
         rows = (
             ()
             if where is None

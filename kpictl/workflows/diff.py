@@ -146,7 +146,19 @@ def _git(root: Path, *args: str) -> bytes | None:
 
 
 def _git_text(root: Path, *args: str) -> str | None:
-    return None if (out := _git(root, *args)) is None else out.decode().strip()
+    """Stdout of a one-line git answer (a sha, a prefix), without its final newline only: a
+    path may end with spaces, and is not quoted by these commands."""
+    out = _git(root, *args)
+    return None if out is None else out.decode("utf-8", "surrogateescape").removesuffix("\n")
+
+
+def repository_prefix(root: Path) -> str:
+    """The project folder relative to its git repository's root ("" outside git).
+
+    CI annotations (github, sarif) name files from the repository root, so that a project in a
+    subfolder still annotates the right lines of the pull request.
+    """
+    return _git_text(root, "rev-parse", "--show-prefix") or ""
 
 
 def _side(root: Path, rev: str | None, role: str, head: str = "HEAD") -> Side:
@@ -183,8 +195,11 @@ def _open(root: Path, prefix: str, side: Side, role: str) -> Project:
 
     def listing(folders: Sequence[str]) -> list[str]:
         specs = [posixpath.normpath(prefix + f) for f in folders]
-        names = _git_text(root, "ls-tree", "-r", "--name-only", "--full-tree", commit, "--", *specs) or ""
-        return sorted(n[len(prefix) :] for n in names.splitlines() if n.endswith((".yml", ".yaml")))
+        # -z: names as they are, NUL-separated; without it git quotes a name that is not ASCII
+        # ("metrics/\303\251.yml") or has a newline, and such files went missing from the diff.
+        out = _git(root, "ls-tree", "-r", "-z", "--name-only", "--full-tree", commit, "--", *specs) or b""
+        names = out.decode("utf-8", "surrogateescape").split("\0")
+        return sorted(n[len(prefix) :] for n in names if n.endswith((".yml", ".yaml")))
 
     def load() -> Project:
         if commit and read(spec.PROJECT_FILE) is None:
@@ -399,7 +414,15 @@ def _values(old_rows: list[Row], new_rows: list[Row], change: KpiChange, by: Seq
 
 
 def _run(
-    changes: list[KpiChange], base: Project, head: Project, sides: tuple[Side, Side], by: Sequence[str], **options: Any
+    changes: list[KpiChange],
+    base: Project,
+    head: Project,
+    sides: tuple[Side, Side],
+    by: Sequence[str],
+    *,
+    grain: str,
+    start: dt.date | None,
+    end: dt.date | None,
 ) -> tuple[list[KpiChange], tuple[str, ...]]:
     """Run the KPIs whose values may move on both sides, one run per side and breakdown. HEAD runs
     first and fixes the date targets are judged at: a status moves only because a definition did."""
@@ -412,9 +435,13 @@ def _run(
     done: dict[str, KpiChange] = {}
     for dims, group in groups.items():
         names, old_names = [c.name for c in group], [c.base_name for c in group]
-        head_rows = _at(sides[1], "HEAD", lambda: head.run(names, by=dims, **options))  # noqa: B023
-        as_of = targets.default_as_of(sorted({r.period for r in head_rows}), options["grain"])
-        base_rows = _at(sides[0], "BASE", lambda: base.run(old_names, by=dims, as_of=as_of, **options))  # noqa: B023
+        head_rows = _at(sides[1], "HEAD", lambda: head.run(names, by=dims, grain=grain, start=start, end=end))  # noqa: B023
+        as_of = targets.default_as_of(sorted({r.period for r in head_rows}), grain)
+        base_rows = _at(
+            sides[0],
+            "BASE",
+            lambda: base.run(old_names, by=dims, grain=grain, start=start, end=end, as_of=as_of),  # noqa: B023
+        )
         ran += [*names, *old_names]
         done |= {c.name: dataclasses.replace(c, by=dims, values=_values(base_rows, head_rows, c, dims)) for c in group}
     return [done.get(c.name, c) for c in changes], tuple(ran)

@@ -11,11 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
 
 from kpictl.errors import KpiError
 from kpictl.model import Kpi, KpiTest, Row
+from kpictl.report import escape
+
+if TYPE_CHECKING:
+    from kpictl.project import Project
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,7 @@ def _same(expected: Any, actual: float | None, tolerance: float) -> bool:
     return math.isclose(exp, actual, rel_tol=tolerance, abs_tol=tolerance)
 
 
-def compare(test: KpiTest, kpi: str, rows: list[Row]) -> list[Mismatch]:
+def mismatches(test: KpiTest, kpi: str, rows: list[Row]) -> list[Mismatch]:
     """Expected rows of ``test`` against the actual rows of ``kpi``."""
     actual = {(r.period, *(r.dims.get(d) for d in test.by)): r for r in rows if r.kpi == kpi}
     periods = sorted({r.period for r in rows if r.kpi == kpi})
@@ -87,7 +91,7 @@ def compare(test: KpiTest, kpi: str, rows: list[Row]) -> list[Mismatch]:
     return mismatches
 
 
-def run_test(project: Any, kpi: Kpi, test: KpiTest) -> TestResult:
+def run_test(project: Project, kpi: Kpi, test: KpiTest) -> TestResult:
     """Run one test: the KPI's compiled SQL on the given rows, compared with the expectation."""
     import time
 
@@ -98,11 +102,11 @@ def run_test(project: Any, kpi: Kpi, test: KpiTest) -> TestResult:
     except KpiError as exc:
         return TestResult(kpi, test, error=exc, seconds=time.perf_counter() - started)
     return TestResult(
-        kpi, test, tuple(compare(test, kpi.name, rows)), actual=tuple(rows), seconds=time.perf_counter() - started
+        kpi, test, tuple(mismatches(test, kpi.name, rows)), actual=tuple(rows), seconds=time.perf_counter() - started
     )
 
 
-def run_tests(project: Any, names: list[str] | None = None) -> list[TestResult]:
+def run_tests(project: Project, names: list[str] | None = None) -> list[TestResult]:
     """Every test of the selected KPIs (default: all), in catalog order."""
     results: list[TestResult] = []
     for name in project.select(names):
@@ -121,7 +125,7 @@ def _fmt(value: Any) -> str:
 
 def describe(result: TestResult) -> str:
     """The failure of one test as text: where it is, then a table of expected vs actual rows."""
-    head = f"{result.test.at}: {result.kpi.name} › {result.test.name}"
+    head = escape.line(f"{result.test.at}: {result.kpi.name} › {result.test.name}")
     if result.error is not None:
         return f"{head}\n  could not run: {result.error}"
     by = result.test.by
@@ -132,7 +136,7 @@ def describe(result: TestResult) -> str:
         table.append(
             [
                 label,
-                *(_fmt(k) for k in m.key),
+                *(escape.line(_fmt(k)) for k in m.key),
                 _fmt(m.expected) if m.kind != "extra" else "—",
                 _fmt(m.actual) if m.kind != "missing" else "—",
             ]
@@ -140,6 +144,13 @@ def describe(result: TestResult) -> str:
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     lines = ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in table]
     return "\n".join([head, *lines])
+
+
+def render(results: list[TestResult]) -> str:
+    """What ``kpictl test`` prints: a dot per passing test and F per failing one, each failure
+    (:func:`describe`), then the :func:`summary` line."""
+    failures = "".join(f"\n{describe(r)}\n" for r in results if not r.passed)
+    return "".join("." if r.passed else "F" for r in results) + "\n" + failures + summary(results) + "\n"
 
 
 def summary(results: list[TestResult]) -> str:

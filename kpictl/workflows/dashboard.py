@@ -1,20 +1,20 @@
-"""The dashboard's data: run what the report shows, then hand it to ``report.html``.
+"""The dashboard's data: run what the report shows, for ``report.html`` to lay out.
 
 ``collect`` makes the runs (the totals once; the breakdowns once per dimension, each for every
 KPI broken down by it, so a source is scanned once per dimension and not once per KPI) and
-compiles each KPI's SQL; ``report`` adds the generation time and builds the page. This is the
-only part of the report that touches data: ``report.html`` works on what it is given.
+compiles each KPI's SQL. ``Project.report`` calls it and builds the page: ``report.html`` works
+on what it is given and never touches data.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kpictl.errors import Location, SpecError, suggest
 from kpictl.model import Kpi, Row
-from kpictl.report.html import Inputs, Page, build, spans
+from kpictl.report.html import Inputs, spans
 
 if TYPE_CHECKING:
     from kpictl.project import Project
@@ -78,8 +78,7 @@ def collect(
     kpis = project.kpis
     grain = grain or project.config.grain
     feeding = _feeding(selected, kpis)
-    window: dict[str, Any] = {"grain": grain, "start": start, "end": end}
-    rows = project.run(list(dict.fromkeys([*selected, *feeding])), as_of=as_of, **window)
+    rows = project.run(list(dict.fromkeys([*selected, *feeding])), grain=grain, start=start, end=end, as_of=as_of)
     sources = {name: kpis[name].source or "" for name in feeding}
     if as_of is None:
         # What run judged at, but not past the data: the spine of a run over several sources
@@ -103,7 +102,7 @@ def collect(
         )
     breakdowns: dict[str, tuple[str, tuple[Row, ...]]] = {}
     for dim, group in groups.items():
-        split = tuple(project.run(group, by=[dim], as_of=as_of, **window))
+        split = tuple(project.run(group, grain=grain, by=[dim], start=start, end=end, as_of=as_of))
         breakdowns.update((name, (dim, split)) for name in group)
     return Inputs(
         project=project.config.name,
@@ -113,33 +112,10 @@ def collect(
         as_of=as_of,
         generated_at=generated_at,
         breakdowns=breakdowns,
-        sql={name: project.compile([name], **window).sql for name in selected},
+        sql={name: project.compile([name], grain=grain, start=start, end=end).sql for name in selected},
         sources=sources,
         by=by,
         start=start,
         end=end,
         reads={name: tuple(dict.fromkeys(kpis[k].source or "" for k in _feeding([name], kpis))) for name in selected},
     )
-
-
-def report(
-    project: Project,
-    names: Sequence[str] | None = None,
-    *,
-    lang: str | None = None,
-    generated_at: dt.datetime | None = None,
-    **options: Any,
-) -> Page:
-    """The report's page for ``names`` (default: every KPI); ``options`` are those of :func:`collect`.
-
-    ``lang`` defaults to the project's locale; ``generated_at`` to now (pass it for a
-    reproducible file).
-
-    >>> from kpictl.report import html
-    >>> page = report(Project.load("."), lang="fr")                  # doctest: +SKIP
-    >>> open("report.html", "w").write(html.render(page))            # doctest: +SKIP
-    """
-    from kpictl.report.numbers import lang_of
-
-    moment = generated_at or dt.datetime.now().astimezone()
-    return build(collect(project, names, generated_at=moment, **options), lang_of(lang or project.config.locale))

@@ -1,0 +1,133 @@
+"""A run's rows → judged rows: a status per row (``targets``), where its pace leads (``forecast``).
+
+One rule needs more values than the rows shown: a *level* (a rate, an average) whose target
+names a period longer than the run's grain ("on-time delivery >= 95%, period: year") is judged
+each month on its value since the start of the year, computed on the underlying rows like
+``to_date(on_time_delivery_rate, year)`` (never an average of monthly rates). ``companions``
+says which extra KPIs a run must compute for that; ``judge`` judges with their values standing
+in and shows each period's own value, the judged one kept in ``Judgement.judged_value``. A
+*size* (a sum, a count) instead scales its bound to the period (``targets.scoped``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from kpictl.errors import SpecError
+from kpictl.judge import forecast, targets
+from kpictl.language import formula
+from kpictl.language.resolve import nested_window
+from kpictl.model import GRAINS, Kpi, Row
+
+
+def companions(
+    kpis: Mapping[str, Kpi], selected: Sequence[str], *, grain: str | None, default_grain: str, sizes: Collection[str]
+) -> dict[str, Kpi]:
+    """The extra KPIs judging ``selected`` needs, by the name of the level each one serves.
+
+    ``grain`` is the run's (None: each KPI's own, else ``default_grain``). A companion is a
+    derived KPI ``to_date(level, unit)`` under a name no KPI of ``kpis`` has.
+    """
+    extra: dict[str, Kpi] = {}
+    for name in selected:
+        kpi = kpis[name]
+        period = kpi.target.period if kpi.target else None
+        unit = (period or "").removesuffix("_to_date")
+        own = grain or kpi.grain or default_grain
+        if not period or name in sizes or unit not in GRAINS or GRAINS.index(unit) <= GRAINS.index(own):
+            continue
+        hidden = f"{name}__to_date"
+        while hidden in kpis:
+            hidden += "_"
+        extra[name] = dataclasses.replace(
+            kpi,
+            name=hidden,
+            formula=f"to_date({name}, {unit})",
+            source=None,
+            filters=(),
+            dimensions=(),
+            time=None,
+            target=None,
+            tests=(),
+            filter_at=(),
+        )
+    return extra
+
+
+def problems(kpis: Mapping[str, Kpi], companions: Mapping[str, Kpi], formulas: Mapping[str, Any]) -> list[SpecError]:
+    """The levels whose value to date cannot be computed: a window of a KPI that windows itself.
+
+    ``companions`` are those of every KPI at its own grain, ``formulas`` the checked formula
+    trees by KPI name. Reported at the target, with the rule of ``resolve.nested_window``.
+    """
+    from sqlglot import exp
+
+    def refs(name: str) -> set[str]:
+        tree = formulas.get(name)
+        return set() if tree is None else {c.name for c in tree.find_all(exp.Column)} & set(kpis)
+
+    def windowed(name: str) -> bool:
+        tree = formulas.get(name)
+        return tree is not None and any(formula.derived_call(n) for n in tree.find_all(exp.Anonymous))
+
+    found = []
+    for level, companion in companions.items():
+        problem = nested_window(companion.formula, level, kpis, refs, windowed)
+        target = kpis[level].target
+        if problem is not None and target is not None:
+            found.append(
+                SpecError(
+                    f"target of {level} is judged on its value to date ({companion.formula}), which cannot be "
+                    f"computed: {problem.message.split(': ', 1)[1]}",
+                    at=target.at,
+                    hint="remove period: to judge it per period, or set targets on the KPIs it is computed from",
+                )
+            )
+    return found
+
+
+def judge(
+    rows: Sequence[Row],
+    kpis: Mapping[str, Kpi],
+    *,
+    grain_of: Mapping[str, str],
+    sizes: Mapping[str, str],
+    as_of: dt.date | None,
+    companions: Mapping[str, Kpi] | None = None,
+) -> list[Row]:
+    """Every row judged against its KPI's target, rows of ``companions`` left out.
+
+    ``grain_of`` gives each KPI's grain in this run; ``sizes`` the KPIs that measure a size,
+    with the grain their bound is meant for; ``as_of`` None judges at the end of the latest
+    complete period of the rows (``targets.default_as_of``).
+    """
+    served = {companion.name: level for level, companion in (companions or {}).items()}
+
+    def key(r: Row, kpi: str | None = None) -> tuple[str, dt.date, tuple[tuple[str, Any], ...]]:
+        return (kpi or r.kpi, r.period, tuple(r.dims.items()))
+
+    to_date = {key(r, served[r.kpi]): r.value for r in rows if r.kpi in served}
+    shown = [r for r in rows if r.kpi not in served]
+    standing_in = [dataclasses.replace(r, value=to_date[key(r)]) if key(r) in to_date else r for r in shown]
+    groups: dict[str, list[Row]] = {}
+    for row in standing_in:
+        groups.setdefault(grain_of[row.kpi], []).append(row)
+    if as_of is None:
+        as_of = max(
+            (targets.default_as_of(sorted({r.period for r in g}), grain) for grain, g in groups.items()),
+            default=dt.date.today(),
+        )
+    judged = [
+        r for grain, g in groups.items() for r in targets.judge_rows(g, kpis, as_of=as_of, grain=grain, sizes=sizes)
+    ]
+    judged = forecast.annotate(judged, kpis, grain_of)
+    own = {key(r): r.value for r in shown}
+    return [
+        dataclasses.replace(r, value=own[key(r)], judgement=dataclasses.replace(r.judgement, judged_value=r.value))
+        if key(r) in to_date and r.judgement is not None  # show the period's own value, say what was judged
+        else r
+        for r in judged
+    ]

@@ -1,0 +1,252 @@
+"""What each name of a KPI refers to: its source, every column, its time column, its inputs.
+
+This is the one place those rules live. ``checks`` (behind ``validate``) calls it to report
+problems, and the planner (behind ``compile`` and ``run``) calls the same functions to
+qualify every column, so that a name means the same thing, and a wrong name gets the same
+message, whichever command meets it first. The rules (the README's rules of the language):
+
+- a KPI reads its ``source``, which must be declared in ``kpictl.yml``;
+- a bare column name is a column of the source itself, else of the one lookup that has it
+  (two lookups having it is ambiguous: write ``customers.region``); ``table.column`` names the
+  source or one of its lookups explicitly;
+- the time column is the KPI's ``time:`` (resolved like any column, so a lookup's date may
+  bucket a KPI), else the source's own ``time:``; it must hold dates: a DATE, a TIMESTAMP or
+  text such as '2025-01-31' (DuckDB cannot cast a number to a date);
+- a derived KPI reads other KPIs; none of them may depend on it again (cycles), and a window
+  applies to a KPI that uses no ``prior()`` or window itself.
+
+Without ``schemas`` (column → type of each source, read from the files' metadata by the
+engine), a bare name is taken as the source's own column and only what can be told without
+data is checked. Nothing here reads files or writes SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from kpictl.errors import Location, SpecError, suggest
+from kpictl.model import Config, Kpi, Source
+
+#: Column → DuckDB type of each source (``engine.schemas``): what DESCRIBE says.
+Schemas = Mapping[str, Mapping[str, str]]
+
+#: Type prefixes DuckDB casts to DATE, which is how a row is put in its period.
+_DATELIKE = ("DATE", "TIMESTAMP", "VARCHAR", "NULL", '"NULL"')
+
+
+class Resolver:
+    """The resolution rules over one project's sources and (optionally) their columns."""
+
+    def __init__(self, config: Config, schemas: Schemas | None = None):
+        self.config = config
+        self.schemas = schemas
+
+    # -- sources -------------------------------------------------------------------------------
+
+    def source(self, kpi: Kpi) -> Source:
+        """The source a source KPI reads; SpecError when it is not declared."""
+        source = self.config.sources.get(kpi.source or "")
+        if source is None:
+            sources = self.config.sources
+            raise SpecError(
+                f"unknown source '{kpi.source}' in KPI '{kpi.name}'",
+                at=kpi.source_at,
+                hint=suggest(kpi.source or "", sources) or f"sources: {', '.join(sources)}",
+            )
+        return source
+
+    def lookups(self, source: Source) -> list[str]:
+        return [lk.source for lk in source.lookups]
+
+    def scope(self, source: Source) -> str:
+        """How messages name the relations a KPI on ``source`` may read."""
+        lookups = self.lookups(source)
+        return f"source '{source.name}'" + (f" or its lookups ({', '.join(lookups)})" if lookups else "")
+
+    def columns(self, source: Source) -> dict[str, str] | None:
+        """Every name a KPI on ``source`` may use → its type: own columns, then each lookup's,
+        bare and qualified. None when the source's columns are unknown (no data)."""
+        own = (self.schemas or {}).get(source.name)
+        if own is None:
+            return None
+        cols = dict(own)
+        cols.update({f"{source.name}.{name}": typ for name, typ in own.items()})
+        for lookup in self.lookups(source):
+            for name, typ in ((self.schemas or {}).get(lookup) or {}).items():
+                cols.setdefault(name, typ)
+                cols[f"{lookup}.{name}"] = typ
+        return cols
+
+    # -- columns -------------------------------------------------------------------------------
+
+    def column(self, source: Source, name: str, *, what: str, at: Location, kind: str = "column") -> str:
+        """The relation (``source.name`` or a lookup's source) that column ``name`` reads.
+
+        ``name`` is ``column`` or ``table.column``; ``what`` says where it was written
+        ("formula of revenue", "--where"). ``kind`` "dimension" or "time" words the message
+        for a dimension or time column declared by name (``what`` is then the KPI's name).
+        Raises SpecError at ``at``.
+        """
+        table, _, column = name.rpartition(".")
+        lookups = self.lookups(source)
+        if table and table != source.name and table not in lookups:
+            if table in self.config.sources:
+                hint = f"add {{source: {table}, on: ...}} to the lookups of '{source.name}' in kpictl.yml"
+            else:
+                others = f" or of its lookups: {', '.join(lookups)}" if lookups else ""
+                hint = suggest(table, [source.name, *lookups]) or f"use a column of '{source.name}'{others}"
+            written = what if kind == "column" else f"{kind} '{name}' of {what}"
+            message = f"'{name}' in {written}: '{table}' is not '{source.name}' or one of its lookups"
+            raise SpecError(message, at=at, hint=hint)
+        schemas = self.schemas or {}
+        if table:
+            known = schemas.get(table)
+            if known is not None and column not in known:
+                raise self._unknown(source, name, what, at, kind)
+            return table
+        own = schemas.get(source.name)
+        if own is None or column in own:
+            return source.name
+        owners = [lk for lk in lookups if column in (schemas.get(lk) or {})]
+        if len(owners) > 1:
+            written = what if kind == "column" else f"{kind} '{name}' of {what}"
+            message = f"'{column}' in {written} is a column of several lookups of '{source.name}'"
+            raise SpecError(message, at=at, hint=f"write {owners[0]}.{column}")
+        if not owners:
+            raise self._unknown(source, name, what, at, kind)
+        return owners[0]
+
+    def _unknown(self, source: Source, name: str, what: str, at: Location, kind: str) -> SpecError:
+        cols, scope = self.columns(source) or {}, self.scope(source)
+        if kind == "dimension":
+            message = f"unknown dimension '{name}' of {what}: not a column of {scope}"
+            return SpecError(message, at=at, hint=suggest(name, cols) or "or declare it as {name: ..., expr: ...}")
+        if kind == "time":
+            return SpecError(f"time column '{name}' of {what} is not in {scope}", at=at, hint=suggest(name, cols))
+        return SpecError(f"unknown column '{name}' in {what}: not in {scope}", at=at, hint=suggest(name, cols))
+
+    def type_of(self, relation: str, name: str) -> str | None:
+        """The DuckDB type of ``relation``'s column ``name`` (bare or qualified), if known."""
+        return ((self.schemas or {}).get(relation) or {}).get(name.rpartition(".")[2])
+
+    # -- time ----------------------------------------------------------------------------------
+
+    def time(self, kpi: Kpi, source: Source) -> tuple[str, str]:
+        """(relation, column) of the column that puts each row of ``kpi`` in its period.
+
+        A KPI's own ``time:`` is resolved like any column of its formula; the source's is one
+        of its own columns (checked once, on the source, by ``source_time``).
+        """
+        if kpi.time:
+            relation = self.column(source, kpi.time, what=kpi.name, at=kpi.at, kind="time")
+            self.check_time_type(relation, kpi.time, what=kpi.name, at=kpi.at)
+            return relation, kpi.time.rpartition(".")[2]
+        if not source.time:
+            raise SpecError(
+                f"KPI '{kpi.name}' has no time column",
+                at=kpi.at,
+                hint=f"add time: to the KPI or to source '{source.name}' in kpictl.yml",
+            )
+        return source.name, source.time
+
+    def source_time(self, source: Source) -> SpecError | None:
+        """The problem of a source's own ``time:`` (and ``key:``) column, if any."""
+        cols = (self.schemas or {}).get(source.name)
+        if cols is None:
+            return None
+        for field in ("time", "key"):
+            col = getattr(source, field)
+            if col is not None and col not in cols:
+                return SpecError(
+                    f"{field} column '{col}' is not a column of source '{source.name}'",
+                    at=source.at,
+                    hint=suggest(col, cols),
+                )
+        if source.time:
+            try:
+                self.check_time_type(source.name, source.time, what=f"source '{source.name}'", at=source.at)
+            except SpecError as error:
+                return error
+        return None
+
+    def check_time_type(self, relation: str, name: str, *, what: str, at: Location) -> None:
+        """Refuse a time column DuckDB cannot cast to a date (numbers, booleans, times of day)."""
+        kind = self.type_of(relation, name)
+        if kind is not None and (not kind.upper().startswith(_DATELIKE) or kind.endswith("]")):
+            raise SpecError(
+                f"time column '{name}' of {what} is {kind}, not a date",
+                at=at,
+                hint="rows are put in periods by date: use a DATE or TIMESTAMP column, or text like '2025-01-31'",
+            )
+
+
+# -- derived KPIs ------------------------------------------------------------------------------
+
+
+def cycles(deps: Mapping[str, Sequence[str]]) -> list[list[str]]:
+    """Every cycle among ``deps`` (name → the names it reads, in file order), each reported once.
+
+    A cycle is listed from the first name ``deps`` visits on it; ``deps`` is iterated in file
+    order, so the same project always gives the same cycles.
+    """
+    found: list[list[str]] = []
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    reported: set[frozenset[str]] = set()
+
+    def visit(name: str, path: list[str]) -> None:
+        state[name] = 1
+        for dep in deps.get(name, ()):
+            if state.get(dep) == 1:
+                cycle = path[path.index(dep) :]
+                if frozenset(cycle) not in reported:
+                    reported.add(frozenset(cycle))
+                    found.append(cycle)
+            elif state.get(dep) is None:
+                visit(dep, [*path, dep])
+        state[name] = 2
+
+    for name in deps:
+        if name not in state:
+            visit(name, [name])
+    return found
+
+
+def to_date_unit(call: str, unit: str, grain: str) -> SpecError | None:
+    """``to_date(k, unit)`` is a period of ``unit`` containing whole periods of ``grain``."""
+    from kpictl.model import GRAINS, TO_DATE_UNITS
+
+    if unit in TO_DATE_UNITS and GRAINS.index(unit) >= GRAINS.index(grain):
+        return None
+    units = ", ".join(TO_DATE_UNITS)
+    return SpecError(f"{call}: the unit must be one of {units}, not finer than the grain ({grain})")
+
+
+def nested_window(
+    call: str,
+    name: str,
+    kpis: Mapping[str, Kpi],
+    refs: Callable[[str], set[str]],
+    windowed: Callable[[str], bool],
+) -> SpecError | None:
+    """The problem of window ``call`` over KPI ``name``: a derived KPI under it windows itself.
+
+    A window over a derived KPI is applied to that KPI's inputs (``rolling(a / b, 3)`` is
+    ``rolling(a, 3) / rolling(b, 3)``); a window of a window, or of a ``prior()``, has no such
+    meaning. ``refs(k)`` gives the KPIs ``k`` reads, ``windowed(k)`` whether its own formula
+    has a ``prior()`` or a window.
+    """
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        current = todo.pop(0)
+        kpi = kpis.get(current)
+        if current in seen or kpi is None or not kpi.derived:  # a cycle is reported as such
+            continue
+        seen.add(current)
+        if windowed(current):
+            return SpecError(
+                f"{call}: {current} uses prior() or a window itself; windows do not nest",
+                hint=f"apply the window to the KPIs {current} is computed from",
+            )
+        todo += sorted(refs(current))
+    return None

@@ -1,0 +1,33 @@
+"""One vocabulary: the words the JSON Schemas, the CLI and the views use are the model's own lists."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from kpictl.cli import cli
+from kpictl.language.schema import schema
+from kpictl.model import FAIL_ON, GRAINS, STATUS_SYMBOLS, STATUSES, TO_DATE_UNITS
+from kpictl.report import i18n
+
+
+def test_the_schemas_name_the_models_grains_and_to_date_periods() -> None:
+    kpis, project = schema("kpis"), schema("project")
+    assert kpis["$defs"]["grain"]["enum"] == list(GRAINS)
+    assert project["$defs"]["grain"]["enum"] == list(GRAINS)
+    periods = kpis["$defs"]["target"]["properties"]["period"]["enum"]
+    assert periods == [*GRAINS, *(f"{unit}_to_date" for unit in TO_DATE_UNITS if unit != "week")]
+
+
+def test_every_status_has_one_symbol_and_one_word_per_language() -> None:
+    assert set(STATUS_SYMBOLS) == set(STATUSES)
+    assert len(set(STATUS_SYMBOLS.values())) == len(STATUSES)  # no two statuses look alike
+    for lang in i18n.LANGS:
+        words = [i18n.texts(lang)[f"status_{status}"] for status in STATUSES]
+        assert len(set(words)) == len(STATUSES)
+
+
+def test_the_cli_offers_the_libraries_choices() -> None:
+    run_help = CliRunner().invoke(cli, ["run", "--help"], env={"COLUMNS": "200"}).output
+    assert f"[{'|'.join(GRAINS)}]" in run_help
+    assert f"[{'|'.join(FAIL_ON)}]" in run_help
+    assert "[table|json|csv|markdown|parquet]" in run_help
