@@ -88,7 +88,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
     folder = tmp_path_factory.mktemp("catalog")
     shutil.copy(ROOT / "kpictl.yml", folder / "kpictl.yml")
     shutil.copytree(ROOT / "metrics", folder / "metrics")
-    (folder / "data").symlink_to(ROOT / "data")
+    shutil.copytree(ROOT / "data", folder / "data")  # 1.7 MB; a link would lead outside the project
     (folder / "metrics" / "spark_windows.yml").write_text(WINDOWS, encoding="utf-8")
     return Project.load(folder)
 
@@ -117,7 +117,14 @@ def _same(duck: list[Any], spark: list[Any]) -> None:
             assert math.isclose(a.value, b.value, rel_tol=1e-9, abs_tol=1e-12), (a, b)
 
 
-def _cases(project: Project) -> list[tuple[str, dict[str, Any]]]:
+def _cases(project: Project, mode: str) -> list[tuple[str, dict[str, Any]]]:
+    """Month always; by region on classic; week and every declared dimension with KPICTL_SPARK_FULL=1.
+
+    The full sweep (week + 14 dimensions) took 945 s on classic local[2] on a loaded 2-core
+    machine, all equal: too long for CI's 10 minutes, so CI runs its first cases.
+    """
+    if not os.environ.get("KPICTL_SPARK_FULL"):
+        return [("month", {})] + ([("by region", {"by": ("region",)})] if mode == "classic" else [])
     dims = sorted({d.name for k in project.kpis.values() for d in k.dimensions})
     return [
         ("month", {}),
@@ -129,7 +136,8 @@ def _cases(project: Project) -> list[tuple[str, dict[str, Any]]]:
 def test_every_value_of_the_catalog_equals_duckdb(project: Project, spark_project: Project) -> None:
     import datetime as dt
 
-    for label, options in _cases(project):
+    mode = "connect" if spark_project.config.engine.remote else "classic"
+    for label, options in _cases(project, mode):
         names = None
         if "by" in options:  # the KPIs that declare the dimension
             names = [k for k, v in project.kpis.items() if options["by"][0] in {d.name for d in v.dimensions}]

@@ -118,6 +118,9 @@ def execute(
     timeout: float = 300.0,
 ) -> list[Row]:
     """Run a ``compiler.CompiledQuery`` on Spark and return its tidy rows, as ``duckdb.execute``."""
+    if tables is not None:  # a lookup the rows leave out is an empty table with its key: joins find nothing
+        keys = {lk.source: {lk.on: '"NULL"'} for _, lk in compiled.lookups if lk.source not in tables}
+        types = {name: {**keys.get(name, {}), **(types or {}).get(name, {})} for name in {*keys, *(types or {})}}
     spark = session(config.engine)
     spark.conf.set("spark.sql.session.timeZone", config.timezone)  # as DuckDB's TimeZone: days are cut there
     sql = to_dialect(compiled.sql, compiled.params, "spark")
@@ -202,8 +205,7 @@ def _register(spark: Any, config: Config, sources: Iterable[str], tables: Tables
     """Each source as a temporary view named after it: its files or table, or the given rows."""
     names = list(sources)
     if tables is not None:
-        lookups = {lk.source for src in config.sources.values() for lk in src.lookups}
-        for name in dict.fromkeys([*names, *(n for n in lookups if n in config.sources)]):
+        for name in names:
             _rows_view(spark, name, tables.get(name, ()), (types or {}).get(name, {}), config.sources.get(name))
         return
     for name in names:
@@ -249,8 +251,6 @@ def _rows_view(spark: Any, name: str, rows: Sequence[Mapping[str, Any]], types: 
     from kpictl.sql.quoting import backtick
 
     columns = list(dict.fromkeys([*types, *(c for row in rows for c in row)]))
-    if source is not None:
-        columns += [lk.on for lk in source.lookups if lk.on not in columns] if not rows else []
     if not columns:
         raise DataError(f"no rows and no columns given for source '{name}'")
     kinds = {c: types.get(c) or _infer([row.get(c) for row in rows]) for c in columns}
