@@ -19,7 +19,7 @@ from typing import Any
 from kpictl.errors import SpecError
 from kpictl.judge import forecast, targets
 from kpictl.language import formula
-from kpictl.language.resolve import nested_window
+from kpictl.language.resolve import nested_window, to_date_unit
 from kpictl.model import GRAINS, Kpi, Row
 
 
@@ -38,6 +38,8 @@ def companions(
         unit = (period or "").removesuffix("_to_date")
         own = grain or kpi.grain or default_grain
         if not period or name in sizes or unit not in GRAINS or GRAINS.index(unit) <= GRAINS.index(own):
+            continue
+        if to_date_unit("", unit, own) is not None:  # a week is not within one month: judged as it is
             continue
         hidden = f"{name}__to_date"
         while hidden in kpis:

@@ -1,9 +1,11 @@
 """Semantic checks of a loaded project: names, formulas, cycles, dimensions, tests, columns.
 
-``check`` returns every problem as a list (never raises) together with the KPIs whose
-formulas and filters have been rendered through Jinja, ready for the planner. Column checks
-against the real data happen only when ``schemas`` (source → column → type) is given; this
-module never opens a file itself.
+``parse`` renders (Jinja) and parses every expression of every KPI once; ``check`` returns
+every problem as a list (never raises) together with the KPIs whose formulas and filters have
+been rendered, ready for the planner, which plans the same trees. What a name means is
+``resolve``'s rule, the one the planner applies too. Column checks against the real data
+happen only when ``schemas`` (source → column → type) is given; this module never opens a
+file itself.
 """
 
 from __future__ import annotations
@@ -300,7 +302,7 @@ def _check_windows(kpis: dict[str, Kpi], exprs: dict[str, list[Expr]], config: C
             call, at = formula.derived_call(node), expr.at_offset(formula.offset_of(node, expr.text))
             if call == "to_date":
                 problem = to_date_unit(formula.written(node), formula.window_grain(node), kpi.grain or config.grain)
-                errors += [SpecError(problem.message, at=at)] if problem else []
+                errors += [SpecError(problem.message, at=at, hint=problem.hint)] if problem else []
             if call in formula.WINDOWS:
                 problem = nested_window(formula.written(node), node.expressions[0].name, kpis, refs, windowed)
                 errors += [SpecError(problem.message, at=at, hint=problem.hint)] if problem else []

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from functools import cache
+from itertools import groupby
 from typing import Any
 
 from kpictl.errors import Location, SpecError, suggest
@@ -98,6 +99,7 @@ def parse(text: str, kind: str, at: Location | None = None, *, exact: bool = Tru
         ) from None
     if not tokens:
         raise SpecError("the expression is empty", at=at)
+    _check_size(tokens, where)
     statement = tokens[0].token_type in (TokenType.SELECT, TokenType.WITH, TokenType.FROM)
     for token in tokens:
         if token.token_type == TokenType.SEMICOLON:
@@ -134,7 +136,53 @@ def parse(text: str, kind: str, at: Location | None = None, *, exact: bool = Tru
         )
     _check_nodes(tree, kind, where, tokens, text)
     _check_aggregation(tree, kind, where, tokens)
-    return tree
+    return tree.transform(_printable_literal)
+
+
+def _printable_literal(node: Any) -> Any:
+    """A string literal holding a newline or another control character, written as pieces joined
+    with ``chr(n)``: the same value, but the SQL text that ``compile`` and ``show`` print (and a CI
+    log shows) never gets a line break from a definition, so no line of it can start with ``::``."""
+    from sqlglot import exp
+
+    if not (isinstance(node, exp.Literal) and node.is_string and not node.this.isprintable()):
+        return node
+    parts: list[Any] = []
+    for printable, run in groupby(node.this, str.isprintable):
+        if printable:
+            parts.append(exp.Literal.string("".join(run)))
+        else:
+            parts += [exp.Chr(expressions=[exp.Literal.number(ord(c))]) for c in run]
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = exp.DPipe(this=joined, expression=part, safe=True)
+    return exp.Paren(this=joined)
+
+
+#: Bounds of one expression: longer or deeper ones are not written by people, and would exhaust
+#: Python's recursion (a 50-deep formula) or take minutes to plan (a 50,000-term sum).
+MAX_TOKENS = 2_000
+MAX_DEPTH = 24
+
+
+def _check_size(tokens: list[Any], where: Any) -> None:
+    from sqlglot.tokens import TokenType  # type: ignore[attr-defined]
+
+    if len(tokens) > MAX_TOKENS:
+        raise SpecError(
+            f"the expression is too long: {len(tokens):,} tokens, at most {MAX_TOKENS:,}",
+            at=where(0),
+            hint="split it into several KPIs and a derived KPI that combines them",
+        )
+    depth = 0
+    for token in tokens:
+        depth += {TokenType.L_PAREN: 1, TokenType.R_PAREN: -1}.get(token.token_type, 0)
+        if depth > MAX_DEPTH:
+            raise SpecError(
+                f"the expression is nested too deeply: more than {MAX_DEPTH} parentheses",
+                at=where(token.start),
+                hint="remove redundant parentheses, or split it into several KPIs",
+            )
 
 
 def _unclosed_quote(text: str) -> int | None:

@@ -24,8 +24,9 @@ from kpictl.model import Kpi
 
 # Aggregates whose per-period values add up to the value of a window.
 _ADDITIVE = (exp.Count, exp.CountIf, exp.Sum)
-# Aggregates that are 0, not NULL, over zero rows (kpictl's sum of no values is 0, like a count).
-_ZERO_WHEN_EMPTY = (exp.Count, exp.CountIf, exp.Sum, exp.ApproxDistinct)
+# Aggregates that are 0, not NULL, over zero rows. A sum is 0 over zero rows too, but NULL over
+# rows whose values are all NULL (unknown, not nothing): decompose() writes that rule out.
+_ZERO_WHEN_EMPTY = (exp.Count, exp.CountIf, exp.ApproxDistinct)
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,14 @@ def decompose(tree: exp.Expr, conditions: list[exp.Expr]) -> tuple[exp.Expr, lis
             count = add(exp.Count(this=node.this.copy()), own, "sum", "0")
             zero = exp.Literal.number(0)
             return exp.Paren(this=exp.Div(this=total, expression=exp.Nullif(this=count, expression=zero)))
+        if isinstance(node, exp.Sum):
+            # 0 where no row reaches the sum, NULL where rows do but all their values are NULL:
+            # the row count travels as its own additive partial, so windows keep the rule too.
+            total = add(node.copy(), own, "recompute" if distinct else "sum", None)
+            rows = add(exp.Count(this=exp.Star()), own, "sum", "0")
+            zero = exp.Literal.number(0)
+            none = exp.If(this=exp.EQ(this=rows, expression=zero), true=zero)
+            return exp.Paren(this=exp.Case(ifs=[none], default=total))
         if isinstance(node, _ADDITIVE) and not distinct:
             combine = "sum"
         elif isinstance(node, (exp.Min, exp.Max)):
@@ -142,6 +151,17 @@ def _fold(tree: exp.Expr) -> exp.Expr:
         args = [node.this, node.expression] if isinstance(node, (exp.Binary, exp.Nullif)) else []
         if isinstance(node, exp.Paren) and isinstance(node.this, (exp.Null, exp.Literal)):
             return node.this
+        if isinstance(node, exp.EQ) and all(number(a) is not None for a in args):
+            return exp.true() if number(args[0]) == number(args[1]) else exp.false()
+        if isinstance(node, exp.Case) and not node.this:  # CASE WHEN <constant> …: the first true branch
+            for branch in node.args.get("ifs") or []:
+                if not isinstance(branch.this, exp.Boolean):
+                    return node
+                if branch.this.this:
+                    chosen: exp.Expr = branch.args["true"]
+                    return chosen
+            default: exp.Expr | None = node.args.get("default")
+            return default or exp.Null()
         if isinstance(node, exp.Nullif) and all(number(a) is not None for a in args):
             return exp.Null() if number(args[0]) == number(args[1]) else args[0]
         if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Neg)) and any(

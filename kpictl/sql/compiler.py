@@ -58,7 +58,7 @@ def compile(plan: Plan) -> CompiledQuery:
     query = _Query(plan)
     scans = list(enumerate(plan.scans, 1))
     ctes = [query.aggregate(number, scan) for number, scan in scans]
-    ctes += [query.range(key) for key in dict.fromkeys(_range_key(s) for s in plan.scans) if query.needs_range]
+    ctes += [query.range(key) for key in dict.fromkeys(_range_key(s) for s in plan.scans)]
     ctes += [cte for number, scan in scans for cte in query.values(number, scan)]
     ctes += [query.derived(node) for node in plan.derived]
     selects = [query.output(node) for node in plan.outputs]
@@ -86,7 +86,6 @@ class _Query:
         self.placed: dict[tuple[str, str, Window | None], tuple[str, str]] = {}  # → (relation, column)
         self.empty: dict[tuple[str, str, Window | None], str | None] = {}  # value over zero rows
         self.dims = [dim_alias(name) for name in plan.by]
-        self.needs_range = plan.start is None or plan.end is None
         kpis = [d.kpi for d in plan.derived]
         self.names = {
             (d.kpi, d.grain): f"derived_{d.kpi}" + (f"_{d.grain}" if kpis.count(d.kpi) > 1 else "")
@@ -98,30 +97,24 @@ class _Query:
         return f"${name}"
 
     def bound(self, grain: str, which: str) -> str | None:
-        """``$from_<grain>`` (first period), ``$to_<grain>`` (last), ``$until_<grain>`` (day after)."""
+        """``$from_<grain>`` (the first period shown) or ``$to_<grain>`` (the last), None without."""
         day = self.plan.start if which == "from" else self.plan.end
         if day is None:
             return None
-        first = periods.start(grain, day)
-        return self.param(f"{which}_{grain}", periods.shift(grain, first, 1) if which == "until" else first)
+        return self.param(f"{which}_{grain}", periods.start(grain, day))  # no day after: --to 9999-12-31 is fine
 
-    def first(self, number: int, scan: Scan) -> str:
-        """The first period a scan reads: the range start, earlier for prior() and windows."""
-        return self.first_bound(number, scan) or f"(SELECT first_ FROM {_range_name(scan)})"
+    def first(self, scan: Scan) -> str:
+        """The first period of a scan's spine: its source's first period with rows, whatever the range.
 
-    def first_bound(self, number: int, scan: Scan) -> str | None:
-        """The parameter of the first period a scan reads, None when it is its data's first."""
-        start = periods.start(scan.grain, self.plan.start) if self.plan.start else None
-        if scan.read_from is not None and scan.read_from != start:
-            return self.param(f"read_{number}", scan.read_from)
-        return self.bound(scan.grain, "from")
+        ``--from``/``--to`` only choose which periods are shown (:meth:`output`): a cumulative,
+        rolling, prior or to-date value reads the periods before the first one shown, and the
+        breakdown groups are those of the whole data, so a value never depends on the range.
+        """
+        return f"(SELECT first_ FROM {_range_name(scan)})"
 
     # -- per scan: grouped aggregates, then spine, recomputed windows and values -------------
     def aggregate(self, number: int, scan: Scan) -> str:
-        first, until = self.first_bound(number, scan), self.bound(scan.grain, "until")
-        rows = self.rows[number] = [f"{scan.time} IS NOT NULL"]
-        rows += [f"CAST({scan.time} AS DATE) >= {first}"] if first else []
-        rows += [f"CAST({scan.time} AS DATE) < {until}"] if until else []
+        rows = self.rows[number] = [f"{scan.time} IS NOT NULL"]  # every period: see first()
         rows += [f"({condition})" for condition in scan.where]
         kpis = [{"name": m.kpi, "at": _where(m.at)} for m in scan.measures]
         by_text = scan.grain + "".join(f", {d.name}" for d in scan.dims)
@@ -149,13 +142,13 @@ class _Query:
 
     def values(self, number: int, scan: Scan) -> list[str]:
         spine, values = f"spine_{number}", f"values_{number}"
-        last = self.bound(scan.grain, "to") or f"(SELECT last_ FROM {_range_name(scan)})"
+        last = f"(SELECT last_ FROM {_range_name(scan)})"
         ctes = [
             _render(
                 "spine.sql.j2",
                 name=spine,
                 scan_name=f"scan_{number}",
-                lo=self.first(number, scan),
+                lo=self.first(scan),
                 hi=last,
                 step=periods.interval(scan.grain),
                 dims=self.dims,
@@ -202,9 +195,9 @@ class _Query:
         if window.kind == "rolling":
             lower = f"CAST(sp.period_ - {periods.interval(scan.grain, window.n - 1)} AS DATE)"
         elif window.kind == "to_date":
-            lower = f"CAST(date_trunc('{window.unit}', sp.period_) AS DATE)"
-        else:  # cumulative: from the first period of the range
-            lower = self.bound(scan.grain, "from") or f"(SELECT first_ FROM {_range_name(scan)})"
+            lower = f"CAST({_to_date_start(window.unit, scan.grain, 'sp.period_')} AS DATE)"
+        else:  # cumulative: from the first period of the data
+            lower = self.first(scan)
         partials = list(dict.fromkeys(p for m in users for p in _recomputed(scan, m)))
         return _render(
             "window.sql.j2",
@@ -224,11 +217,8 @@ class _Query:
         if partial.combine == "recompute":
             return _filled(recomputed or "", partial)
         value = _filled("s", partial).sql("duckdb")
-        start = self.bound(grain, "from")
-        if window.kind == "cumulative" and start:  # spine rows before the range were read for prior/rolling
-            value = f"CASE WHEN sp.period_ >= {start} THEN {value} END"
         partition = [f"sp.{identifier(d)}" for d in self.dims]
-        partition += [f"date_trunc('{window.unit}', sp.period_)"] if window.kind == "to_date" else []
+        partition += [_to_date_start(window.unit, grain, "sp.period_")] if window.kind == "to_date" else []
         frame = f"{window.n - 1} PRECEDING" if window.kind == "rolling" else "UNBOUNDED PRECEDING"
         over = (
             f"PARTITION BY {', '.join(partition)} " if partition else ""
@@ -283,14 +273,27 @@ class _Query:
         )
 
     def output(self, node: Node) -> dict[str, str]:
+        """The rows of one KPI shown: the periods of the range (all of them without one)."""
         relation, column = self.placed[(node[0], node[1], None)]
-        start = self.bound(node[1], "from")
+        shown = [f"period_ >= {start}" for start in [self.bound(node[1], "from")] if start]
+        shown += [f"period_ <= {end}" for end in [self.bound(node[1], "to")] if end]
         return {
             "kpi": node[0],
             "relation": relation,
             "column": column,
-            "where": f" WHERE period_ >= {start}" if start else "",
+            "where": f" WHERE {' AND '.join(shown)}" if shown else "",
         }
+
+
+def _to_date_start(unit: str, grain: str, period: str) -> str:
+    """The first day of the ``unit`` (year, quarter…) a period of ``grain`` accumulates in.
+
+    Weeks are labelled by ISO week (2013-W01 starts on 2012-12-31), so weekly year-to-date
+    runs over the ISO year of the labels, never over the calendar year of a week's Monday.
+    """
+    return (
+        f"date_trunc('isoyear', {period})" if grain == "week" and unit == "year" else f"date_trunc('{unit}', {period})"
+    )
 
 
 def _range_key(scan: Scan) -> tuple[str, str]:

@@ -9,7 +9,6 @@ exactly. This module rewrites formulas; it does not know scans, SQL layout or da
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -19,7 +18,6 @@ from kpictl.errors import Location, SpecError
 from kpictl.language.formula import WINDOWS, window_grain, written
 from kpictl.language.resolve import nested_window, to_date_unit
 from kpictl.model import Kpi
-from kpictl.sql import periods
 from kpictl.sql.aggregates import null_safe, tree_of
 
 
@@ -44,16 +42,6 @@ class Ref:
     kpi: str
     shift: int = 0
     window: Window | None = None
-
-    def reach(self, grain: str, first: dt.date) -> dt.date:
-        """The first period of the input needed to compute this term from period ``first`` on."""
-        if self.window is None:
-            return periods.shift(grain, first, -self.shift)
-        if self.window.kind == "rolling":
-            return periods.shift(grain, first, 1 - self.window.n)
-        if self.window.kind == "to_date":
-            return periods.start(grain, periods.start(self.window.unit, first))
-        return first  # cumulative starts at the first period of the range
 
 
 @dataclass(frozen=True)
@@ -105,7 +93,7 @@ def _call(node: exp.Anonymous, grain: str, at: Location) -> tuple[str, int, Wind
         unit = window_grain(node)
         problem = to_date_unit(written(node), unit, grain)
         if problem:
-            raise SpecError(problem.message, at=at)
+            raise SpecError(problem.message, at=at, hint=problem.hint)
         return target, 0, Window("to_date", unit=unit)
     count = int(args[1].name) if len(args) > 1 else 1
     if name == "prior":

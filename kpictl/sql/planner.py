@@ -22,7 +22,7 @@ from sqlglot import exp
 from kpictl.errors import InvalidProject, KpiError, Location, SpecError, suggest
 from kpictl.language.checks import Expr
 from kpictl.language.resolve import Resolver, Schemas
-from kpictl.model import Config, Kpi, Lookup, Source
+from kpictl.model import GRAINS, Config, Kpi, Lookup, Source
 from kpictl.sql import periods
 from kpictl.sql.aggregates import Spec, decompose, null_safe, substitute, tree_of
 from kpictl.sql.derived import Derived, Ref, Window, derive
@@ -91,7 +91,6 @@ class Scan:
     where: tuple[str, ...]  # row conditions of `run --where`
     partials: tuple[Partial, ...]
     measures: tuple[Measure, ...]
-    read_from: dt.date | None = None  # first period read: before the range for prior/windows
 
 
 @dataclass(frozen=True)
@@ -104,6 +103,13 @@ class Plan:
     by: tuple[str, ...] = ()
     start: dt.date | None = None
     end: dt.date | None = None
+
+
+def _too_many(grain: str, count: int) -> SpecError | None:
+    if count <= periods.MAX_PERIODS:
+        return None
+    message = f"the range has {count:,} {grain}s: more than {periods.MAX_PERIODS:,} periods"
+    return SpecError(message, at=Location(pointer="--from"), hint=periods.RANGE_HINT)
 
 
 def plan(
@@ -140,13 +146,14 @@ def plan(
             errors.append(SpecError(f"unknown KPI '{name}'", hint=suggest(name, kpis)))
             continue
         node = (name, grain or kpis[name].grain or config.grain)
-        if node[1] not in periods.GRAINS:
-            errors.append(SpecError(f"unknown grain '{node[1]}'", hint=suggest(node[1], periods.GRAINS)))
+        if node[1] not in GRAINS:
+            errors.append(SpecError(f"unknown grain '{node[1]}'", hint=suggest(node[1], GRAINS)))
             continue
         outputs.append(node)
         planner.visit(node, ())
     planner.report_missing_dims(outputs)
-    first, last = _date(start, "start", errors), _date(end, "end", errors)
+    (first, bad_start), (last, bad_end) = _date(start, "start"), _date(end, "end")
+    errors += bad_start + bad_end
     if first is not None and last is not None and first > last:
         errors.append(
             SpecError(
@@ -155,7 +162,11 @@ def plan(
                 hint="--from is the first day, --to the last",
             )
         )
-    scans = planner.scans(planner.lookback(outputs, first), where) if not errors else ()
+    if first is not None and last is not None and not errors:
+        for grain in sorted({g for _, g in outputs}):
+            if (too_many := _too_many(grain, periods.count(grain, first, last))) is not None:
+                errors.append(too_many)
+    scans = planner.scans(where) if not errors else ()
     if errors:
         unique = list({str(e): e for e in errors}.values())
         raise unique[0] if len(unique) == 1 else InvalidProject(unique)
@@ -163,14 +174,14 @@ def plan(
     return Plan(scans, derived, tuple(outputs), by, first, last)
 
 
-def _date(value: dt.date | str | None, what: str, errors: list[KpiError]) -> dt.date | None:
+def _date(value: dt.date | str | None, what: str) -> tuple[dt.date | None, list[KpiError]]:
+    """The date ``value`` (a date, or YYYY-MM-DD text), or None and the problem."""
     if value is None or isinstance(value, dt.date):
-        return value
+        return value, []
     try:
-        return dt.date.fromisoformat(value)
+        return dt.date.fromisoformat(value), []
     except ValueError:
-        errors.append(SpecError(f"{what} date '{value}' is not YYYY-MM-DD"))
-        return None
+        return None, [SpecError(f"{what} date '{value}' is not YYYY-MM-DD")]
 
 
 @dataclass
@@ -300,33 +311,16 @@ class _Planner:
 
         return tree.transform(resolve)
 
-    # -- pass 2: how far back each node reads, then drafts grouped into scans ---------------
-    def lookback(self, outputs: list[Node], first: dt.date | None) -> dict[Node, dt.date]:
-        """The first period each node is needed from (prior and windows reach before the range)."""
-        earliest: dict[Node, dt.date] = {}
-        if first is None:
-            return earliest
-        for node in outputs:
-            earliest[node] = periods.start(node[1], first)
-        for node in reversed(self.order):  # every consumer before its inputs
-            if node in earliest:
-                for ref in self.derived[node].refs:
-                    need = ref.reach(node[1], earliest[node])
-                    child = (ref.kpi, node[1])
-                    earliest[child] = min(need, earliest.get(child, need))
-        return earliest
-
-    def scans(self, earliest: Mapping[Node, dt.date], where: str | None) -> tuple[Scan, ...]:
+    # -- pass 2: drafts grouped into scans ---------------
+    def scans(self, where: str | None) -> tuple[Scan, ...]:
         groups: dict[tuple[str, str, str, tuple[str, ...]], list[tuple[Node, _Draft]]] = {}
         for node, draft in self.drafts.items():
             key = (draft.source.name, draft.time, draft.grain, tuple(d.sql for d in draft.dims))
             groups.setdefault(key, []).append((node, draft))
         condition = tree_of(where, _WHERE) if where else None
-        return tuple(self._scan(members, earliest, condition) for members in groups.values())
+        return tuple(self._scan(members, condition) for members in groups.values())
 
-    def _scan(
-        self, members: list[tuple[Node, _Draft]], earliest: Mapping[Node, dt.date], where: exp.Expr | None
-    ) -> Scan:
+    def _scan(self, members: list[tuple[Node, _Draft]], where: exp.Expr | None) -> Scan:
         first = members[0][1]
         taken = {"period_", *(d.alias for d in first.dims)}
         partials: dict[str, Partial] = {}
@@ -351,7 +345,6 @@ class _Planner:
             if where is None
             else (null_safe(self._qualify(where, first.source, joins, _WHERE, "--where")).sql("duckdb"),)
         )
-        starts = [earliest[node] for node, _ in members if node in earliest]
         return Scan(
             first.source.name,
             first.time,
@@ -361,7 +354,6 @@ class _Planner:
             rows,
             tuple(partials.values()),
             tuple(measures),
-            min(starts, default=None),
         )
 
 
