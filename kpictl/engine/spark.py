@@ -85,9 +85,8 @@ def session(engine: Engine) -> Any:
         builder = SparkSession.builder.appName("kpictl")
         builder = builder.remote(engine.remote) if engine.remote else builder.master(engine.master or "local[2]")
         conf = {**DEFAULT_CONF, **engine.conf}
-        if engine.remote and not engine.remote.startswith("local"):
-            conf = dict(engine.conf)  # a remote cluster keeps its own settings but the time zone
-            conf.setdefault("spark.sql.session.timeZone", "UTC")
+        if engine.remote:  # Connect sets only session (spark.sql.*) settings: CANNOT_MODIFY_CONFIG otherwise
+            conf = {k: v for k, v in conf.items() if k.startswith("spark.sql.")}
         for name, value in conf.items():
             builder = builder.config(name, value)
         print(f"kpictl: starting Spark ({engine.remote or engine.master or 'local[2]'})…", file=sys.stderr)
