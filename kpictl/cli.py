@@ -31,6 +31,9 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:  # Ctrl-C: one line and the shell's code for SIGINT, no traceback
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
         except KpiError as exc:
             if os.environ.get("KPICTL_DEBUG"):  # the traceback, and the SQL that failed
                 raise

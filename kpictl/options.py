@@ -54,6 +54,11 @@ class Options:
     threshold: float | None = None
 
 
+def _once(_ctx: Any, _param: Any, values: tuple[str, ...]) -> tuple[str, ...]:
+    """A repeated option given twice counts once (``--by region --by region``: one column)."""
+    return tuple(dict.fromkeys(values))
+
+
 def _date(_ctx: Any, _param: Any, value: str | None) -> dt.date | None:
     if value is None or (value == "today" and _param.name == "as_of"):
         return dt.date.today() if value else None
@@ -76,8 +81,8 @@ OPTIONS: dict[str, Any] = {
     "grain": _o("--grain", type=_grain, help="Period length (default: the project's)."),
     "grain_bare": _o("--grain", type=_grain),
     "grain_diff": _o("--grain", type=_grain, help="Period length for --data (default: HEAD's project default)."),
-    "by": _o("--by", multiple=True, help="Break down by this dimension (repeatable)."),
-    "by_diff": _o("--by", multiple=True, help="Break --data down by this dimension (repeatable)."),
+    "by": _o("--by", multiple=True, callback=_once, help="Break down by this dimension (repeatable)."),
+    "by_diff": _o("--by", multiple=True, callback=_once, help="Break --data down by this dimension (repeatable)."),
     "by_report": _o("--by", "dimension", help="Break every KPI that has it down by this dimension (default: "
                     "each KPI's first)."),
     "from": _o("--from", "start", callback=_date, help="First day of the range (YYYY-MM-DD)."),

@@ -50,6 +50,7 @@ class Project:
         self._problems = list(problems)  # shape problems of the KPIs left out while loading
         self._elsewhere = set(elsewhere)  # their names: not "unknown KPIs" to the others
         self._checked: dict[bool, tuple[dict[str, Kpi], list[KpiError]]] = {}  # with data? -> result
+        self._parse: checks.Parsed | None = None
         self._schemas: dict[str, dict[str, str]] | None = None
         self._unreadable: list[KpiError] = []  # sources whose files exist but cannot be read
         self._size_kpis: set[str] | None = None
@@ -114,8 +115,16 @@ class Project:
         """``checks.check`` once per mode: without data, or against the sources' columns."""
         if data not in self._checked:
             schemas = self.schemas() if data else None
-            self._checked[data] = checks.check(self.config, self._raw_kpis, schemas, elsewhere=self._elsewhere)
+            self._checked[data] = checks.check(
+                self.config, self._raw_kpis, schemas, elsewhere=self._elsewhere, parsed=self._parsed()
+            )
         return self._checked[data]
+
+    def _parsed(self) -> checks.Parsed:
+        """Every expression rendered and parsed once: checked with and without data, then planned."""
+        if self._parse is None:
+            self._parse = checks.parse(self.config, self._raw_kpis)
+        return self._parse
 
     def schemas(self) -> dict[str, dict[str, str]]:
         """Column → type of every source whose files exist (read from metadata, not computed).
@@ -132,7 +141,11 @@ class Project:
     def validate(self, *, data: bool = True) -> list[KpiError]:
         """Every semantic problem: names, formulas, cycles, dimensions, tests and, when the
         source files exist and ``data`` is true, columns against the real schemas."""
+        from kpictl.judge import verdicts
+
         errors = self._problems + self._check(data=data)[1] + (self._unreadable if data else [])
+        if not errors:  # judging needs values to date that only valid definitions can give
+            errors += verdicts.problems(self.kpis, self._companions(list(self.kpis), None), self._parsed().formulas())
         unique = {(str(e), type(e)): e for e in errors}
         return sorted(unique.values(), key=KpiError.sort_key)
 
@@ -184,17 +197,16 @@ class Project:
         shown (``verdicts.companions``).
         """
         from kpictl.engine import duckdb as engine
-        from kpictl.language import formula
+        from kpictl.language import formula, jinja
         from kpictl.sql import planner
 
         self._valid_kpis(data=True)
         selected = self.select(names)
         if where is not None:
-            where = formula.render(where, self.config.vars, Location("--where"))
+            where = jinja.render(where, self.config.vars, Location("--where"))
             formula.parse(where, "filter", Location("--where"))
         columns = engine.with_given(self.schemas(), tables)
-        extra = self._companions(selected, grain) if judging else {}
-        hidden = {kpi.name: kpi for kpi in extra.values()}
+        hidden = {kpi.name: kpi for kpi in self._companions(selected, grain).values()} if judging else {}
         return planner.plan(
             self.config,
             {**self.kpis, **hidden},
@@ -205,6 +217,7 @@ class Project:
             end=end,
             where=where,
             columns=columns,
+            exprs=self._parsed().exprs,
         )
 
     def _companions(self, selected: Sequence[str], grain: str | None) -> dict[str, Kpi]:
@@ -305,7 +318,7 @@ class Project:
         if self._size_kpis is None:
             from kpictl.sql import aggregates
 
-            self._size_kpis = aggregates.size_kpis(self.kpis)
+            self._size_kpis = aggregates.size_kpis(self.kpis, self._parsed().formulas())
         return self._size_kpis
 
     def lint(self, names: Sequence[str] | None = None, *, data: bool = True) -> list[LintReport]:

@@ -261,6 +261,6 @@ def test_a_data_error_points_at_the_kpi_reading_the_column_it_names(tmp_path: Pa
     result = kpictl(tmp_path, "run")
     assert (result.exit_code, result.stdout) == (3, "")
     assert result.stderr == (
-        "metrics/a.yml:5:11: Conversion Error: Could not convert string 'abc' to INT32 when casting from source"
+        "metrics/a.yml:5:11: Conversion Error: Could not convert string '…' to INT32 when casting from source"
         " column code (while computing total, coded)\n"
     )

@@ -194,7 +194,7 @@ def test_lookup_dimension_by_bare_and_qualified_name(config: Config) -> None:
     expected = {
         ("revenue", J, "EU"): 100, ("revenue", J, "US"): 50, ("revenue", J, None): 0,
         ("revenue", F, "EU"): 0, ("revenue", F, "US"): 0, ("revenue", F, None): 0,
-        ("revenue", M, "EU"): 100, ("revenue", M, "US"): 0, ("revenue", M, None): 0,
+        ("revenue", M, "EU"): 100, ("revenue", M, "US"): 0, ("revenue", M, None): None,
         ("revenue", A, "EU"): 0, ("revenue", A, "US"): 40, ("revenue", A, None): 0,
     }
     # fmt: on
@@ -313,8 +313,10 @@ def test_a_range_start_still_reads_what_prior_and_windows_need(config: Config) -
         {
             **series("customers_prior", 0, 3, months=(M, A)),  # February had no customer: 0, not unknown
             **series("customers_rolling_3", 4, 4, months=(M, A)),  # January read although before the range
-            **series("customers_cumulative", 3, 4, months=(M, A)),  # cumulative starts at the range
-            **series("revenue_cumulative", 100, 140, months=(M, A)),
+            # cumulative runs from the first row of the data, whatever the range: the same 4 and 4
+            # as the whole run (test above); revenue 150 + 0 + 100, then + 40
+            **series("customers_cumulative", 4, 4, months=(M, A)),
+            **series("revenue_cumulative", 250, 290, months=(M, A)),
             **series("revenue_ytd", 250, 290, months=(M, A)),  # year to date: 150 + 0 + 100, then + 40
             **series("revenue_growth", None, 40 / 100 - 1, months=(M, A)),  # Mar: 100 / 0 → NULL
         }
@@ -323,8 +325,9 @@ def test_a_range_start_still_reads_what_prior_and_windows_need(config: Config) -
 
 def test_a_range_end_cuts_the_periods(config: Config) -> None:
     assert run(config, ["orders_n"], end="2025-02-10") == series("orders_n", 3, 0, months=(J, F))
+    # the range shows periods of the data: December 2024 is before the first order, not 0 orders
     result = run(config, ["orders_n"], start="2024-12-01", end="2025-01-31")
-    assert result == series("orders_n", 0, 3, months=(dt.date(2024, 12, 1), J))
+    assert result == series("orders_n", 3, months=(J,))
 
 
 # -- grains -------------------------------------------------------------------------------------
@@ -369,8 +372,8 @@ def test_iso_weeks_start_on_monday(config: Config) -> None:
 def test_csv_with_a_header_only(data_dir: Path) -> None:
     config = make_config(data_dir)
     assert run(config, ["returns_n", "returned"]) == {}
-    ranged = run(config, ["returns_n", "returned"], start="2025-01-01", end="2025-02-28")
-    assert ranged == {**series("returns_n", 0, 0, months=(J, F)), **series("returned", 0, 0, months=(J, F))}
+    # no row, no period: a range does not invent months the source does not cover
+    assert run(config, ["returns_n", "returned"], start="2025-01-01", end="2025-02-28") == {}
     assert set(engine.describe(config, "returns")) == {"return_id", "return_date", "order_id", "amount"}
 
 
@@ -429,7 +432,7 @@ def test_in_memory_rows_run_the_same_sql(data_dir: Path) -> None:
         (J, None): 0,
         (A, "EU"): 0,
         (A, "US"): 0,
-        (A, None): 0,
+        (A, None): None,  # order 3 (customer 12: no region) has no amount: unknown, not 0
     }
 
 
@@ -516,3 +519,69 @@ def test_in_memory_rows_without_the_lookup_rows_give_null_dimensions(data_dir: P
         engine.execute(compiler.compile(plan), config, tables=tables)
     rows = engine.execute(compiler.compile(plan), config, tables=tables, types={"customers": {"region": "VARCHAR"}})
     assert [(r.period, r.dims, r.value) for r in rows] == [(J, {"region": None}, 1.0)]
+
+
+def test_a_sum_over_rows_that_are_all_null_is_null_not_0(data_dir: Path) -> None:
+    """Issue 13, point 4: unknown amounts sum to unknown; 0 only where no row reaches the sum."""
+    tables: dict[str, list[dict[str, Any]]] = {
+        "orders": [
+            {"order_id": 1, "order_date": "2025-01-03", "amount": None, "status": "paid"},
+            {"order_id": 2, "order_date": "2025-01-20", "amount": None, "status": "paid"},
+            # no order in February
+            {"order_id": 3, "order_date": "2025-03-02", "amount": 10.0, "status": "paid"},
+            {"order_id": 4, "order_date": "2025-04-09", "amount": None, "status": "cancelled"},
+        ]
+    }
+    kpis = {
+        k.name: k
+        for k in [
+            kpi("total", "sum(amount)", "orders"),
+            kpi("paid", "sum(amount)", "orders", filters=("status = 'paid'",)),
+            kpi("refunded", "sum(amount) filter (where status = 'refunded')", "orders"),
+            kpi("total_2", "rolling(total, 2)"),
+            kpi("total_cum", "cumulative(total)"),
+            kpi("paid_cum", "cumulative(paid)"),
+        ]
+    }
+    columns = {"orders": {"order_id", "order_date", "amount", "status"}}
+    plan = planner.plan(make_config(data_dir), kpis, list(kpis), grain="month", columns=columns)
+    rows = engine.execute(compiler.compile(plan), make_config(data_dir), tables=tables)
+    assert {(r.kpi, r.period): r.value for r in rows} == {
+        **series("total", None, 0, 10, None),  # Jan: two rows, both NULL; Feb: no row; Apr: one NULL
+        **series("paid", None, 0, 10, 0),  # April has a row, but none paid: no row of the KPI
+        **series("refunded", 0, 0, 0, 0),  # the sum's own filter matches no row
+        **series("total_2", None, None, 10, 10),  # Feb's window holds January's NULL rows
+        **series("total_cum", None, None, 10, 10),
+        **series("paid_cum", None, None, 10, 10),
+    }
+
+
+def test_weekly_to_date_follows_the_iso_year_of_the_week_labels(data_dir: Path) -> None:
+    """Issue 13, point 2: 2013-W01 starts on 2012-12-31 and 2014-W01 on 2013-12-30."""
+    days = ["2012-12-31", "2013-01-02", "2013-01-07", "2013-12-23", "2013-12-30", "2014-01-01"]
+    tables: dict[str, list[dict[str, Any]]] = {
+        "orders": [{"order_id": i, "order_date": d, "amount": 1.0} for i, d in enumerate(days)]
+    }
+    kpis = {k.name: k for k in [kpi("orders_n", "count(*)", "orders"), kpi("ytd", "to_date(orders_n, year)")]}
+    columns = {"orders": {"order_id", "order_date", "amount"}}
+    config = make_config(data_dir)
+    rows = engine.execute(
+        compiler.compile(planner.plan(config, kpis, ["ytd"], grain="week", columns=columns)), config, tables=tables
+    )
+    values = {r.period.isocalendar()[:2]: r.value for r in rows}
+    # ISO weeks (year, week): 2013-W01 holds Dec 31 and Jan 2; 2014-W01 holds Dec 30 and Jan 1
+    assert values[(2013, 1)] == 2  # not 1: the week's Monday is in 2012, its label in 2013
+    assert values[(2013, 2)] == 3
+    assert values[(2013, 52)] == 4  # the last week of ISO year 2013 (starts 2013-12-23)
+    assert values[(2014, 1)] == 2  # a new ISO year, not the whole of 2013
+    assert len(values) == 53  # every week of ISO 2013 (52) and 2014-W01
+
+
+@pytest.mark.parametrize("unit", ["month", "quarter"])
+def test_weekly_to_date_of_a_month_or_quarter_is_refused(config: Config, unit: str) -> None:
+    """Issue 13, point 2: a week can straddle two months, so a week is never 'month to date'."""
+    kpis = {**KPIS, "mtd": kpi("mtd", f"to_date(orders_n, {unit})")}
+    with pytest.raises(SpecError, match=f"to_date\\(orders_n, {unit}\\) is not defined at week grain") as error:
+        run(config, ["mtd"], kpis=kpis, grain="week")
+    assert error.value.hint and "year" in error.value.hint
+    assert run(config, ["mtd"], kpis=kpis, grain="day")  # at day grain it is defined

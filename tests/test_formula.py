@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kpictl.errors import Location, SpecError
-from kpictl.language import formula
+from kpictl.language import formula, jinja
 
 AT = Location("metrics/x.yml", 7, 14, "/kpis/0/formula")
 
@@ -153,7 +153,7 @@ VARS = {"start": "2025-04-01", "factor": 2, "channel": "web"}
     ],
 )
 def test_render(text: str, rendered: str) -> None:
-    assert formula.render(text, VARS) == rendered
+    assert jinja.render(text, VARS) == rendered
 
 
 @pytest.mark.parametrize(
@@ -171,17 +171,17 @@ def test_render(text: str, rendered: str) -> None:
 )
 def test_render_refuses(text: str, words: str, column: int) -> None:
     with pytest.raises(SpecError) as caught:
-        formula.render(text, VARS, AT)
+        jinja.render(text, VARS, AT)
     assert words in caught.value.message
     assert caught.value.at.column == AT.column + column - 1  # type: ignore[operator]
 
 
 def test_unknown_variable_suggests_the_declared_one() -> None:
     with pytest.raises(SpecError) as caught:
-        formula.render("{{ var('strat') }}", VARS, AT)
+        jinja.render("{{ var('strat') }}", VARS, AT)
     assert caught.value.hint == "did you mean 'start'?"
 
 
 def test_a_value_is_never_rendered_again() -> None:
     """A variable whose value looks like Jinja stays text (the fast path must not re-render it)."""
-    assert formula.render("x = '{{ var('v') }}'", {"v": "{{ 7 * 6 }}"}) == "x = '{{ 7 * 6 }}'"
+    assert jinja.render("x = '{{ var('v') }}'", {"v": "{{ 7 * 6 }}"}) == "x = '{{ 7 * 6 }}'"

@@ -7,6 +7,7 @@ builds a real project (and real symlinks, files, git repositories) in a temporar
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from pathlib import Path
@@ -443,3 +444,204 @@ def test_an_unknown_time_zone_is_a_located_error(tmp_path: Path) -> None:
     result = invoke(root, "validate")
     assert result.exit_code == 2
     assert "kpictl.yml:5:11: unknown time zone 'Europe/Pariss' (did you mean 'Europe/Paris'?)" in result.stderr
+
+
+# -- hangs and tracebacks ------------------------------------------------------------------------------
+
+
+def test_ctrl_c_during_a_query_is_one_line_and_exit_130(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import duckdb
+
+    root = project(tmp_path / "p", source="data/big.parquet", kpis=KPI.replace("sum(amount)", "count(distinct id)"))
+    duckdb.execute(
+        "COPY (SELECT range AS id, range % 1000 AS amount, DATE '2025-01-01' + (range % 365)::INTEGER AS order_date "
+        f"FROM range(30000000)) TO '{root / 'data' / 'big.parquet'}'"
+    )
+    command = [sys.executable, "-m", "kpictl", "--project", str(root), "run", "--grain", "day", "--by", "id"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "interrupted" and "Traceback" not in stderr
+
+
+def test_a_query_stopped_by_its_time_limit_is_a_data_error() -> None:
+    import duckdb
+
+    from kpictl.engine.duckdb import run_select
+    from kpictl.errors import DataError
+
+    with pytest.raises(DataError, match=r"the query was stopped after 0.5 s"):
+        run_select(duckdb.connect(), "SELECT count(*) FROM range(100000000000) a WHERE a % 7 = 3", timeout=0.5)
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("{% for i in 'ab' %}{% for j in 'ab' %}{% endfor %}{% endfor %}1=1", "unsafe Jinja: 'for' cannot be used"),
+        ("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}", "unsafe Jinja: 'macro' cannot be used"),
+        ("{{ 'a'|center(10**11) }}", "No filter named 'center'"),
+        ("{{ '%99999999999s' % 'a' }}", "'%' formatting of text cannot be used"),
+        ("{{ '{:>99999999999}'.format('a') }}", "only var() can be called"),
+        ("amount > {{ 2**100000000 }}", "would build a value too large"),
+    ],
+)
+def test_jinja_is_bounded(tmp_path: Path, where: str, message: str) -> None:
+    root = project(tmp_path / "p")
+    result = invoke(root, "run", "--where", where)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("--where: ") and message in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("formula", "message"),
+    [
+        ("(" * 60 + "sum(amount)" + ")" * 60, "nested too deeply: more than 24 parentheses"),
+        (" + ".join(["sum(amount)"] * 50_000), "too long: 249,999 tokens, at most 2,000"),
+    ],
+)
+def test_huge_formulas_are_refused_by_validate_with_their_place(tmp_path: Path, formula: str, message: str) -> None:
+    root = project(tmp_path / "p", kpis=KPI.replace("sum(amount)", formula))
+    for command in ("validate", "run"):
+        result = invoke(root, command)
+        assert result.exit_code == 2
+        assert result.stderr.startswith("metrics/sales.yml:4:") and message in result.stderr
+
+
+def test_far_dates_are_bounded(tmp_path: Path) -> None:
+    root = project(tmp_path / "p")
+    result = invoke(root, "run", "--from", "0001-01-01", "--to", "9999-12-31", "--grain", "day")
+    assert result.exit_code == 2
+    assert "--from: the range has 3,652,059 days: more than 20,000 periods" in result.stderr
+    # was ValueError: year 10000; a range only filters the periods of the data (issue 13): no stretch
+    result = invoke(root, "run", "--to", "9999-12-31", "--format", "json")
+    assert result.exit_code == 0, result.output
+    ok = invoke(root, "run", "--from", "9999-11-01", "--to", "9999-12-31", "--format", "json")
+    assert ok.exit_code == 0, ok.output
+    (root / "data" / "orders.csv").write_text("order_id,order_date,amount\n1,0001-01-01,5\n2,2025-01-01,3\n")
+    result = invoke(root, "run", "--grain", "week")
+    assert result.exit_code == 3
+    weeks = (dt.date(2024, 12, 30) - dt.date(1, 1, 1)).days // 7 + 1  # 0001-01-01 is a Monday
+    assert f"the run spans {weeks:,} periods, from 0001-01-01 to 2024-12-30: more than 20,000" in result.stderr
+
+
+def test_init_and_schema_into_something_that_is_not_a_folder() -> None:
+    result = CliRunner().invoke(cli, ["init", "/dev/null"], env=ENV)
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "/dev/null: cannot create a project in /dev/null: it is not a folder\n",
+    )
+    result = CliRunner().invoke(cli, ["schema", "--write", "/dev/full"], env=ENV)
+    assert result.exit_code == 2
+    assert result.stderr == "--write: cannot write the schemas into /dev/full: it is not a folder\n"
+
+
+def test_a_string_in_a_test_expected_value_is_a_located_error(tmp_path: Path) -> None:
+    kpis = KPI + (
+        "    tests:\n      - given: {orders: [{order_id: 1, order_date: 2025-01-03, amount: 5}]}\n"
+        "        expect: [{period: 2025-01-01, value: abc}]\n"
+    )
+    root = project(tmp_path / "p", kpis=kpis)
+    result = invoke(root, "test")
+    assert result.exit_code == 2
+    assert "metrics/sales.yml:7:46: revenue.tests[0].expect[0].value: expected a number or nothing" in result.stderr
+
+
+def test_an_empty_csv_is_exit_3_in_validate_and_run(tmp_path: Path) -> None:
+    root = project(tmp_path / "p")
+    (root / "data" / "orders.csv").write_text("")
+    for command in ("validate", "run"):
+        result = invoke(root, command)
+        assert result.exit_code == 3
+        assert "source 'orders': orders.csv is an empty file (0 bytes)" in result.stderr
+
+
+def test_a_null_var_is_sql_null(tmp_path: Path) -> None:
+    root = project(tmp_path / "p", kpis=KPI.replace("sum(amount)", "sum(coalesce({{ var('n') }}, amount))"))
+    (root / "kpictl.yml").write_text((root / "kpictl.yml").read_text() + "vars: {n: null}\n")
+    assert revenue(invoke(root, "run", "--format", "json")) == {"2025-01-01": 150.0, "2025-02-01": 25.0}
+
+
+def test_a_breakdown_asked_twice_is_one_column(tmp_path: Path) -> None:
+    root = by_region_project(tmp_path / "p", "US")
+    result = invoke(root, "run", "--by", "region", "--by", "region", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].split(",").count("region") == 1
+
+
+def test_a_yaml_merge_key_is_not_a_duplicate(tmp_path: Path) -> None:
+    kpis = (
+        "kpis:\n  - &base {name: revenue, source: orders, formula: sum(amount)}\n"
+        "  - <<: *base\n    name: big_orders\n    filter: amount > 60\n"
+        "  - {name: twice, name: again, source: orders, formula: count(*)}\n"
+    )
+    root = project(tmp_path / "p", kpis=kpis)
+    result = invoke(root, "validate")
+    assert result.exit_code == 2  # a key written twice in one mapping is still a duplicate
+    assert result.stderr.splitlines()[0].startswith("metrics/sales.yml:6:19: duplicate key 'name'")
+    root = project(tmp_path / "q", kpis=kpis.rsplit("  - {name: twice", 1)[0])
+    rows = json.loads(invoke(root, "run", "--format", "json").stdout)["rows"]
+    assert {(r["kpi"], r["period"]): r["value"] for r in rows if r["kpi"] == "big_orders"} == {
+        ("big_orders", "2025-01-01"): 100.0,
+        ("big_orders", "2025-02-01"): 0.0,
+    }
+
+
+def test_a_value_from_the_data_is_masked_in_errors(tmp_path: Path) -> None:
+    root = project(tmp_path / "p", source="data/creds.csv", kpis=KPI.replace("sum(amount)", "sum(token::INTEGER)"))
+    (root / "data" / "creds.csv").write_text(SECRET)
+    for fmt in ("text", "github", "json"):
+        result = invoke(root, "run") if fmt == "text" else invoke(root, "validate", "--format", fmt)
+        assert "S3CR3T" not in result.output, result.output
+    result = invoke(root, "run")
+    assert result.exit_code == 3 and "Could not convert string '…' to INT32" in result.stderr
+
+
+def test_a_non_iso_date_says_how_to_declare_its_format(tmp_path: Path) -> None:
+    root = project(tmp_path / "p")
+    (root / "data" / "orders.csv").write_text("order_id,order_date,amount\n1,03/04/2025,100\n")
+    result = invoke(root, "run")
+    assert result.exit_code == 3
+    assert 'invalid date field format: "…"' in result.stderr and "03/04" not in result.stderr
+    assert "declare the source's date_format, e.g. '%m/%d/%Y'" in result.stderr
+
+
+def test_the_forecast_of_a_long_series_only_reads_its_last_values() -> None:
+    """annotate keeps the last values of each series instead of re-sorting its whole history:
+    the same forecasts as forecast() over everything so far, in linear time."""
+    from kpictl.judge.forecast import annotate, forecast
+    from kpictl.judge.targets import period_end
+    from kpictl.model import Bound, Judgement, Kpi, Row, Target
+
+    target = Target(Bound(min=100.0), by=dt.date(2030, 1, 1))
+    kpi = Kpi(name="k", formula="sum(x)", file="m.yml", source="s", target=target)
+    months = [dt.date(2020 + i // 12, i % 12 + 1, 1) for i in range(60)]
+    values = [None if i % 7 == 3 else float(i % 11 + i) for i in range(60)]
+    rows = [Row("k", m, {}, v, Judgement("off_track", 100.0)) for m, v in zip(months, values, strict=True)]
+    annotated = annotate(rows, {"k": kpi}, {"k": "month"})
+    for i, row in enumerate(annotated):
+        points = [(period_end(m, "month"), v) for m, v in zip(months[: i + 1], values[: i + 1], strict=True)]
+        expected = forecast(points, Target(Bound(100.0, None), by=target.by))
+        assert row.judgement is not None and row.judgement.reaches_on == expected.reaches_on, i
+
+
+# -- data values stay out of error messages; SQL text gets no line break from a definition -------------
+
+
+@pytest.mark.parametrize("text", ["x\n::error::f", "a\rb", "\x1b[31m", "tab\there", "\u2028", "plain"])
+def test_a_string_literal_with_control_characters_keeps_its_value(tmp_path: Path, text: str) -> None:
+    import duckdb
+
+    from kpictl.language import formula
+
+    sql_text = "'" + text.replace("'", "''") + "'"
+    tree = formula.parse(f"max({sql_text})", "aggregate")
+    printed = tree.sql("duckdb")
+    assert printed.isprintable(), printed
+    assert duckdb.connect().execute(f"SELECT {printed}").fetchone() == (text,)

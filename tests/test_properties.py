@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from kpictl.errors import KpiError
-from kpictl.language import checks, document, formula, spec
+from kpictl.language import checks, document, formula, jinja, spec
 from kpictl.model import Config, Lookup, Source
 
 # No example database: the suite must not write a .hypothesis/ folder into the checkout.
@@ -300,4 +300,4 @@ def test_random_project_files(data: Any) -> None:
 @example("sum(x)) from t; copy t to 'x'", "aggregate")
 def test_random_expressions(text: str, kind: str) -> None:
     with contextlib.suppress(KpiError):
-        formula.parse(formula.render(text, CONFIG.vars), kind)
+        formula.parse(jinja.render(text, CONFIG.vars), kind)

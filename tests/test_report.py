@@ -627,3 +627,20 @@ def test_show_gives_a_derived_kpis_shared_dimensions() -> None:
     ratio = Kpi(name="r", formula="a / b", file="k.yml")
     text = catalog.render_one(ratio, {"a": a, "b": b, "r": ratio}, "SELECT 1")
     assert "dimensions   region (shared by its inputs)" in text.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("period", "grain", "label"),
+    [
+        (dt.date(2012, 12, 31), None, "2013-W01"),  # a Monday that starts no month: an ISO week
+        (dt.date(2013, 12, 30), None, "2014-W01"),
+        (dt.date(2025, 12, 1), "week", "2025-W49"),  # a Monday the 1st, for a weekly KPI
+        (dt.date(2025, 12, 1), None, "2025-12"),
+        (dt.date(2025, 10, 1), None, "2025-Q4"),
+    ],
+)
+def test_a_single_period_table_names_its_period_at_its_grain(period: dt.date, grain: str | None, label: str) -> None:
+    """Issue 13, point 2: `run --from X --to X --grain week` titled 2013-W01 as 2012-12-31."""
+    kpis = {"n": Kpi(name="n", formula="count(*)", file="m.yml", source="orders", grain=grain)}
+    text = table.render([Row("n", period, {}, 3.0)], kpis, color=False)
+    assert label in text and period.isoformat() not in text

@@ -327,3 +327,32 @@ def test_bench_generates_a_valid_project(tmp_path: Path) -> None:
     *_, count, problems = bench.validate_once(root)
     assert (count, problems) == (20, 0)
     assert bench.main(["--kpis", "20", "--files", "2", "--runs", "1"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("1e-9", 1e-9),
+        (".5", 0.5),
+        ("-1E3", -1000.0),
+        ("+1.5e+2", 150.0),
+        ("1.", 1.0),
+        ("017", 17),  # YAML 1.2: decimal, not octal
+        ("0o17", 15),
+        ("0x1F", 31),
+        ("1_000", "1_000"),  # YAML 1.1 read these as numbers; YAML 1.2's core schema does not
+        ("1:20", "1:20"),
+    ],
+)
+def test_yaml_1_2_numbers(text: str, value: object) -> None:
+    """Issue 13, point 8: every YAML 1.2 float form is a number (`tolerance: 1e-9` was a string)."""
+    doc, errors = document.load_text(f"a: {text}\n", "f.yml")
+    assert errors == [] and doc.data == {"a": value} and type(doc.data["a"]) is type(value)
+
+
+@pytest.mark.parametrize("text", [".inf", "-.Inf", "+.INF", ".nan", ".NaN"])
+def test_yaml_1_2_non_finite_numbers_are_refused(text: str) -> None:
+    _, errors = document.load_text(f"target: {{min: {text}}}\n", "f.yml")
+    assert [str(e) for e in errors] == [
+        f"f.yml:1:15: '{text}' is not a finite number (write a number such as 0.5, 1e-9 or -1E3)"
+    ]

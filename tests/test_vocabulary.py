@@ -31,3 +31,15 @@ def test_the_cli_offers_the_libraries_choices() -> None:
     assert f"[{'|'.join(GRAINS)}]" in run_help
     assert f"[{'|'.join(FAIL_ON)}]" in run_help
     assert "[table|json|csv|markdown|parquet]" in run_help
+
+
+def test_the_project_facade_has_every_operation_with_typed_keywords() -> None:
+    """Every command is one Project call with explicit keyword arguments: no **options, no -> Any."""
+    import inspect
+
+    from kpictl.project import Project
+
+    for name in ("load", "validate", "compile", "run", "test", "lint", "diff", "report", "breaches"):
+        signature = inspect.signature(getattr(Project, name))
+        assert all(p.kind is not p.VAR_KEYWORD for p in signature.parameters.values()), name
+        assert signature.return_annotation not in ("Any", inspect.Signature.empty), name

@@ -1,4 +1,5 @@
-"""Stage 3, SQL → rows: the only package that imports a database engine (duckdb.py).
+"""Stage 3, SQL → rows: the only package that imports a database engine.
 
-Each module opens a confined connection, runs one SELECT, and turns engine errors into DataError.
+``duckdb.py`` opens a confined connection, runs one SELECT, and turns engine errors into
+DataError; ``parquet.py`` writes ``run --format parquet`` output through DuckDB.
 """

@@ -1,4 +1,4 @@
-"""Run compiled SQL in a locked-down DuckDB: the only module of kpictl that imports duckdb.
+"""Run compiled SQL in a locked-down DuckDB (with ``engine.parquet``, the only modules importing duckdb).
 
 A connection sees exactly the declared source files, as views named after the sources
 (globs expanded here, so an empty glob is a clear error), or in-memory tables built from
@@ -8,7 +8,7 @@ opened in an order that matters (measured on DuckDB 1.x): extensions never autol
 views (creating them fails once the configuration is locked), then the configuration locked so
 that no SQL can reopen it. Since allowed paths are also writable, only a single SELECT
 statement is ever executed. DuckDB's errors become ``DataError`` pointing at the KPI, with
-the SQL attached. ``to_parquet`` writes ``run --format parquet`` output.
+the SQL attached.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import duckdb
 from kpictl.errors import DataError, InvalidProject, KpiError, Location, SpecError
 from kpictl.language import paths
 from kpictl.model import Config, Lookup, Row, Source
+from kpictl.sql import periods
 from kpictl.sql.quoting import identifier, literal
 
 if TYPE_CHECKING:
@@ -58,14 +59,15 @@ def execute(
         check_lookup_keys(con, compiled.lookups)
         try:
             result = run_select(con, compiled.sql, compiled.params, timeout=timeout)
-        except duckdb.InterruptException:
-            hint = "narrow the range with --from/--to, or look for a KPI reading far too many rows"
-            raise DataError(f"the query was stopped after {timeout:g} s", hint=hint, sql=compiled.sql) from None
         except duckdb.Error as error:
             raise _data_error(error, compiled) from None
     width = len(compiled.by)
     rows = [Row(r[0], r[1], dict(zip(compiled.by, r[2 : 2 + width], strict=True)), r[2 + width]) for r in result]
     _check_finite(rows, compiled, config)
+    if (count := len({row.period for row in rows})) > periods.MAX_PERIODS:  # the range came from the data
+        first, last = min(r.period for r in rows), max(r.period for r in rows)
+        message = f"the run spans {count:,} periods, from {first} to {last}: more than {periods.MAX_PERIODS:,}"
+        raise DataError(message, hint=periods.RANGE_HINT)
     return rows
 
 
@@ -100,11 +102,24 @@ def run_select(
     if kinds != ["SELECT"]:
         found = ", ".join(kinds) or "nothing"
         raise SpecError(f"refused to run: kpictl runs exactly one SELECT statement, this SQL has {found}", sql=sql)
-    timer = threading.Timer(timeout, con.interrupt)
+    timed_out = threading.Event()
+
+    def stop() -> None:
+        timed_out.set()
+        con.interrupt()
+
+    timer = threading.Timer(timeout, stop)
     timer.start()
     try:
         cursor = con.execute(sql, dict(params)) if params else con.execute(sql)
         return cursor.fetchall()
+    except (duckdb.InterruptException, RuntimeError) as error:  # the timer, or Ctrl-C
+        if isinstance(error, RuntimeError) and "interrupt" not in str(error).lower():
+            raise
+        if not timed_out.is_set():
+            raise KeyboardInterrupt from None  # the CLI says "interrupted" and exits 130
+        hint = "narrow the range with --from/--to, or look for a KPI reading far too many rows"
+        raise DataError(f"the query was stopped after {timeout:g} s", hint=hint, sql=sql) from None
     except duckdb.PermissionException as error:
         message = f"refused: the query reaches outside the declared sources ({_first_line(error)})"
         raise SpecError(message, sql=sql) from None
@@ -147,6 +162,10 @@ def connect(
 
 
 def _create_view(con: duckdb.DuckDBPyConnection, source: Source, files: list[str]) -> None:
+    empty = next((f for f in files if _format(source) == "csv" and os.path.getsize(f) == 0), None)
+    if empty is not None:  # DuckDB would read one unnamed column, and blame the time column
+        message = f"source '{source.name}': {os.path.basename(empty)} is an empty file (0 bytes)"
+        raise DataError(message, at=source.at, hint="a CSV file starts with a header line")
     try:
         con.execute(f"CREATE VIEW {identifier(source.name)} AS {_reader(con, source, files)}")
     except duckdb.Error as error:  # binding the view reads the files' metadata: a broken file fails here
@@ -248,7 +267,7 @@ def source_files(config: Config, source: Source) -> list[str]:
     inside the project or an allowed folder (language/paths.py), each once."""
     allowed = paths.roots(config.root, config.allowed)
     where = os.path.join(config.root, source.path)
-    hint = f"paths are relative to {os.path.join(config.root, 'kpictl.yml')}"
+    hint = "paths are relative to the folder of kpictl.yml"
     if not paths.inside(os.path.join(config.root, paths.static_part(source.path)), allowed):
         message = f"source '{source.name}': path leaves the project: {source.path}"
         raise SpecError(message, at=source.at, hint=paths.HINT)
@@ -266,6 +285,9 @@ def source_files(config: Config, source: Source) -> list[str]:
     except OSError as exc:  # a folder that cannot be listed
         raise DataError(f"source '{source.name}': cannot read {source.path}: {exc.strerror}", at=source.at) from None
     if not found:
+        other = "csv" if _format(source) == "parquet" else "parquet"
+        if os.path.isdir(where) and paths.expand(where, f"**/*.{other}"):
+            hint = f"the folder has .{other} files: declare format: {other} on the source"
         raise DataError(f"source '{source.name}': no file matches '{tried}'", at=source.at, hint=hint)
     if not all(paths.inside(f, allowed) for f in found):
         raise SpecError(
@@ -382,42 +404,25 @@ def _data_error(error: duckdb.Error, compiled: CompiledQuery) -> DataError:
 
     DuckDB names a column in double quotes or as "source column x"; ``compiled.aliases`` and
     ``compiled.reads`` say which KPI computes or reads it. Otherwise the query's first KPI.
+    Quoted values are masked (``Could not convert string '…' to INT32``): they come from the data,
+    and this message goes to CI logs and annotations, where a secret in the data must not.
     """
-    message = _first_line(error)
-    named = re.findall(r'"([^"]+)"|source column (\w+)', message)
+    raw = _first_line(error)
+    named = re.findall(r'"([^"]+)"|source column (\w+)', raw)
     names = [quoted or bare for quoted, bare in named]
     owners = [compiled.aliases.get(name) for name in names]
     owners += [kpi for name in names for kpi, columns in compiled.reads.items() if name in columns]
     blamed = next((kpi for kpi in owners if kpi in compiled.at), next(iter(compiled.at), None))
     at = compiled.at.get(blamed) if blamed else None
     kpis = ", ".join(compiled.kpis)
-    return DataError(message, at=at or Location(), hint=f"while computing {kpis}" if kpis else None, sql=compiled.sql)
+    hint = f"while computing {kpis}" if kpis else None
+    message = re.sub(r"'[^']*'", "'…'", raw)
+    if "Conversion Error" in raw:  # "invalid date field format: "03/04/2025"": a value, masked too
+        message = re.sub(r'"[^"]*"', '"…"', message)
+        if "date" in raw.lower():
+            hint = "dates are read as ISO (YYYY-MM-DD): declare the source's date_format, e.g. '%m/%d/%Y'"
+    return DataError(message, at=at or Location(), hint=hint, sql=compiled.sql)
 
 
 def _first_line(error: BaseException) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-
-
-def to_parquet(names: Sequence[str], types: Sequence[str], columns: Sequence[Sequence[Any]]) -> bytes:
-    """A Parquet file of ``columns`` (lists of values) named ``names``, of DuckDB ``types``, as bytes.
-
-    The values go in as parameters, never as SQL text (one unnest per column, zipped by DuckDB);
-    the file is written in a private temporary folder, with one thread so that the same rows
-    always give the same bytes.
-    """
-    import tempfile
-
-    select = ", ".join(
-        f"unnest(${i}::{kind}[]) AS {identifier(name)}"
-        for i, (name, kind) in enumerate(zip(names, types, strict=True), 1)
-    )
-    with tempfile.TemporaryDirectory(prefix="kpictl-") as folder:
-        path = os.path.join(folder, "rows.parquet")
-        con = duckdb.connect(":memory:", config={"threads": 1})
-        try:
-            con.execute(f"CREATE TABLE result AS SELECT {select}", list(columns))
-            con.execute(f"COPY result TO {literal(path)} (FORMAT parquet)")
-        finally:
-            con.close()
-        with open(path, "rb") as file:
-            return file.read()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -111,21 +110,16 @@ def annotate(
     row, each at its period's end, towards the bound in force for that row (a size's bound
     scaled to the row's period). Rows that already meet their bound, or have no target or no
     value, are left as they are.
-
-    Linear in the rows: each series keeps only its last ``last_n`` non-NULL points (a bounded
-    deque), which are exactly the points :func:`forecast` would keep from the whole history,
-    since rows are visited in period order and a series has one row per period.
     """
-    if last_n < 2:
-        raise ValueError("a line needs last_n >= 2 points")
-    history: dict[tuple[str, tuple[tuple[str, Any], ...]], deque[tuple[dt.date, float]]] = {}
+    history: dict[tuple[str, tuple[tuple[str, Any], ...]], list[tuple[dt.date, float | None]]] = {}
     out = list(rows)
     for i in sorted(range(len(out)), key=lambda i: out[i].period):  # each row sees its series so far
         row = out[i]
         key = series_key(row)
-        points = history.setdefault(key, deque(maxlen=last_n))
-        if row.value is not None and not is_missing(row.value):  # forecast() skips these too
-            points.append((period_end(row.period, grain_of.get(row.kpi, "month")), float(row.value)))
+        points = history.setdefault(key, [])
+        if row.value is not None and not is_missing(row.value):  # the line uses the last last_n values
+            points.append((period_end(row.period, grain_of.get(row.kpi, "month")), row.value))
+            del points[:-last_n]  # so each row costs the same, however long its series (was quadratic)
         j, kpi = row.judgement, kpis.get(row.kpi)
         if j is None or kpi is None or kpi.target is None or j.status not in TRAJECTORY_STATUSES:
             continue

@@ -16,7 +16,10 @@ import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+from kpictl.errors import SpecError
 from kpictl.judge import forecast, targets
+from kpictl.language import formula
+from kpictl.language.resolve import nested_window, to_date_unit
 from kpictl.model import GRAINS, Kpi, Row
 
 
@@ -36,6 +39,8 @@ def companions(
         own = grain or kpi.grain or default_grain
         if not period or name in sizes or unit not in GRAINS or GRAINS.index(unit) <= GRAINS.index(own):
             continue
+        if to_date_unit("", unit, own) is not None:  # a week is not within one month: judged as it is
+            continue
         hidden = f"{name}__to_date"
         while hidden in kpis:
             hidden += "_"
@@ -52,6 +57,38 @@ def companions(
             filter_at=(),
         )
     return extra
+
+
+def problems(kpis: Mapping[str, Kpi], companions: Mapping[str, Kpi], formulas: Mapping[str, Any]) -> list[SpecError]:
+    """The levels whose value to date cannot be computed: a window of a KPI that windows itself.
+
+    ``companions`` are those of every KPI at its own grain, ``formulas`` the checked formula
+    trees by KPI name. Reported at the target, with the rule of ``resolve.nested_window``.
+    """
+    from sqlglot import exp
+
+    def refs(name: str) -> set[str]:
+        tree = formulas.get(name)
+        return set() if tree is None else {c.name for c in tree.find_all(exp.Column)} & set(kpis)
+
+    def windowed(name: str) -> bool:
+        tree = formulas.get(name)
+        return tree is not None and any(formula.derived_call(n) for n in tree.find_all(exp.Anonymous))
+
+    found = []
+    for level, companion in companions.items():
+        problem = nested_window(companion.formula, level, kpis, refs, windowed)
+        target = kpis[level].target
+        if problem is not None and target is not None:
+            found.append(
+                SpecError(
+                    f"target of {level} is judged on its value to date ({companion.formula}), which cannot be "
+                    f"computed: {problem.message.split(': ', 1)[1]}",
+                    at=target.at,
+                    hint="remove period: to judge it per period, or set targets on the KPIs it is computed from",
+                )
+            )
+    return found
 
 
 def judge(

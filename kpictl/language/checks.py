@@ -1,25 +1,28 @@
 """Semantic checks of a loaded project: names, formulas, cycles, dimensions, tests, columns.
 
-``check`` returns every problem as a list (never raises) together with the KPIs whose
-formulas and filters have been rendered through Jinja, ready for the planner. Column checks
-against the real data happen only when ``schemas`` (source → column → type) is given; this
-module never opens a file itself.
+``parse`` renders (Jinja) and parses every expression of every KPI once; ``check`` returns
+every problem as a list (never raises) together with the KPIs whose formulas and filters have
+been rendered, ready for the planner, which plans the same trees. What a name means is
+``resolve``'s rule, the one the planner applies too. Column checks against the real data
+happen only when ``schemas`` (source → column → type) is given; this module never opens a
+file itself.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from kpictl.errors import KpiError, Location, SpecError, suggest
-from kpictl.language import formula
+from kpictl.language import formula, jinja
 from kpictl.language.document import at_offset
 from kpictl.language.resolve import Resolver, Schemas, cycles, nested_window, to_date_unit
 from kpictl.model import Config, Kpi
 
 
-class _Expr(NamedTuple):
+class Expr(NamedTuple):
     """One parsed SQL text of a KPI: its formula, a filter or a dimension expression."""
 
     part: str  # "formula", "filter", "dimension 'x'"
@@ -38,17 +41,28 @@ class _Expr(NamedTuple):
         return at_offset(self.at, self.text, offset) or self.at
 
 
-def check(
-    config: Config, kpis: list[Kpi], schemas: Schemas | None = None, *, elsewhere: Collection[str] = ()
-) -> tuple[dict[str, Kpi], list[KpiError]]:
-    """All semantic problems of the project, and its KPIs by name with formulas rendered.
+@dataclass(frozen=True)
+class Parsed:
+    """Every KPI of a project rendered (Jinja) and parsed once, for ``check`` and the planner.
 
-    Each KPI is checked on its own, so that one broken KPI hides no other's problem.
-    ``elsewhere`` names KPIs that exist in files left out for their own problems ("*": a file
-    too broken to tell): a formula using one of them is not reported as using an unknown KPI.
+    ``exprs`` holds each KPI's parsed expressions (formula first, then filters, then dimension
+    expressions; those that failed are left out), ``kpis`` the KPIs whose expressions all
+    parsed, with their rendered text, and ``errors`` the duplicate names and parse problems.
     """
-    resolver = Resolver(config, schemas)
-    errors: list[KpiError] = _check_sources(config, resolver)
+
+    kpis: dict[str, Kpi]
+    exprs: dict[str, list[Expr]]
+    by_name: dict[str, Kpi]
+    errors: list[KpiError]
+
+    def formulas(self) -> dict[str, Any]:
+        """The sqlglot tree of each KPI's formula, by name (when it parsed)."""
+        return {name: found[0].tree for name, found in self.exprs.items() if found and found[0].part == "formula"}
+
+
+def parse(config: Config, kpis: list[Kpi]) -> Parsed:
+    """Render and parse every expression of every KPI (``jinja.render``, ``formula.parse``)."""
+    errors: list[KpiError] = []
     by_name: dict[str, Kpi] = {}
     for kpi in kpis:
         if kpi.name in by_name:
@@ -63,14 +77,38 @@ def check(
             continue
         by_name[kpi.name] = kpi
     rendered: dict[str, Kpi] = {}
-    exprs: dict[str, list[_Expr]] = {}
+    exprs: dict[str, list[Expr]] = {}
     for kpi in by_name.values():
-        done, parsed, problems = _render(kpi, config)
+        done, exprs[kpi.name], problems = _render(kpi, config)
         errors += problems
-        errors += _check_kpi(done or kpi, parsed, config, resolver)
         if done is not None:
-            rendered[kpi.name], exprs[kpi.name] = done, parsed
-    trees = {name: parsed[0].tree for name, parsed in exprs.items()}
+            rendered[kpi.name] = done
+    return Parsed(rendered, exprs, by_name, errors)
+
+
+def check(
+    config: Config,
+    kpis: list[Kpi],
+    schemas: Schemas | None = None,
+    *,
+    elsewhere: Collection[str] = (),
+    parsed: Parsed | None = None,
+) -> tuple[dict[str, Kpi], list[KpiError]]:
+    """All semantic problems of the project, and its KPIs by name with formulas rendered.
+
+    Each KPI is checked on its own, so that one broken KPI hides no other's problem.
+    ``elsewhere`` names KPIs that exist in files left out for their own problems ("*": a file
+    too broken to tell): a formula using one of them is not reported as using an unknown KPI.
+    ``parsed`` is ``parse(config, kpis)`` when the caller has it already.
+    """
+    parsed = parsed or parse(config, kpis)
+    resolver = Resolver(config, schemas)
+    errors: list[KpiError] = _check_sources(config, resolver) + parsed.errors
+    by_name, rendered = parsed.by_name, parsed.kpis
+    exprs = {name: parsed.exprs[name] for name in rendered}
+    for kpi in by_name.values():
+        errors += _check_kpi(rendered.get(kpi.name, kpi), parsed.exprs[kpi.name], config, resolver)
+    trees = {name: found[0].tree for name, found in exprs.items()}
     known = set(by_name) | set(elsewhere) if "*" not in elsewhere else None
     errors += _check_references(rendered, exprs, set(by_name), known)
     errors += _check_cycles(rendered, exprs)
@@ -80,17 +118,17 @@ def check(
     return rendered, errors
 
 
-def _render(kpi: Kpi, config: Config) -> tuple[Kpi | None, list[_Expr], list[KpiError]]:
+def _render(kpi: Kpi, config: Config) -> tuple[Kpi | None, list[Expr], list[KpiError]]:
     """The KPI with Jinja expanded and every expression parsed, or None and its problems."""
     errors: list[KpiError] = []
-    parsed: list[_Expr] = []
+    parsed: list[Expr] = []
 
     def one(text: str, kind: str, part: str, at: Location) -> str:
         try:
-            done = formula.render(text, config.vars, at)
+            done = jinja.render(text, config.vars, at)
             exact = done == text
             tree = formula.parse(done, kind, at, exact=exact)
-            parsed.append(_Expr(part, done, at, exact, tree, formula.column_offsets(tree)))
+            parsed.append(Expr(part, done, at, exact, tree, formula.column_offsets(tree)))
             return done
         except SpecError as exc:
             errors.append(exc)
@@ -149,7 +187,7 @@ def _check_sources(config: Config, resolver: Resolver) -> list[KpiError]:
     return errors
 
 
-def _check_kpi(kpi: Kpi, exprs: list[_Expr], config: Config, resolver: Resolver) -> list[KpiError]:
+def _check_kpi(kpi: Kpi, exprs: list[Expr], config: Config, resolver: Resolver) -> list[KpiError]:
     if kpi.derived:
         return _check_derived(kpi)
     try:
@@ -211,7 +249,7 @@ def _check_derived(kpi: Kpi) -> list[KpiError]:
 
 
 def _check_references(
-    kpis: dict[str, Kpi], exprs: dict[str, list[_Expr]], names: set[str], known: set[str] | None
+    kpis: dict[str, Kpi], exprs: dict[str, list[Expr]], names: set[str], known: set[str] | None
 ) -> list[KpiError]:
     """Every name of a derived formula is a KPI (``known`` None: some file could not be read)."""
     errors: list[KpiError] = []
@@ -234,7 +272,7 @@ def _check_references(
     return errors
 
 
-def _check_cycles(kpis: dict[str, Kpi], exprs: dict[str, list[_Expr]]) -> list[KpiError]:
+def _check_cycles(kpis: dict[str, Kpi], exprs: dict[str, list[Expr]]) -> list[KpiError]:
     order = {name: i for i, name in enumerate(kpis)}
     deps = {
         k.name: sorted(exprs[k.name][0].columns.keys() & set(kpis), key=order.__getitem__)
@@ -244,7 +282,7 @@ def _check_cycles(kpis: dict[str, Kpi], exprs: dict[str, list[_Expr]]) -> list[K
     return [_cycle_error(cycle, order, exprs) for cycle in cycles(deps)]
 
 
-def _check_windows(kpis: dict[str, Kpi], exprs: dict[str, list[_Expr]], config: Config) -> list[KpiError]:
+def _check_windows(kpis: dict[str, Kpi], exprs: dict[str, list[Expr]], config: Config) -> list[KpiError]:
     """Windows over KPIs that window themselves, and to_date() units finer than the KPI's grain."""
     from sqlglot import exp
 
@@ -264,14 +302,14 @@ def _check_windows(kpis: dict[str, Kpi], exprs: dict[str, list[_Expr]], config: 
             call, at = formula.derived_call(node), expr.at_offset(formula.offset_of(node, expr.text))
             if call == "to_date":
                 problem = to_date_unit(formula.written(node), formula.window_grain(node), kpi.grain or config.grain)
-                errors += [SpecError(problem.message, at=at)] if problem else []
+                errors += [SpecError(problem.message, at=at, hint=problem.hint)] if problem else []
             if call in formula.WINDOWS:
                 problem = nested_window(formula.written(node), node.expressions[0].name, kpis, refs, windowed)
                 errors += [SpecError(problem.message, at=at, hint=problem.hint)] if problem else []
     return errors
 
 
-def _cycle_error(cycle: list[str], order: dict[str, int], exprs: dict[str, list[_Expr]]) -> SpecError:
+def _cycle_error(cycle: list[str], order: dict[str, int], exprs: dict[str, list[Expr]]) -> SpecError:
     """The cycle, starting at the KPI defined first, reported at its use of the next one."""
     first = min(range(len(cycle)), key=lambda i: order[cycle[i]])
     cycle = cycle[first:] + cycle[:first]

@@ -7,6 +7,7 @@ character that causes them. Nothing here knows what a KPI is.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -67,12 +68,42 @@ for _first in "tTfF":
     _Loader.add_implicit_resolver(
         "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list(_first)
     )
+# Numbers as YAML 1.2's core schema reads them (YAML 1.1 missed `1e-9` and `-1E3`, read `017`
+# as octal and `1_000` or `1:20` as numbers): 10, 0o17, 0x1F, 1e-9, .5, -1E3, .inf, .nan.
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _NUMBER_TAGS]
+    for first, resolvers in _Loader.yaml_implicit_resolvers.items()
+}
+_INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_FLOAT = re.compile(
+    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
+_Loader.add_implicit_resolver("tag:yaml.org,2002:int", _INT, list("-+0123456789"))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+.0123456789"))
+
+
+def _construct_int(loader: Any, node: yaml.ScalarNode) -> int:
+    text = str(node.value)
+    return int(text[2:], 8) if text.startswith("0o") else int(text[2:], 16) if text.startswith("0x") else int(text)
+
+
+def _construct_float(loader: Any, node: yaml.ScalarNode) -> float:
+    return float(str(node.value).lower().replace(".inf", "inf").replace(".nan", "nan"))
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 
 # libyaml parses about 5x faster (1,000 KPIs in 100 files: most of `validate`'s time); the pure
 # Python parser is kept for files with errors, whose messages `_yaml_error` translates.
 _FastLoader: Any = None
 if getattr(yaml, "__with_libyaml__", False):
-    _FastLoader = type("_FastLoader", (yaml.CSafeLoader,), {"yaml_implicit_resolvers": _Loader.yaml_implicit_resolvers})
+    _FastLoader = type(
+        "_FastLoader",
+        (yaml.CSafeLoader,),
+        {"yaml_implicit_resolvers": _Loader.yaml_implicit_resolvers, "yaml_constructors": _Loader.yaml_constructors},
+    )
 
 
 def _compose(text: str) -> tuple[Any, yaml.Node | None]:
@@ -143,7 +174,17 @@ class _Walker:
         self.seen.add(id(node))
         self.doc.positions[pointer] = self.mark(node)
         if isinstance(node, yaml.ScalarNode):
-            return self.loader.construct_object(node, deep=True)
+            value = self.loader.construct_object(node, deep=True)
+            if isinstance(value, float) and not math.isfinite(value):
+                self.errors.append(
+                    SpecError(
+                        f"'{node.value}' is not a finite number",
+                        at=Location(self.doc.file, *self.mark(node), pointer),
+                        hint="write a number such as 0.5, 1e-9 or -1E3",
+                    )
+                )
+                return str(node.value)
+            return value
         self.open.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):
@@ -154,8 +195,10 @@ class _Walker:
             self.open.discard(id(node))
 
     def mapping(self, node: yaml.MappingNode, pointer: str) -> dict[str, Any]:
-        self.loader.flatten_mapping(node)
+        own = {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"}
+        self.loader.flatten_mapping(node)  # `<<: *anchor` pairs first, then the mapping's own
         out: dict[str, Any] = {}
+        merged: set[str] = set()  # keys that came from a `<<` merge: the mapping's own key wins
         for key_node, value_node in node.value:
             at = Location(self.doc.file, *self.mark(key_node))
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:null":
@@ -163,6 +206,13 @@ class _Walker:
                 continue
             key = str(self.loader.construct_object(key_node))
             child = f"{pointer}/{escape(key)}"
+            if id(key_node) not in own:
+                if key in out:
+                    continue  # an earlier merge already gave it
+                merged.add(key)
+            elif key in merged:
+                merged.discard(key)
+                del out[key]
             if key in out:
                 first = self.doc.key_positions[child]
                 self.errors.append(

@@ -212,9 +212,18 @@ def cycles(deps: Mapping[str, Sequence[str]]) -> list[list[str]]:
 
 
 def to_date_unit(call: str, unit: str, grain: str) -> SpecError | None:
-    """``to_date(k, unit)`` is a period of ``unit`` containing whole periods of ``grain``."""
+    """``to_date(k, unit)`` is a period of ``unit`` containing whole periods of ``grain``.
+
+    ISO weeks make up ISO years (weekly year-to-date follows the ISO year of the week labels),
+    but not months or quarters: a week can straddle two of them, so that is refused.
+    """
     from kpictl.model import GRAINS, TO_DATE_UNITS
 
+    if grain == "week" and unit in ("month", "quarter"):
+        return SpecError(
+            f"{call} is not defined at week grain: a week can straddle two {unit}s",
+            hint=f"use to_date(…, year) (ISO years of weeks), or run at day or {unit} grain",
+        )
     if unit in TO_DATE_UNITS and GRAINS.index(unit) >= GRAINS.index(grain):
         return None
     units = ", ".join(TO_DATE_UNITS)

@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from kpictl.errors import KpiError, Location, SpecError
+from kpictl.errors import DataError, KpiError, Location, SpecError
 from kpictl.language.document import Document, escape
 
 SCHEMAS = {"project": "kpictl.schema.json", "kpis": "kpi-file.schema.json"}
@@ -37,11 +37,18 @@ def text(which: str = "all") -> str:
 
 def write(folder: Path, which: str = "all") -> list[Path]:
     """Write the schema ``which`` (or both) into ``folder`` under its published file name."""
-    folder.mkdir(parents=True, exist_ok=True)
+    if folder.exists() and not folder.is_dir():
+        raise SpecError(f"cannot write the schemas into {folder}: it is not a folder", at=Location("--write"))
     written = []
-    for kind in [which] if which in SCHEMAS else list(SCHEMAS):
-        written.append(folder / SCHEMAS[kind])
-        written[-1].write_text(text(kind), encoding="utf-8")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for kind in [which] if which in SCHEMAS else list(SCHEMAS):
+            written.append(folder / SCHEMAS[kind])
+            written[-1].write_text(text(kind), encoding="utf-8")
+    except OSError as exc:
+        raise DataError(
+            f"cannot write {written[-1] if written else folder}: {exc.strerror}", at=Location("--write")
+        ) from None
     return written
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from kpictl.errors import SpecError
 from kpictl.model import Bound, Kpi
+from kpictl.report import escape
 from kpictl.report.numbers import MISSING, format_bound, lang_of
 from kpictl.report.table import WIDTH, Column, align
 
@@ -120,13 +121,16 @@ def render(kpis: Sequence[Kpi], fmt: str = "table", lang: str = "en") -> str:
         Column("dimensions", words["dimensions"], shrink_to=10, optional=True),
     ]
     lines = [
-        (
-            k.name,
-            k.title(lang),
-            k.source or words["derived"],
-            target_summary(k, lang) or MISSING,
-            k.owner or MISSING,
-            ", ".join(d.name for d in k.dimensions) or MISSING,
+        tuple(
+            escape.line(text)  # labels and owners come from pull requests: one line, no `::` command
+            for text in (
+                k.name,
+                k.title(lang),
+                k.source or words["derived"],
+                target_summary(k, lang) or MISSING,
+                k.owner or MISSING,
+                ", ".join(d.name for d in k.dimensions) or MISSING,
+            )
         )
         for k in kpis
     ]
@@ -197,10 +201,10 @@ def _fields(kpi: Kpi, kpis: Mapping[str, Kpi]) -> list[tuple[str, str]]:
         fmt += f", {kpi.format.currency}"
     fields = [
         ("name", kpi.name),
-        ("label", " | ".join(f"{lang}: {text}" for lang, text in kpi.label.items()) or MISSING),
+        ("label", " | ".join(f"{lang}: {escape.line(text)}" for lang, text in kpi.label.items()) or MISSING),
         ("description", _prose(kpi.description)),
-        ("owner", kpi.owner or MISSING),
-        ("tags", ", ".join(kpi.tags) or MISSING),
+        ("owner", escape.line(kpi.owner) if kpi.owner else MISSING),
+        ("tags", ", ".join(escape.line(t) for t in kpi.tags) or MISSING),
         ("defined in", f"{kpi.file}:{kpi.at.line}" if kpi.at.line else kpi.file),
         ("source", kpi.source or "— (derived from other KPIs)"),
         ("time", kpi.time or "— (the source's)"),
@@ -236,7 +240,7 @@ def _fields(kpi: Kpi, kpis: Mapping[str, Kpi]) -> list[tuple[str, str]]:
             ("  period", target.period or "— (each period of the run)"),
             ("  rationale", _prose(target.rationale)),
         ]
-    fields.append(("tests", "\n".join(t.name for t in kpi.tests) or MISSING))
+    fields.append(("tests", "\n".join(escape.line(t.name) for t in kpi.tests) or MISSING))
     return fields
 
 
@@ -246,10 +250,13 @@ def render_one(kpi: Kpi, kpis: Mapping[str, Kpi], sql: str) -> str:
     width = max(len(name) for name, _ in fields) + 2
     lines = []
     for name, text in fields:
-        first, *rest = text.split("\n")
+        # Multi-line values (a block-scalar formula) keep their column; each of their lines is
+        # escaped: a label or tag cannot put a control character or a `::` command into a CI log.
+        first, *rest = (escape.line(piece) for piece in text.split("\n"))
         lines.append(f"{name:<{width}}{first}".rstrip())
-        lines += [" " * width + more for more in rest]  # multi-line values keep their column
-    return "\n".join([*lines, "", "lineage", *lineage(kpi, kpis), "", "sql", sql.rstrip("\n")])
+        lines += [" " * width + more for more in rest]
+    tree = [escape.line(node) for node in lineage(kpi, kpis)]
+    return "\n".join([*lines, "", "lineage", *tree, "", "sql", sql.rstrip("\n")])
 
 
 def _inherited(kpi: Kpi, kpis: Mapping[str, Kpi]) -> str:

@@ -157,7 +157,7 @@ def to_parquet(rows: Sequence[Row], *, by: Sequence[str] = ()) -> bytes:
 
     Dimension columns get the type of their values (VARCHAR, BIGINT, DOUBLE, BOOLEAN, DATE,
     TIMESTAMP; mixed or other values are written as text). The engine writes the file
-    (``engine.duckdb.to_parquet``); the bytes are returned so that :func:`emit` alone decides
+    (``engine.parquet``); the bytes are returned so that :func:`emit` alone decides
     where output lands.
     """
     names, table = records(rows, by)
@@ -171,9 +171,9 @@ def to_parquet(rows: Sequence[Row], *, by: Sequence[str] = ()) -> bytes:
         elif kind == "DOUBLE":
             cols[i] = [None if v is None else float(v) for v in cols[i]]
 
-    from kpictl.engine import duckdb as engine
+    from kpictl.engine import parquet
 
-    return engine.to_parquet(names, types, cols)
+    return parquet.to_parquet(names, types, cols)
 
 
 def emit(data: str | bytes, output: str | None = None) -> None:

@@ -40,6 +40,7 @@ from kpictl.report import escape
 from kpictl.report.files import dimension_names
 from kpictl.report.i18n import texts
 from kpictl.report.numbers import format_bound, format_change, format_value, lang_of
+from kpictl.sql import periods
 
 WIDTH = 100
 GAP = 2
@@ -119,6 +120,15 @@ def infer_grain(periods: Sequence[dt.date]) -> str | None:
     return next((grain for grain, low, high in _GRAIN_DAYS if low <= min(gaps) <= high), None)
 
 
+def fitting_grain(day: dt.date, kpi: Kpi | None = None) -> str | None:
+    """The grain of a lone period (one period cannot be spaced): the KPI's own grain when the
+    period starts one, else the coarsest grain whose periods start on ``day`` (2012-12-31, a
+    Monday that starts no month, is the week 2013-W01), never a bare date for a week."""
+    if kpi is not None and kpi.grain and periods.start(kpi.grain, day) == day:
+        return kpi.grain
+    return next((g for g in ("year", "quarter", "month", "week") if periods.start(g, day) == day), None)
+
+
 def period_label(day: dt.date, grain: str | None) -> str:
     """The period containing ``day`` as people name it: ``2025-12``, ``2025-Q4``, ``2025-W49``."""
     if grain == "year":
@@ -168,13 +178,13 @@ def _reaches(kpi: Kpi | None, upto: Sequence[Row], grain: str | None, lang: str)
     # towards the bound in force for this row (a size's bound scaled to its period)
     in_force = j is not None and (j.min, j.max) != (None, None)
     target = Target(Bound(j.min, j.max), by=kpi.target.by) if j is not None and in_force else kpi.target
-    projection = forecast(points, target, dims=last.dims)
-    if projection.slope_per_day is None:  # fewer than two values: no pace to speak of
+    pace = forecast(points, target, dims=last.dims)
+    if pace.slope_per_day is None:  # fewer than two values: no pace to speak of
         return ""
-    if projection.reaches_on is None:
+    if pace.reaches_on is None:
         return word("never", lang)
-    label = period_label(projection.reaches_on, grain)
-    return f"{label} ({word('late', lang)})" if projection.reaches_by_deadline is False else label
+    label = period_label(pace.reaches_on, grain)
+    return f"{label} ({word('late', lang)})" if pace.reaches_by_deadline is False else label
 
 
 def latest(rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = (), lang: str = "en") -> View:
@@ -194,7 +204,7 @@ def latest(rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = 
         row, before = series[at], (series[at - 1] if at > 0 else None)
         kpi = kpis.get(row.kpi)
         fmt = kpi.format if kpi is not None else Format()
-        grain = infer_grain([r.period for r in series]) or run_grain
+        grain = infer_grain([r.period for r in series]) or run_grain or fitting_grain(row.period, kpi)
         j = row.judgement
         # the bound in force for this row (scaled to its period, or none for one part of a size)
         bound = (j.min, j.max) if j is not None else (None, None)

@@ -24,8 +24,9 @@ from kpictl.model import Kpi
 
 # Aggregates whose per-period values add up to the value of a window.
 _ADDITIVE = (exp.Count, exp.CountIf, exp.Sum)
-# Aggregates that are 0, not NULL, over zero rows (kpictl's sum of no values is 0, like a count).
-_ZERO_WHEN_EMPTY = (exp.Count, exp.CountIf, exp.Sum, exp.ApproxDistinct)
+# Aggregates that are 0, not NULL, over zero rows. A sum is 0 over zero rows too, but NULL over
+# rows whose values are all NULL (unknown, not nothing): decompose() writes that rule out.
+_ZERO_WHEN_EMPTY = (exp.Count, exp.CountIf, exp.ApproxDistinct)
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,14 @@ def decompose(tree: exp.Expr, conditions: list[exp.Expr]) -> tuple[exp.Expr, lis
             count = add(exp.Count(this=node.this.copy()), own, "sum", "0")
             zero = exp.Literal.number(0)
             return exp.Paren(this=exp.Div(this=total, expression=exp.Nullif(this=count, expression=zero)))
+        if isinstance(node, exp.Sum):
+            # 0 where no row reaches the sum, NULL where rows do but all their values are NULL:
+            # the row count travels as its own additive partial, so windows keep the rule too.
+            total = add(node.copy(), own, "recompute" if distinct else "sum", None)
+            rows = add(exp.Count(this=exp.Star()), own, "sum", "0")
+            zero = exp.Literal.number(0)
+            none = exp.If(this=exp.EQ(this=rows, expression=zero), true=zero)
+            return exp.Paren(this=exp.Case(ifs=[none], default=total))
         if isinstance(node, _ADDITIVE) and not distinct:
             combine = "sum"
         elif isinstance(node, (exp.Min, exp.Max)):
@@ -119,7 +128,7 @@ def decompose(tree: exp.Expr, conditions: list[exp.Expr]) -> tuple[exp.Expr, lis
     return tree.transform(split), specs
 
 
-def empty_value(sql: str, empties: dict[str, str | None]) -> str | None:
+def empty_value(tree: exp.Expr, empties: dict[str, str | None]) -> str | None:
     """The value of an expression when its columns take their value over zero rows.
 
     ``empties`` maps column names to SQL constants (None for NULL). Returns SQL, or None when
@@ -128,7 +137,7 @@ def empty_value(sql: str, empties: dict[str, str | None]) -> str | None:
     names = {
         name: exp.Null() if value is None else tree_of(value, Location(), copy=False) for name, value in empties.items()
     }
-    folded = _fold(substitute(tree_of(sql, Location(), copy=False), names))
+    folded = _fold(substitute(tree, names))
     return None if isinstance(folded, exp.Null) else folded.sql("duckdb")
 
 
@@ -142,6 +151,17 @@ def _fold(tree: exp.Expr) -> exp.Expr:
         args = [node.this, node.expression] if isinstance(node, (exp.Binary, exp.Nullif)) else []
         if isinstance(node, exp.Paren) and isinstance(node.this, (exp.Null, exp.Literal)):
             return node.this
+        if isinstance(node, exp.EQ) and all(number(a) is not None for a in args):
+            return exp.true() if number(args[0]) == number(args[1]) else exp.false()
+        if isinstance(node, exp.Case) and not node.this:  # CASE WHEN <constant> …: the first true branch
+            for branch in node.args.get("ifs") or []:
+                if not isinstance(branch.this, exp.Boolean):
+                    return node
+                if branch.this.this:
+                    chosen: exp.Expr = branch.args["true"]
+                    return chosen
+            default: exp.Expr | None = node.args.get("default")
+            return default or exp.Null()
         if isinstance(node, exp.Nullif) and all(number(a) is not None for a in args):
             return exp.Null() if number(args[0]) == number(args[1]) else args[0]
         if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Neg)) and any(
@@ -166,26 +186,25 @@ def substitute(tree: exp.Expr, names: dict[str, exp.Expr]) -> exp.Expr:
     return tree.transform(lambda n: names[n.name].copy() if isinstance(n, exp.Column) and n.name in names else n)
 
 
-def substitute_sql(sql: str, names: dict[str, str]) -> str:
-    """Like ``substitute`` on SQL text: columns named in ``names`` become those SQL snippets."""
-    trees = {name: tree_of(text, Location(), copy=False) for name, text in names.items()}
-    return substitute(tree_of(sql, Location(), copy=False), trees).sql("duckdb")
+def substitute_sql(tree: exp.Expr, names: dict[str, exp.Expr]) -> str:
+    """``substitute`` written as DuckDB SQL."""
+    return substitute(tree, names).sql("duckdb")
 
 
 # Aggregates that measure a size (they grow with the rows): a bound on them is per period.
 _SIZE_AGGREGATES = (exp.Count, exp.CountIf, exp.Sum, exp.ApproxDistinct)
 
 
-def is_size(formula: str, derived: bool, inputs: dict[str, bool]) -> bool:
+def is_size(formula: str | exp.Expr, derived: bool, inputs: dict[str, bool]) -> bool:
     """True when a KPI measures a size (revenue, a count), False for a level (a rate, an average).
 
     A size is the sum or count of rows, combined without division: it grows with the period's
     length and with the share of rows a breakdown keeps. So a target bound on it is meant for
     the whole and for the target's period; a level (``count(*) filter (...) / count(*)``,
     ``avg(x)``, ``quantile_cont(x, 0.9)``) holds in every group and every period. ``inputs``
-    says which KPIs a derived formula reads are sizes.
+    says which KPIs a derived formula reads are sizes. ``formula`` is its text or its tree.
     """
-    tree = tree_of(formula, Location(), copy=False)
+    tree = tree_of(formula, Location(), copy=False) if isinstance(formula, str) else formula
     if any(not _inside_aggregate(node) for node in tree.find_all(exp.Div, exp.IntDiv, exp.Mod)):
         return False
     if derived:
@@ -195,17 +214,22 @@ def is_size(formula: str, derived: bool, inputs: dict[str, bool]) -> bool:
     return bool(aggregates) and all(isinstance(node, _SIZE_AGGREGATES) for node in aggregates)
 
 
-def size_kpis(kpis: Mapping[str, Kpi]) -> set[str]:
-    """The KPIs of ``kpis`` that measure a size (:func:`is_size`), a derived one by its inputs."""
+def size_kpis(kpis: Mapping[str, Kpi], trees: Mapping[str, exp.Expr] | None = None) -> set[str]:
+    """The KPIs of ``kpis`` that measure a size (:func:`is_size`), a derived one by its inputs.
+
+    ``trees`` are the checked formula trees by KPI name (``checks.parse``), parsed here if absent.
+    """
     sizes: dict[str, bool] = {}
 
     def visit(name: str) -> bool:
         if name not in sizes:
             kpi = kpis[name]
             sizes[name] = False  # a cycle (reported by validate) reads as a level
-            refs = kpi_refs(tree_of(kpi.formula, kpi.at, copy=False)) if kpi.derived else set()
+            given = (trees or {}).get(name)
+            tree = given if given is not None else tree_of(kpi.formula, kpi.at, copy=False)
+            refs = kpi_refs(tree) if kpi.derived else set()
             inputs = {ref: visit(ref) for ref in refs if ref in kpis}
-            sizes[name] = is_size(kpi.formula, kpi.derived, inputs)
+            sizes[name] = is_size(tree, kpi.derived, inputs)
         return sizes[name]
 
     return {name for name in kpis if visit(name)}

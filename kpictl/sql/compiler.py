@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from sqlglot import exp
+
 from kpictl.errors import Location, SpecError
 from kpictl.model import Lookup
 from kpictl.sql import periods
-from kpictl.sql.aggregates import empty_value, substitute_sql
+from kpictl.sql.aggregates import empty_value, substitute_sql, tree_of
 from kpictl.sql.planner import Derived, Measure, Partial, Plan, Scan, Window, dim_alias
 from kpictl.sql.quoting import comment, identifier, literal
 
@@ -56,7 +58,7 @@ def compile(plan: Plan) -> CompiledQuery:
     query = _Query(plan)
     scans = list(enumerate(plan.scans, 1))
     ctes = [query.aggregate(number, scan) for number, scan in scans]
-    ctes += [query.range(key) for key in dict.fromkeys(_range_key(s) for s in plan.scans) if query.needs_range]
+    ctes += [query.range(key) for key in dict.fromkeys(_range_key(s) for s in plan.scans)]
     ctes += [cte for number, scan in scans for cte in query.values(number, scan)]
     ctes += [query.derived(node) for node in plan.derived]
     selects = [query.output(node) for node in plan.outputs]
@@ -94,7 +96,6 @@ class _Query:
         self.placed: dict[tuple[str, str, Window | None], tuple[str, str]] = {}  # → (relation, column)
         self.empty: dict[tuple[str, str, Window | None], str | None] = {}  # value over zero rows
         self.dims = [dim_alias(name) for name in plan.by]
-        self.needs_range = plan.start is None or plan.end is None
         kpis = [d.kpi for d in plan.derived]
         self.names = {
             (d.kpi, d.grain): f"derived_{d.kpi}" + (f"_{d.grain}" if kpis.count(d.kpi) > 1 else "")
@@ -106,30 +107,24 @@ class _Query:
         return f"${name}"
 
     def bound(self, grain: str, which: str) -> str | None:
-        """``$from_<grain>`` (first period), ``$to_<grain>`` (last), ``$until_<grain>`` (day after)."""
+        """``$from_<grain>`` (the first period shown) or ``$to_<grain>`` (the last), None without."""
         day = self.plan.start if which == "from" else self.plan.end
         if day is None:
             return None
-        first = periods.start(grain, day)
-        return self.param(f"{which}_{grain}", periods.shift(grain, first, 1) if which == "until" else first)
+        return self.param(f"{which}_{grain}", periods.start(grain, day))  # no day after: --to 9999-12-31 is fine
 
-    def first(self, number: int, scan: Scan) -> str:
-        """The first period a scan reads: the range start, earlier for prior() and windows."""
-        return self.first_bound(number, scan) or f"(SELECT first_ FROM {_range_name(scan)})"
+    def first(self, scan: Scan) -> str:
+        """The first period of a scan's spine: its source's first period with rows, whatever the range.
 
-    def first_bound(self, number: int, scan: Scan) -> str | None:
-        """The parameter of the first period a scan reads, None when it is its data's first."""
-        start = periods.start(scan.grain, self.plan.start) if self.plan.start else None
-        if scan.read_from is not None and scan.read_from != start:
-            return self.param(f"read_{number}", scan.read_from)
-        return self.bound(scan.grain, "from")
+        ``--from``/``--to`` only choose which periods are shown (:meth:`output`): a cumulative,
+        rolling, prior or to-date value reads the periods before the first one shown, and the
+        breakdown groups are those of the whole data, so a value never depends on the range.
+        """
+        return f"(SELECT first_ FROM {_range_name(scan)})"
 
     # -- per scan: grouped aggregates, then spine, recomputed windows and values -------------
     def aggregate(self, number: int, scan: Scan) -> str:
-        first, until = self.first_bound(number, scan), self.bound(scan.grain, "until")
-        rows = self.rows[number] = [f"{scan.time} IS NOT NULL"]
-        rows += [f"CAST({scan.time} AS DATE) >= {first}"] if first else []
-        rows += [f"CAST({scan.time} AS DATE) < {until}"] if until else []
+        rows = self.rows[number] = [f"{scan.time} IS NOT NULL"]  # every period: see first()
         rows += [f"({condition})" for condition in scan.where]
         kpis = [{"name": m.kpi, "at": _where(m.at)} for m in scan.measures]
         by_text = scan.grain + "".join(f", {d.name}" for d in scan.dims)
@@ -157,13 +152,13 @@ class _Query:
 
     def values(self, number: int, scan: Scan) -> list[str]:
         spine, values = f"spine_{number}", f"values_{number}"
-        last = self.bound(scan.grain, "to") or f"(SELECT last_ FROM {_range_name(scan)})"
+        last = f"(SELECT last_ FROM {_range_name(scan)})"
         ctes = [
             _render(
                 "spine.sql.j2",
                 name=spine,
                 scan_name=f"scan_{number}",
-                lo=self.first(number, scan),
+                lo=self.first(scan),
                 hi=last,
                 step=periods.interval(scan.grain),
                 dims=self.dims,
@@ -210,9 +205,9 @@ class _Query:
         if window.kind == "rolling":
             lower = f"CAST(sp.period_ - {periods.interval(scan.grain, window.n - 1)} AS DATE)"
         elif window.kind == "to_date":
-            lower = f"CAST(date_trunc('{window.unit}', sp.period_) AS DATE)"
-        else:  # cumulative: from the first period of the range
-            lower = self.bound(scan.grain, "from") or f"(SELECT first_ FROM {_range_name(scan)})"
+            lower = f"CAST({_to_date_start(window.unit, scan.grain, 'sp.period_')} AS DATE)"
+        else:  # cumulative: from the first period of the data
+            lower = self.first(scan)
         partials = list(dict.fromkeys(p for m in users for p in _recomputed(scan, m)))
         return _render(
             "window.sql.j2",
@@ -227,21 +222,18 @@ class _Query:
             what=f"{window.name} of {', '.join(m.kpi for m in users)}",
         )
 
-    def _windowed(self, partial: Partial, window: Window, grain: str, recomputed: str | None) -> str:
+    def _windowed(self, partial: Partial, window: Window, grain: str, recomputed: str | None) -> exp.Expr:
         """A partial over ``window``: combined from per-period values, or read recomputed."""
         if partial.combine == "recompute":
             return _filled(recomputed or "", partial)
-        value = _filled("s", partial)
-        start = self.bound(grain, "from")
-        if window.kind == "cumulative" and start:  # spine rows before the range were read for prior/rolling
-            value = f"CASE WHEN sp.period_ >= {start} THEN {value} END"
+        value = _filled("s", partial).sql("duckdb")
         partition = [f"sp.{identifier(d)}" for d in self.dims]
-        partition += [f"date_trunc('{window.unit}', sp.period_)"] if window.kind == "to_date" else []
+        partition += [_to_date_start(window.unit, grain, "sp.period_")] if window.kind == "to_date" else []
         frame = f"{window.n - 1} PRECEDING" if window.kind == "rolling" else "UNBOUNDED PRECEDING"
         over = (
             f"PARTITION BY {', '.join(partition)} " if partition else ""
         ) + f"ORDER BY sp.period_ ROWS BETWEEN {frame} AND CURRENT ROW"
-        return f"{partial.combine.upper()}({value}) OVER ({over})"
+        return tree_of(f"{partial.combine.upper()}({value}) OVER ({over})", Location(), copy=False)
 
     # -- derived KPIs and the result -------------------------------------------------------
     def derived(self, node: Derived) -> str:
@@ -254,12 +246,13 @@ class _Query:
         placed = {ref.alias: self.placed[(ref.kpi, node.grain, ref.window)] for ref in node.refs}
         relations = list(dict.fromkeys(relation for relation, _ in placed.values()))
         joins: dict[tuple[str, int], dict[str, str]] = {}
-        columns, empties = {}, {}
+        columns: dict[str, exp.Expr] = {}
+        empties: dict[str, str | None] = {}
         for ref in node.refs:
             relation, column = placed[ref.alias]
             empties[ref.alias] = None if ref.shift else self.empty[(ref.kpi, node.grain, ref.window)]
             if len(relations) == 1 and not ref.shift:
-                columns[ref.alias] = f"k.{identifier(column)}"
+                columns[ref.alias] = _column("k", column)
                 continue
             if (relation, ref.shift) not in joins:
                 period = f"CAST(k.period_ - {periods.interval(node.grain, ref.shift)} AS DATE)"
@@ -269,11 +262,12 @@ class _Query:
                     "period": period if ref.shift else "k.period_",
                 }
             alias = joins[(relation, ref.shift)]["alias"]
-            columns[ref.alias] = f"{alias}.{identifier(column)}"
-            if empties[ref.alias] is not None:
-                columns[ref.alias] = (
-                    f"CASE WHEN {alias}.period_ IS NULL THEN {empties[ref.alias]} ELSE {columns[ref.alias]} END"
+            columns[ref.alias] = _column(alias, column)
+            if empties[ref.alias] is not None:  # no row of this input: its value over zero rows
+                case = (
+                    f"CASE WHEN {alias}.period_ IS NULL THEN {empties[ref.alias]} ELSE {alias}.{identifier(column)} END"
                 )
+                columns[ref.alias] = tree_of(case, Location())
         name = self.names[(node.kpi, node.grain)]
         self.placed[(node.kpi, node.grain, None)] = (name, "value_")
         self.empty[(node.kpi, node.grain, None)] = empty_value(node.expr, empties)
@@ -289,14 +283,27 @@ class _Query:
         )
 
     def output(self, node: Node) -> dict[str, str]:
+        """The rows of one KPI shown: the periods of the range (all of them without one)."""
         relation, column = self.placed[(node[0], node[1], None)]
-        start = self.bound(node[1], "from")
+        shown = [f"period_ >= {start}" for start in [self.bound(node[1], "from")] if start]
+        shown += [f"period_ <= {end}" for end in [self.bound(node[1], "to")] if end]
         return {
             "kpi": node[0],
             "relation": relation,
             "column": column,
-            "where": f" WHERE period_ >= {start}" if start else "",
+            "where": f" WHERE {' AND '.join(shown)}" if shown else "",
         }
+
+
+def _to_date_start(unit: str, grain: str, period: str) -> str:
+    """The first day of the ``unit`` (year, quarter…) a period of ``grain`` accumulates in.
+
+    Weeks are labelled by ISO week (2013-W01 starts on 2012-12-31), so weekly year-to-date
+    runs over the ISO year of the labels, never over the calendar year of a week's Monday.
+    """
+    return (
+        f"date_trunc('isoyear', {period})" if grain == "week" and unit == "year" else f"date_trunc('{unit}', {period})"
+    )
 
 
 def _range_key(scan: Scan) -> tuple[str, str]:
@@ -317,10 +324,17 @@ def _recomputed(scan: Scan, measure: Measure) -> list[Partial]:
     return [p for p in _used(scan, measure) if p.combine == "recompute"]
 
 
-def _filled(relation: str, partial: Partial) -> str:
+def _filled(relation: str, partial: Partial) -> exp.Expr:
     """A partial read from a LEFT JOIN: a period without rows gets the partial's empty value."""
-    column = f"{relation}.{identifier(partial.alias)}"
-    return f"COALESCE({column}, {partial.empty})" if partial.empty is not None else column
+    column = _column(relation, partial.alias)
+    if partial.empty is None:
+        return column
+    return exp.Coalesce(this=column, expressions=[tree_of(partial.empty, Location())])
+
+
+def _column(relation: str, name: str) -> exp.Column:
+    """``relation."name"``: the relation is one of the compiler's own short aliases (s, k, j1)."""
+    return exp.Column(this=exp.to_identifier(name, quoted=True), table=exp.to_identifier(relation, quoted=False))
 
 
 def _where(at: Location) -> str:

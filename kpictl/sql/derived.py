@@ -9,7 +9,6 @@ exactly. This module rewrites formulas; it does not know scans, SQL layout or da
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -19,7 +18,6 @@ from kpictl.errors import Location, SpecError
 from kpictl.language.formula import WINDOWS, window_grain, written
 from kpictl.language.resolve import nested_window, to_date_unit
 from kpictl.model import Kpi
-from kpictl.sql import periods
 from kpictl.sql.aggregates import null_safe, tree_of
 
 
@@ -45,36 +43,29 @@ class Ref:
     shift: int = 0
     window: Window | None = None
 
-    def reach(self, grain: str, first: dt.date) -> dt.date:
-        """The first period of the input needed to compute this term from period ``first`` on."""
-        if self.window is None:
-            return periods.shift(grain, first, -self.shift)
-        if self.window.kind == "rolling":
-            return periods.shift(grain, first, 1 - self.window.n)
-        if self.window.kind == "to_date":
-            return periods.start(grain, periods.start(self.window.unit, first))
-        return first  # cumulative starts at the first period of the range
-
 
 @dataclass(frozen=True)
 class Derived:
-    """A KPI computed from others: ``expr`` is SQL over the aliases of its ``refs``."""
+    """A KPI computed from others: ``expr`` is an expression over the aliases of its ``refs``."""
 
     kpi: str
     grain: str
-    expr: str
+    expr: exp.Expr
     refs: tuple[Ref, ...]
     at: Location = field(default_factory=Location, compare=False)
 
 
-def derive(kpi: Kpi, grain: str, kpis: Mapping[str, Kpi]) -> Derived:
+def derive(kpi: Kpi, grain: str, kpis: Mapping[str, Kpi], trees: Mapping[str, exp.Expr] | None = None) -> Derived:
     """The derived KPI ``kpi`` at ``grain``: its formula over references, divisions NULL-safe.
 
     ``kpis`` are checked (``checks``): names, argument counts and cycles are not checked
     again; only what depends on the run's grain is (a to_date() unit finer than ``grain``).
+    ``trees`` are the checked formula trees by KPI name (``checks.parse``); a KPI without one
+    (a hidden to-date companion) is parsed here.
     """
     at = kpi.formula_at if kpi.formula_at.line else kpi.at
-    tree = _expand(tree_of(kpi.formula, at), kpis, at)
+    checked = trees or {}
+    tree = _expand(_formula(kpi, checked), kpis, at, checked)
     refs: dict[Ref, Ref] = {}
 
     def term(node: exp.Expr) -> exp.Expr:
@@ -89,7 +80,7 @@ def derive(kpi: Kpi, grain: str, kpis: Mapping[str, Kpi]) -> Derived:
         return exp.column(refs[key].alias, quoted=True)
 
     expr = null_safe(tree.transform(term))
-    return Derived(kpi.name, grain, expr.sql("duckdb"), tuple(refs.values()), kpi.at)
+    return Derived(kpi.name, grain, expr, tuple(refs.values()), kpi.at)
 
 
 def _call(node: exp.Anonymous, grain: str, at: Location) -> tuple[str, int, Window | None]:
@@ -102,7 +93,7 @@ def _call(node: exp.Anonymous, grain: str, at: Location) -> tuple[str, int, Wind
         unit = window_grain(node)
         problem = to_date_unit(written(node), unit, grain)
         if problem:
-            raise SpecError(problem.message, at=at)
+            raise SpecError(problem.message, at=at, hint=problem.hint)
         return target, 0, Window("to_date", unit=unit)
     count = int(args[1].name) if len(args) > 1 else 1
     if name == "prior":
@@ -110,11 +101,17 @@ def _call(node: exp.Anonymous, grain: str, at: Location) -> tuple[str, int, Wind
     return target, 0, Window("rolling", n=count)
 
 
-def _expand(tree: exp.Expr, kpis: Mapping[str, Kpi], at: Location) -> exp.Expr:
+def _formula(kpi: Kpi, trees: Mapping[str, exp.Expr]) -> exp.Expr:
+    """The checked tree of a KPI's formula (never modified: transform copies), else parsed."""
+    found = trees.get(kpi.name)
+    return found if found is not None else tree_of(kpi.formula, kpi.formula_at, copy=False)
+
+
+def _expand(tree: exp.Expr, kpis: Mapping[str, Kpi], at: Location, trees: Mapping[str, exp.Expr]) -> exp.Expr:
     """Push every window over a derived KPI down to that KPI's own inputs, recursively."""
 
     def body(name: str) -> exp.Expr:
-        return tree_of(kpis[name].formula, kpis[name].formula_at, copy=False)
+        return _formula(kpis[name], trees)
 
     def refs(name: str) -> set[str]:
         return {c.name for c in body(name).find_all(exp.Column)} & set(kpis) if kpis[name].derived else set()
@@ -140,6 +137,6 @@ def _expand(tree: exp.Expr, kpis: Mapping[str, Kpi], at: Location) -> exp.Expr:
                 else leaf
             )
 
-        return exp.Paren(this=_expand(body(inner.name).transform(windowed_leaf), kpis, at))
+        return exp.Paren(this=_expand(body(inner.name).transform(windowed_leaf), kpis, at, trees))
 
     return tree.transform(over_leaves)

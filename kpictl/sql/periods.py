@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kpictl.model import GRAINS as GRAINS  # re-exported: the planner checks a grain here
+from kpictl.model import GRAINS as GRAINS  # the periods below are these
 
 _MONTHS = {"month": 1, "quarter": 3, "year": 12}
+#: Most periods one run may show: 20,000 days is 55 years, weeks 383 years. More is a date typo
+#: (a row or --from dated 0001-01-01) that would make a run take minutes and gigabytes.
+MAX_PERIODS = 20_000
+RANGE_HINT = "narrow the range with --from/--to or use a longer --grain; a date like 0001-01-01 is often a typo"
 #: One period as a DuckDB interval (quarters as 3 months: DuckDB and PostgreSQL agree).
 STEP = {"day": (1, "DAY"), "week": (7, "DAY"), "month": (1, "MONTH"), "quarter": (3, "MONTH"), "year": (1, "YEAR")}
 
@@ -32,6 +36,14 @@ def shift(grain: str, period: dt.date, n: int) -> dt.date:
         return period + dt.timedelta(days=n * (7 if grain == "week" else 1))
     months = period.year * 12 + period.month - 1 + n * _MONTHS[grain]
     return dt.date(months // 12, months % 12 + 1, 1)
+
+
+def count(grain: str, first: dt.date, last: dt.date) -> int:
+    """How many periods of ``grain`` the days ``first`` to ``last`` touch."""
+    a, b = start(grain, first), start(grain, last)
+    if grain in ("day", "week"):
+        return (b - a).days // (7 if grain == "week" else 1) + 1
+    return ((b.year - a.year) * 12 + b.month - a.month) // _MONTHS[grain] + 1
 
 
 def interval(grain: str, n: int = 1) -> str:

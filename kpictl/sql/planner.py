@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 
 from kpictl.errors import InvalidProject, KpiError, Location, SpecError, suggest
+from kpictl.language.checks import Expr
 from kpictl.language.resolve import Resolver, Schemas
-from kpictl.model import Config, Kpi, Lookup, Source
+from kpictl.model import GRAINS, Config, Kpi, Lookup, Source
 from kpictl.sql import periods
 from kpictl.sql.aggregates import Spec, decompose, null_safe, substitute, tree_of
 from kpictl.sql.derived import Derived, Ref, Window, derive
@@ -58,11 +59,11 @@ class Partial:
 
 @dataclass(frozen=True)
 class Measure:
-    """A source KPI inside a scan: ``expr`` is SQL over the scan's partial aliases."""
+    """A source KPI inside a scan: ``expr`` is an expression over the scan's partial aliases."""
 
     kpi: str
     alias: str
-    expr: str
+    expr: exp.Expr
     windows: tuple[tuple[Window, str], ...] = ()  # windows derived KPIs need, with their column
     at: Location = field(default_factory=Location, compare=False)
     partials: tuple[str, ...] = ()  # aliases of the scan's partials ``expr`` reads
@@ -90,7 +91,6 @@ class Scan:
     where: tuple[str, ...]  # row conditions of `run --where`
     partials: tuple[Partial, ...]
     measures: tuple[Measure, ...]
-    read_from: dt.date | None = None  # first period read: before the range for prior/windows
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,13 @@ class Plan:
     end: dt.date | None = None
 
 
+def _too_many(grain: str, count: int) -> SpecError | None:
+    if count <= periods.MAX_PERIODS:
+        return None
+    message = f"the range has {count:,} {grain}s: more than {periods.MAX_PERIODS:,} periods"
+    return SpecError(message, at=Location(pointer="--from"), hint=periods.RANGE_HINT)
+
+
 def plan(
     config: Config,
     kpis: Mapping[str, Kpi],
@@ -116,6 +123,7 @@ def plan(
     end: dt.date | str | None = None,
     where: str | None = None,
     columns: Schemas | None = None,
+    exprs: Mapping[str, Sequence[Expr]] | None = None,
 ) -> Plan:
     """Plan ``selected`` KPIs and everything they derive from, transitively.
 
@@ -125,10 +133,12 @@ def plan(
     (``engine.schemas``): with it, a bare name that is not a column of the source is looked
     for in its lookups, and a breakdown the source lacks is reported; without it, bare names
     are taken as the source's own columns. ``where`` is a row condition applied to every
-    scan. Raises SpecError (one problem) or InvalidProject.
+    scan. ``exprs`` are the trees ``checks.parse`` made of each KPI's expressions: given, they
+    are planned as they are instead of parsed again. Raises SpecError (one problem) or
+    InvalidProject.
     """
     by = tuple(dict.fromkeys(by))  # asked twice is asked once
-    planner = _Planner(config, kpis, by, Resolver(config, columns))
+    planner = _Planner(config, kpis, by, Resolver(config, columns), exprs or {})
     errors = planner.errors
     outputs: list[Node] = []
     for name in selected:
@@ -136,13 +146,14 @@ def plan(
             errors.append(SpecError(f"unknown KPI '{name}'", hint=suggest(name, kpis)))
             continue
         node = (name, grain or kpis[name].grain or config.grain)
-        if node[1] not in periods.GRAINS:
-            errors.append(SpecError(f"unknown grain '{node[1]}'", hint=suggest(node[1], periods.GRAINS)))
+        if node[1] not in GRAINS:
+            errors.append(SpecError(f"unknown grain '{node[1]}'", hint=suggest(node[1], GRAINS)))
             continue
         outputs.append(node)
         planner.visit(node, ())
     planner.report_missing_dims(outputs)
-    first, last = _date(start, "start", errors), _date(end, "end", errors)
+    (first, bad_start), (last, bad_end) = _date(start, "start"), _date(end, "end")
+    errors += bad_start + bad_end
     if first is not None and last is not None and first > last:
         errors.append(
             SpecError(
@@ -151,7 +162,11 @@ def plan(
                 hint="--from is the first day, --to the last",
             )
         )
-    scans = planner.scans(planner.lookback(outputs, first), where) if not errors else ()
+    if first is not None and last is not None and not errors:
+        for grain in sorted({g for _, g in outputs}):
+            if (too_many := _too_many(grain, periods.count(grain, first, last))) is not None:
+                errors.append(too_many)
+    scans = planner.scans(where) if not errors else ()
     if errors:
         unique = list({str(e): e for e in errors}.values())
         raise unique[0] if len(unique) == 1 else InvalidProject(unique)
@@ -159,14 +174,14 @@ def plan(
     return Plan(scans, derived, tuple(outputs), by, first, last)
 
 
-def _date(value: dt.date | str | None, what: str, errors: list[KpiError]) -> dt.date | None:
+def _date(value: dt.date | str | None, what: str) -> tuple[dt.date | None, list[KpiError]]:
+    """The date ``value`` (a date, or YYYY-MM-DD text), or None and the problem."""
     if value is None or isinstance(value, dt.date):
-        return value
+        return value, []
     try:
-        return dt.date.fromisoformat(value)
+        return dt.date.fromisoformat(value), []
     except ValueError:
-        errors.append(SpecError(f"{what} date '{value}' is not YYYY-MM-DD"))
-        return None
+        return None, [SpecError(f"{what} date '{value}' is not YYYY-MM-DD")]
 
 
 @dataclass
@@ -187,8 +202,17 @@ class _Draft:
 
 
 class _Planner:
-    def __init__(self, config: Config, kpis: Mapping[str, Kpi], by: tuple[str, ...], resolver: Resolver):
-        self.config, self.kpis, self.by, self.resolver = config, kpis, by, resolver
+    def __init__(
+        self,
+        config: Config,
+        kpis: Mapping[str, Kpi],
+        by: tuple[str, ...],
+        resolver: Resolver,
+        exprs: Mapping[str, Sequence[Expr]],
+    ):
+        self.config, self.kpis, self.by, self.resolver, self.exprs = config, kpis, by, resolver, exprs
+        #: the checked formula tree of each KPI: derived formulas are expanded from them
+        self.trees = {name: found[0].tree for name, found in exprs.items() if found and found[0].part == "formula"}
         self.errors: list[KpiError] = []
         self.drafts: dict[Node, _Draft] = {}
         self.derived: dict[Node, Derived] = {}
@@ -203,7 +227,7 @@ class _Planner:
             if not kpi.derived:
                 self.drafts[node] = self._draft(kpi, node[1])
                 return
-            derived = derive(kpi, node[1], self.kpis)
+            derived = derive(kpi, node[1], self.kpis, self.trees)
         except KpiError as error:
             self.errors.append(error)
             return
@@ -214,6 +238,11 @@ class _Planner:
                 draft.windows.append(ref.window)
         self.derived[node] = derived
         self.order.append(node)
+
+    def tree(self, kpi: Kpi, part: str, text: str, at: Location) -> exp.Expr:
+        """The checked tree of ``part`` of ``kpi`` ("formula", "dimension 'x'"), else ``text`` parsed."""
+        found = next((e.tree for e in self.exprs.get(kpi.name, ()) if e.part == part and e.text == text), None)
+        return found if found is not None else tree_of(text, at, copy=False)
 
     def report_missing_dims(self, outputs: list[Node]) -> None:
         """A breakdown one of its inputs lacks is an error at the KPI the user asked for."""
@@ -237,10 +266,10 @@ class _Planner:
         if relation != source.name:  # bucketed by a date of a lookup (its order's date)
             joins[relation] = next(lk for lk in source.lookups if lk.source == relation)
         at = kpi.formula_at if kpi.formula_at.line else kpi.at
-        tree = self._qualify(tree_of(kpi.formula, at), source, joins, at, f"formula of {kpi.name}")
+        tree = self._qualify(self.tree(kpi, "formula", kpi.formula, at), source, joins, at, f"formula of {kpi.name}")
         spots = (*kpi.filter_at, *[kpi.at] * len(kpi.filters))
         filters = [
-            self._qualify(tree_of(text, spot), source, joins, spot, f"filter of {kpi.name}")
+            self._qualify(self.tree(kpi, "filter", text, spot), source, joins, spot, f"filter of {kpi.name}")
             for text, spot in zip(kpi.filters, spots, strict=False)
         ]
         post, specs = decompose(null_safe(tree), [null_safe(f) for f in filters])
@@ -253,7 +282,8 @@ class _Planner:
             try:
                 if name in declared:
                     spot, text = declared[name].at, declared[name].expr or ""
-                    node = self._qualify(tree_of(text, spot), source, dim_joins, spot, f"dimension {name}")
+                    tree = self.tree(kpi, f"dimension '{name}'", text, spot)
+                    node = self._qualify(tree, source, dim_joins, spot, f"dimension {name}")
                 else:
                     relation = self.resolver.column(source, name, what="--by", at=kpi.at)
                     node = exp.column(name.rpartition(".")[2], table=relation, quoted=True)
@@ -281,33 +311,16 @@ class _Planner:
 
         return tree.transform(resolve)
 
-    # -- pass 2: how far back each node reads, then drafts grouped into scans ---------------
-    def lookback(self, outputs: list[Node], first: dt.date | None) -> dict[Node, dt.date]:
-        """The first period each node is needed from (prior and windows reach before the range)."""
-        earliest: dict[Node, dt.date] = {}
-        if first is None:
-            return earliest
-        for node in outputs:
-            earliest[node] = periods.start(node[1], first)
-        for node in reversed(self.order):  # every consumer before its inputs
-            if node in earliest:
-                for ref in self.derived[node].refs:
-                    need = ref.reach(node[1], earliest[node])
-                    child = (ref.kpi, node[1])
-                    earliest[child] = min(need, earliest.get(child, need))
-        return earliest
-
-    def scans(self, earliest: Mapping[Node, dt.date], where: str | None) -> tuple[Scan, ...]:
+    # -- pass 2: drafts grouped into scans ---------------
+    def scans(self, where: str | None) -> tuple[Scan, ...]:
         groups: dict[tuple[str, str, str, tuple[str, ...]], list[tuple[Node, _Draft]]] = {}
         for node, draft in self.drafts.items():
             key = (draft.source.name, draft.time, draft.grain, tuple(d.sql for d in draft.dims))
             groups.setdefault(key, []).append((node, draft))
         condition = tree_of(where, _WHERE) if where else None
-        return tuple(self._scan(members, earliest, condition) for members in groups.values())
+        return tuple(self._scan(members, condition) for members in groups.values())
 
-    def _scan(
-        self, members: list[tuple[Node, _Draft]], earliest: Mapping[Node, dt.date], where: exp.Expr | None
-    ) -> Scan:
+    def _scan(self, members: list[tuple[Node, _Draft]], where: exp.Expr | None) -> Scan:
         first = members[0][1]
         taken = {"period_", *(d.alias for d in first.dims)}
         partials: dict[str, Partial] = {}
@@ -324,7 +337,7 @@ class _Planner:
                 names[f"__p{i}"] = exp.column(partials[spec.sql].alias, quoted=True)
             windows = tuple((w, _unique(f"{draft.kpi.name}__{w.name}", taken)) for w in draft.windows)
             alias = _unique(draft.kpi.name, taken)
-            expr = substitute(draft.post, names).sql("duckdb")
+            expr = substitute(draft.post, names)
             used = tuple(partials[spec.sql].alias for spec in draft.specs)
             measures.append(Measure(draft.kpi.name, alias, expr, windows, draft.kpi.at, used, draft.reads))
         rows = (
@@ -332,7 +345,6 @@ class _Planner:
             if where is None
             else (null_safe(self._qualify(where, first.source, joins, _WHERE, "--where")).sql("duckdb"),)
         )
-        starts = [earliest[node] for node, _ in members if node in earliest]
         return Scan(
             first.source.name,
             first.time,
@@ -342,7 +354,6 @@ class _Planner:
             rows,
             tuple(partials.values()),
             tuple(measures),
-            min(starts, default=None),
         )
 
 

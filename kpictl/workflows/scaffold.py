@@ -10,7 +10,7 @@ import datetime as dt
 import random
 from pathlib import Path
 
-from kpictl.errors import Location, SpecError
+from kpictl.errors import DataError, Location, SpecError
 
 PROJECT = """\
 # yaml-language-server: $schema=https://kpictl.dev/schemas/kpictl.schema.json
@@ -101,6 +101,8 @@ def sample_rows(seed: int = 7) -> list[dict[str, object]]:
 
 def create(directory: Path, name: str | None = None) -> list[Path]:
     """Write the example project into ``directory``; refuses to overwrite a project."""
+    if directory.exists() and not directory.is_dir():
+        raise SpecError(f"cannot create a project in {directory}: it is not a folder", at=Location(str(directory)))
     if (directory / "kpictl.yml").exists():
         raise SpecError(
             f"{directory / 'kpictl.yml'} already exists",
@@ -122,7 +124,10 @@ def create(directory: Path, name: str | None = None) -> list[Path]:
     for path, text in files.items():
         if path.exists():
             continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise DataError(f"cannot write {path}: {exc.strerror or exc}", at=Location(str(path))) from None
         written.append(path)
     return written

@@ -12,7 +12,7 @@ scan_1 AS MATERIALIZED (
     AND (NOT "orders"."channel" IS NULL)
   GROUP BY 1, 2
 ),
--- range: the first and last quarter with rows in scan_1 (no --from/--to)
+-- range: the first and last quarter with rows in scan_1 (the spine spans them whatever --from/--to)
 range_orders_quarter AS (
   SELECT min(period_) AS first_, max(period_) AS last_
   FROM (

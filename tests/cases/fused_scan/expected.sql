@@ -10,16 +10,16 @@ scan_1 AS MATERIALIZED (
     CAST(date_trunc('month', CAST("orders"."order_date" AS DATE)) AS DATE) AS period_,
     "customers"."region" AS "region_",
     SUM("orders"."amount") FILTER(WHERE "orders"."status" = 'paid') AS "revenue__1",
+    COUNT(*) FILTER(WHERE "orders"."status" = 'paid') AS "revenue__2",
     COUNT(*) AS "orders_n__1",
     SUM("orders"."amount") AS "aov__1",
-    COUNT("orders"."amount") AS "aov__2",
-    COUNT(*) FILTER(WHERE "orders"."status" = 'paid') AS "paid_share__1"
+    COUNT("orders"."amount") AS "aov__2"
   FROM "orders"
   LEFT JOIN "customers" ON "customers"."customer_id" = "orders"."customer_id"
   WHERE "orders"."order_date" IS NOT NULL
   GROUP BY 1, 2
 ),
--- range: the first and last month with rows in scan_1 (no --from/--to)
+-- range: the first and last month with rows in scan_1 (the spine spans them whatever --from/--to)
 range_orders_month AS (
   SELECT min(period_) AS first_, max(period_) AS last_
   FROM (
@@ -36,10 +36,10 @@ spine_1 AS (
 values_1 AS (
   SELECT
     sp.period_, sp."region_",
-    COALESCE(s."revenue__1", 0) AS "revenue",
+    (CASE WHEN COALESCE(s."revenue__2", 0) = 0 THEN 0 ELSE s."revenue__1" END) AS "revenue",
     COALESCE(s."orders_n__1", 0) AS "orders_n",
     (COALESCE(s."aov__1", 0) / NULLIF(COALESCE(s."aov__2", 0), 0)) AS "aov",
-    COALESCE(s."paid_share__1", 0) / NULLIF(COALESCE(s."orders_n__1", 0), 0) AS "paid_share"
+    COALESCE(s."revenue__2", 0) / NULLIF(COALESCE(s."orders_n__1", 0), 0) AS "paid_share"
   FROM spine_1 AS sp
   LEFT JOIN scan_1 AS s ON s.period_ = sp.period_ AND s."region_" IS NOT DISTINCT FROM sp."region_"
 )

@@ -6,7 +6,8 @@ scan_1 AS MATERIALIZED (
   SELECT
     CAST(date_trunc('month', CAST("shipments"."ship_date" AS DATE)) AS DATE) AS period_,
     "shipments"."region" AS "region_",
-    SUM("shipments"."cost") AS "cost__1"
+    SUM("shipments"."cost") AS "cost__1",
+    COUNT(*) AS "cost__2"
   FROM "shipments"
   WHERE "shipments"."ship_date" IS NOT NULL
   GROUP BY 1, 2
@@ -17,20 +18,21 @@ scan_2 AS MATERIALIZED (
   SELECT
     CAST(date_trunc('month', CAST("orders"."order_date" AS DATE)) AS DATE) AS period_,
     "customers"."region" AS "region_",
-    SUM("orders"."amount") FILTER(WHERE "orders"."status" = 'paid') AS "revenue__1"
+    SUM("orders"."amount") FILTER(WHERE "orders"."status" = 'paid') AS "revenue__1",
+    COUNT(*) FILTER(WHERE "orders"."status" = 'paid') AS "revenue__2"
   FROM "orders"
   LEFT JOIN "customers" ON "customers"."customer_id" = "orders"."customer_id"
   WHERE "orders"."order_date" IS NOT NULL
   GROUP BY 1, 2
 ),
--- range: the first and last month with rows in scan_1 (no --from/--to)
+-- range: the first and last month with rows in scan_1 (the spine spans them whatever --from/--to)
 range_shipments_month AS (
   SELECT min(period_) AS first_, max(period_) AS last_
   FROM (
     SELECT period_ FROM scan_1
   ) AS p
 ),
--- range: the first and last month with rows in scan_2 (no --from/--to)
+-- range: the first and last month with rows in scan_2 (the spine spans them whatever --from/--to)
 range_orders_month AS (
   SELECT min(period_) AS first_, max(period_) AS last_
   FROM (
@@ -47,7 +49,7 @@ spine_1 AS (
 values_1 AS (
   SELECT
     sp.period_, sp."region_",
-    COALESCE(s."cost__1", 0) AS "cost"
+    (CASE WHEN COALESCE(s."cost__2", 0) = 0 THEN 0 ELSE s."cost__1" END) AS "cost"
   FROM spine_1 AS sp
   LEFT JOIN scan_1 AS s ON s.period_ = sp.period_ AND s."region_" IS NOT DISTINCT FROM sp."region_"
 ),
@@ -61,7 +63,7 @@ spine_2 AS (
 values_2 AS (
   SELECT
     sp.period_, sp."region_",
-    COALESCE(s."revenue__1", 0) AS "revenue"
+    (CASE WHEN COALESCE(s."revenue__2", 0) = 0 THEN 0 ELSE s."revenue__1" END) AS "revenue"
   FROM spine_2 AS sp
   LEFT JOIN scan_2 AS s ON s.period_ = sp.period_ AND s."region_" IS NOT DISTINCT FROM sp."region_"
 ),
