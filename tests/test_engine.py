@@ -585,3 +585,19 @@ def test_weekly_to_date_of_a_month_or_quarter_is_refused(config: Config, unit: s
         run(config, ["mtd"], kpis=kpis, grain="week")
     assert error.value.hint and "year" in error.value.hint
     assert run(config, ["mtd"], kpis=kpis, grain="day")  # at day grain it is defined
+
+
+def test_breakdowns_follow_the_declared_dimensions(config: Config) -> None:
+    """Issue 13, point 7: a KPI that declares dimensions breaks down by those only — a column of
+    the source, a lookup's column and an expression alike; one without declares none to check."""
+    declared = (Dimension("status"), Dimension("region"), Dimension("size", "CASE WHEN amount >= 50 THEN 'l' END"))
+    kpis = {**KPIS, "n": kpi("n", "count(*)", "orders", dimensions=declared), "share": kpi("share", "n / 2")}
+    assert run(config, ["n"], kpis=kpis, by=["region"])[("n", J, "EU")] == 2  # a lookup's column, declared
+    assert run(config, ["n"], kpis=kpis, by=["size"])[("n", J, "l")] == 2  # an expression, declared
+    for name, hint in [("channel", "add 'channel' to the dimensions of n"), ("regoin", "did you mean 'region'?")]:
+        with pytest.raises(SpecError, match=f"cannot break down n by {name}: '{name}' is not one of its dimensions"):
+            run(config, ["n"], kpis=kpis, by=[name])
+        with pytest.raises(SpecError, match=f"cannot break down share by {name}: its input 'n'") as error:
+            run(config, ["share"], kpis=kpis, by=[name])
+        assert error.value.hint == hint
+    assert run(config, ["orders_n"], by=["channel"])  # no dimensions declared: any column

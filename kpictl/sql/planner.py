@@ -277,9 +277,15 @@ class _Planner:
         reads = tuple(sorted({c.name for t in (tree, *filters) for c in t.find_all(exp.Column)}))
         draft = _Draft(kpi, source, time_sql, grain, [], joins, specs, post, reads)
         declared = {d.name: d for d in kpi.dimensions if d.expr}
+        names = [d.name for d in kpi.dimensions]
         for name in self.by:
             dim_joins: dict[str, Lookup] = {}
             try:
+                if names and name not in names:  # declared dimensions are the only breakdowns
+                    raise SpecError(
+                        f"'{name}' is not one of its dimensions ({', '.join(names)})",
+                        hint=suggest(name, names) or f"add '{name}' to the dimensions of {kpi.name}",
+                    )
                 if name in declared:
                     spot, text = declared[name].at, declared[name].expr or ""
                     tree = self.tree(kpi, f"dimension '{name}'", text, spot)
