@@ -636,7 +636,8 @@ def test_show_gives_a_derived_kpis_shared_dimensions() -> None:
         (dt.date(2013, 12, 30), None, "2014-W01"),
         (dt.date(2025, 12, 1), "week", "2025-W49"),  # a Monday the 1st, for a weekly KPI
         (dt.date(2025, 12, 1), None, "2025-12"),
-        (dt.date(2025, 10, 1), None, "2025-Q4"),
+        (dt.date(2025, 10, 1), "quarter", "2025-Q4"),
+        (dt.date(2025, 1, 1), None, "2025-01"),  # the default grain, not the year 2025
     ],
 )
 def test_a_single_period_table_names_its_period_at_its_grain(period: dt.date, grain: str | None, label: str) -> None:

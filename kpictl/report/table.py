@@ -122,11 +122,12 @@ def infer_grain(periods: Sequence[dt.date]) -> str | None:
 
 def fitting_grain(day: dt.date, kpi: Kpi | None = None) -> str | None:
     """The grain of a lone period (one period cannot be spaced): the KPI's own grain when the
-    period starts one, else the coarsest grain whose periods start on ``day`` (2012-12-31, a
-    Monday that starts no month, is the week 2013-W01), never a bare date for a week."""
+    period starts one, else month, week, quarter or year, the first whose periods start on
+    ``day`` (months are the default grain; 2012-12-31, a Monday that starts no month, is the
+    week 2013-W01), never a bare date for a week."""
     if kpi is not None and kpi.grain and periods.start(kpi.grain, day) == day:
         return kpi.grain
-    return next((g for g in ("year", "quarter", "month", "week") if periods.start(g, day) == day), None)
+    return next((g for g in ("month", "week", "quarter", "year") if periods.start(g, day) == day), None)
 
 
 def period_label(day: dt.date, grain: str | None) -> str:
