@@ -94,8 +94,8 @@ def _command(
     return decorate
 
 
-def _project(ctx: click.Context) -> Project:
-    return Project.load(ctx.find_root().obj, allowed=ctx.meta["kpictl.allowed"])
+def _project(ctx: click.Context, engine: str | None = None) -> Project:
+    return Project.load(ctx.find_root().obj, allowed=ctx.meta["kpictl.allowed"]).with_engine(engine)
 
 
 def _exit_if(ctx: click.Context, failed: bool, code: int = EXIT_BREACH) -> None:
@@ -145,16 +145,19 @@ def show(ctx: click.Context, o: Options) -> None:
 @_command("kpis", "grain", "by", "from", "to", "dialect", example="kpictl compile on_time_delivery_rate --by carrier")
 def compile(ctx: click.Context, o: Options) -> None:
     """Print the SQL that `run` would execute, without running it."""
-    sql = _project(ctx).compile(o.kpis, grain=o.grain, by=o.by, start=o.start, end=o.end).sql
+    compiled = _project(ctx).compile(o.kpis, grain=o.grain, by=o.by, start=o.start, end=o.end)
+    sql = compiled.sql
     if o.dialect:
-        from kpictl.sql.compiler import transpile
+        from kpictl.sql import dialects
 
-        sql = transpile(sql, o.dialect)
+        sql = dialects.to_dialect(sql, compiled.params, o.dialect)  # an unknown dialect fails here, unwarned
+        if warning := dialects.untested_warning(o.dialect):
+            click.echo(warning, err=True)
     click.echo(sql, nl=not sql.endswith("\n"))
 
 
 @_command(
-    *("kpis", "grain", "by", "from", "to", "where", "as_of", "format_rows", "output", "fail_on"),
+    *("kpis", "grain", "by", "from", "to", "where", "as_of", "format_rows", "output", "fail_on", "engine"),
     example="kpictl run --by region --from 2025-01-01 --fail-on off_track",
 )
 def run(ctx: click.Context, o: Options) -> None:
@@ -163,7 +166,7 @@ def run(ctx: click.Context, o: Options) -> None:
     The table shows the latest complete period per KPI and breakdown; json, csv and parquet
     give every period as a tidy table (kpi, period, dimensions…, value, status…).
     """
-    project = _project(ctx)
+    project = _project(ctx, o.engine)
     with progress(f"computing {len(o.kpis) or len(project.kpis)} KPIs…"):
         rows = project.run(o.kpis, grain=o.grain, by=o.by, start=o.start, end=o.end, where=o.where, as_of=o.as_of)
     color = False if o.output else ctx.color
@@ -176,7 +179,7 @@ def run(ctx: click.Context, o: Options) -> None:
     _exit_if(ctx, bool(breaches))
 
 
-@_command("kpis", "junit", example="kpictl test on_time_delivery_rate --junit kpi-tests.xml")
+@_command("kpis", "junit", "engine", example="kpictl test on_time_delivery_rate --junit kpi-tests.xml")
 def test(ctx: click.Context, o: Options) -> None:
     """Run the `tests:` of KPIs on their given rows (never on the real sources).
 
@@ -185,7 +188,7 @@ def test(ctx: click.Context, o: Options) -> None:
     """
     from kpictl.workflows import testing
 
-    results = _project(ctx).test(o.kpis)
+    results = _project(ctx, o.engine).test(o.kpis)
     click.echo(testing.render(results), nl=False)
     if o.junit:
         views.emit(testing.junit(results), o.junit)
@@ -193,7 +196,13 @@ def test(ctx: click.Context, o: Options) -> None:
 
 
 @_command(
-    "kpis", "format_lint", "strict", "no_data_lint", name="lint", example="kpictl lint --strict --format markdown"
+    "kpis",
+    "format_lint",
+    "strict",
+    "no_data_lint",
+    "engine",
+    name="lint",
+    example="kpictl lint --strict --format markdown",
 )
 def lint_(ctx: click.Context, o: Options) -> None:
     """Score every KPI on the five SMART letters and say what is missing.
@@ -203,7 +212,7 @@ def lint_(ctx: click.Context, o: Options) -> None:
     """
     from kpictl.judge import lint
 
-    reports = _project(ctx).lint(o.kpis, data=not o.no_data)
+    reports = _project(ctx, o.engine).lint(o.kpis, data=not o.no_data)
     click.echo(lintview.render(reports, o.fmt))
     _exit_if(ctx, o.strict and not all(lint.passed(r) for r in reports))
 
@@ -230,7 +239,7 @@ def init(ctx: click.Context, o: Options) -> None:
 
 
 @_command(
-    *("kpis", "by_report", "grain", "from", "to", "lang", "as_of_report", "out"),
+    *("kpis", "by_report", "grain", "from", "to", "lang", "as_of_report", "out", "engine"),
     example="kpictl report --lang fr --from 2025-01-01 --out tableau-de-bord.html",
 )
 def report(ctx: click.Context, o: Options) -> None:
@@ -242,7 +251,7 @@ def report(ctx: click.Context, o: Options) -> None:
     from kpictl.report import html
 
     with progress("building the dashboard…"):
-        page = _project(ctx).report(
+        page = _project(ctx, o.engine).report(
             o.kpis, lang=o.lang, grain=o.grain, by=o.dimension, start=o.start, end=o.end, as_of=o.as_of
         )
     views.emit(html.render(page), o.out)
@@ -250,7 +259,7 @@ def report(ctx: click.Context, o: Options) -> None:
 
 
 @_command(
-    *("base", "head", "sql", "data", "grain_diff", "by_diff", "from", "to", "format_diff", "threshold"),
+    *("base", "head", "sql", "data", "grain_diff", "by_diff", "from", "to", "format_diff", "threshold", "engine"),
     example="kpictl diff origin/main --data --format markdown > comment.md;;"
     "kpictl diff HEAD~1 HEAD --sql --data --by region --fail-on-change 0.01",
 )
@@ -266,7 +275,16 @@ def diff(ctx: click.Context, o: Options) -> None:
     data = o.data or o.threshold is not None
     with progress("comparing definitions and values…"):
         result = Project.diff(
-            ctx.find_root().obj, o.base, o.head, sql=o.sql, data=data, grain=o.grain, by=o.by, start=o.start, end=o.end
+            ctx.find_root().obj,
+            o.base,
+            o.head,
+            sql=o.sql,
+            data=data,
+            grain=o.grain,
+            by=o.by,
+            start=o.start,
+            end=o.end,
+            engine=o.engine,
         )
     click.echo(diffview.render(result, o.fmt), nl=False)
     for line in diffview.breach_lines(result, o.threshold) if o.threshold is not None else ():

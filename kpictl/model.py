@@ -50,6 +50,7 @@ class Source:
     hive_partitioning: bool = False
     description: str | None = None
     at: Location = field(default_factory=Location, compare=False)
+    table: str | None = None  # a catalog table (``db.orders``) instead of files: Spark only
     columns: dict[str, str] = field(default_factory=dict)  # declared types: column → DuckDB type
     date_format: str | None = None  # strftime of the CSV dates; None: ISO only
     non_finite: str = "error"  # NaN/inf in the data: "error" or "null"
@@ -156,6 +157,21 @@ class Kpi:
 
 
 @dataclass(frozen=True)
+class Engine:
+    """Where the SQL runs: ``duckdb`` (embedded, the default) or ``spark``.
+
+    Spark is classic (``master``, e.g. ``local[2]`` or ``yarn``) or Spark Connect (``remote``,
+    e.g. ``sc://host:15002``); ``conf`` are Spark settings. Never credentials: those come from
+    the environment or Spark's own configuration.
+    """
+
+    name: str = "duckdb"
+    master: str | None = None
+    remote: str | None = None
+    conf: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Config:
     """The project file ``kpictl.yml``; ``root`` is the folder that holds it."""
 
@@ -168,6 +184,7 @@ class Config:
     vars: dict[str, Any] = field(default_factory=dict)
     fail_on: str | None = None
     at: Location = field(default_factory=Location, compare=False)
+    engine: Engine = field(default_factory=Engine)
     # Folders outside ``root`` that sources may read: --allow-path / KPICTL_ALLOW_PATH only, never
     # kpictl.yml (a pull request must not widen what it can read; see language/paths.py).
     allowed: tuple[str, ...] = ()

@@ -52,6 +52,7 @@ class Options:
     sql: bool = False
     data: bool = False
     threshold: float | None = None
+    engine: str | None = None
 
 
 def _once(_ctx: Any, _param: Any, values: tuple[str, ...]) -> tuple[str, ...]:
@@ -102,7 +103,10 @@ OPTIONS: dict[str, Any] = {
     "no_data": _o("--no-data", is_flag=True, help="Skip the column checks against the source files."),
     "no_data_lint": _o("--no-data", is_flag=True, help="Score the definitions only (A and T without history)."),
     "tag": _o("--tag", help="Only KPIs with this tag."),
-    "dialect": _o("--dialect", help="Transpile to another SQL dialect with sqlglot (e.g. postgres, spark)."),
+    "dialect": _o("--dialect", help="SQL for another engine: spark (tested), or any sqlglot dialect (untested: a "
+                  "warning)."),
+    "engine": _o("--engine", type=click.Choice(["duckdb", "spark"]), help="Run the SQL on this engine (default: "
+                 "engine: of kpictl.yml, else duckdb); spark needs kpictl[spark]."),
     "junit": _o("--junit", type=_FILE, help="Also write JUnit XML here (for CI)."),
     "strict": _o("--strict", is_flag=True, help="Exit 1 when any letter of any KPI fails."),
     "write": _o("--write", type=click.Path(file_okay=False), help="Write the schemas into this folder instead."),

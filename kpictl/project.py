@@ -101,6 +101,29 @@ class Project:
             project._valid_kpis(data=True)
         return project
 
+    def with_engine(self, name: str | None) -> Project:
+        """The same project run on another engine (``--engine``): ``duckdb`` or ``spark``.
+
+        ``spark`` keeps the ``master``/``remote``/``conf`` of kpictl.yml's ``engine:`` when it
+        names Spark, else runs on ``local[2]``.
+        """
+        from kpictl.model import Engine
+
+        if name is None or name == self.config.engine.name:
+            return self
+        engine = self.config.engine if self.config.engine.name == name else Engine(name)
+        return Project(dataclasses.replace(self.config, engine=engine), self._raw_kpis)
+
+    def _engine(self) -> Any:
+        """The engine module running this project's SQL (imported only when data is read)."""
+        if self.config.engine.name == "spark":
+            from kpictl.engine import spark
+
+            return spark
+        from kpictl.engine import duckdb
+
+        return duckdb
+
     def with_vars(self, overrides: dict[str, Any]) -> Project:
         """The same project with some ``vars`` replaced (a KPI test's own variables)."""
         config = dataclasses.replace(self.config, vars={**self.config.vars, **overrides})
@@ -133,9 +156,7 @@ class Project:
         Read once per Project.
         """
         if self._schemas is None:
-            from kpictl.engine import duckdb as engine
-
-            self._schemas, self._unreadable = engine.schemas(self.config)
+            self._schemas, self._unreadable = self._engine().schemas(self.config)
         return self._schemas
 
     def validate(self, *, data: bool = True) -> list[KpiError]:
@@ -283,13 +304,12 @@ class Project:
         ordered by KPI, period and breakdown. ``tables`` replaces the sources by in-memory
         rows (KPI unit tests).
         """
-        from kpictl.engine import duckdb as engine
         from kpictl.judge import verdicts
 
         selected = self.select(names)
         plan, compiled = self._compile(selected, (grain, tuple(by), start, end, where), tables, judging=True)
         types = {name: cols for name, cols in self.schemas().items() if tables and name in tables}
-        rows = engine.execute(compiled, self.config, tables=tables, types=types or None)
+        rows = self._engine().execute(compiled, self.config, tables=tables, types=types or None)
         sizes = {name: self.kpis[name].grain or self.config.grain for name in self.sizes()}
         judged = verdicts.judge(
             rows,
@@ -395,9 +415,12 @@ class Project:
         by: Sequence[str] = (),
         start: dt.date | None = None,
         end: dt.date | None = None,
+        engine: str | None = None,
     ) -> Diff:
         """What changes between two git revisions of the project at ``path``: definitions,
-        impacts, SQL (``sql``) and values (``data``); see ``workflows.diff.compare``."""
+        impacts, SQL (``sql``) and values (``data``, on ``engine``); see ``workflows.diff.compare``."""
         from kpictl.workflows import diff
 
-        return diff.compare(path, base, head, sql=sql, data=data, grain=grain, by=by, start=start, end=end)
+        return diff.compare(
+            path, base, head, sql=sql, data=data, grain=grain, by=by, start=start, end=end, engine=engine
+        )

@@ -21,7 +21,7 @@ import yaml
 from kpictl.engine import duckdb as engine
 from kpictl.language import checks, spec
 from kpictl.model import Config, Kpi
-from kpictl.sql import compiler, planner
+from kpictl.sql import compiler, dialects, planner
 
 CASES = Path(__file__).parent / "cases"
 NAMES = sorted(p.name for p in CASES.iterdir() if (p / "kpis.yml").is_file())
@@ -87,7 +87,7 @@ def test_compiled_sql_is_deterministic_and_portable(name: str, data_dir: Path, t
         if line.endswith(" AS (") or line.endswith(" AS MATERIALIZED ("):
             previous = first.sql.splitlines()[first.sql.splitlines().index(line) - 1]
             assert previous.startswith("-- "), line
-    assert "SELECT" in compiler.transpile(first.sql, "postgres")
+    assert "SELECT" in dialects.to_dialect(first.sql, first.params, "postgres")
 
 
 def _params(sql: str) -> list[str]:
@@ -122,4 +122,4 @@ def test_unknown_dialect_is_a_spec_error() -> None:
     from kpictl.errors import SpecError
 
     with pytest.raises(SpecError, match="nosuchdialect"):
-        compiler.transpile("SELECT 1", "nosuchdialect")
+        dialects.to_dialect("SELECT 1", {}, "nosuchdialect")

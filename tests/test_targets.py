@@ -455,3 +455,27 @@ def test_annotate_projects_each_judged_row_from_its_series_so_far() -> None:
     # Jan 1 alone draws no line; Jan 2 sees 10, 20: also Jan 10
     assert out[1].judgement is not None and out[1].judgement.reaches_on is None
     assert out[2].judgement is not None and out[2].judgement.reaches_on == dt.date(2025, 1, 10)
+
+
+def test_annotate_keeps_only_the_last_points_and_matches_forecast_over_the_whole_history() -> None:
+    """The bounded history (linear time) gives what forecast() over every earlier point gives."""
+    import random
+
+    from kpictl.judge.forecast import annotate, forecast
+
+    rnd = random.Random(17)
+    target = Target(Bound(min=50), by=dt.date(2025, 3, 1))
+    kpi = Kpi(name="k", formula="sum(x)", file="k.yml", source="s", target=target)
+    judged = Judgement("off_track", 50.0, None)
+    start = dt.date(2025, 1, 1)
+    values = [None if rnd.random() < 0.2 else rnd.uniform(0, 60) for _ in range(40)]
+    rows = [Row("k", start + dt.timedelta(days=i), {}, v, judged) for i, v in enumerate(values)]
+    out = annotate(rows, {"k": kpi}, {"k": "day"}, last_n=4)
+    for i, row in enumerate(out):
+        whole = [(start + dt.timedelta(days=d), values[d]) for d in range(i + 1)]  # every point so far
+        pace = forecast(whole, Target(Bound(min=50), by=target.by), last_n=4)
+        assert row.judgement is not None
+        assert (row.judgement.reaches_on, row.judgement.reaches_by_deadline) == (
+            pace.reaches_on,
+            pace.reaches_by_deadline,
+        )

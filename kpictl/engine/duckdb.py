@@ -265,6 +265,12 @@ def check_lookup_keys(con: duckdb.DuckDBPyConnection, lookups: Iterable[tuple[st
 def source_files(config: Config, source: Source) -> list[str]:
     """The real paths of a source's files: a file, a glob, or a folder (read recursively), each
     inside the project or an allowed folder (language/paths.py), each once."""
+    if source.table:
+        raise DataError(
+            f"source '{source.name}' is the catalog table '{source.table}': only the spark engine reads tables",
+            at=source.at,
+            hint="run with --engine spark, or give the source a path:",
+        )
     allowed = paths.roots(config.root, config.allowed)
     where = os.path.join(config.root, source.path)
     hint = "paths are relative to the folder of kpictl.yml"

@@ -260,6 +260,10 @@ _PATTERN_HINTS = {
     "^[0-9]+(\\.[0-9]+)?%$": "write a number, or a percentage like 2%",
     "^[A-Z]{3}$": "write a three-letter currency code like EUR",
     "^[a-z]{2}$": "write a two-letter language code like en",
+    "^spark\\.(?!.*(secret|password|token|credential|access\\.key|\\.key$))[A-Za-z0-9_.-]+$": (
+        "a Spark setting (spark.…); never a credential in kpictl.yml: set it in the environment or Spark's own "
+        "configuration"
+    ),
     "^[A-Za-z][A-Za-z0-9_-]*$": "use letters, digits, _ and -, starting with a letter",
 }
 

@@ -27,6 +27,7 @@ from kpictl.model import (
     Bound,
     Config,
     Dimension,
+    Engine,
     Format,
     Kpi,
     KpiTest,
@@ -192,7 +193,7 @@ def build_config(doc: Document, root: str) -> Config:
     sources = {}
     for name, raw in data["sources"].items():
         p = f"/sources/{escape(name)}"
-        path = raw["path"]
+        path = raw.get("path", "")
         is_csv = path.lower().rstrip("*").endswith((".csv", ".csv.gz", ".tsv"))
         fmt = raw.get("format") or ("csv" if is_csv else "parquet")
         lookups = tuple(
@@ -208,6 +209,7 @@ def build_config(doc: Document, root: str) -> Config:
             hive_partitioning=bool(raw.get("hive_partitioning", False)),
             description=raw.get("description"),
             at=doc.at(p, key=True),
+            table=raw.get("table"),
             columns={column: kind.upper() for column, kind in raw.get("columns", {}).items()},
             date_format=raw.get("date_format"),
             non_finite=raw.get("non_finite", "error"),
@@ -223,8 +225,17 @@ def build_config(doc: Document, root: str) -> Config:
         vars=dict(data.get("vars", {})),
         fail_on=data.get("fail_on"),
         at=doc.at(""),
+        engine=_engine(data.get("engine")),
         timezone=data.get("timezone", "UTC"),
     )
+
+
+def _engine(raw: dict[str, Any] | None) -> Engine:
+    """``engine:`` of kpictl.yml (schema-valid): conf values as Spark wants them, text."""
+    if not raw:
+        return Engine()
+    conf = {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in raw.get("conf", {}).items()}
+    return Engine(raw["name"], raw.get("master"), raw.get("remote"), conf)
 
 
 def find_root(start: str | Path = ".") -> Path | None:

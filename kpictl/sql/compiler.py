@@ -76,16 +76,6 @@ def compile(plan: Plan) -> CompiledQuery:
     return CompiledQuery(sql, query.params, kpis, plan.by, tuple(sources), lookups, at, aliases, reads)
 
 
-def transpile(sql: str, dialect: str) -> str:
-    """The SQL in another dialect (sqlglot); ``$name`` parameters are left as they are."""
-    import sqlglot
-
-    try:
-        return sqlglot.transpile(sql, read="duckdb", write=dialect, pretty=True)[0] + "\n"
-    except (ValueError, sqlglot.errors.SqlglotError) as error:
-        raise SpecError(f"cannot transpile to '{dialect}': {str(error).splitlines()[0]}") from None
-
-
 class _Query:
     """The state of one compilation: parameters so far, where each KPI's values live."""
 

@@ -17,6 +17,11 @@ def literal(text: str | os.PathLike[str]) -> str:
     return "'" + os.fspath(text).replace("'", "''") + "'"
 
 
+def backtick(name: str) -> str:
+    """A Spark SQL identifier: ``a`b`` → ```a``b```."""
+    return "`" + name.replace("`", "``") + "`"
+
+
 def comment(text: object) -> str:
     """Text safe inside a ``--`` line comment: a newline (or any other character that is not printable,
     such as a carriage return or U+2028) would end the comment and turn the rest into SQL, so each one

@@ -458,6 +458,7 @@ def compare(
     by: Sequence[str] = (),
     start: dt.date | None = None,
     end: dt.date | None = None,
+    engine: str | None = None,
 ) -> Diff:
     """Compare the definitions of the project at ``path`` between git revisions ``base`` and ``head``.
 
@@ -465,7 +466,8 @@ def compare(
     (origin/HEAD, else main, else master). ``sql`` adds a unified diff of each changed KPI's SQL;
     ``data`` runs the changed and impacted KPIs (and what they need) with both definitions on the
     current data files, at ``grain`` (default: HEAD's), by the dimensions of ``by`` each has on both
-    sides. Raises SpecError outside a git repository or for an unknown revision, InvalidProject
+    sides, on ``engine`` (default: kpictl.yml's). Raises SpecError outside a git repository or for
+    an unknown revision, InvalidProject
     (located as ``BASE 1a2b3c4:file:line:col``) when a side does not exist, validate or run.
 
     >>> diff = compare(".", "main", data=True)                      # doctest: +SKIP
@@ -482,7 +484,7 @@ def compare(
             hint="kpictl diff compares git revisions: run it in a clone of the project's repository",
         )
     head_side = _side(root, head, "HEAD") if head else Side("working tree")
-    head_project = _open(root, prefix, head_side, "HEAD")
+    head_project = _open(root, prefix, head_side, "HEAD").with_engine(engine)
     known = {d.name for k in head_project.kpis.values() for d in k.dimensions}
     if unknown := [d for d in by if d not in known]:
         raise SpecError(
@@ -491,7 +493,7 @@ def compare(
             hint=suggest(unknown[0], known) or f"dimensions: {', '.join(sorted(known))}",
         )
     base_side = _side(root, base, "BASE", head_side.commit or "HEAD")
-    base_project = _open(root, prefix, base_side, "BASE")
+    base_project = _open(root, prefix, base_side, "BASE").with_engine(engine)
     project, changes = definitions(base_project, head_project)
     grain = grain or head_project.config.grain
     sides = (base_side, head_side)
