@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from kpictl.engine import duplicate_key_error
 from kpictl.errors import DataError, InvalidProject, KpiError, Location, SpecError
 from kpictl.language import paths
 from kpictl.model import Config, Lookup, Row, Source
@@ -249,15 +250,7 @@ def check_lookup_keys(con: duckdb.DuckDBPyConnection, lookups: Iterable[tuple[st
             )
             continue
         if duplicates:
-            shown = ", ".join(repr(k) for k, _ in duplicates)
-            errors.append(
-                DataError(
-                    f"lookup key '{lookup.on}' is not unique in '{lookup.source}': {duplicates[0][1]} value(s) appear "
-                    f"more than once ({shown}); joining '{fact}' to it would count rows several times",
-                    at=lookup.at,
-                    hint=f"remove the duplicates from '{lookup.source}' or look up a unique key",
-                )
-            )
+            errors.append(duplicate_key_error(fact, lookup, duplicates))
     if errors:
         raise errors[0] if len(errors) == 1 else InvalidProject(errors)
 

@@ -23,6 +23,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from kpictl.engine import duplicate_key_error
 from kpictl.errors import DataError, InvalidProject, KpiError, Location, SpecError
 from kpictl.model import Config, Engine, Lookup, Row, Source
 from kpictl.sql.dialects import to_dialect
@@ -187,15 +188,7 @@ def check_lookup_keys(spark: Any, lookups: Iterable[tuple[str, Lookup]]) -> None
         )
         duplicates = [tuple(r) for r in spark.sql(sql).collect()]
         if duplicates:
-            shown = ", ".join(repr(k) for k, _ in duplicates)
-            errors.append(
-                DataError(
-                    f"lookup key '{lookup.on}' is not unique in '{lookup.source}': {duplicates[0][1]} value(s) appear "
-                    f"more than once ({shown}); joining '{fact}' to it would count rows several times",
-                    at=lookup.at,
-                    hint=f"remove the duplicates from '{lookup.source}' or look up a unique key",
-                )
-            )
+            errors.append(duplicate_key_error(fact, lookup, duplicates))
     if errors:
         raise errors[0] if len(errors) == 1 else InvalidProject(errors)
 
