@@ -5,8 +5,8 @@ PY ?= python
 
 check: test lint
 
-test:
-	$(PY) -m pytest
+test:  # -n auto: one worker per core; --durations: the slowest tests named in every CI log
+	$(PY) -m pytest -n auto --durations=10
 
 lint:
 	$(PY) -m ruff format --check kpictl tests bench sample
