@@ -85,7 +85,9 @@ def session(engine: Engine) -> Any:
             ) from None
         builder = SparkSession.builder.appName("kpictl")
         builder = builder.remote(engine.remote) if engine.remote else builder.master(engine.master or "local[2]")
-        conf = {**DEFAULT_CONF, **engine.conf}
+        # Spark's own progress bar helps in a terminal; in a CI log it is thousands of \r-lines
+        progress = {"spark.ui.showConsoleProgress": "true" if sys.stderr.isatty() else "false"}
+        conf = {**DEFAULT_CONF, **progress, **engine.conf}
         if engine.remote:  # Connect sets only session (spark.sql.*) settings: CANNOT_MODIFY_CONFIG otherwise
             conf = {k: v for k, v in conf.items() if k.startswith("spark.sql.")}
         for name, value in conf.items():
