@@ -53,6 +53,7 @@ def write(folder: Path, which: str = "all") -> list[Path]:
 
 
 DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+FRESHNESS_PATTERN = "^(latest|(latest|today) - [1-9][0-9]{0,3} days?)$"  # complete_through: besides a date
 
 
 @cache
@@ -179,6 +180,10 @@ def _schema_errors(err: Any, doc: Document, kind: str) -> list[SpecError]:
                     )
                 ]
             return [error(where, f"needs {' or '.join(fields)}", doc.at(pointer, key=True))]
+        patterns = [e.validator_value for e in err.context if e.validator == "pattern"]
+        if len(patterns) == len(err.context) > 1:  # text of one of several forms: name them all
+            forms = ", ".join(_PATTERN_HINTS.get(p) or f"expected {p}" for p in patterns)
+            return [error(where, f"'{err.instance}' is not valid", at, forms)]
         # The branch that got furthest says what the user most likely meant.
         deepest = max(err.context, key=lambda e: (len(e.absolute_path), e.validator != "type"))
         if deepest.validator != "type" or len(deepest.absolute_path) > len(err.absolute_path):
@@ -257,6 +262,7 @@ _PATTERN_HINTS = {
         "a column name or source.column; an expression needs {name: ..., expr: ...}"
     ),
     DATE_PATTERN: "write dates as YYYY-MM-DD",
+    FRESHNESS_PATTERN: "or latest, latest - N days, today - N days",
     "^[0-9]+(\\.[0-9]+)?%$": "write a number, or a percentage like 2%",
     "^[A-Z]{3}$": "write a three-letter currency code like EUR",
     "^[a-z]{2}$": "write a two-letter language code like en",
