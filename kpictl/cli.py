@@ -164,7 +164,7 @@ def run(ctx: click.Context, o: Options) -> None:
     """Compute KPIs on the sources and judge them against their targets.
 
     The table shows the latest complete period per KPI and breakdown; json, csv and parquet
-    give every period as a tidy table (kpi, period, dimensions…, value, status…).
+    give every period as a tidy table (kpi, period, dimensions…, value, status…, complete).
     """
     project = _project(ctx, o.engine)
     with progress(f"computing {len(o.kpis) or len(project.kpis)} KPIs…"):

@@ -54,6 +54,7 @@ class Source:
     columns: dict[str, str] = field(default_factory=dict)  # declared types: column → DuckDB type
     date_format: str | None = None  # strftime of the CSV dates; None: ISO only
     non_finite: str = "error"  # NaN/inf in the data: "error" or "null"
+    complete_through: str | None = None  # a date, "latest", "latest - N days", "today - N days"
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,7 @@ class Row:
     dims: dict[str, Any]
     value: float | None
     judgement: Judgement | None = None
+    complete: bool = True  # every source the KPI reads has data through the period's last day
 
     @property
     def status(self) -> str:

@@ -304,12 +304,20 @@ class Project:
         ordered by KPI, period and breakdown. ``tables`` replaces the sources by in-memory
         rows (KPI unit tests).
         """
-        from kpictl.judge import verdicts
+        from kpictl.judge import completeness, verdicts
 
         selected = self.select(names)
         plan, compiled = self._compile(selected, (grain, tuple(by), start, end, where), tables, judging=True)
         types = {name: cols for name, cols in self.schemas().items() if tables and name in tables}
-        rows = self._engine().execute(compiled, self.config, tables=tables, types=types or None)
+        # A KPI test's rows are all there is: only files can stop short of a period's end
+        found = self._engine().results(compiled, self.config, tables=tables, types=types or None, latest=not tables)
+        today = dt.date.today()
+        horizons = (
+            completeness.horizons(compiled.feeds, compiled.fed_by, found.latest, self.config.sources, today)
+            if found.latest
+            else {}
+        )
+        rows = completeness.mark(found.rows, horizons, dict(plan.outputs), today)
         sizes = {name: self.kpis[name].grain or self.config.grain for name in self.sizes()}
         judged = verdicts.judge(
             rows,

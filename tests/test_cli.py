@@ -30,7 +30,8 @@ def write(root: Path, files: dict[str, str]) -> Path:
 
 GOOD = {
     "kpictl.yml": "name: t\nsources:\n  orders: {path: orders.csv, time: d}\n",
-    "orders.csv": "d,amount,region\n2025-01-03,10,EU\n2025-01-20,5,NA\n2025-02-02,7,EU\n",
+    # the last order is on Feb 28: February is complete (a file ending earlier leaves it running)
+    "orders.csv": "d,amount,region\n2025-01-03,10,EU\n2025-01-20,5,NA\n2025-02-28,7,EU\n",
     "metrics/a.yml": (
         "kpis:\n  - name: revenue\n    source: orders\n    formula: sum(amount)\n    dimensions: [region]\n"
     ),
@@ -163,7 +164,7 @@ def test_a_level_with_a_yearly_target_is_judged_on_its_value_to_date(tmp_path: P
     files = {
         "kpictl.yml": "name: t\nsources:\n  shipments: {path: s.csv, time: d}\n",
         # January: 1 of 2 on time (0.5); February: 2 of 2 (1.0); year to date in February: 3 of 4
-        "s.csv": "d,on_time\n2025-01-03,true\n2025-01-09,false\n2025-02-02,true\n2025-02-20,true\n",
+        "s.csv": "d,on_time\n2025-01-03,true\n2025-01-09,false\n2025-02-02,true\n2025-02-28,true\n",
         "metrics/a.yml": (
             "kpis:\n  - name: otd\n    source: shipments\n    formula: count(*) filter (where on_time) / count(*)\n"
             "    target: {min: 0.7, period: year_to_date}\n"
@@ -209,7 +210,9 @@ def test_an_empty_range(tmp_path: Path) -> None:
     assert backwards.stderr.startswith("--from: the range is empty: 2025-02-01 is after 2025-01-31")
     later = invoke("run", "--from", "2030-01-01", "--format", "csv", cwd=root)
     assert later.exit_code == 0
-    assert later.stdout == "kpi,period,value,status,min,max,expected,gap,gap_relative,reaches_on,reaches_by_deadline\n"
+    assert later.stdout == (
+        "kpi,period,value,status,min,max,expected,gap,gap_relative,reaches_on,reaches_by_deadline,complete\n"
+    )
     assert later.stderr == "no data in this range: no source has rows there\n"
 
 

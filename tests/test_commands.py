@@ -23,7 +23,8 @@ from kpictl.cli import cli
 from kpictl.language.schema import SCHEMAS, schema
 
 ENV = {"NO_COLOR": "1", "COLUMNS": "100", "KPICTL_DEBUG": ""}
-PROJECT = "name: shop\nsources:\n  orders: {path: orders.csv, key: order_id, time: d}\n"
+# The file ends on Feb 2 but holds every order of February: said, else February is incomplete
+PROJECT = "name: shop\nsources:\n  orders: {path: orders.csv, key: order_id, time: d, complete_through: 2025-02-28}\n"
 ORDERS = "order_id,d,amount,region\n1,2025-01-03,10,EU\n2,2025-01-20,5,NA\n3,2025-02-02,7,EU\n"
 KPIS = """\
 kpis:

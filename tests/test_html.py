@@ -311,7 +311,7 @@ name: fixture
 metrics: [metrics]
 defaults: {grain: month, locale: en}
 sources:
-  shipments: {path: data/shipments.csv, key: shipment_id, time: ship_date}
+  shipments: {path: data/shipments.csv, key: shipment_id, time: ship_date, complete_through: 2025-03-31}
 """
 KPI_FILE = """\
 kpis:

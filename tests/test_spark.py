@@ -109,6 +109,7 @@ def spark_project(request: pytest.FixtureRequest, project: Project) -> Iterator[
 def _same(duck: list[Any], spark: list[Any]) -> None:
     assert [(r.kpi, r.period, r.dims) for r in spark] == [(r.kpi, r.period, r.dims) for r in duck]
     for a, b in zip(duck, spark, strict=True):
+        assert (a.complete, a.status) == (b.complete, b.status), (a, b)
         if a.value is None or b.value is None:
             assert a.value is None and b.value is None, (a, b)
         elif float(a.value).is_integer() and abs(a.value) < 2**53 and float(b.value).is_integer():
@@ -150,6 +151,29 @@ def test_every_value_of_the_catalog_equals_duckdb(project: Project, spark_projec
     names = [k for k, v in project.kpis.items() if "channel" in {d.name for d in v.dimensions}]
     names += [k for k in project.kpis if k.startswith("spark_") and k not in names]  # windows, derived
     _same(project.run(names, **options), spark_project.run(names, **options))
+
+
+def test_complete_periods_on_spark(spark_project: Project, tmp_path: Path) -> None:
+    # hourly flights ending at 05:00 on Jan 1 (the day still running), and a ledger stamped on
+    # the 1st of each month (whole months): the freshness query must read the same on Spark
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "kpictl.yml").write_text(
+        "name: t\nsources:\n  flights: {path: flights.csv, time: t}\n  ledger: {path: ledger.csv, time: d}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "flights.csv").write_text("t\n2013-12-31 10:00:00\n2014-01-01 05:00:00\n", encoding="utf-8")
+    (tmp_path / "ledger.csv").write_text("d,amount\n2013-11-01,1\n2013-12-01,2\n", encoding="utf-8")
+    (tmp_path / "metrics" / "a.yml").write_text(
+        "kpis:\n  - {name: flights, source: flights, formula: count(*)}\n"
+        "  - {name: spend, source: ledger, formula: sum(amount)}\n",
+        encoding="utf-8",
+    )
+    local = Project.load(tmp_path)
+    on_spark = Project(dataclasses.replace(local.config, engine=spark_project.config.engine), local._raw_kpis)
+    got = [(r.kpi, r.period.isoformat(), r.value, r.complete) for r in on_spark.run(grain="day")]
+    assert got[:2] == [("flights", "2013-12-31", 1, True), ("flights", "2014-01-01", 1, False)]
+    months = [(r.kpi, r.period.isoformat(), r.complete) for r in on_spark.run(["spend"])]
+    assert months == [("spend", "2013-11-01", True), ("spend", "2013-12-01", True)]
 
 
 def test_the_catalog_kpi_tests_pass_on_spark(spark_project: Project) -> None:

@@ -7,11 +7,48 @@ output through DuckDB. What both engines say alike is here, written once.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from kpictl.errors import DataError
-from kpictl.model import Lookup
+from kpictl.model import Lookup, Row
+
+
+@dataclass(frozen=True)
+class Latest:
+    """How far one feed (a source and its time column) has data: its latest time value
+    (None: no rows), and the periods (``compiler.STAMPS``) every one of its values starts."""
+
+    moment: dt.datetime | None
+    stamps: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Results:
+    """The rows of a run, and how far each of its feeds has data (``CompiledQuery.feeds`` order)."""
+
+    rows: list[Row]
+    latest: tuple[Latest, ...] = ()
+
+
+def latest_of(found: Sequence[Sequence[Any]]) -> tuple[Latest, ...]:
+    """The freshness query's rows (feed, latest, distinct values, one flag per stamp) as Latest.
+
+    A stamp counts only over two distinct values or more: one date alone starts a week, a month
+    and a year at once, and says nothing of how the source is stamped.
+    """
+    from kpictl.sql.compiler import STAMPS
+
+    by_feed = {row[0]: row for row in found}
+    latest = []
+    for feed in range(len(by_feed)):
+        _, moment, distinct, *flags = by_feed[feed]
+        moment = None if moment is None else dt.datetime.fromisoformat(str(moment))
+        stamps = tuple(g for g, flag in zip(STAMPS, flags, strict=True) if flag == 1) if (distinct or 0) > 1 else ()
+        latest.append(Latest(moment, stamps))
+    return tuple(latest)
 
 
 def duplicate_key_error(fact: str, lookup: Lookup, duplicates: Sequence[tuple[Any, int]]) -> DataError:

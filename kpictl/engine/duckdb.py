@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from kpictl.engine import duplicate_key_error
+from kpictl.engine import Results, duplicate_key_error, latest_of
 from kpictl.errors import DataError, InvalidProject, KpiError, Location, SpecError
 from kpictl.language import paths
 from kpictl.model import Config, Lookup, Row, Source
@@ -53,6 +53,20 @@ def execute(
     column types of a source when known (columns missing from the rows are then NULL of the
     right type). Lookup keys are checked unique before the query runs.
     """
+    return results(compiled, config, tables=tables, types=types, timeout=timeout, latest=False).rows
+
+
+def results(
+    compiled: CompiledQuery,
+    config: Config,
+    *,
+    tables: Tables | None = None,
+    types: Types | None = None,
+    timeout: float = 300.0,
+    latest: bool = True,
+) -> Results:
+    """:func:`execute`'s rows and, with ``latest``, how far each feed has data (the compiled
+    freshness query, on the same connection)."""
     if tables is not None:  # a lookup the rows leave out is an empty table with its key: joins find nothing
         keys = {lk.source: {lk.on: '"NULL"'} for _, lk in compiled.lookups if lk.source not in tables}
         types = {name: {**keys.get(name, {}), **(types or {}).get(name, {})} for name in {*keys, *(types or {})}}
@@ -60,6 +74,7 @@ def execute(
         check_lookup_keys(con, compiled.lookups)
         try:
             result = run_select(con, compiled.sql, compiled.params, timeout=timeout)
+            fresh = run_select(con, compiled.freshness, timeout=timeout) if latest and compiled.feeds else []
         except duckdb.Error as error:
             raise _data_error(error, compiled) from None
     width = len(compiled.by)
@@ -69,7 +84,7 @@ def execute(
         first, last = min(r.period for r in rows), max(r.period for r in rows)
         message = f"the run spans {count:,} periods, from {first} to {last}: more than {periods.MAX_PERIODS:,}"
         raise DataError(message, hint=periods.RANGE_HINT)
-    return rows
+    return Results(rows, latest_of(fresh))
 
 
 def _check_finite(rows: list[Row], compiled: Any, config: Config) -> None:

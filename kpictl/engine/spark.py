@@ -23,7 +23,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from kpictl.engine import duplicate_key_error
+from kpictl.engine import Results, duplicate_key_error, latest_of
 from kpictl.errors import DataError, InvalidProject, KpiError, Location, SpecError
 from kpictl.model import Config, Engine, Lookup, Row, Source
 from kpictl.sql.dialects import to_dialect
@@ -120,6 +120,19 @@ def execute(
     timeout: float = 300.0,
 ) -> list[Row]:
     """Run a ``compiler.CompiledQuery`` on Spark and return its tidy rows, as ``duckdb.execute``."""
+    return results(compiled, config, tables=tables, types=types, timeout=timeout, latest=False).rows
+
+
+def results(
+    compiled: Any,
+    config: Config,
+    *,
+    tables: Tables | None = None,
+    types: Types | None = None,
+    timeout: float = 300.0,
+    latest: bool = True,
+) -> Results:
+    """:func:`execute`'s rows and, with ``latest``, the freshness of its feeds, as ``duckdb.results``."""
     if tables is not None:  # a lookup the rows leave out is an empty table with its key: joins find nothing
         keys = {lk.source: {lk.on: '"NULL"'} for _, lk in compiled.lookups if lk.source not in tables}
         types = {name: {**keys.get(name, {}), **(types or {}).get(name, {})} for name in {*keys, *(types or {})}}
@@ -130,6 +143,7 @@ def execute(
     check_lookup_keys(spark, compiled.lookups)
     try:
         result = run_select(spark, sql)
+        fresh = run_select(spark, to_dialect(compiled.freshness, {}, "spark")) if latest and compiled.feeds else []
     except SpecError:
         raise
     except Exception as error:
@@ -137,7 +151,8 @@ def execute(
             _first_line(error), hint=f"while computing {', '.join(compiled.kpis)} on Spark", sql=sql
         ) from None
     width = len(compiled.by)
-    return [Row(r[0], _date(r[1]), dict(zip(compiled.by, r[2 : 2 + width], strict=True)), r[2 + width]) for r in result]
+    rows = [Row(r[0], _date(r[1]), dict(zip(compiled.by, r[2 : 2 + width], strict=True)), r[2 + width]) for r in result]
+    return Results(rows, latest_of(fresh))
 
 
 def run_select(spark: Any, sql: str) -> list[tuple[Any, ...]]:

@@ -117,7 +117,7 @@ def annotate(
         row = out[i]
         key = series_key(row)
         points = history.setdefault(key, [])
-        if row.value is not None and not is_missing(row.value):  # the line uses the last last_n values
+        if row.complete and row.value is not None and not is_missing(row.value):  # the last last_n values
             points.append((period_end(row.period, grain_of.get(row.kpi, "month")), row.value))
             del points[:-last_n]  # so each row costs the same, however long its series (was quadratic)
         j, kpi = row.judgement, kpis.get(row.kpi)

@@ -281,7 +281,7 @@ def judge_rows(
     rows = list(rows)
     firsts: dict[tuple[str, tuple[tuple[str, Any], ...]], Row] = {}
     for row in rows:
-        if row.period > as_of or is_missing(row.value):
+        if row.period > as_of or not row.complete or is_missing(row.value):
             continue
         key = series_key(row)
         if key not in firsts or row.period < firsts[key].period:
@@ -291,7 +291,7 @@ def judge_rows(
         kpi = kpis.get(row.kpi)
         size = row.kpi in sizes
         target = scoped(kpi.target, row, grain, size, units.get(row.kpi)) if kpi is not None else None
-        if target is not None and row.period > as_of:
+        if target is not None and (row.period > as_of or not row.complete):  # not judged: no data yet
             bound = bound_in_force(target, row.dims)
             judgement = Judgement("no_data", bound.min, bound.max) if edges_of(bound) else Judgement("no_target")
         else:

@@ -104,7 +104,8 @@ def judge(
 
     ``grain_of`` gives each KPI's grain in this run; ``sizes`` the KPIs that measure a size,
     with the grain their bound is meant for; ``as_of`` None judges at the end of the latest
-    complete period of the rows (``targets.default_as_of``).
+    complete period of the rows (``targets.default_as_of``). Rows not ``complete`` are never
+    judged (``no_data``, whatever ``as_of``) nor used as a baseline or a point of the pace.
     """
     served = {companion.name: level for level, companion in (companions or {}).items()}
 
@@ -119,7 +120,7 @@ def judge(
         groups.setdefault(grain_of[row.kpi], []).append(row)
     if as_of is None:
         as_of = max(
-            (targets.default_as_of(sorted({r.period for r in g}), grain) for grain, g in groups.items()),
+            (targets.default_as_of(sorted({r.period for r in g if r.complete}), grain) for grain, g in groups.items()),
             default=dt.date.today(),
         )
     judged = [

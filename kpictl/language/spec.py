@@ -49,6 +49,11 @@ def _date(value: str) -> dt.date | None:
         return None
 
 
+def _complete_through(value: Any) -> str | None:
+    """``complete_through:`` as text: YAML 1.2 keeps a date as text, the schema checked its form."""
+    return None if value is None else " ".join(str(value).split())
+
+
 def _bound(raw: dict[str, Any], doc: Document, pointer: str, errors: list[KpiError]) -> Bound | None:
     where = field(pointer, doc)
     lo, hi = raw.get("min"), raw.get("max")
@@ -213,6 +218,7 @@ def build_config(doc: Document, root: str) -> Config:
             columns={column: kind.upper() for column, kind in raw.get("columns", {}).items()},
             date_format=raw.get("date_format"),
             non_finite=raw.get("non_finite", "error"),
+            complete_through=_complete_through(raw.get("complete_through")),
         )
     defaults = data.get("defaults", {})
     return Config(

@@ -32,7 +32,18 @@ from kpictl.model import Row
 
 #: The columns every tidy row has, around the dimension columns (between ``period`` and ``value``).
 LEADING = ("kpi", "period")
-TRAILING = ("value", "status", "min", "max", "expected", "gap", "gap_relative", "reaches_on", "reaches_by_deadline")
+TRAILING = (
+    "value",
+    "status",
+    "min",
+    "max",
+    "expected",
+    "gap",
+    "gap_relative",
+    "reaches_on",
+    "reaches_by_deadline",
+    "complete",  # false: a source has no data through the period's end yet (never judged)
+)
 
 
 def dimension_names(rows: Sequence[Row], by: Sequence[str] = ()) -> tuple[str, ...]:
@@ -77,6 +88,7 @@ def records(rows: Sequence[Row], by: Sequence[str] = ()) -> tuple[tuple[str, ...
                 *(_number(x) for x in judged),
                 j.reaches_on if j else None,
                 j.reaches_by_deadline if j else None,
+                row.complete,
             ]
         )
     return columns(dims), table
@@ -165,6 +177,7 @@ def to_parquet(rows: Sequence[Row], *, by: Sequence[str] = ()) -> bytes:
     dims = len(names) - len(LEADING) - len(TRAILING)
     types = ["VARCHAR", "DATE"] + [_sql_type(c) for c in cols[2 : 2 + dims]] + ["DOUBLE", "VARCHAR"] + ["DOUBLE"] * 5
     types += ["DATE", "BOOLEAN"]  # the projection: when the bound is met at the recent pace, and in time
+    types += ["BOOLEAN"]  # complete
     for i, kind in enumerate(types):
         if kind == "VARCHAR":
             cols[i] = [None if v is None else _csv_value(v) for v in cols[i]]

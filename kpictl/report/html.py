@@ -212,8 +212,8 @@ def _change_class(kpi: Kpi, now: float | None, before: float | None) -> str:
 
 
 def _complete(rows: Sequence[Row], grain: str, as_of: dt.date) -> list[Row]:
-    """The rows of periods that ended by ``as_of``, in period order: a running period is not shown."""
-    return sorted((r for r in rows if period_end(r.period, grain) <= as_of), key=lambda r: r.period)
+    """The complete rows of periods that ended by ``as_of``, in period order: a running period is not shown."""
+    return sorted((r for r in rows if r.complete and period_end(r.period, grain) <= as_of), key=lambda r: r.period)
 
 
 def _breakdown(

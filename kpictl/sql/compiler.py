@@ -26,6 +26,7 @@ from kpictl.sql.planner import Derived, Measure, Partial, Plan, Scan, Window, di
 from kpictl.sql.quoting import comment, identifier, literal
 
 Node = tuple[str, str]
+STAMPS = ("year", "quarter", "month", "week")  # coarsest first: the freshness query's flags
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,10 @@ class CompiledQuery:
     KPI of the query was written. ``aliases`` maps each column the SQL computes for a KPI (its
     partial aggregates, values and windows) to that KPI, and ``reads`` each source KPI to the
     source columns it reads: an engine error names a column, and these say whose it is.
+    ``freshness`` is a second SELECT: one row per feed (a source and the time column read in
+    it, ``feeds``) with its latest time value and whether every value starts a year, quarter,
+    month or week (``STAMPS``); ``fed_by`` gives the feeds behind each KPI, through the KPIs a
+    derived one reads (``judge.completeness`` says from them which periods are complete).
     """
 
     sql: str
@@ -49,6 +54,9 @@ class CompiledQuery:
     at: Mapping[str, Location] = field(default_factory=dict)
     aliases: Mapping[str, str] = field(default_factory=dict)
     reads: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    freshness: str = ""
+    feeds: tuple[tuple[str, str], ...] = ()
+    fed_by: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 def compile(plan: Plan) -> CompiledQuery:
@@ -73,7 +81,30 @@ def compile(plan: Plan) -> CompiledQuery:
     aliases = {a: m.kpi for m in measures for a in (*m.partials, m.alias, *(w for _, w in m.windows))}
     reads = {m.kpi: m.reads for m in measures}
     kpis = tuple(k for k, _ in plan.outputs)
-    return CompiledQuery(sql, query.params, kpis, plan.by, tuple(sources), lookups, at, aliases, reads)
+    feeds, fed_by = _feeds(plan)
+    freshness = _render("freshness.sql.j2", feeds=feeds, stamps=STAMPS) + "\n"
+    pairs = tuple((f["scan"].source, f["scan"].time) for f in feeds)
+    return CompiledQuery(
+        sql, query.params, kpis, plan.by, tuple(sources), lookups, at, aliases, reads, freshness, pairs, fed_by
+    )
+
+
+def _feeds(plan: Plan) -> tuple[list[dict[str, Scan]], dict[str, tuple[int, ...]]]:
+    """The (source, time column) pairs of the plan, each with a scan reading it, and the pairs
+    behind each KPI: its scan's, or the union of those of the KPIs a derived one reads."""
+    index: dict[tuple[str, str], int] = {}
+    feeds: list[dict[str, Scan]] = []
+    fed_by: dict[str, set[int]] = {}
+    for scan in plan.scans:
+        key = (scan.source, scan.time)
+        if key not in index:
+            index[key] = len(feeds)
+            feeds.append({"scan": scan})
+        for measure in scan.measures:
+            fed_by.setdefault(measure.kpi, set()).add(index[key])
+    for node in plan.derived:  # dependency order: its inputs are known
+        fed_by.setdefault(node.kpi, set()).update(i for ref in node.refs for i in fed_by.get(ref.kpi, ()))
+    return feeds, {kpi: tuple(sorted(found)) for kpi, found in fed_by.items()}
 
 
 class _Query:

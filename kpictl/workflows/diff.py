@@ -436,7 +436,7 @@ def _run(
     for dims, group in groups.items():
         names, old_names = [c.name for c in group], [c.base_name for c in group]
         head_rows = _at(sides[1], "HEAD", lambda: head.run(names, by=dims, grain=grain, start=start, end=end))  # noqa: B023
-        as_of = targets.default_as_of(sorted({r.period for r in head_rows}), grain)
+        as_of = targets.default_as_of(sorted({r.period for r in head_rows if r.complete}), grain)
         base_rows = _at(
             sides[0],
             "BASE",

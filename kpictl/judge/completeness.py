@@ -1,0 +1,102 @@
+"""Which periods are complete: every source a KPI reads has data through the period's last day.
+
+A period that has not ended yet, or that a source has not fully delivered (the last week of a
+file that stops on a Tuesday, the month an hourly feed is still filling), has a value but no
+verdict: its row is flagged ``complete: false`` in the machine outputs and is never judged, nor
+taken as the latest period by the table, ``--fail-on``, the dashboard or ``diff``.
+
+How far a source is complete (:func:`through`), by its ``complete_through:`` in kpictl.yml:
+
+- a date (``2025-06-30``): through that day;
+- ``latest``: through the day of its latest time value, whatever its time of day;
+- ``latest - N days`` / ``today - N days``: N days before that day, or before today;
+- nothing declared: from its latest time value. A source whose values all start a period (a
+  monthly ledger stamped on the 1st, two distinct values at least) is complete through the end of
+  the latest one's period, the coarsest such period first (year, quarter, month, week); else
+  a latest value at midnight (a date) or at 23:00 or later completes its day, and any earlier
+  hour leaves that day running: complete through the day before. A source without rows sets
+  no limit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+
+from kpictl.engine import Latest
+from kpictl.judge.targets import period_end
+from kpictl.model import Row, Source
+
+_LAG = re.compile(r"^(latest|today) - (\d+) days?$")
+
+
+def through(declared: str | None, latest: Latest, today: dt.date) -> dt.date | None:
+    """The last day a source has complete data for (None: no limit), by the module's rules.
+
+    >>> at = Latest(dt.datetime(2014, 1, 2, 5, 0))
+    >>> through(None, at, dt.date(2026, 1, 1))       # 05:00: the 2nd is still running
+    datetime.date(2014, 1, 1)
+    >>> through("latest", at, dt.date(2026, 1, 1))
+    datetime.date(2014, 1, 2)
+    >>> through(None, Latest(dt.datetime(2025, 3, 1), ("month",)), dt.date(2026, 1, 1))
+    datetime.date(2025, 3, 31)
+    >>> through("today - 2 days", at, dt.date(2026, 1, 1))
+    datetime.date(2025, 12, 30)
+    """
+    if declared == "latest":
+        return latest.moment.date() if latest.moment else None
+    if declared is not None and (lag := _LAG.match(declared)):
+        base = today if lag.group(1) == "today" else latest.moment.date() if latest.moment else None
+        return None if base is None else base - dt.timedelta(days=int(lag.group(2)))
+    if declared is not None:
+        return dt.date.fromisoformat(declared)
+    moment = latest.moment
+    if moment is None:
+        return None
+    if latest.stamps:
+        return period_end(moment.date(), latest.stamps[0])
+    whole_day = moment.time() == dt.time() or moment.hour >= 23
+    return moment.date() if whole_day else moment.date() - dt.timedelta(days=1)
+
+
+def horizons(
+    feeds: Sequence[tuple[str, str]],
+    fed_by: Mapping[str, Sequence[int]],
+    latest: Sequence[Latest],
+    sources: Mapping[str, Source],
+    today: dt.date,
+) -> dict[str, dt.date]:
+    """The last complete day of each KPI: the earliest of its feeds' (KPIs without a limit left out).
+
+    ``feeds`` are (source, time column) pairs, ``fed_by`` the feeds behind each KPI and
+    ``latest`` how far each feed has data, all as ``CompiledQuery`` and ``engine.Results`` give them.
+    """
+    days: list[dt.date | None] = []
+    for (source, _), found in zip(feeds, latest, strict=True):
+        declared = sources[source].complete_through if source in sources else None
+        days.append(through(declared, found, today))
+    out = {}
+    for kpi, indexes in fed_by.items():
+        limits = [day for i in indexes if (day := days[i]) is not None]
+        if limits:
+            out[kpi] = min(limits)
+    return out
+
+
+def mark(
+    rows: Sequence[Row], horizons: Mapping[str, dt.date], grain_of: Mapping[str, str], today: dt.date
+) -> list[Row]:
+    """``rows`` with ``complete`` false where the period ends today or later, or after its KPI's horizon."""
+    ends: dict[tuple[dt.date, str], dt.date] = {}
+    out = []
+    for row in rows:
+        grain = grain_of.get(row.kpi, "month")
+        end = ends.get((row.period, grain))
+        if end is None:
+            end = ends[(row.period, grain)] = period_end(row.period, grain)
+        horizon = horizons.get(row.kpi)
+        complete = end < today and (horizon is None or end <= horizon)
+        out.append(row if complete else dataclasses.replace(row, complete=False))
+    return out
