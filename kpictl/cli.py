@@ -228,14 +228,36 @@ def schema(ctx: click.Context, o: Options) -> None:
         click.echo(schema.text(o.which), nl=False)
 
 
-@_command("directory", example="kpictl init my-kpis && cd my-kpis && kpictl run")
+@_command(
+    "paths",
+    "from_data",
+    example="kpictl init my-kpis && cd my-kpis && kpictl run;;cd my-data && kpictl init --from-data data/*.parquet",
+)
 def init(ctx: click.Context, o: Options) -> None:
-    """Create a project with one example KPI and sample data."""
+    """Create a project in DIRECTORY (default: here): an example with two KPIs and sample data.
+
+    With --from-data, a project in the current folder over the FILEs given: kpictl.yml names
+    each as a source, with the key and time column it guessed marked to check, and
+    metrics/counts.yml has one count KPI per source with a time column.
+    """
     from kpictl.workflows import scaffold
 
-    for path in scaffold.create(Path(o.directory)):
+    if o.from_data:
+        if not o.paths:
+            raise click.UsageError("--from-data needs the data files: kpictl init --from-data data/*.parquet")
+        written, said = scaffold.from_data(Path("."), o.paths)
+        for line in said:
+            click.echo(f"source {line}", err=True)
+    else:
+        if len(o.paths) > 1:
+            raise click.UsageError(f"init takes one DIRECTORY, got {len(o.paths)} (data files need --from-data)")
+        written = scaffold.create(Path(o.paths[0] if o.paths else "."))
+    for path in written:
         click.echo(f"created {path}", err=True)
-    click.echo(f"next: cd {o.directory} && kpictl run", err=True)
+    if o.from_data:
+        click.echo("next: check the guessed lines of kpictl.yml, then kpictl validate && kpictl run", err=True)
+    else:
+        click.echo(f"next: cd {o.paths[0] if o.paths else '.'} && kpictl run", err=True)
 
 
 @_command(

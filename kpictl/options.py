@@ -45,6 +45,8 @@ class Options:
     write: str | None = None
     which: str = "all"
     directory: str = "."
+    paths: tuple[str, ...] = ()
+    from_data: bool = False
     lang: str | None = None
     out: str = "report.html"
     base: str | None = None
@@ -112,6 +114,9 @@ OPTIONS: dict[str, Any] = {
     "write": _o("--write", type=click.Path(file_okay=False), help="Write the schemas into this folder instead."),
     "which": _a("which", type=click.Choice([*SCHEMAS, "all"]), default="all", metavar="[project|kpis|all]"),
     "directory": _a("directory", type=click.Path(file_okay=False), default="."),
+    "paths": _a("paths", nargs=-1, metavar="[DIRECTORY | FILE...]"),
+    "from_data": _o("--from-data", is_flag=True, help="The arguments are Parquet/CSV files (or globs) in the current "
+                    "folder: one source each, key and time column guessed, one count KPI each."),
     "lang": _o("--lang", type=click.Choice(i18n.LANGS), help="Language of texts and numbers (default: the "
                "project's locale)."),
     "out": _o("--out", "-o", default="report.html", show_default=True, type=_FILE, help="The HTML file to write "
