@@ -218,6 +218,7 @@ class Row:
     value: float | None
     judgement: Judgement | None = None
     complete: bool = True  # every source the KPI reads has data through the period's last day
+    partial_window: bool = False  # a rolling window of the value reaches before the data's first period
 
     @property
     def status(self) -> str:

@@ -317,7 +317,13 @@ class Project:
             if found.latest
             else {}
         )
-        rows = completeness.mark(found.rows, horizons, dict(plan.outputs), today)
+        grain_of = dict(plan.outputs)
+        full_from = (
+            completeness.windows_full_from(compiled.reach, compiled.fed_by, found.latest, grain_of)
+            if found.latest
+            else {}
+        )
+        rows = completeness.mark(found.rows, horizons, grain_of, today, full_from)
         sizes = {name: self.kpis[name].grain or self.config.grain for name in self.sizes()}
         judged = verdicts.judge(
             rows,

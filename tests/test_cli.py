@@ -211,7 +211,7 @@ def test_an_empty_range(tmp_path: Path) -> None:
     later = invoke("run", "--from", "2030-01-01", "--format", "csv", cwd=root)
     assert later.exit_code == 0
     assert later.stdout == (
-        "kpi,period,value,status,min,max,expected,gap,gap_relative,reaches_on,reaches_by_deadline,complete\n"
+        "kpi,period,value,status,min,max,expected,gap,gap_relative,reaches_on,reaches_by_deadline,complete,partial_window\n"
     )
     assert later.stderr == "no data in this range: no source has rows there\n"
 

@@ -63,9 +63,15 @@ def test_through(declared: str | None, latest: Latest, expected: D | None) -> No
 
 def test_stamps_need_two_distinct_values() -> None:
     # feed 0: Jan 1 and Feb 1 (month stamps, not year); feed 1: one value starts every period
-    rows = [(1, "2025-05-01 00:00:00", 1, 1, 1, 1, 0), (0, "2025-02-01 00:00:00", 2, 0, 0, 1, 0)]
-    assert latest_of(rows) == (Latest(T(2025, 2, 1), ("month",)), Latest(T(2025, 5, 1), ()))
-    assert latest_of([(0, None, 0, None, None, None, None)]) == (Latest(None, ()),)
+    rows = [
+        (1, "2025-05-01 00:00:00", "2025-05-01 00:00:00", 1, 1, 1, 1, 0),
+        (0, "2025-02-01 00:00:00", "2025-01-01 00:00:00", 2, 0, 0, 1, 0),
+    ]
+    assert latest_of(rows) == (
+        Latest(T(2025, 2, 1), ("month",), T(2025, 1, 1)),
+        Latest(T(2025, 5, 1), (), T(2025, 5, 1)),
+    )
+    assert latest_of([(0, None, None, 0, None, None, None, None)]) == (Latest(None, ()),)
 
 
 def test_a_kpi_is_complete_through_the_earliest_of_its_feeds() -> None:

@@ -283,13 +283,13 @@ def test_json_exact() -> None:
         '{"rows": [\n'
         '  {"kpi": "otd", "period": "2026-02-01", "region": "EU", "value": 0.941, "status": "on_track", '
         '"min": 0.95, "max": null, "expected": 0.9, "gap": 0.041, "gap_relative": 0.045, '
-        '"reaches_on": "2026-05-31", "reaches_by_deadline": true, "complete": true},\n'
+        '"reaches_on": "2026-05-31", "reaches_by_deadline": true, "complete": true, "partial_window": false},\n'
         '  {"kpi": "otd", "period": "2026-03-01", "region": null, "value": null, "status": "no_data", '
         '"min": 0.95, "max": null, "expected": null, "gap": null, "gap_relative": null, '
-        '"reaches_on": null, "reaches_by_deadline": null, "complete": false},\n'
+        '"reaches_on": null, "reaches_by_deadline": null, "complete": false, "partial_window": false},\n'
         '  {"kpi": "revenue", "period": "2026-02-01", "region": "Île-de-France", "value": 1234567.5, '
         '"status": "no_target", "min": null, "max": null, "expected": null, "gap": null, "gap_relative": null, '
-        '"reaches_on": null, "reaches_by_deadline": null, "complete": true}\n'
+        '"reaches_on": null, "reaches_by_deadline": null, "complete": true, "partial_window": false}\n'
         "]}\n"
     )
     assert report.render_rows([], {}, "json") == '{"rows": []}\n'
@@ -297,10 +297,10 @@ def test_json_exact() -> None:
 
 def test_csv_exact() -> None:
     assert report.render_rows(TINY, {}, "csv", by=("region",)) == (
-        "kpi,period,region,value,status,min,max,expected,gap,gap_relative,reaches_on,reaches_by_deadline,complete\n"
-        "otd,2026-02-01,EU,0.941,on_track,0.95,,0.9,0.041,0.045,2026-05-31,true,true\n"
-        "otd,2026-03-01,,,no_data,0.95,,,,,,,false\n"
-        "revenue,2026-02-01,Île-de-France,1234567.5,no_target,,,,,,,,true\n"
+        "kpi,period,region,value,status,min,max,expected,gap,gap_relative,reaches_on,reaches_by_deadline,complete,partial_window\n"
+        "otd,2026-02-01,EU,0.941,on_track,0.95,,0.9,0.041,0.045,2026-05-31,true,true,false\n"
+        "otd,2026-03-01,,,no_data,0.95,,,,,,,false,false\n"
+        "revenue,2026-02-01,Île-de-France,1234567.5,no_target,,,,,,,,true,false\n"
     )
 
 
@@ -314,8 +314,8 @@ def test_machine_formats_keep_full_precision_and_drop_nan() -> None:
 def test_a_dimension_named_like_a_column_does_not_overwrite_it() -> None:
     rows = [Row("k", D(2026, 1, 1), {"status": "open"}, 3.0)]
     assert str(report.render_rows(rows, {}, "csv")).splitlines() == [
-        "kpi,period,dim_status,value,status,min,max,expected,gap,gap_relative,reaches_on,reaches_by_deadline,complete",
-        "k,2026-01-01,open,3.0,no_target,,,,,,,,true",
+        "kpi,period,dim_status,value,status,min,max,expected,gap,gap_relative,reaches_on,reaches_by_deadline,complete,partial_window",
+        "k,2026-01-01,open,3.0,no_target,,,,,,,,true,false",
     ]
 
 
@@ -344,6 +344,7 @@ def test_parquet_reads_back_typed(tmp_path: Path) -> None:
         "reaches_on": "DATE",
         "reaches_by_deadline": "BOOLEAN",
         "complete": "BOOLEAN",
+        "partial_window": "BOOLEAN",
     }
     query = f"SELECT kpi, period, region, year, value, status, min, complete FROM '{path}'"
     assert con.execute(query).fetchall() == [

@@ -19,10 +19,12 @@ from kpictl.model import Lookup, Row
 @dataclass(frozen=True)
 class Latest:
     """How far one feed (a source and its time column) has data: its latest time value
-    (None: no rows), and the periods (``compiler.STAMPS``) every one of its values starts."""
+    (None: no rows), the periods (``compiler.STAMPS``) every one of its values starts, and
+    where its data begins."""
 
     moment: dt.datetime | None
     stamps: tuple[str, ...] = ()
+    first: dt.datetime | None = None  # its earliest time value
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class Results:
 
 
 def latest_of(found: Sequence[Sequence[Any]]) -> tuple[Latest, ...]:
-    """The freshness query's rows (feed, latest, distinct values, one flag per stamp) as Latest.
+    """The freshness query's rows (feed, latest, earliest, distinct values, a flag per stamp) as Latest.
 
     A stamp counts only over two distinct values or more: one date alone starts a week, a month
     and a year at once, and says nothing of how the source is stamped.
@@ -44,10 +46,11 @@ def latest_of(found: Sequence[Sequence[Any]]) -> tuple[Latest, ...]:
     by_feed = {row[0]: row for row in found}
     latest = []
     for feed in range(len(by_feed)):
-        _, moment, distinct, *flags = by_feed[feed]
+        _, moment, first, distinct, *flags = by_feed[feed]
         moment = None if moment is None else dt.datetime.fromisoformat(str(moment))
+        first = None if first is None else dt.datetime.fromisoformat(str(first))
         stamps = tuple(g for g, flag in zip(STAMPS, flags, strict=True) if flag == 1) if (distinct or 0) > 1 else ()
-        latest.append(Latest(moment, stamps))
+        latest.append(Latest(moment, stamps, first))
     return tuple(latest)
 
 

@@ -86,10 +86,17 @@ def horizons(
 
 
 def mark(
-    rows: Sequence[Row], horizons: Mapping[str, dt.date], grain_of: Mapping[str, str], today: dt.date
+    rows: Sequence[Row],
+    horizons: Mapping[str, dt.date],
+    grain_of: Mapping[str, str],
+    today: dt.date,
+    full_from: Mapping[str, dt.date] | None = None,
 ) -> list[Row]:
-    """``rows`` with ``complete`` false where the period ends today or later, or after its KPI's horizon."""
+    """``rows`` with ``complete`` false where the period ends today or later, or after its KPI's
+    horizon; and ``partial_window`` true before its KPI's first period with full windows
+    (``full_from``, :func:`windows_full_from`)."""
     ends: dict[tuple[dt.date, str], dt.date] = {}
+    full_from = full_from or {}
     out = []
     for row in rows:
         grain = grain_of.get(row.kpi, "month")
@@ -98,5 +105,31 @@ def mark(
             end = ends[(row.period, grain)] = period_end(row.period, grain)
         horizon = horizons.get(row.kpi)
         complete = end < today and (horizon is None or end <= horizon)
-        out.append(row if complete else dataclasses.replace(row, complete=False))
+        partial = row.kpi in full_from and row.period < full_from[row.kpi]
+        out.append(
+            row if complete and not partial else dataclasses.replace(row, complete=complete, partial_window=partial)
+        )
+    return out
+
+
+def windows_full_from(
+    reach: Mapping[str, int],
+    fed_by: Mapping[str, Sequence[int]],
+    latest: Sequence[Latest],
+    grain_of: Mapping[str, str],
+) -> dict[str, dt.date]:
+    """The first period whose rolling windows are full, for each KPI that reads some: ``reach``
+    periods after the first period of the latest-starting source it reads (``CompiledQuery.reach``).
+
+    >>> windows_full_from({"r3": 2}, {"r3": (0,)}, [Latest(None, (), dt.datetime(2025, 1, 9))], {"r3": "month"})
+    {'r3': datetime.date(2025, 3, 1)}
+    """
+    from kpictl.sql import periods
+
+    out = {}
+    for kpi, back in reach.items():
+        starts = [found.first.date() for i in fed_by.get(kpi, ()) if (found := latest[i]).first is not None]
+        if starts and kpi in grain_of:
+            grain = grain_of[kpi]
+            out[kpi] = periods.shift(grain, periods.start(grain, max(starts)), back)
     return out

@@ -43,6 +43,7 @@ TRAILING = (
     "reaches_on",
     "reaches_by_deadline",
     "complete",  # false: a source has no data through the period's end yet (never judged)
+    "partial_window",  # true: a rolling window of the value reaches before the data's first period
 )
 
 
@@ -89,6 +90,7 @@ def records(rows: Sequence[Row], by: Sequence[str] = ()) -> tuple[tuple[str, ...
                 j.reaches_on if j else None,
                 j.reaches_by_deadline if j else None,
                 row.complete,
+                row.partial_window,
             ]
         )
     return columns(dims), table
@@ -177,7 +179,7 @@ def to_parquet(rows: Sequence[Row], *, by: Sequence[str] = ()) -> bytes:
     dims = len(names) - len(LEADING) - len(TRAILING)
     types = ["VARCHAR", "DATE"] + [_sql_type(c) for c in cols[2 : 2 + dims]] + ["DOUBLE", "VARCHAR"] + ["DOUBLE"] * 5
     types += ["DATE", "BOOLEAN"]  # the projection: when the bound is met at the recent pace, and in time
-    types += ["BOOLEAN"]  # complete
+    types += ["BOOLEAN", "BOOLEAN"]  # complete, partial_window
     for i, kind in enumerate(types):
         if kind == "VARCHAR":
             cols[i] = [None if v is None else _csv_value(v) for v in cols[i]]

@@ -33,8 +33,7 @@ from kpictl.model import STATUS_SYMBOLS, STATUSES, TRAJECTORY_STATUSES, Format, 
 from kpictl.report import i18n, svg
 from kpictl.report.numbers import format_bound, format_change, format_value
 
-_TABLE_ROWS = 25  # breakdown rows in the table; the rest is counted ("… and 12 more")
-_BARS = 12  # bars drawn: enough to compare, few enough to read
+_SHOWN = 12  # breakdown rows in the table and bars: enough to compare, few enough to read
 
 
 @dataclass(frozen=True)
@@ -106,6 +105,7 @@ class Card:
     target: str
     expected: str
     chart: Markup
+    window_note: str  # said when some points are hollow: their rolling window is not full
     dimension: str
     breakdown_title: str
     breakdown_note: str
@@ -226,23 +226,55 @@ def _breakdown(
         return "", "", note, (), "", Markup("")
     dim, rows = inputs.breakdowns[kpi.name]
     title = t["breakdown"].format(dim=dim, period=i18n.format_period(period, inputs.grain, lang))
-    shown = [r for r in rows if r.kpi == kpi.name and r.period == period]
-    shown.sort(key=lambda r: (_missing(r.value), -(r.value or 0.0) if not _missing(r.value) else 0.0))
-    labels = [
-        "NULL" if not r.dims or next(iter(r.dims.values())) is None else str(next(iter(r.dims.values()))) for r in shown
-    ]
-    lines = tuple(
-        Line(label, format_value(r.value, kpi.format, lang), _badge(r.status, t))
-        for label, r in zip(labels, shown, strict=True)
-    )
-    more = t["breakdown_more"].format(n=len(lines) - _TABLE_ROWS) if len(lines) > _TABLE_ROWS else ""
-    chart = svg.bars(
-        [
-            svg.Bar(line.label, r.value, line.value, r.status)
-            for line, r in zip(lines[:_BARS], shown[:_BARS], strict=True)
-        ]
-    )
-    return dim, title, "", lines[:_TABLE_ROWS], more, Markup(chart)
+    ranked, judged = _ranked(kpi, [r for r in rows if r.kpi == kpi.name and r.period == period])
+    table = bars = _ends(ranked, _SHOWN)
+
+    def line(r: Row) -> Line:
+        label = "NULL" if not r.dims or next(iter(r.dims.values())) is None else str(next(iter(r.dims.values())))
+        return Line(label, format_value(r.value, kpi.format, lang), _badge(r.status, t))
+
+    more = ""
+    if len(ranked) > len(table):
+        worst, best = len(table) - _kept_best(len(table)), _kept_best(len(table))
+        key = "breakdown_ends" if judged else "breakdown_ends_size"
+        more = t[key].format(shown=len(table), total=len(ranked), worst=worst, best=best)
+    chart = svg.bars([svg.Bar(line(r).label, r.value, line(r).value, r.status) for r in bars])
+    return dim, title, "", tuple(line(r) for r in table), more, Markup(chart)
+
+
+def _ranked(kpi: Kpi, rows: list[Row]) -> tuple[list[Row], bool]:
+    """The rows of a breakdown, furthest from the target first, and whether a target ranked them.
+
+    A row judged against a bound is ranked by its gap to the expected value (worst first);
+    otherwise by the bound's direction (under a min, the smallest first; under a max, the
+    largest); without a bound, the largest first. Missing values come last.
+    """
+    present = [r for r in rows if not _missing(r.value)]
+    missing = [r for r in rows if _missing(r.value)]
+    if present and all(r.judgement is not None and r.judgement.gap is not None for r in present):
+        return sorted(
+            present, key=lambda r: r.judgement.gap if r.judgement and r.judgement.gap else 0.0
+        ) + missing, True
+    bound = kpi.target.bound if kpi.target else None
+    smallest_first = bound is not None and bound.min is not None and bound.max is None
+    ordered = sorted(present, key=lambda r: float(r.value or 0.0) if smallest_first else -float(r.value or 0.0))
+    return ordered + missing, bound is not None
+
+
+def _kept_best(room: int) -> int:
+    """Of ``room`` places, how many go to the best rows when not all fit: a quarter, one at least."""
+    return max(1, room // 4)
+
+
+def _ends(ranked: list[Row], room: int) -> list[Row]:
+    """The rows shown in ``room`` places: all when they fit, else the worst and, last, the best."""
+    present = [r for r in ranked if not _missing(r.value)]
+    if len(ranked) <= room:
+        return ranked
+    if len(present) <= room:
+        return ranked[:room]
+    best = _kept_best(room)
+    return present[: room - best] + present[len(present) - best :]
 
 
 def _card(kpi: Kpi, series: list[Row], inputs: Inputs, t: dict[str, str], lang: str) -> Card:
@@ -267,6 +299,7 @@ def _card(kpi: Kpi, series: list[Row], inputs: Inputs, t: dict[str, str], lang: 
                     status,
                     kpi.title(lang),
                     (right,) if right != last else (),
+                    tuple(period_end(r.period, grain) for r in series if r.partial_window),
                 ),
                 _axis_label(kpi.format, lang),
                 lambda d: names.get(d) or i18n.format_date(d, lang),
@@ -291,6 +324,7 @@ def _card(kpi: Kpi, series: list[Row], inputs: Inputs, t: dict[str, str], lang: 
         target=_target_text(kpi, t, lang),
         expected=expected,
         chart=chart,
+        window_note=t["partial_window"] if any(r.partial_window for r in series) else "",
         dimension=dim,
         breakdown_title=title,
         breakdown_note=note,

@@ -43,7 +43,19 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "breakdown": ("Breakdown by {dim}, {period}", "Répartition par {dim}, {period}"),
     "breakdown_none": ("No breakdown: this KPI has no dimension.", "Pas de répartition : ce KPI n'a pas de dimension."),
     "breakdown_missing": ("Not available by {dim}.", "Non disponible par {dim}."),
-    "breakdown_more": ("… and {n} more", "… et {n} de plus"),
+    "partial_window": (
+        "Hollow points: the rolling window is not full yet (fewer periods of data than it spans).",
+        "Points creux : la fenêtre glissante n'est pas encore pleine (moins de périodes de données "
+        "qu'elle n'en couvre).",
+    ),
+    "breakdown_ends": (
+        "{shown} of {total} shown: the {worst} furthest from the target, then the {best} best",
+        "{shown} sur {total} affichés : les {worst} plus loin de l'objectif, puis les {best} meilleurs",
+    ),
+    "breakdown_ends_size": (
+        "{shown} of {total} shown: the {worst} largest, then the {best} smallest",
+        "{shown} sur {total} affichés : les {worst} plus grands, puis les {best} plus petits",
+    ),
     "value": ("Value", "Valeur"),
     "status": ("Status", "Statut"),
     "smart": ("SMART score", "Score SMART"),

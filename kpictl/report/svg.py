@@ -35,7 +35,8 @@ class Trend:
     ``low``/``high`` are the target's bound (both: a band, one: a line); ``trajectory`` is the
     path the target expects, from the baseline to the bound at the deadline (empty: none);
     ``status`` is the class of the last point's dot; ``marks`` are days to label on the x
-    axis besides the first and last points (the deadline).
+    axis besides the first and last points (the deadline); ``partial`` are the days of points
+    whose rolling window is not full yet, drawn hollow so that a ramp-up does not read as a rise.
     """
 
     points: tuple[Point, ...]
@@ -45,6 +46,7 @@ class Trend:
     status: str = "no_target"
     title: str = ""
     marks: tuple[dt.date, ...] = field(default=())
+    partial: tuple[dt.date, ...] = field(default=())  # points whose rolling window is not full: hollow
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,7 @@ def trend(
     if len(chart.trajectory) >= 2:
         path = " ".join(f"{_n(x(d))},{_n(y(v))}" for d, v in chart.trajectory)
         parts.append(f'<polyline class="j" points="{path}"/>')
-    parts.append(_line(chart.points, x, y))
+    parts.append(_line(chart.points, x, y, set(chart.partial)))
     shown = [(d, v) for d, v in chart.points if v is not None and math.isfinite(v)]
     if shown:
         d, v = shown[-1]
@@ -150,21 +152,27 @@ def trend(
     return "".join(parts)
 
 
-def _line(points: Sequence[Point], x: Callable[[dt.date], float], y: Callable[[float], float]) -> str:
+def _line(
+    points: Sequence[Point], x: Callable[[dt.date], float], y: Callable[[float], float], partial: set[dt.date]
+) -> str:
     """The value line as one path; a None value lifts the pen, so gaps show as gaps.
 
     Up to 36 points each also get a dot: a value alone between two gaps is then still seen.
+    A point of ``partial`` always gets a hollow dot (its window is not full).
     """
-    commands, dots, pen_down = [], [], False
+    commands, dots, hollow, pen_down = [], [], [], False
     for day, value in points:
         if value is None or not math.isfinite(value):
             pen_down = False
             continue
         commands.append(f"{'L' if pen_down else 'M'}{_n(x(day))},{_n(y(value))}")
-        dots.append(f'<circle class="p" cx="{_n(x(day))}" cy="{_n(y(value))}" r="1.8"/>')
+        if day in partial:
+            hollow.append(f'<circle class="p h" cx="{_n(x(day))}" cy="{_n(y(value))}" r="2.6"/>')
+        else:
+            dots.append(f'<circle class="p" cx="{_n(x(day))}" cy="{_n(y(value))}" r="1.8"/>')
         pen_down = True
     line = f'<path class="v" d="{"".join(commands)}"/>' if commands else ""
-    return line + ("".join(dots) if len(dots) <= 36 else "")
+    return line + ("".join(dots) if len(dots) + len(hollow) <= 36 else "") + "".join(hollow)
 
 
 def _x_labels(

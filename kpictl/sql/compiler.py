@@ -43,6 +43,9 @@ class CompiledQuery:
     it, ``feeds``) with its latest time value and whether every value starts a year, quarter,
     month or week (``STAMPS``); ``fed_by`` gives the feeds behind each KPI, through the KPIs a
     derived one reads (``judge.completeness`` says from them which periods are complete).
+    ``reach`` gives, for each KPI that reads rolling windows (directly or through the KPIs it
+    reads), how many periods before its own the widest of them goes back: its first periods
+    of data have a window that is not full yet.
     """
 
     sql: str
@@ -57,6 +60,7 @@ class CompiledQuery:
     freshness: str = ""
     feeds: tuple[tuple[str, str], ...] = ()
     fed_by: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    reach: Mapping[str, int] = field(default_factory=dict)
 
 
 def compile(plan: Plan) -> CompiledQuery:
@@ -85,8 +89,22 @@ def compile(plan: Plan) -> CompiledQuery:
     freshness = _render("freshness.sql.j2", feeds=feeds, stamps=STAMPS) + "\n"
     pairs = tuple((f["scan"].source, f["scan"].time) for f in feeds)
     return CompiledQuery(
-        sql, query.params, kpis, plan.by, tuple(sources), lookups, at, aliases, reads, freshness, pairs, fed_by
-    )
+        sql, query.params, kpis, plan.by, tuple(sources), lookups, at, aliases, reads, freshness, pairs, fed_by,
+        _reach(plan),
+    )  # fmt: skip
+
+
+def _reach(plan: Plan) -> dict[str, int]:
+    """How many periods back each KPI's rolling windows read, through the KPIs it reads."""
+    reach: dict[str, int] = {}
+    for node in plan.derived:  # dependency order: its inputs are known
+        back = [
+            (ref.window.n - 1 if ref.window is not None and ref.window.kind == "rolling" else 0) + reach.get(ref.kpi, 0)
+            for ref in node.refs
+        ]
+        if max(back, default=0) > 0:
+            reach[node.kpi] = max(back)
+    return reach
 
 
 def _feeds(plan: Plan) -> tuple[list[dict[str, Scan]], dict[str, tuple[int, ...]]]:
