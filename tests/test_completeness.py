@@ -203,3 +203,12 @@ def test_kpi_tests_treat_their_rows_as_complete(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stdout + result.stderr
     rows = Project.load(tmp_path).run(tables={"orders": [{"d": "2025-01-03", "amount": 4}]})
     assert [(r.value, r.complete) for r in rows] == [(4, True)]
+
+
+def test_the_table_shows_the_latest_complete_period_of_a_kpi_without_target(tmp_path: Path) -> None:
+    # no target, so the incomplete W03 is not no_data: the table must still skip it (W02: 7)
+    kpis = "kpis:\n  - name: flights\n    source: flights\n    formula: count(*)\n"
+    root = write(tmp_path, {**WEEKLY, "metrics/a.yml": kpis})
+    header, line = invoke(root, "run").stdout.splitlines()[:2]
+    assert "2014-W02" in header and "2014-W03" not in header
+    assert line.split()[1] == "7"

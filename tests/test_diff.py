@@ -490,7 +490,7 @@ def test_fail_on_change(repo: tuple[Path, list[str]]) -> None:
         == """\
 big_orders 2025-03: 0 → 1 (from 0) moved more than 80%
 revenue_per_big 2025-03: — → 50 (new) moved more than 80%
-revenue_per_big_growth 2025-02: 0.3 → -0.7 (-333.3%) moved more than 80%
+revenue_per_big_growth 2025-02: 0.3 → -0.7 (across 0) moved more than 80%
 revenue_per_big_growth 2025-03: — → 0.67 (new) moved more than 80%
 """
     )

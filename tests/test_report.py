@@ -79,10 +79,26 @@ def test_format_value(value: float | None, fmt: Format, lang: str, expected: str
         (5, 0, Format("integer"), "en", "+5"),  # no relative change from 0
         (None, 5, Format("integer"), "en", "—"),
         (3.5, 2.0, Format("hours"), "en", "+1.5 h (+75.0%)"),
+        # issue 20, point 3: a relative change only from a positive, non-negligible base
+        (14, 0.029, Format("minutes"), "en", "+14 min"),  # 0.029 is 0.2% of 14: not "+48,134.5%"
+        (-9, 2, Format("minutes"), "en", "-11 min"),  # across zero: not "-550.0%"
+        (-9, -4, Format("minutes"), "en", "-5 min"),  # a negative base
     ],
 )
 def test_format_change(current: float | None, previous: float, fmt: Format, lang: str, expected: str) -> None:
     assert format_change(current, previous, fmt, lang) == expected
+
+
+def test_a_base_negligible_against_the_series_has_no_relative_change() -> None:
+    # 2 against a series reaching 100: 2 < 5% of 100, the change is shown in minutes only
+    assert format_change(12, 2, Format("minutes"), scale=100) == "+10 min"
+    assert format_change(12, 6, Format("minutes"), scale=100) == "+6 min (+100.0%)"  # 6 ≥ 5
+    rows = [
+        Row("delay", D(2025, m, 1), {}, v, Judgement("no_target")) for m, v in ((1, 100.0), (2, 2.0), (3, 12.0))
+    ]
+    kpis = {"delay": Kpi("delay", "avg(d)", "m.yml", source="s", format=Format("minutes"))}
+    table = str(report.render_rows(rows, kpis, "table", color=False))
+    assert "+10 min" in table and "%" not in table
 
 
 def test_format_delta_and_bound() -> None:

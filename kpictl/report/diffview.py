@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from kpictl.report import escape
-from kpictl.report.numbers import MISSING, format_delta, format_value
+from kpictl.report.numbers import MISSING, format_delta, format_value, has_relative_change
 from kpictl.report.table import Column, align, dim_text, period_label, word
 from kpictl.workflows.diff import KINDS, Diff, FieldChange, KpiChange, ValueChange
 
@@ -56,7 +56,7 @@ def largest(change: KpiChange) -> ValueChange | None:
 def breach_lines(diff: Diff, threshold: float) -> list[str]:
     """One stderr line per row that moved more than ``threshold``: what ``--fail-on-change`` fails on."""
     return [
-        f"{k.name} {_where(v, diff.grain)}: {_value(v.base, k)} → {_value(v.head, k)} ({_relative(v)}) "
+        f"{k.name} {_where(v, diff.grain)}: {_value(v.base, k)} → {_value(v.head, k)} ({_relative(v, k)}) "
         f"moved more than {threshold * 100:g}%"
         for k, v in diff.moved_more_than(threshold)
     ]
@@ -69,13 +69,23 @@ def _value(value: float | None, change: KpiChange) -> str:
     return format_value(value, change.format)
 
 
-def _relative(v: ValueChange) -> str:
-    """``-76.9%``; a move that has no relative size says what it is: ``new``, ``gone``, ``from 0``."""
-    if v.relative is not None:
+def _relative(v: ValueChange, change: KpiChange) -> str:
+    """``-76.9%``; a move that has no relative size says what it is: ``new``, ``gone``, ``from 0``,
+    ``across 0``, else ``—`` where a relative size would be noise (``numbers.has_relative_change``: a base
+    that is negative or negligible against the KPI's values, a move across zero)."""
+    if v.relative is not None and has_relative_change(v.head, v.base, _scale(change)):
         return f"{v.relative:+.1%}" if v.relative else "0.0%"
     if v.base is None or v.head is None:
         return MISSING if v.base is v.head else ("new" if v.base is None else "gone")
-    return "from 0" if v.moved else MISSING
+    if v.moved and v.base == 0:
+        return "from 0"
+    return "across 0" if v.moved and (v.base < 0) != (v.head < 0) else MISSING
+
+
+def _scale(change: KpiChange) -> float | None:
+    """The largest absolute value on either side: what a change's base is negligible against."""
+    values = [abs(x) for v in change.values or () for x in (v.base, v.head) if x is not None]
+    return max(values, default=None)
 
 
 def _status(v: ValueChange) -> str:
@@ -111,7 +121,7 @@ def _values_line(change: KpiChange, diff: Diff) -> str | None:
         text += f", {statuses} status{'es' if statuses > 1 else ''} changed"
     if (top := largest(change)) is not None:
         text += f"; largest: {_where(top, diff.grain)} {_value(top.base, change)} → {_value(top.head, change)}"
-        text += f" ({_relative(top)})"
+        text += f" ({_relative(top, change)})"
     dropped = [d for d in diff.by if d not in change.by]
     if dropped:
         text += f" (not by {', '.join(dropped)}: not a dimension of it on both sides)"
@@ -129,7 +139,7 @@ def _rows(change: KpiChange, grain: str | None) -> tuple[list[Column], list[list
             _value(v.base, change),
             _value(v.head, change),
             format_delta(v.delta, change.format),
-            _relative(v),
+            _relative(v, change),
             _status(v),
         ]
         for v in moved(change)

@@ -242,6 +242,11 @@ def _breakdown(
     return dim, title, "", tuple(line(r) for r in table), more, Markup(chart)
 
 
+def _scale(series: Sequence[Row]) -> float | None:
+    """The largest absolute value of a card's series: what a change's base is negligible against."""
+    return max((abs(float(r.value)) for r in series if r.value is not None and not _missing(r.value)), default=None)
+
+
 def _ranked(kpi: Kpi, rows: list[Row]) -> tuple[list[Row], bool]:
     """The rows of a breakdown, furthest from the target first, and whether a target ranked them.
 
@@ -319,7 +324,9 @@ def _card(kpi: Kpi, series: list[Row], inputs: Inputs, t: dict[str, str], lang: 
         badge=_badge(status, t),
         value=format_value(now, kpi.format, lang),
         period=i18n.format_period(latest.period, grain, lang) if latest else "",
-        change=format_change(now, prev, kpi.format, lang) if before is not None else t["change_none"],
+        change=format_change(now, prev, kpi.format, lang, scale=_scale(series))
+        if before is not None
+        else t["change_none"],
         change_class=_change_class(kpi, now, prev),
         target=_target_text(kpi, t, lang),
         expected=expected,

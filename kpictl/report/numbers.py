@@ -167,24 +167,60 @@ def format_delta(delta: float | int | Decimal | None, fmt: Format, lang: str = "
     return _compose(digits, mark, fmt, lang)
 
 
+NEGLIGIBLE = 0.05  # a base under 5% of the values' scale makes a relative change noise
+
+
+def has_relative_change(
+    current: float | int | Decimal | None, previous: float | int | Decimal | None, scale: float | None = None
+) -> bool:
+    """Whether a change from ``previous`` to ``current`` has a relative size worth showing.
+
+    Only from a positive base to a value that is not negative (across zero, "-503%" of 2 min
+    means nothing), and only when the base is not negligible: at least ``NEGLIGIBLE`` of the
+    values' ``scale`` (the largest absolute value of the series shown; default: of the two), so
+    that +14 min from 0.03 min is "+14 min", not "+48,134.5%". The one rule of the table, the
+    dashboard, ``diff`` and the Markdown outputs.
+
+    >>> has_relative_change(1100, 1000), has_relative_change(-9, 2), has_relative_change(14, 0.03)
+    (True, False, False)
+    >>> has_relative_change(12, 2, scale=100)   # 2 against values up to 100: negligible
+    False
+    """
+    if current is None or previous is None:
+        return False
+    now, before = float(current), float(previous)
+    if not (math.isfinite(now) and math.isfinite(before)) or before <= 0 or now < 0:
+        return False
+    largest = max(abs(now), before, abs(scale) if scale is not None and math.isfinite(scale) else 0.0)
+    return before >= NEGLIGIBLE * largest
+
+
 def format_change(
-    current: float | int | Decimal | None, previous: float | int | Decimal | None, fmt: Format, lang: str = "en"
+    current: float | int | Decimal | None,
+    previous: float | int | Decimal | None,
+    fmt: Format,
+    lang: str = "en",
+    *,
+    scale: float | None = None,
 ) -> str:
     """How far ``current`` moved from ``previous``: absolute, plus relative unless a percent KPI.
 
     Percent KPIs: points only (``+1.2 pp``), since a relative change of a rate ("+1.3%" of
     95.3%) is the classic misreading. Others: ``+€1,234 (+5.2%)``; the relative part is left
-    out when ``previous`` is 0. Computed on the decimal forms, so 0.953 - 0.941 is exactly 0.012.
+    out when it is noise (:func:`has_relative_change`, with the values' ``scale``). Computed on
+    the decimal forms, so 0.953 - 0.941 is exactly 0.012.
 
     >>> format_change(1100, 1000, Format("integer"))
     '+100 (+10.0%)'
+    >>> format_change(14, 0.03, Format("number", decimals=0))
+    '+14'
     """
     now, before = _decimal(current), _decimal(previous)
     if now is None or before is None:
         return MISSING
     delta = now - before
     text = format_delta(delta, fmt, lang)
-    if fmt.type == "percent" or before == 0:
+    if fmt.type == "percent" or not has_relative_change(now, before, scale):
         return text
     with localcontext() as ctx:
         ctx.prec = 28

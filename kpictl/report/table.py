@@ -188,6 +188,11 @@ def _reaches(kpi: Kpi | None, upto: Sequence[Row], grain: str | None, lang: str)
     return f"{label} ({word('late', lang)})" if pace.reaches_by_deadline is False else label
 
 
+def _scale(series: Sequence[Row]) -> float | None:
+    """The largest absolute value of a series: what a change's base is negligible against."""
+    return max((abs(float(r.value)) for r in series if r.value is not None and not _missing(r.value)), default=None)
+
+
 def latest(rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = (), lang: str = "en") -> View:
     """One line per KPI and breakdown value at its latest complete period (see the module docstring).
 
@@ -200,7 +205,7 @@ def latest(rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = 
     run_grain = infer_grain([r.period for r in rows])
     lines, periods, previous = [], set(), set()
     for series in _series(rows, dims):
-        judged = [i for i, r in enumerate(series) if not _missing(r.value) and r.status != "no_data"]
+        judged = [i for i, r in enumerate(series) if r.complete and not _missing(r.value) and r.status != "no_data"]
         at = judged[-1] if judged else len(series) - 1
         row, before = series[at], (series[at - 1] if at > 0 else None)
         kpi = kpis.get(row.kpi)
@@ -218,7 +223,7 @@ def latest(rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = 
             period_label(row.period, grain),
             format_value(row.value, fmt, lang),
             format_value(before.value, fmt, lang) if before is not None else "",
-            format_change(row.value, before.value, fmt, lang) if before is not None else "",
+            format_change(row.value, before.value, fmt, lang, scale=_scale(series)) if before is not None else "",
             format_bound(*bound, fmt, lang),
             format_value(j.expected, fmt, lang) if j is not None and j.expected is not None else "",
             f"{STATUS_SYMBOLS[row.status]} {word(row.status, lang)}",
