@@ -126,20 +126,21 @@ def validate(ctx: click.Context, o: Options) -> None:
     _exit_if(ctx, bool(errors), max((e.exit_code for e in errors), default=0))
 
 
-@_command("format_catalog", "tag", name="list", example="kpictl list --tag logistics --format json")
+@_command("format_catalog", "tag", "lang", name="list", example="kpictl list --tag transport --lang fr")
 def list_(ctx: click.Context, o: Options) -> None:
-    """The catalog: name, label, source, dimensions, target, owner of every KPI."""
+    """The catalog: name, label, source, target, owner and dimensions of every KPI."""
     project = _project(ctx)
     kpis = [project.kpis[name] for name in project.select(tag=o.tag)]
-    click.echo(catalog.render(kpis, o.fmt, lang=project.config.locale))
+    click.echo(catalog.render(kpis, o.fmt, lang=o.lang or project.config.locale))
 
 
-@_command("kpi", "grain_bare", example="kpictl show transport_cost_to_sales")
+@_command("kpi", "grain_bare", "lang", example="kpictl show transport_cost_to_sales --lang fr")
 def show(ctx: click.Context, o: Options) -> None:
     """One KPI: its definition, lineage (what it is computed from) and SQL."""
     project = _project(ctx)
     name = project.select([o.kpi])[0]
-    click.echo(catalog.render_one(project.kpis[name], project.kpis, project.compile([name], grain=o.grain).sql))
+    sql = project.compile([name], grain=o.grain).sql
+    click.echo(catalog.render_one(project.kpis[name], project.kpis, sql, lang=o.lang))
 
 
 @_command("kpis", "grain", "by", "from", "to", "dialect", example="kpictl compile on_time_delivery_rate --by carrier")
@@ -157,7 +158,7 @@ def compile(ctx: click.Context, o: Options) -> None:
 
 
 @_command(
-    *("kpis", "grain", "by", "from", "to", "where", "as_of", "format_rows", "output", "fail_on", "engine"),
+    *("kpis", "grain", "by", "from", "to", "where", "as_of", "format_rows", "output", "fail_on", "lang", "engine"),
     example="kpictl run --by region --from 2025-01-01 --fail-on off_track",
 )
 def run(ctx: click.Context, o: Options) -> None:
@@ -170,7 +171,8 @@ def run(ctx: click.Context, o: Options) -> None:
     with progress(f"computing {len(o.kpis) or len(project.kpis)} KPIs…"):
         rows = project.run(o.kpis, grain=o.grain, by=o.by, start=o.start, end=o.end, where=o.where, as_of=o.as_of)
     color = False if o.output else ctx.color
-    views.emit(views.render_rows(rows, project.kpis, o.fmt, by=o.by, lang=project.config.locale, color=color), o.output)
+    lang = o.lang or project.config.locale
+    views.emit(views.render_rows(rows, project.kpis, o.fmt, by=o.by, lang=lang, color=color), o.output)
     if not rows:  # a message, not an error: CI over a quiet period still gets its (empty) table
         click.echo("no data in this range: no source has rows there", err=True)
     breaches = project.breaches(rows, o.fail_on)

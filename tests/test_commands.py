@@ -95,6 +95,31 @@ def test_list_json(root: Path) -> None:
     assert body[0]["target"] == "≥ 20 by 2025-12-31" and body[0]["owner"] == "sales"
 
 
+def test_list_json_gives_every_language_and_lang_picks_one(root: Path) -> None:
+    # issue 20, point 7: revenue is labelled in English and French
+    body = json.loads(ok(kpictl(root, "list", "--format", "json")))
+    assert body[0]["labels"] == {"en": "Revenue", "fr": "Chiffre d'affaires"} and body[0]["label"] == "Revenue"
+    assert json.loads(ok(kpictl(root, "list", "--format", "json", "--lang", "fr")))[0]["label"] == "Chiffre d'affaires"
+    table = ok(kpictl(root, "list", "--lang", "fr"))
+    assert table.splitlines()[0].startswith("NOM") and "Chiffre d'affaires" in table
+    # run's table and show follow --lang too: French words and number formats
+    run = ok(kpictl(root, "run", "--lang", "fr"))
+    assert "Chiffre d'affaires" in run and "STATUT" in run
+    shown = ok(kpictl(root, "show", "revenue", "--lang", "fr"))
+    assert "target       ≥\u202f20 d'ici le 2025-12-31" in shown  # French spacing (narrow no-break space)
+
+
+def test_help_examples_run(root: Path) -> None:
+    # every example of list --help gives a result on the shipped catalog (it printed [] before)
+    from kpictl.cli import cli as main
+
+    repo = Path(__file__).parent.parent
+    example = main.commands["list"].help.split("Example:")[1].split()  # type: ignore[union-attr]
+    assert example[:2] == ["kpictl", "list"]
+    result = CliRunner().invoke(main, ["--project", str(repo), *example[1:]], env=ENV)
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) > 1, result.stdout
+
+
 def test_list_by_tag_is_empty_when_no_kpi_has_it(root: Path) -> None:
     assert ok(kpictl(root, "list", "--tag", "finance")).startswith("NAME")
 

@@ -470,3 +470,10 @@ def test_a_long_breakdown_keeps_the_worst_and_the_best_and_says_so() -> None:
     ]
     assert labels == [f"C{i:02d}" for i in (15, 14, 13, 12, 11, 10, 9, 8, 7, 2, 1, 0)]
     assert "12 of 16 shown: the 9 largest, then the 3 smallest" in detail.text()
+
+
+def test_lint_reasons_follow_the_page_language() -> None:
+    # issue 20, point 7: the SMART reasons were English on the French dashboard
+    page = html.render(html.build(_inputs(), "fr"))
+    assert "pas de justification : dites pourquoi la borne est atteignable et réaliste" in page
+    assert "no rationale" not in page

@@ -93,9 +93,7 @@ def test_a_base_negligible_against_the_series_has_no_relative_change() -> None:
     # 2 against a series reaching 100: 2 < 5% of 100, the change is shown in minutes only
     assert format_change(12, 2, Format("minutes"), scale=100) == "+10 min"
     assert format_change(12, 6, Format("minutes"), scale=100) == "+6 min (+100.0%)"  # 6 ≥ 5
-    rows = [
-        Row("delay", D(2025, m, 1), {}, v, Judgement("no_target")) for m, v in ((1, 100.0), (2, 2.0), (3, 12.0))
-    ]
+    rows = [Row("delay", D(2025, m, 1), {}, v, Judgement("no_target")) for m, v in ((1, 100.0), (2, 2.0), (3, 12.0))]
     kpis = {"delay": Kpi("delay", "avg(d)", "m.yml", source="s", format=Format("minutes"))}
     table = str(report.render_rows(rows, kpis, "table", color=False))
     assert "+10 min" in table and "%" not in table
@@ -565,6 +563,7 @@ def test_catalog_json() -> None:
     assert entries[0] == {
         "name": "revenue",
         "label": "Revenue",
+        "labels": {"en": "Revenue"},
         "source": "orders",
         "derived": False,
         "dimensions": ["region"],
@@ -581,6 +580,7 @@ def test_catalog_json() -> None:
     assert list(entries[1]) == [
         "name",
         "label",
+        "labels",
         "source",
         "derived",
         "dimensions",

@@ -42,12 +42,125 @@ LEVELS = ("pass", "warn", "fail")
 Observation = float | None | tuple[dt.date, float | None]
 
 
+# Every reason lint gives, in English and French: the dashboard speaks the page's language.
+REASONS: dict[str, tuple[str, str]] = {
+    "between": ("between {low} and {high}", "entre {low} et {high}"),
+    "min": ("min {value}", "min {value}"),
+    "max": ("max {value}", "max {value}"),
+    "no_bound": ("no bound", "aucune borne"),
+    "no_description": (
+        "no description: say what it measures and why it matters",
+        "pas de description : dites ce qu'il mesure et pourquoi il compte",
+    ),
+    "no_owner": ("no owner: name who answers for it", "pas de responsable : nommez qui en répond"),
+    "no_unit": (
+        "no unit: set format (percent, currency, days, integer…)",
+        "pas d'unité : renseignez format (percent, currency, days, integer…)",
+    ),
+    "specific": (
+        "description, owner ({owner}) and unit ({unit})",
+        "description, responsable ({owner}) et unité ({unit})",
+    ),
+    "no_target": ("no target: add min, max or between", "pas d'objectif : ajoutez min, max ou between"),
+    "per_only": (
+        "bounds only per {dims}: the total has none",
+        "bornes seulement par {dims} : le total n'en a pas",
+    ),
+    "no_bound_in_target": (
+        "the target has no bound: add min, max or between",
+        "l'objectif n'a pas de borne : ajoutez min, max ou between",
+    ),
+    "nothing_to_assess": ("no bound to assess", "aucune borne à évaluer"),
+    "no_data": ("not checked: no data", "non vérifié : pas de données"),
+    "reached": (
+        "reached: best observed {best} meets {bound}",
+        "atteint : la meilleure valeur observée {best} respecte {bound}",
+    ),
+    "one_value": (
+        "not checked: one value observed ({best}), {bound} not met",
+        "non vérifié : une seule valeur observée ({best}), {bound} non atteint",
+    ),
+    "stretch": (
+        "stretch: {bound} is {short} beyond the best value observed ({best}), more than half the observed "
+        "range ({spread})",
+        "ambitieux : {bound} est à {short} au-delà de la meilleure valeur observée ({best}), plus de la moitié "
+        "de l'étendue observée ({spread})",
+    ),
+    "within_reach": (
+        "within reach: best observed {best}, {short} short of {bound}",
+        "à portée : meilleure valeur observée {best}, à {short} de {bound}",
+    ),
+    "on": ("on {day}", "le {day}"),
+    "never": ("never", "jamais"),
+    "pace": (
+        "at the recent pace ({slope}/day) the bound is reached {when}, not by {by}{needs}",
+        "au rythme récent ({slope}/jour) la borne est atteinte {when}, pas d'ici le {by}{needs}",
+    ),
+    "needs": (" (from the baseline it needs {slope}/day)", " (depuis la référence il faut {slope}/jour)"),
+    "nothing": ("", ""),
+    "no_target_realistic": (
+        "no target, so no baseline and no rationale",
+        "pas d'objectif, donc ni référence ni justification",
+    ),
+    "no_baseline": (
+        "no baseline: declare where the KPI starts ({{value, at}}); until then the first value in the data is used",
+        "pas de référence : déclarez d'où part le KPI ({{value, at}}) ; d'ici là la première valeur des données "
+        "sert de référence",
+    ),
+    "no_rationale": (
+        "no rationale: say why the bound is achievable and realistic",
+        "pas de justification : dites pourquoi la borne est atteignable et réaliste",
+    ),
+    "no_baseline_no_rationale": (
+        "no baseline and no rationale: say where the KPI starts and why the bound is realistic",
+        "ni référence ni justification : dites d'où part le KPI et pourquoi la borne est réaliste",
+    ),
+    "realistic": ("baseline {value} on {day}, rationale given", "référence {value} le {day}, justification donnée"),
+    "no_deadline": (
+        "no deadline (by) or period: say when the bound must be met",
+        "ni échéance (by) ni période : dites quand la borne doit être atteinte",
+    ),
+    "each_period": ("judged each {period}", "jugé à chaque {period}"),
+    "deadline_passed": (
+        "the deadline {by} has passed (data runs to {last}): set the next one",
+        "l'échéance {by} est passée (les données vont jusqu'au {last}) : fixez la suivante",
+    ),
+    "deadline": ("deadline {by}", "échéance {by}"),
+}
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason, as a key of ``REASONS`` and its values (a value may itself be a Reason)."""
+
+    key: str
+    args: tuple[tuple[str, Any], ...] = ()
+
+    def text(self, lang: str = "en") -> str:
+        template = REASONS[self.key][1 if lang.split("-")[0].lower() == "fr" else 0]
+        return template.format(**{k: v.text(lang) if isinstance(v, Reason) else v for k, v in self.args})
+
+
+def _r(key: str, **args: Any) -> Reason:
+    return Reason(key, tuple(args.items()))
+
+
 @dataclass(frozen=True)
 class LetterScore:
-    """One SMART letter: ``level`` is pass, warn or fail; ``reason`` says why, and what to do."""
+    """One SMART letter: ``level`` is pass, warn or fail; ``reason`` says why, and what to do (in
+    English: the CLI and JSON); ``reasons`` are the same in any language (:meth:`text`)."""
 
     level: str
     reason: str
+    reasons: tuple[Reason, ...] = ()
+
+    def text(self, lang: str = "en") -> str:
+        """The reason in ``lang`` (English, or French)."""
+        return "; ".join(r.text(lang) for r in self.reasons) if self.reasons else self.reason
+
+
+def _score(level: str, *reasons: Reason) -> LetterScore:
+    return LetterScore(level, "; ".join(r.text() for r in reasons), reasons)
 
 
 @dataclass(frozen=True)
@@ -62,12 +175,12 @@ def _num(x: float) -> str:
     return f"{x:g}"
 
 
-def _describe(bound: Bound) -> str:
+def _describe(bound: Bound) -> Reason:
     if bound.min is not None and bound.max is not None:
-        return f"between {_num(bound.min)} and {_num(bound.max)}"
+        return _r("between", low=_num(bound.min), high=_num(bound.max))
     if bound.min is not None:
-        return f"min {_num(bound.min)}"
-    return f"max {_num(bound.max)}" if bound.max is not None else "no bound"
+        return _r("min", value=_num(bound.min))
+    return _r("max", value=_num(bound.max)) if bound.max is not None else _r("no_bound")
 
 
 def _distance(value: float, bound: Bound) -> float:
@@ -81,116 +194,97 @@ def _blank(text: str | None) -> bool:
     return not (text and text.strip())
 
 
-def _worst(problems: list[tuple[str, str]], fine: str) -> LetterScore:
+def _worst(problems: list[tuple[str, Reason]], fine: Reason) -> LetterScore:
     if not problems:
-        return LetterScore("pass", fine)
+        return _score("pass", fine)
     level = max((lvl for lvl, _ in problems), key=LEVELS.index)
-    return LetterScore(level, "; ".join(reason for _, reason in problems))
+    return _score(level, *(reason for _, reason in problems))
 
 
 def _specific(kpi: Kpi) -> LetterScore:
     problems = []
     if _blank(kpi.description):
-        problems.append(("fail", "no description: say what it measures and why it matters"))
+        problems.append(("fail", _r("no_description")))
     if _blank(kpi.owner):
-        problems.append(("warn", "no owner: name who answers for it"))
+        problems.append(("warn", _r("no_owner")))
     if kpi.format == Format():
-        problems.append(("warn", "no unit: set format (percent, currency, days, integer…)"))
-    return _worst(problems, f"description, owner ({kpi.owner}) and unit ({kpi.format.type})")
+        problems.append(("warn", _r("no_unit")))
+    return _worst(problems, _r("specific", owner=kpi.owner, unit=kpi.format.type))
 
 
 def _measurable(target: Target | None) -> LetterScore:
     if target is None:
-        return LetterScore("fail", "no target: add min, max or between")
+        return _score("fail", _r("no_target"))
     if target.bound.min is None and target.bound.max is None:
         if target.per:
-            return LetterScore("warn", f"bounds only per {', '.join(target.per)}: the total has none")
-        return LetterScore("fail", "the target has no bound: add min, max or between")
-    return LetterScore("pass", _describe(target.bound))
+            return _score("warn", _r("per_only", dims=", ".join(target.per)))
+        return _score("fail", _r("no_bound_in_target"))
+    return _score("pass", _describe(target.bound))
 
 
 def _achievable(target: Target | None, values: list[float], points: list[tuple[dt.date, float]]) -> LetterScore:
     if target is None or (target.bound.min is None and target.bound.max is None):
-        return LetterScore("fail", "no bound to assess")
+        return _score("fail", _r("nothing_to_assess"))
     if not values:
-        return LetterScore("warn", "not checked: no data")
+        return _score("warn", _r("no_data"))
     bound = target.bound
     best = min(values, key=lambda v: _distance(v, bound))
     short = _distance(best, bound)
     spread = max(values) - min(values)
     problems = []
     if short == 0:
-        fine = f"reached: best observed {_num(best)} meets {_describe(bound)}"
+        fine = _r("reached", best=_num(best), bound=_describe(bound))
     elif spread == 0:
-        return LetterScore("warn", f"not checked: one value observed ({_num(best)}), {_describe(bound)} not met")
+        return _score("warn", _r("one_value", best=_num(best), bound=_describe(bound)))
     elif short > spread / 2:
-        problems.append(
-            (
-                "warn",
-                f"stretch: {_describe(bound)} is {_num(short)} beyond the best value observed "
-                f"({_num(best)}), more than half the observed range ({_num(spread)})",
-            )
-        )
-        fine = ""
+        stretch = _r("stretch", bound=_describe(bound), short=_num(short), best=_num(best), spread=_num(spread))
+        problems.append(("warn", stretch))
+        fine = _r("nothing")
     else:
-        fine = f"within reach: best observed {_num(best)}, {_num(short)} short of {_describe(bound)}"
+        fine = _r("within_reach", best=_num(best), short=_num(short), bound=_describe(bound))
     if short > 0 and target.by is not None and len({d for d, _ in points}) >= 2:
         pace = forecast(points, target)
         if pace.reaches_by_deadline is False:
-            when = f"on {pace.reaches_on}" if pace.reaches_on else "never"
-            slope = pace.slope_per_day or 0.0
-            problems.append(
-                (
-                    "warn",
-                    f"at the recent pace ({slope:+.3g}/day) the bound is reached {when}, "
-                    f"not by {target.by}{_required_pace(target)}",
-                )
-            )
+            when = _r("on", day=pace.reaches_on) if pace.reaches_on else _r("never")
+            slope = f"{pace.slope_per_day or 0.0:+.3g}"
+            problems.append(("warn", _r("pace", slope=slope, when=when, by=target.by, needs=_required_pace(target))))
     return _worst(problems, fine)
 
 
-def _required_pace(target: Target) -> str:
+def _required_pace(target: Target) -> Reason:
     base, by = target.baseline, target.by
     if base is None or by is None or by <= base.at:
-        return ""
+        return _r("nothing")
     low, high = target.bound.min, target.bound.max
     edge = low if low is not None and base.value < low else high if high is not None and base.value > high else None
     if edge is None:
-        return ""
-    return f" (from the baseline it needs {(edge - base.value) / (by - base.at).days:+.3g}/day)"
+        return _r("nothing")
+    return _r("needs", slope=f"{(edge - base.value) / (by - base.at).days:+.3g}")
 
 
 def _realistic(target: Target | None) -> LetterScore:
     if target is None:
-        return LetterScore("fail", "no target, so no baseline and no rationale")
+        return _score("fail", _r("no_target_realistic"))
     problems = []
     if target.baseline is None:
-        problems.append(
-            (
-                "warn",
-                "no baseline: declare where the KPI starts ({value, at}); "
-                "until then the first value in the data is used",
-            )
-        )
+        problems.append(("warn", _r("no_baseline")))
     if _blank(target.rationale):
-        problems.append(("warn", "no rationale: say why the bound is achievable and realistic"))
+        problems.append(("warn", _r("no_rationale")))
     if len(problems) == 2:
-        return LetterScore(
-            "fail", "no baseline and no rationale: say where the KPI starts and why the bound is realistic"
-        )
+        return _score("fail", _r("no_baseline_no_rationale"))
     base = target.baseline
-    return _worst(problems, f"baseline {_num(base.value)} on {base.at}, rationale given" if base else "")
+    return _worst(problems, _r("realistic", value=_num(base.value), day=base.at) if base else _r("nothing"))
 
 
 def _time_bound(target: Target | None, points: list[tuple[dt.date, float]]) -> LetterScore:
     if target is None or (target.by is None and target.period is None):
-        return LetterScore("fail", "no deadline (by) or period: say when the bound must be met")
+        return _score("fail", _r("no_deadline"))
     if target.by is None:
-        return LetterScore("pass", f"judged each {target.period}")
+        return _score("pass", _r("each_period", period=target.period))
     last = max((d for d, _ in points), default=None)
     if last is not None and target.by < last:
-        return LetterScore("warn", f"the deadline {target.by} has passed (data runs to {last}): set the next one")
-    return LetterScore("pass", f"deadline {target.by}")
+        return _score("warn", _r("deadline_passed", by=target.by, last=last))
+    return _score("pass", _r("deadline", by=target.by))
 
 
 def _split(observed: Iterable[Observation] | None) -> tuple[list[float], list[tuple[dt.date, float]]]:

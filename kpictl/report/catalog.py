@@ -82,6 +82,7 @@ def _entry(kpi: Kpi, lang: str) -> dict[str, Any]:
     return {
         "name": kpi.name,
         "label": kpi.title(lang),
+        "labels": dict(kpi.label),  # every language's, as written
         "source": kpi.source,
         "derived": kpi.derived,
         "dimensions": [d.name for d in kpi.dimensions],
@@ -101,7 +102,7 @@ def render(kpis: Sequence[Kpi], fmt: str = "table", lang: str = "en") -> str:
     The table fits ``table.WIDTH`` columns: name, label, source, target, owner, dimensions,
     the last two left out when they cannot fit.
 
-    JSON entries: name, label (in ``lang``), source (null when derived), derived, dimensions,
+    JSON entries: name, label (in ``lang``), labels (every language's), source (null when derived), derived, dimensions,
     target (raw summary or null), owner, description, tags, formula, file, line.
     """
     if fmt == "json":
@@ -194,7 +195,7 @@ def _prose(text: str | None) -> str:
     return "\n".join(textwrap.wrap(" ".join(text.split()), WIDTH - 13)) if text else MISSING
 
 
-def _fields(kpi: Kpi, kpis: Mapping[str, Kpi]) -> list[tuple[str, str]]:
+def _fields(kpi: Kpi, kpis: Mapping[str, Kpi], lang: str | None = None) -> list[tuple[str, str]]:
     """Every field of the definition as (name, text); unset ones shown as an em dash."""
     fmt = kpi.format.type + (f", {kpi.format.decimals} decimals" if kpi.format.decimals is not None else "")
     if kpi.format.type == "currency":
@@ -216,7 +217,7 @@ def _fields(kpi: Kpi, kpis: Mapping[str, Kpi]) -> list[tuple[str, str]]:
             ", ".join(f"{d.name} = {d.expr}" if d.expr else d.name for d in kpi.dimensions) or _inherited(kpi, kpis),
         ),
         ("format", fmt),
-        ("target", target_summary(kpi) or MISSING),
+        ("target", target_summary(kpi, lang) or MISSING),
     ]
     target = kpi.target
     if target is not None:
@@ -244,9 +245,11 @@ def _fields(kpi: Kpi, kpis: Mapping[str, Kpi]) -> list[tuple[str, str]]:
     return fields
 
 
-def render_one(kpi: Kpi, kpis: Mapping[str, Kpi], sql: str) -> str:
-    """One KPI in full for ``kpictl show``: every field, its lineage tree, then the SQL that computes it."""
-    fields = _fields(kpi, kpis)
+def render_one(kpi: Kpi, kpis: Mapping[str, Kpi], sql: str, lang: str | None = None) -> str:
+    """One KPI in full for ``kpictl show``: every field, its lineage tree, then the SQL that computes it.
+
+    ``lang`` None shows the target's numbers as declared; a language formats them (``--lang``)."""
+    fields = _fields(kpi, kpis, lang)
     width = max(len(name) for name, _ in fields) + 2
     lines = []
     for name, text in fields:

@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import html
 
+_SPACES = frozenset("\u00a0\u202f")  # no-break spaces: French numbers are written with them (12,5 %)
+
 
 def line(text: object) -> str:
     """``text`` on one line: each character that is not printable (newline, carriage return, escape,
-    U+2028…) written as its Python escape, and a leading ``::`` broken (``\\::``)."""
-    out = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(text))
+    U+2028…) written as its Python escape, and a leading ``::`` broken (``\\::``). No-break
+    spaces stay: they are spaces, and French number formats use them."""
+    out = "".join(
+        c if c.isprintable() or c in _SPACES else c.encode("unicode_escape").decode("ascii") for c in str(text)
+    )
     return "\\" + out if out.lstrip().startswith("::") else out
 
 

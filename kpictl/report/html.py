@@ -339,7 +339,7 @@ def _card(kpi: Kpi, series: list[Row], inputs: Inputs, t: dict[str, str], lang: 
         more=more,
         bars=bars,
         smart=tuple(
-            Letter(k, t[f"letter_{k}"], s.level, t[f"level_{s.level}"], i18n.LEVEL_SYMBOLS[s.level], s.reason)
+            Letter(k, t[f"letter_{k}"], s.level, t[f"level_{s.level}"], i18n.LEVEL_SYMBOLS[s.level], s.text(lang))
             for k, s in letters.items()
         ),
         owner=kpi.owner or t["owner_none"],
