@@ -131,7 +131,7 @@ def list_(ctx: click.Context, o: Options) -> None:
     """The catalog: name, label, source, target, owner and dimensions of every KPI."""
     project = _project(ctx)
     kpis = [project.kpis[name] for name in project.select(tag=o.tag)]
-    click.echo(catalog.render(kpis, o.fmt, lang=o.lang or project.config.locale))
+    click.echo(catalog.render(kpis, o.fmt, lang=o.lang or project.config.locale, periods=project.bound_periods()))
 
 
 @_command("kpi", "grain_bare", "lang", example="kpictl show transport_cost_to_sales --lang fr")
@@ -140,7 +140,8 @@ def show(ctx: click.Context, o: Options) -> None:
     project = _project(ctx)
     name = project.select([o.kpi])[0]
     sql = project.compile([name], grain=o.grain).sql
-    click.echo(catalog.render_one(project.kpis[name], project.kpis, sql, lang=o.lang))
+    period = project.bound_periods().get(name)
+    click.echo(catalog.render_one(project.kpis[name], project.kpis, sql, lang=o.lang, period=period))
 
 
 @_command("kpis", "grain", "by", "from", "to", "dialect", example="kpictl compile on_time_delivery_rate --by carrier")

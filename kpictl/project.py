@@ -347,6 +347,17 @@ class Project:
         gate = fail_on or self.config.fail_on
         return targets.worst(targets.current(rows), gate) if gate else []
 
+    def bound_periods(self) -> dict[str, str]:
+        """The period each KPI's bound is meant for, where there is one to show (``targets.bound_period``)."""
+        from kpictl.judge import targets
+
+        sizes = self.sizes()
+        found = {
+            name: targets.bound_period(kpi.target, (kpi.grain or self.config.grain) if name in sizes else None)
+            for name, kpi in self.kpis.items()
+        }
+        return {name: period for name, period in found.items() if period}
+
     def sizes(self) -> set[str]:
         """The KPIs that measure a size (sums, counts) rather than a level (rates, averages).
 

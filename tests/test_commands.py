@@ -78,10 +78,10 @@ def test_validate_text_says_what_is_valid(root: Path) -> None:
 
 def test_list_table(root: Path) -> None:
     assert ok(kpictl(root, "list")) == (
-        "NAME           LABEL          SOURCE   TARGET              OWNER  DIMENSIONS\n"
-        "revenue        Revenue        orders   ≥ 20 by 2025-12-31  sales  region\n"
-        "order_count    order_count    orders   —                   —      —\n"
-        "average_order  average_order  derived  —                   —      —\n"
+        "NAME           LABEL          SOURCE   TARGET                        OWNER  DIMENSIONS\n"
+        "revenue        Revenue        orders   ≥ 20 per month by 2025-12-31  sales  region\n"
+        "order_count    order_count    orders   —                             —      —\n"
+        "average_order  average_order  derived  —                             —      —\n"
     )
 
 
@@ -92,7 +92,9 @@ def test_list_json(root: Path) -> None:
         ("order_count", "orders", False, [], 16),
         ("average_order", None, True, [], 19),
     ]
-    assert body[0]["target"] == "≥ 20 by 2025-12-31" and body[0]["owner"] == "sales"
+    # a sum's bound is meant for its grain (month, the project's): said with the bound
+    assert body[0]["target"] == "≥ 20 per month by 2025-12-31" and body[0]["target_period"] == "month"
+    assert body[0]["owner"] == "sales" and body[2]["target_period"] is None
 
 
 def test_list_json_gives_every_language_and_lang_picks_one(root: Path) -> None:
@@ -101,12 +103,12 @@ def test_list_json_gives_every_language_and_lang_picks_one(root: Path) -> None:
     assert body[0]["labels"] == {"en": "Revenue", "fr": "Chiffre d'affaires"} and body[0]["label"] == "Revenue"
     assert json.loads(ok(kpictl(root, "list", "--format", "json", "--lang", "fr")))[0]["label"] == "Chiffre d'affaires"
     table = ok(kpictl(root, "list", "--lang", "fr"))
-    assert table.splitlines()[0].startswith("NOM") and "Chiffre d'affaires" in table
+    assert table.splitlines()[0].startswith("NOM") and "≥\u202f20 par mois d'ici le 2025-12-31" in table
     # run's table and show follow --lang too: French words and number formats
     run = ok(kpictl(root, "run", "--lang", "fr"))
     assert "Chiffre d'affaires" in run and "STATUT" in run
     shown = ok(kpictl(root, "show", "revenue", "--lang", "fr"))
-    assert "target       ≥\u202f20 d'ici le 2025-12-31" in shown  # French spacing (narrow no-break space)
+    assert "target       ≥\u202f20 par mois d'ici le 2025-12-31" in shown  # French spacing (narrow no-break space)
 
 
 def test_help_examples_run(root: Path) -> None:

@@ -477,3 +477,14 @@ def test_lint_reasons_follow_the_page_language() -> None:
     page = html.render(html.build(_inputs(), "fr"))
     assert "pas de justification : dites pourquoi la borne est atteignable et réaliste" in page
     assert "no rationale" not in page
+
+
+def test_a_bound_is_shown_with_its_period_and_the_bound_used(project: Path) -> None:
+    # issue 20, point 2: cost is a sum with max 1000 and no period: meant per month (the grain);
+    # with period: year, March is judged against 1000 × 31/365 = 84.93 (hand-computed)
+    kpis = KPI_FILE.replace("    target: {max: 1000}\n", "    target: {max: 1000, period: year}\n")
+    (project / "metrics" / "logistics.yml").write_text(kpis, encoding="utf-8")
+    code, page, stderr = _report(project)
+    assert code == 0, stderr
+    card = parse(page).by_id("k-cost").text()
+    assert "≤ €1,000 per year" in card and "≤ €85 for Mar 2025" in card

@@ -479,3 +479,18 @@ def test_annotate_keeps_only_the_last_points_and_matches_forecast_over_the_whole
             pace.reaches_on,
             pace.reaches_by_deadline,
         )
+
+
+@pytest.mark.parametrize(
+    ("period", "size_unit", "expected"),
+    [
+        (None, "month", "month"),  # a size without period: its bound is meant for its grain
+        ("year", "month", "year"),
+        (None, None, None),  # a level holds in every period: nothing to say
+        ("year_to_date", None, "year_to_date"),
+    ],
+)
+def test_bound_period(period: str | None, size_unit: str | None, expected: str | None) -> None:
+    target = Target(Bound(min=1), period=period)
+    assert targets.bound_period(target, size_unit) == expected
+    assert targets.bound_period(None, size_unit) is None

@@ -208,6 +208,21 @@ def default_as_of(periods: Iterable[dt.date], grain: str, today: dt.date | None 
     return max(complete) if complete else today - dt.timedelta(days=1)
 
 
+def bound_period(target: Target | None, size_unit: str | None) -> str | None:
+    """The period a target's bound is meant for, to show next to it ("≤ €2.6M per year").
+
+    A size's bound is meant for its target's ``period``, else for ``size_unit`` (the KPI's own
+    grain: :func:`scoped` scales it from there to each row's period); a level's bound holds in
+    every period, so only a ``period`` its target names (``year_to_date``) is shown. None: no
+    target, or nothing to say.
+    """
+    if target is None:
+        return None
+    if size_unit is not None:
+        return target.period or size_unit
+    return target.period
+
+
 def series_key(row: Row) -> tuple[str, tuple[tuple[str, Any], ...]]:
     """What identifies a series: the KPI and its breakdown values, sorted by dimension name."""
     return row.kpi, tuple(sorted(row.dims.items(), key=lambda item: item[0]))

@@ -16,6 +16,7 @@ from typing import Any
 from kpictl.errors import SpecError
 from kpictl.model import Bound, Kpi
 from kpictl.report import escape
+from kpictl.report.i18n import period_words
 from kpictl.report.numbers import MISSING, format_bound, lang_of
 from kpictl.report.table import WIDTH, Column, align
 
@@ -60,17 +61,20 @@ def _bound_text(bound: Bound, kpi: Kpi, lang: str | None) -> str:
     return f"≤ {_raw(bound.max)}" if bound.max is not None else ""
 
 
-def target_summary(kpi: Kpi, lang: str | None = None) -> str | None:
-    """``≥ 0.95 by 2026-12-31, per region``; None without a target.
+def target_summary(kpi: Kpi, lang: str | None = None, period: str | None = None) -> str | None:
+    """``≤ 2600000 per year by 2025-12-31``, ``≥ 0.95 by 2026-12-31, per region``; None without a target.
 
     ``lang`` None writes the numbers as declared; a language formats them by ``kpi.format``
-    (``≥ 95.0% by 2026-12-31``) and translates the words.
+    (``≥ 95.0% by 2026-12-31``) and translates the words. ``period`` is the period the bound
+    is meant for (``Project.bound_periods``), said after the bound.
     """
     target = kpi.target
     if target is None:
         return None
     words = _WORDS[lang_of(lang or "en")]
     text = _bound_text(target.bound, kpi, lang)
+    if period and text:
+        text += f" {period_words(period, lang or 'en')}"
     if target.by is not None:
         text += f" {words['by']} {target.by.isoformat()}"
     if target.per:
@@ -78,7 +82,7 @@ def target_summary(kpi: Kpi, lang: str | None = None) -> str | None:
     return text
 
 
-def _entry(kpi: Kpi, lang: str) -> dict[str, Any]:
+def _entry(kpi: Kpi, lang: str, period: str | None = None) -> dict[str, Any]:
     return {
         "name": kpi.name,
         "label": kpi.title(lang),
@@ -86,7 +90,8 @@ def _entry(kpi: Kpi, lang: str) -> dict[str, Any]:
         "source": kpi.source,
         "derived": kpi.derived,
         "dimensions": [d.name for d in kpi.dimensions],
-        "target": target_summary(kpi),
+        "target": target_summary(kpi, period=period),
+        "target_period": period,
         "owner": kpi.owner,
         "description": kpi.description,
         "tags": list(kpi.tags),
@@ -96,17 +101,22 @@ def _entry(kpi: Kpi, lang: str) -> dict[str, Any]:
     }
 
 
-def render(kpis: Sequence[Kpi], fmt: str = "table", lang: str = "en") -> str:
+def render(kpis: Sequence[Kpi], fmt: str = "table", lang: str = "en", periods: Mapping[str, str] | None = None) -> str:
     """Every KPI of ``kpis`` in the order given: an aligned table, or a JSON list for tools.
 
     The table fits ``table.WIDTH`` columns: name, label, source, target, owner, dimensions,
     the last two left out when they cannot fit.
 
-    JSON entries: name, label (in ``lang``), labels (every language's), source (null when derived), derived, dimensions,
-    target (raw summary or null), owner, description, tags, formula, file, line.
+    ``periods`` are the periods the bounds are meant for (``Project.bound_periods``), said
+    after each bound ("≤ 2600000 per year").
+
+    JSON entries: name, label (in ``lang``), labels (every language's), source (null when
+    derived), derived, dimensions, target (raw summary or null), target_period, owner,
+    description, tags, formula, file, line.
     """
+    periods = periods or {}
     if fmt == "json":
-        return json.dumps([_entry(k, lang) for k in kpis], indent=2, ensure_ascii=False)
+        return json.dumps([_entry(k, lang, periods.get(k.name)) for k in kpis], indent=2, ensure_ascii=False)
     if fmt != "table":
         raise ValueError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
     words = _WORDS[lang_of(lang)]
@@ -128,7 +138,7 @@ def render(kpis: Sequence[Kpi], fmt: str = "table", lang: str = "en") -> str:
                 k.name,
                 k.title(lang),
                 k.source or words["derived"],
-                target_summary(k, lang) or MISSING,
+                target_summary(k, lang, periods.get(k.name)) or MISSING,
                 k.owner or MISSING,
                 ", ".join(d.name for d in k.dimensions) or MISSING,
             )
@@ -195,7 +205,9 @@ def _prose(text: str | None) -> str:
     return "\n".join(textwrap.wrap(" ".join(text.split()), WIDTH - 13)) if text else MISSING
 
 
-def _fields(kpi: Kpi, kpis: Mapping[str, Kpi], lang: str | None = None) -> list[tuple[str, str]]:
+def _fields(
+    kpi: Kpi, kpis: Mapping[str, Kpi], lang: str | None = None, period: str | None = None
+) -> list[tuple[str, str]]:
     """Every field of the definition as (name, text); unset ones shown as an em dash."""
     fmt = kpi.format.type + (f", {kpi.format.decimals} decimals" if kpi.format.decimals is not None else "")
     if kpi.format.type == "currency":
@@ -217,7 +229,7 @@ def _fields(kpi: Kpi, kpis: Mapping[str, Kpi], lang: str | None = None) -> list[
             ", ".join(f"{d.name} = {d.expr}" if d.expr else d.name for d in kpi.dimensions) or _inherited(kpi, kpis),
         ),
         ("format", fmt),
-        ("target", target_summary(kpi, lang) or MISSING),
+        ("target", target_summary(kpi, lang, period) or MISSING),
     ]
     target = kpi.target
     if target is not None:
@@ -245,11 +257,12 @@ def _fields(kpi: Kpi, kpis: Mapping[str, Kpi], lang: str | None = None) -> list[
     return fields
 
 
-def render_one(kpi: Kpi, kpis: Mapping[str, Kpi], sql: str, lang: str | None = None) -> str:
+def render_one(kpi: Kpi, kpis: Mapping[str, Kpi], sql: str, lang: str | None = None, period: str | None = None) -> str:
     """One KPI in full for ``kpictl show``: every field, its lineage tree, then the SQL that computes it.
 
-    ``lang`` None shows the target's numbers as declared; a language formats them (``--lang``)."""
-    fields = _fields(kpi, kpis, lang)
+    ``lang`` None shows the target's numbers as declared; a language formats them (``--lang``).
+    ``period`` is the period the bound is meant for."""
+    fields = _fields(kpi, kpis, lang, period)
     width = max(len(name) for name, _ in fields) + 2
     lines = []
     for name, text in fields:

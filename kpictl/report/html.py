@@ -61,6 +61,7 @@ class Inputs:
     by: str | None = None
     start: dt.date | None = None
     end: dt.date | None = None
+    periods: dict[str, str] = field(default_factory=dict)  # the period each bound is meant for
 
 
 @dataclass(frozen=True)
@@ -191,13 +192,25 @@ def _trajectory(
     return ((start, at(start)), (stop, at(stop))) if start < stop else ()
 
 
-def _target_text(kpi: Kpi, t: dict[str, str], lang: str) -> str:
+def _target_text(
+    kpi: Kpi, t: dict[str, str], lang: str, period: str | None = None, row: Row | None = None, grain: str = "month"
+) -> str:
+    """The bound with the period it is meant for and its deadline ("≤ €2,600,000 per year by
+    31 Dec 2025"), then the bound ``row`` was judged against when it differs (a size's bound
+    scaled to the row's period: "≤ €220,822 for Dec 2025")."""
     target = kpi.target
     if target is None or (target.bound.min is None and target.bound.max is None):
         return t["target_none"]
     text = format_bound(target.bound.min, target.bound.max, kpi.format, lang)
+    if period:
+        text += " " + i18n.period_words(period, lang)
     if target.by is not None:
         text += " " + t["deadline"].format(date=i18n.format_date(target.by, lang))
+    j = row.judgement if row is not None else None
+    if row is not None and j is not None and (j.min, j.max) != (target.bound.min, target.bound.max):
+        used = format_bound(j.min, j.max, kpi.format, lang)
+        if used:
+            text += " · " + t["target_used"].format(bound=used, period=i18n.format_period(row.period, grain, lang))
     return text
 
 
@@ -328,7 +341,7 @@ def _card(kpi: Kpi, series: list[Row], inputs: Inputs, t: dict[str, str], lang: 
         if before is not None
         else t["change_none"],
         change_class=_change_class(kpi, now, prev),
-        target=_target_text(kpi, t, lang),
+        target=_target_text(kpi, t, lang, inputs.periods.get(kpi.name), latest, grain),
         expected=expected,
         chart=chart,
         window_note=t["partial_window"] if any(r.partial_window for r in series) else "",

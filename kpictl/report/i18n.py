@@ -28,6 +28,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "change": ("vs previous period", "vs période précédente"),
     "change_none": ("no previous value", "pas de valeur précédente"),
     "target": ("Target", "Objectif"),
+    "target_used": ("{bound} for {period}", "{bound} pour {period}"),
     "target_none": ("No target", "Sans objectif"),
     "target_min": ("at least {value}", "au moins {value}"),
     "target_max": ("at most {value}", "au plus {value}"),
@@ -162,3 +163,34 @@ def format_period(start: dt.date, grain: str, lang: str) -> str:
         year, week, _ = start.isocalendar()
         return f"{_WEEK[lang]}{week:02d} {year}"
     return format_date(start, lang)
+
+
+_PERIOD_WORDS = {
+    "en": {
+        "day": "per day",
+        "week": "per week",
+        "month": "per month",
+        "quarter": "per quarter",
+        "year": "per year",
+        "month_to_date": "month to date",
+        "quarter_to_date": "quarter to date",
+        "year_to_date": "year to date",
+    },
+    "fr": {
+        "day": "par jour",
+        "week": "par semaine",
+        "month": "par mois",
+        "quarter": "par trimestre",
+        "year": "par an",
+        "month_to_date": "depuis le début du mois",
+        "quarter_to_date": "depuis le début du trimestre",
+        "year_to_date": "depuis le début de l'année",
+    },
+}
+
+
+def period_words(period: str | None, lang: str = "en") -> str:
+    """``per year``, ``year to date``…: the period a bound is meant for, in words ("" for None)."""
+    if not period:
+        return ""
+    return _PERIOD_WORDS["fr" if lang.split("-")[0].lower() == "fr" else "en"].get(period, period)

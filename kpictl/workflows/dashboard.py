@@ -118,4 +118,5 @@ def collect(
         start=start,
         end=end,
         reads={name: tuple(dict.fromkeys(kpis[k].source or "" for k in _feeding([name], kpis))) for name in selected},
+        periods=project.bound_periods(),
     )
