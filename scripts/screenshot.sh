@@ -2,6 +2,8 @@
 # Render the shipped catalog's dashboard and take the README's screenshot with headless Chromium.
 #
 #   scripts/screenshot.sh [OUT.png] [kpictl report options…]     (default OUT: docs/report.png)
+#   SIZE=390,2400 scripts/screenshot.sh phone.png                 (a phone's width; default 1280,2400)
+#   scripts/screenshot.sh report.pdf                              (print media, A4, as a PDF)
 #
 # Needs Debian's Chromium (apt-get install -y chromium); pngquant, when installed, makes the PNG
 # about three times smaller. Chromium runs with a throw-away profile and no network features,
@@ -25,13 +27,18 @@ python -m kpictl report --out "$work/report.html" "$@"
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 echo "report: $(wc -c <"$work/report.html") bytes in ${ms} ms" >&2
 
+flags=(--headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update
+  --disable-sync --no-first-run --hide-scrollbars --user-data-dir="$work/profile")
+mkdir -p "$(dirname "$out")"
+if [[ "$out" == *.pdf ]]; then  # print media: what the page looks like on paper
+  "$browser" "${flags[@]}" --no-pdf-header-footer --print-to-pdf="$out" "file://$work/report.html" 2>/dev/null
+  echo "wrote $out: $(wc -c <"$out") bytes" >&2
+  exit 0
+fi
 # The top of the page is what a reader sees first: header, status summary and the first cards.
-"$browser" --headless --no-sandbox --disable-gpu --disable-background-networking \
-  --disable-component-update --disable-sync --no-first-run --hide-scrollbars \
-  --user-data-dir="$work/profile" --window-size=1280,2400 \
+"$browser" "${flags[@]}" --window-size="${SIZE:-1280,2400}" \
   --screenshot="$work/report.png" "file://$work/report.html" 2>/dev/null
 
-mkdir -p "$(dirname "$out")"
 if command -v pngquant >/dev/null; then
   pngquant --force --quality=70-95 --strip --output "$out" "$work/report.png"
 else

@@ -80,3 +80,10 @@ def write_project(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
         return root
 
     return write
+
+
+@pytest.fixture(autouse=True)
+def _terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables follow COLUMNS, and pytest-xdist's workers run with COLUMNS=80: every test sees
+    100 columns unless it asks for another width (the CLI tests pass their own COLUMNS)."""
+    monkeypatch.setenv("COLUMNS", "100")

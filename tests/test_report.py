@@ -666,3 +666,47 @@ def test_a_single_period_table_names_its_period_at_its_grain(period: dt.date, gr
     kpis = {"n": Kpi(name="n", formula="count(*)", file="m.yml", source="orders", grain=grain)}
     text = table.render([Row("n", period, {}, 3.0)], kpis, color=False)
     assert label in text and period.isoformat() not in text
+
+
+# -- issue 20, point 1: the terminal's width, and labels that never read alike ---------------
+
+
+def _delays() -> tuple[list[Row], dict[str, Kpi]]:
+    kpis = {
+        "arr_delay": Kpi(
+            "arr_delay", "avg(d)", "m.yml", source="s", label={"en": "Average arrival delay, all flights"}
+        ),
+        "arr_delay_late": Kpi(
+            "arr_delay_late", "avg(d)", "m.yml", source="s", label={"en": "Average arrival delay, late flights"}
+        ),
+    }
+    rows = [Row(k, D(2025, m, 1), {}, 10.0 * m) for k in kpis for m in (1, 2)]
+    return rows, kpis
+
+
+def test_the_table_follows_the_width_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows, kpis = _delays()
+    monkeypatch.setenv("COLUMNS", "200")
+    wide = str(report.render_rows(rows, kpis, "table", color=False))
+    assert "Average arrival delay, all flights" in wide and "Average arrival delay, late flights" in wide
+    monkeypatch.setenv("COLUMNS", "60")
+    narrow = str(report.render_rows(rows, kpis, "table", color=False)).splitlines()
+    assert max(len(line) for line in narrow) <= 60
+    # cut to the same "Average arri…", the two KPIs show their names instead
+    assert [line.split()[0] for line in narrow[1:]] == ["arr_delay", "arr_delay_late"]
+
+
+def test_the_catalog_reads_at_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kpictl import Project
+
+    monkeypatch.setenv("COLUMNS", "80")
+    project = Project.load(Path(__file__).parent.parent)
+    text = str(report.render_rows(project.run(), project.kpis, "table", color=False))
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    width = len(lines[0]) - len(lines[0][3:].lstrip()) + 3  # the KPI column, up to the next title
+    shown = [line[:width].rstrip() for line in lines[1:]]
+    # at 80 columns the previous value and the expected one make room: labels keep 16 characters
+    # or more, and no two read alike
+    assert all(len(label) >= 16 or not label.endswith("…") for label in shown), shown
+    assert len(set(shown)) == len(shown)

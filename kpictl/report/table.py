@@ -1,6 +1,8 @@
 """The terminal view of a run: one line per KPI and breakdown, at its latest complete period.
 
-Plain aligned columns, no box, within :data:`WIDTH` columns (long labels are cut with ``…``),
+Plain aligned columns, no box, within the terminal's width (``COLUMNS`` when set, else the
+terminal's, else :data:`WIDTH`; long labels are cut with ``…``, and two labels cut to the same
+text show the KPIs' names instead),
 ANSI colour on the status only, and only on a terminal: the status also carries a symbol, so it
 reads the same without colour, pasted in an issue or under ``NO_COLOR``. This module decides
 what a line shows (:func:`latest`); ``markdown`` renders the same :class:`View`. It never
@@ -42,7 +44,7 @@ from kpictl.report.i18n import texts
 from kpictl.report.numbers import format_bound, format_change, format_value, lang_of
 from kpictl.sql import periods
 
-WIDTH = 100
+WIDTH = 100  # when the width is unknown: output to a file or a pipe, without COLUMNS
 GAP = 2
 #: ANSI SGR colours: green, blue, yellow, red; no_target and no_data stay plain.
 COLORS = {"achieved": "32", "on_track": "34", "at_risk": "33", "off_track": "31"}
@@ -93,7 +95,8 @@ class Column:
     """A column of an aligned table.
 
     ``shrink_to``: how narrow its cells may be cut (None: never cut); ``optional``: the column
-    may be left out when the table is still too wide once every column is cut to its minimum.
+    may be left out when the table is still too wide once every column is cut to its
+    ``comfort`` width (default: ``shrink_to``), before any is cut further.
     """
 
     key: str
@@ -101,14 +104,24 @@ class Column:
     right: bool = False
     shrink_to: int | None = None
     optional: bool = False
+    comfort: int | None = None  # cut no narrower than this before leaving out optional columns
 
 
 @dataclass(frozen=True)
 class View:
-    """The latest-period view: columns, and per line its cells and its status (for colour)."""
+    """The latest-period view: columns, per line its cells and its status (for colour), and
+    per line the KPI's name (shown instead of its label when two cut labels would read alike)."""
 
     columns: tuple[Column, ...]
     lines: tuple[tuple[tuple[str, ...], str], ...]
+    names: tuple[str, ...] = ()
+
+
+def terminal_width() -> int:
+    """The width to fit: ``COLUMNS``, else the terminal's, else :data:`WIDTH` (a file, a pipe)."""
+    import shutil
+
+    return max(shutil.get_terminal_size((WIDTH, 24)).columns, 40)
 
 
 def infer_grain(periods: Sequence[dt.date]) -> str | None:
@@ -203,7 +216,7 @@ def latest(rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = 
     """
     dims = dimension_names(rows, by)
     run_grain = infer_grain([r.period for r in rows])
-    lines, periods, previous = [], set(), set()
+    lines, periods, previous, names = [], set(), set(), []
     for series in _series(rows, dims):
         judged = [i for i, r in enumerate(series) if r.complete and not _missing(r.value) and r.status != "no_data"]
         at = judged[-1] if judged else len(series) - 1
@@ -230,6 +243,7 @@ def latest(rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = 
             _reaches(kpi, series[: at + 1], grain, lang),
         )
         lines.append((cells, row.status))
+        names.append(row.kpi)
     # When every line is at the same period (the usual case), the period names the value
     # columns, as in a finance table ("2026-03  2026-02  change"), instead of taking a column.
     shared = len(periods) == 1 and len(previous) <= 1
@@ -238,10 +252,10 @@ def latest(rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = 
         titles["value"] = next(iter(periods))
         titles["previous"] = next(iter(previous), titles["previous"])
     columns = [
-        Column("kpi", word("kpi", lang), shrink_to=12),
+        Column("kpi", word("kpi", lang), shrink_to=12, comfort=16),
         *(Column(f"dim:{d}", d, shrink_to=6) for d in dims),
         Column("period", word("period", lang)),
-        *(Column(key, title, right=True) for key, title in titles.items()),
+        *(Column(key, title, right=True, optional=key in ("previous", "expected")) for key, title in titles.items()),
         Column("status", word("status", lang)),
         Column("reaches", word("reaches", lang), optional=True),
     ]
@@ -254,15 +268,23 @@ def latest(rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = 
     return View(
         tuple(columns[i] for i in keep),
         tuple((tuple(cells[i] for i in keep), status) for cells, status in lines),
+        tuple(names),
     )
 
 
-def _fit(columns: Sequence[Column], lines: Sequence[Sequence[str]], keep: list[int], width: int) -> dict[int, int]:
-    """Column widths (by index in ``columns``) after cutting the widest cuttable ones, one by one."""
+def _fit(
+    columns: Sequence[Column], lines: Sequence[Sequence[str]], keep: list[int], width: int, comfort: bool = False
+) -> dict[int, int]:
+    """Column widths (by index in ``columns``) after cutting the widest cuttable ones, one by one,
+    down to their ``shrink_to`` (or, with ``comfort``, their ``comfort`` width)."""
+
+    def floor(c: Column) -> int:
+        return max(c.comfort or 0, c.shrink_to or 0) if comfort else c.shrink_to or 0
+
     widths = {i: max([len(columns[i].title), *(len(line[i]) for line in lines)]) for i in keep}
     excess = sum(widths.values()) + GAP * (len(keep) - 1) - width
     while excess > 0:
-        cuttable = [i for i in keep if columns[i].shrink_to is not None and widths[i] > (columns[i].shrink_to or 0)]
+        cuttable = [i for i in keep if columns[i].shrink_to is not None and widths[i] > floor(columns[i])]
         if not cuttable:
             break
         widths[max(cuttable, key=lambda i: (widths[i], -i))] -= 1
@@ -274,12 +296,36 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 0)].rstrip() + "…"
 
 
+def _distinct(
+    columns: Sequence[Column],
+    lines: Sequence[Sequence[str]],
+    keep: list[int],
+    widths: dict[int, int],
+    names: Sequence[str],
+) -> list[Sequence[str]] | None:
+    """``lines`` with the first column's cells that cut to the same text as another line's
+    different text replaced by ``names`` (unique); None when no two cut cells collide."""
+    if not names or 0 not in keep:
+        return None
+    cut: dict[str, set[str]] = {}
+    for line in lines:
+        cut.setdefault(_cut(line[0], widths[0]), set()).add(line[0])
+    clashing = {text for text, full in cut.items() if len(full) > 1}
+    if not clashing:
+        return None
+    return [
+        (name, *line[1:]) if _cut(line[0], widths[0]) in clashing else line
+        for line, name in zip(lines, names, strict=True)
+    ]
+
+
 def align(
     columns: Sequence[Column],
     lines: Sequence[Sequence[str]],
     *,
-    width: int = WIDTH,
+    width: int | None = None,
     style: Callable[[int, int, str], str] | None = None,
+    names: Sequence[str] = (),
 ) -> str:
     """Columns padded to a common width, separated by two spaces, header first, ``\\n``-ended.
 
@@ -288,15 +334,25 @@ def align(
     not enough, optional columns are left out, the rightmost first; if even that is not
     enough, the lines are wider than ``width``. ``style`` decorates a cut cell's text (line
     index, -1 for the header; column index in ``columns``) with ANSI codes after the widths are
-    computed, so colour never shifts the alignment.
+    computed, so colour never shifts the alignment. ``width`` None is :func:`terminal_width`.
+    With ``names`` (one per line), two first-column cells that would be cut to the same text
+    while they differ show their line's name instead: two KPIs never read alike.
     """
+    width = terminal_width() if width is None else width
     keep = list(range(len(columns)))
-    while True:
-        widths = _fit(columns, lines, keep, width)
-        optional = [i for i in keep if columns[i].optional]
-        if sum(widths.values()) + GAP * (len(keep) - 1) <= width or not optional:
+    for _ in range(2):  # a second pass fits the names swapped in for clashing labels
+        keep = list(range(len(columns)))
+        while True:  # cut to a comfortable width, then leave out optional columns, rightmost first
+            widths = _fit(columns, lines, keep, width, comfort=True)
+            optional = [i for i in keep if columns[i].optional]
+            if sum(widths.values()) + GAP * (len(keep) - 1) <= width or not optional:
+                break
+            keep.remove(optional[-1])
+        widths = _fit(columns, lines, keep, width)  # then, only if still needed, to the minimum
+        swapped = _distinct(columns, lines, keep, widths, names)
+        if swapped is None:
             break
-        keep.remove(optional[-1])
+        lines, names = swapped, ()
 
     def render(n: int, cells: Sequence[str]) -> str:
         parts = []
@@ -342,7 +398,7 @@ def render(
             code = COLORS.get(view.lines[n][1]) if i == status_at else None
             return f"\x1b[{code}m{text}\x1b[0m" if code else text
 
-    return align(view.columns, [cells for cells, _ in view.lines], style=style)
+    return align(view.columns, [cells for cells, _ in view.lines], style=style, names=view.names)
 
 
 def _raw(value: float | None) -> str:
