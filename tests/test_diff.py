@@ -149,7 +149,7 @@ changed  big_orders  (metrics/sales.yml)
 
 changed  revenue  (metrics/sales.yml)
   filter:     (none) → status = 'paid'
-  target.min: 100 → 120
+  target.min: 100 per month → 120 per month
 
 renamed  orders → order_count  (metrics/sales.yml)
 
@@ -437,7 +437,7 @@ def test_data_by_region_with_statuses(repo: tuple[Path, list[str]]) -> None:
         revenue
         == """\
   filter:     (none) → status = 'paid'
-  target.min: 100 → 120
+  target.min: 100 per month → 120 per month
   values: 1 of 6 rows moved; largest: 2025-02 region=EU 130 → 30 (-76.9%)
     PERIOD   REGION  BASE  HEAD  CHANGE  RELATIVE  STATUS
     2025-02  EU       130    30    -100    -76.9%"""

@@ -241,8 +241,9 @@ def _text(value: Any) -> str | None:
     return " ".join(str(value).split())  # re-wrapping a YAML block scalar is not a change
 
 
-def _kpi_fields(kpi: Kpi) -> dict[str, str | None]:
-    """A KPI flattened to field → text, in the order a reviewer reads a definition."""
+def _kpi_fields(kpi: Kpi, period: str | None = None) -> dict[str, str | None]:
+    """A KPI flattened to field → text, in the order a reviewer reads a definition; a bound says
+    the period it is meant for (``period``: ``Project.bound_periods``), "120 per month"."""
     out = {
         "source": kpi.source,
         "formula": _text(kpi.formula),
@@ -255,8 +256,8 @@ def _kpi_fields(kpi: Kpi) -> dict[str, str | None]:
         tolerance = f"{t.tolerance * 100:g}%" if t.tolerance_relative else _text(t.tolerance)
         per = [f"{d}={v}: {_text(b.min) or ''}..{_text(b.max) or ''}" for d, m in t.per.items() for v, b in m.items()]
         out |= {
-            "target.min": _text(t.bound.min),
-            "target.max": _text(t.bound.max),
+            "target.min": _per(_text(t.bound.min), period),
+            "target.max": _per(_text(t.bound.max), period),
             "target.by": _text(t.by),
             "target.baseline": f"{_text(t.baseline.value)} at {t.baseline.at}" if t.baseline else None,
             "target.tolerance": tolerance if t.tolerance else None,
@@ -332,18 +333,29 @@ def _roots(name: str, uses: dict[str, set[str]], moved: set[str], seen: set[str]
     return found
 
 
+def _per(bound: str | None, period: str | None) -> str | None:
+    from kpictl.report.i18n import period_words
+
+    return f"{bound} {period_words(period)}" if bound is not None and period else bound
+
+
 def definitions(base: Project, head: Project) -> tuple[tuple[FieldChange, ...], list[KpiChange]]:
     """Compare two validated projects' definitions: the kpictl.yml changes, and one KpiChange per KPI
     added, removed, renamed, changed, or impacted (a derived KPI using a changed one, transitively)."""
     old, new = base.kpis, head.kpis
     project = _field_changes(_config_fields(base.config), _config_fields(head.config))
     renames = _renames(old, new)
+    base_periods, head_periods = base.bound_periods(), head.bound_periods()
     changes: dict[str, KpiChange] = {}
     for name, kpi in new.items():
         before = old.get(renames.get(name, name))
         if before is None:
             changes[name] = KpiChange(name, "added", kpi.file, format=kpi.format)
-        elif (fields := _field_changes(_kpi_fields(before), _kpi_fields(kpi))) or name in renames:
+        elif (
+            fields := _field_changes(
+                _kpi_fields(before, base_periods.get(before.name)), _kpi_fields(kpi, head_periods.get(name))
+            )
+        ) or name in renames:
             changes[name] = KpiChange(
                 name,
                 "renamed" if name in renames else "changed",
