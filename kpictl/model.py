@@ -135,6 +135,7 @@ class Kpi:
     description: str | None = None
     owner: str | None = None
     tags: tuple[str, ...] = ()
+    role: str = "kpi"  # or "building_block": computed for other KPIs, not an objective of its own
     source: str | None = None
     filters: tuple[str, ...] = ()
     dimensions: tuple[Dimension, ...] = ()

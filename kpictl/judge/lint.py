@@ -126,6 +126,10 @@ REASONS: dict[str, tuple[str, str]] = {
         "l'échéance {by} est passée (les données vont jusqu'au {last}) : fixez la suivante",
     ),
     "deadline": ("deadline {by}", "échéance {by}"),
+    "building_block": (
+        "building block: a value other KPIs use, no target needed",
+        "brique de calcul : une valeur dont d'autres KPI se servent, sans objectif",
+    ),
 }
 
 
@@ -319,6 +323,9 @@ def score(kpi: Kpi, observed: Iterable[Observation] | None = None) -> LintReport
     """
     values, points = _split(observed)
     target = kpi.target
+    if kpi.role == "building_block" and target is None:  # no objective of its own: only S applies
+        block = _score("pass", _r("building_block"))
+        return LintReport(kpi.name, {"S": _specific(kpi), "M": block, "A": block, "R": block, "T": block})
     return LintReport(
         kpi.name,
         {

@@ -171,6 +171,7 @@ def build_kpis(doc: Document, skip: Collection[int] = ()) -> tuple[list[Kpi], li
                 label={"en": label} if isinstance(label, str) else dict(label),
                 description=raw.get("description"),
                 owner=raw.get("owner"),
+                role=raw.get("role", "kpi"),
                 tags=tuple(raw.get("tags", ())),
                 source=raw.get("source"),
                 filters=tuple(filters),

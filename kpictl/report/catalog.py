@@ -89,6 +89,7 @@ def _entry(kpi: Kpi, lang: str, period: str | None = None) -> dict[str, Any]:
         "labels": dict(kpi.label),  # every language's, as written
         "source": kpi.source,
         "derived": kpi.derived,
+        "role": kpi.role,
         "dimensions": [d.name for d in kpi.dimensions],
         "target": target_summary(kpi, period=period),
         "target_period": period,

@@ -422,14 +422,21 @@ def build(inputs: Inputs, lang: str = "en") -> Page:
         return replace(page, period=f"{start or '…'} – {end or '…'}", empty=t[key].format(start=start, end=end))
     cards = [_card(kpi, series[kpi.name], inputs, t, lang) for kpi in inputs.kpis]
     domains: dict[str, list[Card]] = {}
+    blocks = []  # building blocks: a section of their own, last, outside the status summary
     for kpi, card in zip(inputs.kpis, cards, strict=True):
+        if kpi.role == "building_block":
+            blocks.append(card)
+            continue
         domain = kpi.tags[0] if kpi.tags else Path(kpi.file).stem
         domains.setdefault(domain[:1].upper() + domain[1:], []).append(card)
+    if blocks:
+        domains[t["building_blocks"]] = blocks
+    judged = [c for c in cards if c not in blocks]
     return replace(
         page,
         cards=len(cards),
-        counts=tuple((_badge(s, t), sum(c.badge.status == s for c in cards)) for s in STATUSES),
-        attention=tuple(c for s in ("off_track", "at_risk") for c in cards if c.badge.status == s),
+        counts=tuple((_badge(s, t), sum(c.badge.status == s for c in judged)) for s in STATUSES),
+        attention=tuple(c for s in ("off_track", "at_risk") for c in judged if c.badge.status == s),
         domains=tuple((name, tuple(group)) for name, group in domains.items()),
     )
 

@@ -28,6 +28,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "change": ("vs previous period", "vs période précédente"),
     "change_none": ("no previous value", "pas de valeur précédente"),
     "target": ("Target", "Objectif"),
+    "building_blocks": ("Building blocks", "Briques de calcul"),
     "target_used": ("{bound} for {period}", "{bound} pour {period}"),
     "target_none": ("No target", "Sans objectif"),
     "target_min": ("at least {value}", "au moins {value}"),

@@ -59,6 +59,7 @@ WORDS = {
         "expected": "Expected",
         "status": "Status",
         "reaches": "Reaches",
+        "building_blocks": "Building blocks",
         "never": "never",
         "late": "late",
     },
@@ -72,6 +73,7 @@ WORDS = {
         "expected": "Attendu",
         "status": "Statut",
         "reaches": "Atteinte",
+        "building_blocks": "Briques de calcul",
         "never": "jamais",
         "late": "en retard",
     },
@@ -115,6 +117,7 @@ class View:
     columns: tuple[Column, ...]
     lines: tuple[tuple[tuple[str, ...], str], ...]
     names: tuple[str, ...] = ()
+    blocks: int = 0  # the last ``blocks`` lines are building blocks, listed apart
 
 
 def terminal_width() -> int:
@@ -217,7 +220,9 @@ def latest(rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = 
     dims = dimension_names(rows, by)
     run_grain = infer_grain([r.period for r in rows])
     lines, periods, previous, names = [], set(), set(), []
-    for series in _series(rows, dims):
+    blocks = {name for name, kpi in kpis.items() if kpi.role == "building_block"}
+    # building blocks after the KPIs (a stable sort keeps each group's order)
+    for series in sorted(_series(rows, dims), key=lambda s: s[0].kpi in blocks):
         judged = [i for i, r in enumerate(series) if r.complete and not _missing(r.value) and r.status != "no_data"]
         at = judged[-1] if judged else len(series) - 1
         row, before = series[at], (series[at - 1] if at > 0 else None)
@@ -269,6 +274,7 @@ def latest(rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = 
         tuple(columns[i] for i in keep),
         tuple((tuple(cells[i] for i in keep), status) for cells, status in lines),
         tuple(names),
+        sum(1 for name in names if name in blocks),
     )
 
 
@@ -398,7 +404,12 @@ def render(
             code = COLORS.get(view.lines[n][1]) if i == status_at else None
             return f"\x1b[{code}m{text}\x1b[0m" if code else text
 
-    return align(view.columns, [cells for cells, _ in view.lines], style=style, names=view.names)
+    text = align(view.columns, [cells for cells, _ in view.lines], style=style, names=view.names)
+    if not view.blocks or view.blocks == len(view.lines):
+        return text
+    out = text.split("\n")  # header, lines, "": the building blocks under a title of their own
+    cut = len(out) - 1 - view.blocks
+    return "\n".join([*out[:cut], "", word("building_blocks", lang).upper(), *out[cut:]])
 
 
 def _raw(value: float | None) -> str:
