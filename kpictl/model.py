@@ -30,11 +30,27 @@ STATUS_SYMBOLS = {"achieved": "✓", "on_track": "↗", "at_risk": "!", "off_tra
 
 @dataclass(frozen=True)
 class Lookup:
-    """A many-to-one join from a fact source into another source on a key column."""
+    """A many-to-one join from a fact source into another source on a key.
+
+    ``on`` is the key as written: a column both sources have, or (with ``keys``) the looked-up
+    source's key columns; ``keys`` are (fact column, lookup column) pairs when the names differ
+    or the key has several columns (``on: {origin: faa}``, ``on: {customer_id: id, region: region}``).
+    """
 
     source: str
     on: str
     at: Location = field(default_factory=Location, compare=False)
+    keys: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def pairs(self) -> tuple[tuple[str, str], ...]:
+        """(fact column, lookup column) of every part of the key."""
+        return self.keys or ((self.on, self.on),)
+
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        """The looked-up source's key columns: unique together, checked before a query runs."""
+        return tuple(lookup for _, lookup in self.pairs)
 
 
 @dataclass(frozen=True)

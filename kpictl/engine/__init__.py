@@ -8,7 +8,7 @@ output through DuckDB. What both engines say alike is here, written once.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +52,19 @@ def latest_of(found: Sequence[Sequence[Any]]) -> tuple[Latest, ...]:
         stamps = tuple(g for g, flag in zip(STAMPS, flags, strict=True) if flag == 1) if (distinct or 0) > 1 else ()
         latest.append(Latest(moment, stamps, first))
     return tuple(latest)
+
+
+def duplicate_keys_sql(lookup: Lookup, quote: Callable[[str], str], text: str) -> str:
+    """The SELECT both engines run to find a lookup's duplicated keys: (key, how many keys are
+    duplicated) rows, at most 5; a composite key reads as its parts joined by ", " (``text``: the
+    engine's name of the text type). A key with a NULL part matches nothing: left out."""
+    parts = [quote(column) for column in lookup.key_columns]
+    key = parts[0] if len(parts) == 1 else f"concat_ws(', ', {', '.join(f'CAST({p} AS {text})' for p in parts)})"
+    present = " AND ".join(f"{p} IS NOT NULL" for p in parts)
+    return (
+        f"SELECT k, count(*) OVER () FROM (SELECT {key} AS k FROM {quote(lookup.source)} WHERE {present} "
+        f"GROUP BY {', '.join(parts)} HAVING count(*) > 1) AS d ORDER BY k LIMIT 5"
+    )
 
 
 def duplicate_key_error(fact: str, lookup: Lookup, duplicates: Sequence[tuple[Any, int]]) -> DataError:

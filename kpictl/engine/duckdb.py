@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from kpictl.engine import Results, duplicate_key_error, latest_of
+from kpictl.engine import Results, duplicate_key_error, duplicate_keys_sql, latest_of
 from kpictl.errors import DataError, InvalidProject, KpiError, Location, SpecError
 from kpictl.language import paths
 from kpictl.model import Config, Lookup, Row, Source
@@ -68,7 +68,9 @@ def results(
     """:func:`execute`'s rows and, with ``latest``, how far each feed has data (the compiled
     freshness query, on the same connection)."""
     if tables is not None:  # a lookup the rows leave out is an empty table with its key: joins find nothing
-        keys = {lk.source: {lk.on: '"NULL"'} for _, lk in compiled.lookups if lk.source not in tables}
+        keys = {
+            lk.source: dict.fromkeys(lk.key_columns, '"NULL"') for _, lk in compiled.lookups if lk.source not in tables
+        }
         types = {name: {**keys.get(name, {}), **(types or {}).get(name, {})} for name in {*keys, *(types or {})}}
     with connect(config, compiled.sources, tables=tables, types=types) as con:
         check_lookup_keys(con, compiled.lookups)
@@ -250,11 +252,7 @@ def check_lookup_keys(con: duckdb.DuckDBPyConnection, lookups: Iterable[tuple[st
     """
     errors: list[KpiError] = []
     for fact, lookup in lookups:
-        key, table = identifier(lookup.on), identifier(lookup.source)
-        sql = (
-            f"SELECT k, count(*) OVER () FROM (SELECT {key} AS k FROM {table} WHERE {key} IS NOT NULL "
-            f"GROUP BY 1 HAVING count(*) > 1) ORDER BY k LIMIT 5"
-        )
+        sql = duplicate_keys_sql(lookup, identifier, "VARCHAR")
         try:
             duplicates = con.execute(sql).fetchall()
         except duckdb.Error as error:

@@ -23,7 +23,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from kpictl.engine import Results, duplicate_key_error, latest_of
+from kpictl.engine import Results, duplicate_key_error, duplicate_keys_sql, latest_of
 from kpictl.errors import DataError, InvalidProject, KpiError, Location, SpecError
 from kpictl.model import Config, Engine, Lookup, Row, Source
 from kpictl.sql.dialects import to_dialect
@@ -134,7 +134,9 @@ def results(
 ) -> Results:
     """:func:`execute`'s rows and, with ``latest``, the freshness of its feeds, as ``duckdb.results``."""
     if tables is not None:  # a lookup the rows leave out is an empty table with its key: joins find nothing
-        keys = {lk.source: {lk.on: '"NULL"'} for _, lk in compiled.lookups if lk.source not in tables}
+        keys = {
+            lk.source: dict.fromkeys(lk.key_columns, '"NULL"') for _, lk in compiled.lookups if lk.source not in tables
+        }
         types = {name: {**keys.get(name, {}), **(types or {}).get(name, {})} for name in {*keys, *(types or {})}}
     spark = session(config.engine)
     spark.conf.set("spark.sql.session.timeZone", config.timezone)  # as DuckDB's TimeZone: days are cut there
@@ -198,11 +200,7 @@ def check_lookup_keys(spark: Any, lookups: Iterable[tuple[str, Lookup]]) -> None
 
     errors: list[KpiError] = []
     for fact, lookup in lookups:
-        key, table = backtick(lookup.on), backtick(lookup.source)
-        sql = (
-            f"SELECT k, count(*) OVER () FROM (SELECT {key} AS k FROM {table} WHERE {key} IS NOT NULL "
-            f"GROUP BY 1 HAVING count(*) > 1) AS d ORDER BY k LIMIT 5"
-        )
+        sql = duplicate_keys_sql(lookup, backtick, "STRING")
         duplicates = [tuple(r) for r in spark.sql(sql).collect()]
         if duplicates:
             errors.append(duplicate_key_error(fact, lookup, duplicates))

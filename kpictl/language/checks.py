@@ -172,16 +172,18 @@ def _check_sources(config: Config, resolver: Resolver) -> list[KpiError]:
                     )
                 )
             seen.add(lk.source)
-            for side in (source.name, lk.source) if schemas is not None else ():
+            sides = ((source.name, [f for f, _ in lk.pairs]), (lk.source, list(lk.key_columns)))
+            for side, wanted in sides if schemas is not None else ():
                 cols = schemas.get(side) if schemas else None
-                if cols is not None and lk.on not in cols:
-                    errors.append(
-                        SpecError(
-                            f"lookup column '{lk.on}' is not a column of source '{side}'",
-                            at=lk.at,
-                            hint=suggest(lk.on, cols),
+                for column in dict.fromkeys(wanted):
+                    if cols is not None and column not in cols:
+                        errors.append(
+                            SpecError(
+                                f"lookup column '{column}' is not a column of source '{side}'",
+                                at=lk.at,
+                                hint=suggest(column, cols),
+                            )
                         )
-                    )
         problem = resolver.source_time(source)
         errors += [problem] if problem else []
     return errors

@@ -49,6 +49,15 @@ def _date(value: str) -> dt.date | None:
         return None
 
 
+def _lookup(raw: dict[str, Any], at: Location) -> Lookup:
+    """``{source, on}``: ``on`` a column both sources have, or a mapping fact column → key column."""
+    on = raw.get("on", "")
+    if isinstance(on, dict):
+        keys = tuple((str(fact), str(key)) for fact, key in on.items())
+        return Lookup(raw["source"], ", ".join(key for _, key in keys), at, keys)
+    return Lookup(raw["source"], str(on), at)
+
+
 def _complete_through(value: Any) -> str | None:
     """``complete_through:`` as text: YAML 1.2 keeps a date as text, the schema checked its form."""
     return None if value is None else " ".join(str(value).split())
@@ -202,9 +211,7 @@ def build_config(doc: Document, root: str) -> Config:
         path = raw.get("path", "")
         is_csv = path.lower().rstrip("*").endswith((".csv", ".csv.gz", ".tsv"))
         fmt = raw.get("format") or ("csv" if is_csv else "parquet")
-        lookups = tuple(
-            Lookup(lk["source"], lk["on"], doc.at(f"{p}/lookups/{i}")) for i, lk in enumerate(raw.get("lookups", []))
-        )
+        lookups = tuple(_lookup(lk, doc.at(f"{p}/lookups/{i}")) for i, lk in enumerate(raw.get("lookups", [])))
         sources[name] = Source(
             name=name,
             path=path,

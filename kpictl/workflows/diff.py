@@ -294,7 +294,9 @@ def _config_fields(config: Config) -> dict[str, str | None]:
             p + "format": s.format,
             p + "key": s.key,
             p + "time": s.time,
-            p + "lookups": _text([f"{lk.source} on {lk.on}" for lk in s.lookups]),
+            p + "lookups": _text(
+                [f"{lk.source} on " + ", ".join(f if f == k else f"{f} → {k}" for f, k in lk.pairs) for lk in s.lookups]
+            ),
             p + "hive_partitioning": "true" if s.hive_partitioning else None,
         }
     return out | {f"vars.{k}": _text(v) for k, v in config.vars.items()}
