@@ -146,3 +146,19 @@ def test_metricflow_project_covers_the_catalog() -> None:
 def test_vs_metricflow(capsys: pytest.CaptureFixture[str]) -> None:
     assert compare.main(["--scale", "0.01", "--kpis", "1", "--runs", "0", "--no-by"]) == 0
     assert "every value both sides return agrees" in capsys.readouterr().out
+
+
+def test_spark_bench_compares_every_value() -> None:
+    # the Spark run itself takes a minute even at scale 0.01 (bench/README.md §6): only the
+    # comparison that decides its exit code is checked here, on hand-made values
+    from bench import spark
+
+    period = dt.date(2025, 1, 1)
+    duck = {("a", period, ()): 3.0, ("b", period, ()): 0.1 + 0.2, ("c", period, ()): None}
+    assert spark.differences(duck, {("a", period, ()): 3.0, ("b", period, ()): 0.3, ("c", period, ()): None}) == []
+    found = spark.differences(duck, {("a", period, ()): 4.0, ("b", period, ()): 0.3, ("d", period, ()): 1.0})
+    assert found == [
+        "only on DuckDB: ('c', datetime.date(2025, 1, 1), ())",
+        "only on Spark: ('d', datetime.date(2025, 1, 1), ())",
+        "('a', datetime.date(2025, 1, 1), ()): DuckDB 3.0 vs Spark 4.0",
+    ]
