@@ -35,12 +35,20 @@ class Lookup:
     ``on`` is the key as written: a column both sources have, or (with ``keys``) the looked-up
     source's key columns; ``keys`` are (fact column, lookup column) pairs when the names differ
     or the key has several columns (``on: {origin: faa}``, ``on: {customer_id: id, region: region}``).
+    ``alias`` (``as:``) names a role: the same source looked up twice, as ``origin_airport`` and
+    ``dest_airport``, each with its own key and its own columns (``origin_airport.city``).
     """
 
     source: str
     on: str
     at: Location = field(default_factory=Location, compare=False)
     keys: tuple[tuple[str, str], ...] = ()
+    alias: str | None = None  # `as:`: a role, so one source can be looked up twice (origin, dest)
+
+    @property
+    def name(self) -> str:
+        """The name its columns are qualified with: its role (``as:``), else its source's."""
+        return self.alias or self.source
 
     @property
     def pairs(self) -> tuple[tuple[str, str], ...]:

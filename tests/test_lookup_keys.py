@@ -84,3 +84,56 @@ def test_a_mapping_must_name_columns(tmp_path: Path) -> None:
     yml = FLIGHTS["kpictl.yml"].replace("on: {origin: faa}", "on: {}")
     result = invoke(write(tmp_path, {**FLIGHTS, "kpictl.yml": yml}), "validate")
     assert result.stderr == "kpictl.yml:3:74: sources.flights.lookups[0].on: must not be empty\n1 problem found\n"
+
+
+# -- roles: one source looked up twice (issue 14, point 2) -----------------------------------------
+
+ROLES = {
+    "kpictl.yml": (
+        "name: t\nsources:\n"
+        "  flights:\n    path: flights.csv\n    time: d\n    lookups:\n"
+        "      - {source: airports, as: origin_airport, on: {origin: faa}}\n"
+        "      - {source: airports, as: dest_airport, on: {dest: faa}}\n"
+        "  airports: {path: airports.csv, key: faa}\n"
+    ),
+    # JFK→LAX, JFK→JFK (the same airport on both sides), EWR→LAX, LAX→XXX (unknown destination)
+    "flights.csv": "d,origin,dest\n2025-01-03,JFK,LAX\n2025-01-04,JFK,JFK\n2025-01-05,EWR,LAX\n2025-01-06,LAX,XXX\n",
+    "airports.csv": "faa,city\nJFK,New York\nEWR,New York\nLAX,Los Angeles\n",
+    "metrics/a.yml": "kpis:\n  - {name: flights_n, source: flights, formula: count(*)}\n",
+}
+
+
+def test_one_source_in_two_roles(tmp_path: Path) -> None:
+    project = Project.load(write(tmp_path, ROLES))
+    by_origin = {r.dims["origin_airport.city"]: r.value for r in project.run(by=["origin_airport.city"])}
+    assert by_origin == {"New York": 3, "Los Angeles": 1}
+    by_dest = {r.dims["dest_airport.city"]: r.value for r in project.run(by=["dest_airport.city"])}
+    assert by_dest == {"Los Angeles": 2, "New York": 1, None: 1}
+    both = project.run(by=["origin_airport.city", "dest_airport.city"])
+    pairs = {(r.dims["origin_airport.city"], r.dims["dest_airport.city"]): r.value for r in both}
+    assert pairs == {("New York", "Los Angeles"): 2, ("New York", "New York"): 1, ("Los Angeles", None): 1}
+
+
+def test_a_role_in_a_filter_and_a_bare_name_of_two_roles(tmp_path: Path) -> None:
+    kpis = (
+        "kpis:\n  - name: from_new_york\n    source: flights\n    formula: count(*)\n"
+        "    filter: origin_airport.city = 'New York'\n"
+        "  - {name: ambiguous, source: flights, formula: count(distinct city)}\n"
+    )
+    result = invoke(write(tmp_path, {**ROLES, "metrics/a.yml": kpis}), "validate")
+    assert result.exit_code == 2
+    assert "'city' in formula of ambiguous is a column of several lookups of 'flights'" in result.stderr
+    assert "(write origin_airport.city)" in result.stderr
+    write(tmp_path, {"metrics/a.yml": kpis.split("  - {name: ambiguous")[0]})
+    assert [r.value for r in Project.load(tmp_path).run()] == [3]
+
+
+def test_two_lookups_of_one_source_need_roles_and_a_role_cannot_shadow_a_source(tmp_path: Path) -> None:
+    yml = ROLES["kpictl.yml"].replace("as: origin_airport, ", "").replace("as: dest_airport, ", "")
+    result = invoke(write(tmp_path, {**ROLES, "kpictl.yml": yml}), "validate", "--no-data")
+    assert result.exit_code == 2 and "source 'flights' looks up 'airports' twice" in result.stderr
+    assert "name each with as:" in result.stderr
+    shadow = ROLES["kpictl.yml"].replace("as: dest_airport", "as: flights")
+    result = invoke(write(tmp_path, {"kpictl.yml": shadow}), "validate", "--no-data")
+    assert result.exit_code == 2
+    assert "role 'flights' of a lookup of 'flights' shadows the source 'flights'" in result.stderr

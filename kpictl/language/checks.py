@@ -163,15 +163,23 @@ def _check_sources(config: Config, resolver: Resolver) -> list[KpiError]:
                 continue
             if lk.source == source.name:
                 errors.append(SpecError(f"source '{source.name}' cannot look itself up", at=lk.at))
-            elif lk.source in seen:
+            elif lk.alias is not None and lk.alias != lk.source and lk.alias in config.sources:
                 errors.append(
                     SpecError(
-                        f"source '{source.name}' looks up '{lk.source}' twice",
+                        f"role '{lk.alias}' of a lookup of '{source.name}' shadows the source '{lk.alias}'",
                         at=lk.at,
-                        hint="keep one lookup per source",
+                        hint=f"name the role after what it is for, e.g. {lk.alias}_of_{source.name}",
                     )
                 )
-            seen.add(lk.source)
+            elif lk.name in seen:
+                errors.append(
+                    SpecError(
+                        f"source '{source.name}' looks up '{lk.name}' twice",
+                        at=lk.at,
+                        hint="keep one lookup per source, or name each with as: (a role: origin_airport, dest_airport)",
+                    )
+                )
+            seen.add(lk.name)
             sides = ((source.name, [f for f, _ in lk.pairs]), (lk.source, list(lk.key_columns)))
             for side, wanted in sides if schemas is not None else ():
                 cols = schemas.get(side) if schemas else None

@@ -56,7 +56,19 @@ class Resolver:
         return source
 
     def lookups(self, source: Source) -> list[str]:
-        return [lk.source for lk in source.lookups]
+        """The relation names of ``source``'s lookups: each one's role (``as:``), else its source."""
+        return [lk.name for lk in source.lookups]
+
+    def _schema(self, source: Source, relation: str) -> dict[str, str] | None:
+        """The columns of ``relation``: ``source`` itself, or the source one of its lookups reads."""
+        return (self.schemas or {}).get(self._read_by(source, relation))
+
+    @staticmethod
+    def _read_by(source: Source, relation: str) -> str:
+        """The source behind ``relation``: ``source`` itself, or the one a lookup (maybe a role) reads."""
+        if relation == source.name:
+            return relation
+        return next((lk.source for lk in source.lookups if lk.name == relation), relation)
 
     def scope(self, source: Source) -> str:
         """How messages name the relations a KPI on ``source`` may read."""
@@ -72,7 +84,7 @@ class Resolver:
         cols = dict(own)
         cols.update({f"{source.name}.{name}": typ for name, typ in own.items()})
         for lookup in self.lookups(source):
-            for name, typ in ((self.schemas or {}).get(lookup) or {}).items():
+            for name, typ in (self._schema(source, lookup) or {}).items():
                 cols.setdefault(name, typ)
                 cols[f"{lookup}.{name}"] = typ
         return cols
@@ -100,14 +112,14 @@ class Resolver:
             raise SpecError(message, at=at, hint=hint)
         schemas = self.schemas or {}
         if table:
-            known = schemas.get(table)
+            known = self._schema(source, table)
             if known is not None and column not in known:
                 raise self._unknown(source, name, what, at, kind)
             return table
         own = schemas.get(source.name)
         if own is None or column in own:
             return source.name
-        owners = [lk for lk in lookups if column in (schemas.get(lk) or {})]
+        owners = [lk for lk in lookups if column in (self._schema(source, lk) or {})]
         if len(owners) > 1:
             written = what if kind == "column" else f"{kind} '{name}' of {what}"
             message = f"'{column}' in {written} is a column of several lookups of '{source.name}'"
@@ -139,7 +151,7 @@ class Resolver:
         """
         if kpi.time:
             relation = self.column(source, kpi.time, what=kpi.name, at=kpi.at, kind="time")
-            self.check_time_type(relation, kpi.time, what=kpi.name, at=kpi.at)
+            self.check_time_type(self._read_by(source, relation), kpi.time, what=kpi.name, at=kpi.at)
             return relation, kpi.time.rpartition(".")[2]
         if not source.time:
             raise SpecError(

@@ -50,12 +50,13 @@ def _date(value: str) -> dt.date | None:
 
 
 def _lookup(raw: dict[str, Any], at: Location) -> Lookup:
-    """``{source, on}``: ``on`` a column both sources have, or a mapping fact column → key column."""
-    on = raw.get("on", "")
+    """``{source, on, as}``: ``on`` a column both sources have, or a mapping fact column → key
+    column; ``as`` a role name for the lookup."""
+    on, alias = raw.get("on", ""), raw.get("as")
     if isinstance(on, dict):
         keys = tuple((str(fact), str(key)) for fact, key in on.items())
-        return Lookup(raw["source"], ", ".join(key for _, key in keys), at, keys)
-    return Lookup(raw["source"], str(on), at)
+        return Lookup(raw["source"], ", ".join(key for _, key in keys), at, keys, alias)
+    return Lookup(raw["source"], str(on), at, alias=alias)
 
 
 def _complete_through(value: Any) -> str | None:

@@ -264,7 +264,7 @@ class _Planner:
         joins: dict[str, Lookup] = {}
         relation, time = self.resolver.time(kpi, source)
         if relation != source.name:  # bucketed by a date of a lookup (its order's date)
-            joins[relation] = next(lk for lk in source.lookups if lk.source == relation)
+            joins[relation] = next(lk for lk in source.lookups if lk.name == relation)
         at = kpi.formula_at if kpi.formula_at.line else kpi.at
         tree = self._qualify(self.tree(kpi, "formula", kpi.formula, at), source, joins, at, f"formula of {kpi.name}")
         spots = (*kpi.filter_at, *[kpi.at] * len(kpi.filters))
@@ -294,7 +294,7 @@ class _Planner:
                     relation = self.resolver.column(source, name, what="--by", at=kpi.at)
                     node = exp.column(name.rpartition(".")[2], table=relation, quoted=True)
                     if relation != source.name:
-                        dim_joins[relation] = next(lk for lk in source.lookups if lk.source == relation)
+                        dim_joins[relation] = next(lk for lk in source.lookups if lk.name == relation)
             except SpecError as error:
                 draft.missing.append((name, error))
                 continue
@@ -304,7 +304,7 @@ class _Planner:
 
     def _qualify(self, tree: exp.Expr, source: Source, joins: dict[str, Lookup], at: Location, what: str) -> exp.Expr:
         """Every column as "relation"."column"; the lookups it reaches are added to ``joins``."""
-        lookups = {lk.source: lk for lk in source.lookups}
+        lookups = {lk.name: lk for lk in source.lookups}
 
         def resolve(node: exp.Expr) -> exp.Expr:
             if not isinstance(node, exp.Column):
