@@ -59,7 +59,7 @@ class Resolver:
         """The relation names of ``source``'s lookups: each one's role (``as:``), else its source."""
         return [lk.name for lk in source.lookups]
 
-    def _schema(self, source: Source, relation: str) -> dict[str, str] | None:
+    def _schema(self, source: Source, relation: str) -> Mapping[str, str] | None:
         """The columns of ``relation``: ``source`` itself, or the source one of its lookups reads."""
         return (self.schemas or {}).get(self._read_by(source, relation))
 
