@@ -319,5 +319,6 @@ def test_lookup_problems_without_data() -> None:
     assert [str(e) for e in errors] == [
         "kpictl.yml:8:15: source 'orders' cannot look itself up",
         "kpictl.yml:8:40: unknown source 'customer' in lookups of 'orders' (did you mean 'customers'?)",
-        "kpictl.yml:8:95: source 'orders' looks up 'shipments' twice (keep one lookup per source)",
+        "kpictl.yml:8:95: source 'orders' looks up 'shipments' twice"
+        " (keep one lookup per source, or give each a role with as:)",
     ]

@@ -132,7 +132,7 @@ def test_two_lookups_of_one_source_need_roles_and_a_role_cannot_shadow_a_source(
     yml = ROLES["kpictl.yml"].replace("as: origin_airport, ", "").replace("as: dest_airport, ", "")
     result = invoke(write(tmp_path, {**ROLES, "kpictl.yml": yml}), "validate", "--no-data")
     assert result.exit_code == 2 and "source 'flights' looks up 'airports' twice" in result.stderr
-    assert "name each with as:" in result.stderr
+    assert "give each a role with as:" in result.stderr
     shadow = ROLES["kpictl.yml"].replace("as: dest_airport", "as: flights")
     result = invoke(write(tmp_path, {"kpictl.yml": shadow}), "validate", "--no-data")
     assert result.exit_code == 2

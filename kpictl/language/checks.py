@@ -176,7 +176,7 @@ def _check_sources(config: Config, resolver: Resolver) -> list[KpiError]:
                     SpecError(
                         f"source '{source.name}' looks up '{lk.name}' twice",
                         at=lk.at,
-                        hint="keep one lookup per source, or name each with as: (a role: origin_airport, dest_airport)",
+                        hint="keep one lookup per source, or give each a role with as:",
                     )
                 )
             seen.add(lk.name)
