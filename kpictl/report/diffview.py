@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from kpictl.report import escape
-from kpictl.report.numbers import MISSING, format_delta, format_value, has_relative_change
+from kpictl.report.numbers import MISSING, format_delta, format_value, has_relative_change, scale_of
 from kpictl.report.table import Column, align, dim_text, period_label, word
 from kpictl.workflows.diff import KINDS, Diff, FieldChange, KpiChange, ValueChange
 
@@ -73,19 +73,15 @@ def _relative(v: ValueChange, change: KpiChange) -> str:
     """``-76.9%``; a move that has no relative size says what it is: ``new``, ``gone``, ``from 0``,
     ``across 0``, else ``—`` where a relative size would be noise (``numbers.has_relative_change``: a base
     that is negative or negligible against the KPI's values, a move across zero)."""
-    if v.relative is not None and has_relative_change(v.head, v.base, _scale(change)):
+    if v.relative is not None and has_relative_change(
+        v.head, v.base, scale_of(x for c in change.values or () for x in (c.base, c.head))
+    ):
         return f"{v.relative:+.1%}" if v.relative else "0.0%"
     if v.base is None or v.head is None:
         return MISSING if v.base is v.head else ("new" if v.base is None else "gone")
     if v.moved and v.base == 0:
         return "from 0"
     return "across 0" if v.moved and (v.base < 0) != (v.head < 0) else MISSING
-
-
-def _scale(change: KpiChange) -> float | None:
-    """The largest absolute value on either side: what a change's base is negligible against."""
-    values = [abs(x) for v in change.values or () for x in (v.base, v.head) if x is not None]
-    return max(values, default=None)
 
 
 def _status(v: ValueChange) -> str:

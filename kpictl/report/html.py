@@ -31,7 +31,7 @@ from kpictl.judge import lint
 from kpictl.judge.targets import period_end
 from kpictl.model import STATUS_SYMBOLS, STATUSES, TRAJECTORY_STATUSES, Format, Kpi, Row
 from kpictl.report import i18n, svg
-from kpictl.report.numbers import format_bound, format_change, format_value
+from kpictl.report.numbers import format_bound, format_change, format_value, scale_of
 
 _SHOWN = 12  # breakdown rows in the table and bars: enough to compare, few enough to read
 
@@ -255,11 +255,6 @@ def _breakdown(
     return dim, title, "", tuple(line(r) for r in table), more, Markup(chart)
 
 
-def _scale(series: Sequence[Row]) -> float | None:
-    """The largest absolute value of a card's series: what a change's base is negligible against."""
-    return max((abs(float(r.value)) for r in series if r.value is not None and not _missing(r.value)), default=None)
-
-
 def _ranked(kpi: Kpi, rows: list[Row]) -> tuple[list[Row], bool]:
     """The rows of a breakdown, furthest from the target first, and whether a target ranked them.
 
@@ -337,7 +332,7 @@ def _card(kpi: Kpi, series: list[Row], inputs: Inputs, t: dict[str, str], lang: 
         badge=_badge(status, t),
         value=format_value(now, kpi.format, lang),
         period=i18n.format_period(latest.period, grain, lang) if latest else "",
-        change=format_change(now, prev, kpi.format, lang, scale=_scale(series))
+        change=format_change(now, prev, kpi.format, lang, scale=scale_of(r.value for r in series))
         if before is not None
         else t["change_none"],
         change_class=_change_class(kpi, now, prev),

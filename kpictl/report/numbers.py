@@ -35,6 +35,7 @@ number      ``1,234.57``           ``1 234,57``            2, more below 1 (see 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from numbers import Real
 
@@ -168,6 +169,12 @@ def format_delta(delta: float | int | Decimal | None, fmt: Format, lang: str = "
 
 
 NEGLIGIBLE = 0.05  # a base under 5% of the values' scale makes a relative change noise
+
+
+def scale_of(values: Iterable[float | int | Decimal | None]) -> float | None:
+    """The largest absolute finite value of a series: what a change's base is negligible against."""
+    finite = [abs(float(v)) for v in values if v is not None and math.isfinite(float(v))]
+    return max(finite, default=None)
 
 
 def has_relative_change(

@@ -41,7 +41,7 @@ from kpictl.model import STATUS_SYMBOLS, STATUSES, Bound, Format, Kpi, Row, Targ
 from kpictl.report import escape
 from kpictl.report.files import dimension_names
 from kpictl.report.i18n import texts
-from kpictl.report.numbers import format_bound, format_change, format_value, lang_of
+from kpictl.report.numbers import format_bound, format_change, format_value, lang_of, scale_of
 from kpictl.sql import periods
 
 WIDTH = 100  # when the width is unknown: output to a file or a pipe, without COLUMNS
@@ -204,11 +204,6 @@ def _reaches(kpi: Kpi | None, upto: Sequence[Row], grain: str | None, lang: str)
     return f"{label} ({word('late', lang)})" if pace.reaches_by_deadline is False else label
 
 
-def _scale(series: Sequence[Row]) -> float | None:
-    """The largest absolute value of a series: what a change's base is negligible against."""
-    return max((abs(float(r.value)) for r in series if r.value is not None and not _missing(r.value)), default=None)
-
-
 def latest(rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = (), lang: str = "en") -> View:
     """One line per KPI and breakdown value at its latest complete period (see the module docstring).
 
@@ -241,7 +236,9 @@ def latest(rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = 
             period_label(row.period, grain),
             format_value(row.value, fmt, lang),
             format_value(before.value, fmt, lang) if before is not None else "",
-            format_change(row.value, before.value, fmt, lang, scale=_scale(series)) if before is not None else "",
+            format_change(row.value, before.value, fmt, lang, scale=scale_of(r.value for r in series))
+            if before is not None
+            else "",
             format_bound(*bound, fmt, lang),
             format_value(j.expected, fmt, lang) if j is not None and j.expected is not None else "",
             f"{STATUS_SYMBOLS[row.status]} {word(row.status, lang)}",
