@@ -54,6 +54,15 @@ def latest_of(found: Sequence[Sequence[Any]]) -> tuple[Latest, ...]:
     return tuple(latest)
 
 
+def given_types(compiled: Any, tables: Any, types: Any) -> Any:
+    """The column types of a run on given tables (``kpictl test``): a lookup the tables leave out
+    becomes an empty table with its key columns, so that its joins find nothing."""
+    if tables is None:
+        return types
+    keys = {lk.source: dict.fromkeys(lk.key_columns, '"NULL"') for _, lk in compiled.lookups if lk.source not in tables}
+    return {name: {**keys.get(name, {}), **(types or {}).get(name, {})} for name in {*keys, *(types or {})}}
+
+
 def duplicate_keys_sql(lookup: Lookup, quote: Callable[[str], str], text: str) -> str:
     """The SELECT both engines run to find a lookup's duplicated keys: (key, how many keys are
     duplicated) rows, at most 5; a composite key reads as its parts joined by ", " (``text``: the

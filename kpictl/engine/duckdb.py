@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from kpictl.engine import Results, duplicate_key_error, duplicate_keys_sql, latest_of
+from kpictl.engine import Results, duplicate_key_error, duplicate_keys_sql, given_types, latest_of
 from kpictl.errors import DataError, InvalidProject, KpiError, Location, SpecError
 from kpictl.language import paths
 from kpictl.model import Config, Lookup, Row, Source
@@ -67,11 +67,7 @@ def results(
 ) -> Results:
     """:func:`execute`'s rows and, with ``latest``, how far each feed has data (the compiled
     freshness query, on the same connection)."""
-    if tables is not None:  # a lookup the rows leave out is an empty table with its key: joins find nothing
-        keys = {
-            lk.source: dict.fromkeys(lk.key_columns, '"NULL"') for _, lk in compiled.lookups if lk.source not in tables
-        }
-        types = {name: {**keys.get(name, {}), **(types or {}).get(name, {})} for name in {*keys, *(types or {})}}
+    types = given_types(compiled, tables, types)
     with connect(config, compiled.sources, tables=tables, types=types) as con:
         check_lookup_keys(con, compiled.lookups)
         try:

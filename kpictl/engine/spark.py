@@ -23,7 +23,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from kpictl.engine import Results, duplicate_key_error, duplicate_keys_sql, latest_of
+from kpictl.engine import Results, duplicate_key_error, duplicate_keys_sql, given_types, latest_of
 from kpictl.errors import DataError, InvalidProject, KpiError, Location, SpecError
 from kpictl.model import Config, Engine, Lookup, Row, Source
 from kpictl.sql.dialects import to_dialect
@@ -133,11 +133,7 @@ def results(
     latest: bool = True,
 ) -> Results:
     """:func:`execute`'s rows and, with ``latest``, the freshness of its feeds, as ``duckdb.results``."""
-    if tables is not None:  # a lookup the rows leave out is an empty table with its key: joins find nothing
-        keys = {
-            lk.source: dict.fromkeys(lk.key_columns, '"NULL"') for _, lk in compiled.lookups if lk.source not in tables
-        }
-        types = {name: {**keys.get(name, {}), **(types or {}).get(name, {})} for name in {*keys, *(types or {})}}
+    types = given_types(compiled, tables, types)
     spark = session(config.engine)
     spark.conf.set("spark.sql.session.timeZone", config.timezone)  # as DuckDB's TimeZone: days are cut there
     sql = to_dialect(compiled.sql, compiled.params, "spark")
