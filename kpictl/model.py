@@ -23,6 +23,16 @@ SEVERITY = {"off_track": 3, "at_risk": 2, "on_track": 1, "achieved": 0, "no_targ
 TRAJECTORY_STATUSES = ("on_track", "at_risk", "off_track")
 #: What ``--fail-on`` (and ``fail_on:`` of kpictl.yml) may name: the statuses that breach a gate.
 FAIL_ON = ("off_track", "at_risk")
+#: The languages of texts and numbers, English first (the default, and the fallback).
+LANGS = ("en", "fr")
+
+
+def lang_of(lang: str) -> str:
+    """The language used for ``lang``: ``fr``, ``fr-CA``, ``fr_FR`` → ``fr``; anything else → ``en``."""
+    base = lang.replace("_", "-").split("-")[0].lower()
+    return base if base in LANGS else "en"
+
+
 #: A symbol per status, for the terminal, Markdown and the dashboard alike, so that a status
 #: still reads without colour (NO_COLOR, a greyscale print).
 STATUS_SYMBOLS = {"achieved": "✓", "on_track": "↗", "at_risk": "!", "off_track": "✗", "no_target": "·", "no_data": "?"}

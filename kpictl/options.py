@@ -17,8 +17,8 @@ import click
 
 from kpictl import report as views
 from kpictl.language.schema import SCHEMAS
-from kpictl.model import FAIL_ON, GRAINS
-from kpictl.report import catalog, diffview, i18n, lintview, problems
+from kpictl.model import FAIL_ON, GRAINS, LANGS
+from kpictl.report import catalog, diffview, lintview, problems
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,7 +117,7 @@ OPTIONS: dict[str, Any] = {
     "paths": _a("paths", nargs=-1, metavar="[DIRECTORY | FILE...]"),
     "from_data": _o("--from-data", is_flag=True, help="The arguments are Parquet/CSV files (or globs) in the current "
                     "folder: one source each, key and time column guessed, one count KPI each."),
-    "lang": _o("--lang", type=click.Choice(i18n.LANGS), help="Language of texts and numbers (default: the "
+    "lang": _o("--lang", type=click.Choice(LANGS), help="Language of texts and numbers (default: the "
                "project's locale)."),
     "out": _o("--out", "-o", default="report.html", show_default=True, type=_FILE, help="The HTML file to write "
               "(atomically)."),

@@ -417,8 +417,8 @@ class Project:
         ``lang`` defaults to the project's locale, ``generated_at`` to now (pass it for a
         reproducible file).
         """
+        from kpictl.model import lang_of
         from kpictl.report.html import build
-        from kpictl.report.numbers import lang_of
         from kpictl.workflows import dashboard
 
         moment = generated_at or dt.datetime.now().astimezone()

@@ -43,3 +43,13 @@ def test_the_project_facade_has_every_operation_with_typed_keywords() -> None:
         signature = inspect.signature(getattr(Project, name))
         assert all(p.kind is not p.VAR_KEYWORD for p in signature.parameters.values()), name
         assert signature.return_annotation not in ("Any", inspect.Signature.empty), name
+
+
+def test_a_regional_locale_reads_as_its_language() -> None:
+    """fr_FR (POSIX) and fr-CA (BCP 47) are French everywhere, lint reasons and period words too."""
+    from kpictl.judge.lint import Reason
+
+    for lang in ("fr", "fr-CA", "fr_FR", "FR"):
+        assert i18n.period_words("month", lang) == "par mois"
+        assert Reason("each_period", (("period", "mois"),)).text(lang) == "jugé à chaque mois"
+    assert Reason("each_period", (("period", "month"),)).text("de_DE") == "judged each month"

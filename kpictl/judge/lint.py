@@ -34,7 +34,7 @@ from typing import Any
 
 from kpictl.judge import targets
 from kpictl.judge.forecast import forecast
-from kpictl.model import Bound, Format, Kpi, Row, Target
+from kpictl.model import LANGS, Bound, Format, Kpi, Row, Target, lang_of
 
 LEVELS = ("pass", "warn", "fail")
 
@@ -141,7 +141,7 @@ class Reason:
     args: tuple[tuple[str, Any], ...] = ()
 
     def text(self, lang: str = "en") -> str:
-        template = REASONS[self.key][1 if lang.split("-")[0].lower() == "fr" else 0]
+        template = REASONS[self.key][LANGS.index(lang_of(lang))]
         return template.format(**{k: v.text(lang) if isinstance(v, Reason) else v for k, v in self.args})
 
 

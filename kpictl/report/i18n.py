@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-LANGS = ("en", "fr")
+from kpictl.model import LANGS, lang_of
 
 # key: (English, French). Strings with {placeholders} are filled by the page builder.
 _TEXTS: dict[str, tuple[str, str]] = {
@@ -194,4 +194,4 @@ def period_words(period: str | None, lang: str = "en") -> str:
     """``per year``, ``year to date``…: the period a bound is meant for, in words ("" for None)."""
     if not period:
         return ""
-    return _PERIOD_WORDS["fr" if lang.split("-")[0].lower() == "fr" else "en"].get(period, period)
+    return _PERIOD_WORDS[lang_of(lang)].get(period, period)

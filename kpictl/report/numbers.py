@@ -39,7 +39,7 @@ from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from numbers import Real
 
-from kpictl.model import Format
+from kpictl.model import Format, lang_of
 
 #: What a missing value (None, NaN) looks like.
 MISSING = "—"
@@ -47,17 +47,9 @@ MISSING = "—"
 NNBSP = "\u202f"
 #: Currency codes written as a symbol; other codes are written as the code.
 SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
-LANGS = ("en", "fr")
-
 _DEFAULT_DECIMALS = {"percent": 1, "currency": 0, "hours": 1, "days": 1, "minutes": 0, "integer": 0}
 _UNITS = {"hours": {"en": "h", "fr": "h"}, "days": {"en": "d", "fr": "j"}, "minutes": {"en": "min", "fr": "min"}}
 _POINTS = {"en": "pp", "fr": "pt"}
-
-
-def lang_of(lang: str) -> str:
-    """The convention used for ``lang``: ``fr``, ``fr-CA``, ``fr_FR`` → ``fr``; anything else → ``en``."""
-    base = lang.replace("_", "-").split("-")[0].lower()
-    return base if base in LANGS else "en"
 
 
 def space(lang: str) -> str:

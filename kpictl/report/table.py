@@ -37,11 +37,11 @@ from typing import Any
 
 from kpictl.judge import targets
 from kpictl.judge.forecast import forecast
-from kpictl.model import STATUS_SYMBOLS, STATUSES, Bound, Format, Kpi, Row, Target
+from kpictl.model import STATUS_SYMBOLS, STATUSES, Bound, Format, Kpi, Row, Target, lang_of
 from kpictl.report import escape
 from kpictl.report.files import dimension_names
 from kpictl.report.i18n import texts
-from kpictl.report.numbers import format_bound, format_change, format_value, lang_of, scale_of
+from kpictl.report.numbers import format_bound, format_change, format_value, scale_of
 from kpictl.sql import periods
 
 WIDTH = 100  # when the width is unknown: output to a file or a pipe, without COLUMNS
