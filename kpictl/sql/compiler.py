@@ -87,7 +87,7 @@ def compile(plan: Plan) -> CompiledQuery:
     kpis = tuple(k for k, _ in plan.outputs)
     feeds, fed_by = _feeds(plan)
     freshness = _render("freshness.sql.j2", feeds=feeds, stamps=STAMPS) + "\n"
-    pairs = tuple((f["scan"].source, f["scan"].time) for f in feeds)
+    pairs = tuple((scan.source, scan.time) for scan in feeds)
     return CompiledQuery(
         sql, query.params, kpis, plan.by, tuple(sources), lookups, at, aliases, reads, freshness, pairs, fed_by,
         _reach(plan),
@@ -107,17 +107,17 @@ def _reach(plan: Plan) -> dict[str, int]:
     return reach
 
 
-def _feeds(plan: Plan) -> tuple[list[dict[str, Scan]], dict[str, tuple[int, ...]]]:
+def _feeds(plan: Plan) -> tuple[list[Scan], dict[str, tuple[int, ...]]]:
     """The (source, time column) pairs of the plan, each with a scan reading it, and the pairs
     behind each KPI: its scan's, or the union of those of the KPIs a derived one reads."""
     index: dict[tuple[str, str], int] = {}
-    feeds: list[dict[str, Scan]] = []
+    feeds: list[Scan] = []
     fed_by: dict[str, set[int]] = {}
     for scan in plan.scans:
         key = (scan.source, scan.time)
         if key not in index:
             index[key] = len(feeds)
-            feeds.append({"scan": scan})
+            feeds.append(scan)
         for measure in scan.measures:
             fed_by.setdefault(measure.kpi, set()).add(index[key])
     for node in plan.derived:  # dependency order: its inputs are known
