@@ -141,7 +141,8 @@ def show(ctx: click.Context, o: Options) -> None:
     name = project.select([o.kpi])[0]
     sql = project.compile([name], grain=o.grain).sql
     period = project.bound_periods().get(name)
-    click.echo(catalog.render_one(project.kpis[name], project.kpis, sql, lang=o.lang, period=period))
+    joins = project.joins(name, grain=o.grain)
+    click.echo(catalog.render_one(project.kpis[name], project.kpis, sql, lang=o.lang, period=period, joins=joins))
 
 
 @_command("kpis", "grain", "by", "from", "to", "dialect", example="kpictl compile on_time_delivery_rate --by carrier")

@@ -198,6 +198,25 @@ class Project:
 
     # -- computing -------------------------------------------------------------------------
 
+    def joins(self, name: str, grain: str | None = None) -> dict[str, list[str]]:
+        """The lookups each source KPI behind ``name`` joins (for its formula, filters, time and
+        declared dimensions), each as its path: ``orders → customers → companies  (customers.companies)``."""
+        found: dict[str, dict[str, str]] = {}
+        dims = tuple(d.name for d in self.kpis[name].dimensions)
+        for by in ((), dims) if dims else ((),):
+            for scan in self.plan([name], grain=grain, by=by).scans:
+                joined = {r.name: r for r in scan.joins}
+                parents = {r.parent for r in scan.joins}
+                for relation in (r for r in scan.joins if r.name not in parents):  # a path's end shows the path
+                    hops, hop = [], joined.get(relation.name)
+                    while hop is not None:
+                        hops.append(hop.lookup.source)
+                        hop = joined.get(hop.parent)
+                    path = " → ".join([scan.source, *reversed(hops)])
+                    for measure in scan.measures:
+                        found.setdefault(measure.kpi, {})[relation.name] = f"{path}  ({relation.name})"
+        return {kpi: list(paths.values()) for kpi, paths in found.items()}
+
     def plan(
         self,
         names: Sequence[str] | None = None,

@@ -66,7 +66,7 @@ def test_kpis_of_one_source_grain_and_breakdown_share_one_scan() -> None:
     (scan,) = plan.scans
     assert [m.kpi for m in scan.measures] == ["revenue", "orders_n", "aov", "paid_share", "customers_n"]
     assert [d.sql for d in scan.dims] == ['"customers"."region"']  # a lookup's column, by its bare name
-    assert [j.source for j in scan.joins] == ["customers"]
+    assert [j.lookup.source for j in scan.joins] == ["customers"]
     assert [(p.sql, p.combine, p.empty) for p in scan.partials] == [
         # a sum is NULL over rows whose amounts are all NULL, and 0 where its count of rows is 0
         ('SUM("orders"."amount") FILTER(WHERE "orders"."status" = \'paid\')', "sum", None),
@@ -149,7 +149,7 @@ def test_a_kpi_can_be_bucketed_by_a_date_of_a_lookup() -> None:
     kpis = {**KPIS, "by_signup": kpi("by_signup", "count(*)", "orders", time="since")}
     (scan,) = planner.plan(CONFIG, kpis, ["by_signup"], grain="month", columns=COLUMNS).scans
     assert scan.time == '"customers"."since"'
-    assert [j.source for j in scan.joins] == ["customers"]
+    assert [j.lookup.source for j in scan.joins] == ["customers"]
 
 
 def test_several_problems_are_reported_together() -> None:
@@ -203,7 +203,7 @@ def test_column_resolution_through_lookups() -> None:
     assert dims("agent", columns=None) == ['"orders"."agent"']  # no schema known: the source's own
     plan = planner.plan(config, kpis, ["segments"], grain="month", columns=COLUMNS)
     assert plan.scans[0].partials[0].sql == 'COUNT(DISTINCT "customers"."segment")'
-    assert [j.source for j in plan.scans[0].joins] == ["customers"]
+    assert [j.lookup.source for j in plan.scans[0].joins] == ["customers"]
 
 
 def test_where_is_qualified_per_scan() -> None:

@@ -61,7 +61,7 @@ def test_a_bare_name_is_the_sources_own_column_else_the_one_lookup_that_has_it()
     [
         (
             "region",
-            "'region' in formula of k is a column of several lookups of 'orders'",
+            "'region' in formula of k is a column of several lookups of 'orders': customers.region, agents.region",
             "write customers.region",
         ),
         (

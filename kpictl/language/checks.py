@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from kpictl.errors import KpiError, Location, SpecError, suggest
 from kpictl.language import formula, jinja
 from kpictl.language.document import at_offset
-from kpictl.language.resolve import Resolver, Schemas, cycles, nested_window, to_date_unit
+from kpictl.language.resolve import MAX_HOPS, Resolver, Schemas, cycles, nested_window, to_date_unit
 from kpictl.model import Config, Kpi
 
 
@@ -194,6 +194,42 @@ def _check_sources(config: Config, resolver: Resolver) -> list[KpiError]:
                         )
         problem = resolver.source_time(source)
         errors += [problem] if problem else []
+    return errors + _lookup_chains(config, resolver)
+
+
+def _lookup_chains(config: Config, resolver: Resolver) -> list[KpiError]:
+    """Lookups that chain back to a source on the way (a cycle), or further than ``MAX_HOPS``."""
+    errors: list[KpiError] = []
+    deps = {name: [lk.source for lk in s.lookups if lk.source != name] for name, s in config.sources.items()}
+    for cycle in cycles(deps):
+        first = config.sources[cycle[0]]
+        at = next(lk.at for lk in first.lookups if lk.source == cycle[(1 % len(cycle))])
+        errors.append(
+            SpecError(
+                f"lookups form a cycle: {' → '.join([*cycle, cycle[0]])}",
+                at=at,
+                hint="a lookup joins many rows to one: keep the direction from facts to what describes them",
+            )
+        )
+    reported: set[Location] = set()
+    for source in config.sources.values():
+        for relation in resolver.relations(source):
+            if len(relation.path) < MAX_HOPS:
+                continue
+            further = config.sources[relation.lookup.source]  # relations only reach declared sources
+            on_path = [source.name, *(r.lookup.source for r in resolver.chain(source, relation.name))]
+            for lk in further.lookups:
+                if lk.at in reported or lk.source not in config.sources or lk.source in on_path:
+                    continue  # unknown sources and cycles are reported as such
+                reported.add(lk.at)
+                chain = " → ".join(on_path)
+                errors.append(
+                    SpecError(
+                        f"lookups chain more than {MAX_HOPS} deep: {chain} → {lk.source}",
+                        at=lk.at,
+                        hint=f"a KPI reads at most {MAX_HOPS} lookups away: look up '{lk.source}' from a nearer source",
+                    )
+                )
     return errors
 
 

@@ -259,19 +259,20 @@ def _check_nodes(tree: Any, kind: str, where: Any, tokens: list[Any], text: str)
                 else ("subqueries", _SOURCE_ONLY)
             )
             raise SpecError(f"{what} are not allowed in a formula", at=where(_offset(node)), hint=hint)
+        if isinstance(node, exp.Dot) and isinstance(node.this, exp.Column):
+            raise SpecError(
+                f"'{node.sql()}' has too many parts",
+                at=where(_offset(node.this)),
+                hint="write column, lookup.column, or a path of at most 3 lookups (customers.companies.industry)",
+            )
         if isinstance(node, exp.Anonymous):
             _check_function(node, kind, where, tokens)
         elif not isinstance(node, allowed):
             offset = _offset(node, tokens)
             call = re.match(r"(\w+)\s*\(", text[offset:])
             _refuse(node, call.group(1).lower() if call and isinstance(node, exp.Func) else None, where(offset))
-        if isinstance(node, exp.Column):
-            if node.args.get("db") or node.args.get("catalog"):
-                raise SpecError(
-                    f"'{node.sql()}' has too many parts", at=where(_offset(node)), hint="write column or source.column"
-                )
-            if node.table and kind == "derived":
-                raise SpecError(f"'{node.sql()}': a derived formula uses KPI names only", at=where(_offset(node)))
+        if isinstance(node, exp.Column) and node.table and kind == "derived":
+            raise SpecError(f"'{node.sql()}': a derived formula uses KPI names only", at=where(_offset(node)))
 
 
 def _refuse(node: Any, name: str | None, at: Location | None) -> None:
@@ -394,7 +395,7 @@ def _inside(node: Any, kind: type | tuple[type, ...]) -> bool:
 
 
 def columns(tree: Any) -> set[str]:
-    """Column names an expression reads (qualified ones as ``table.col``)."""
+    """Column names an expression reads (qualified ones as ``table.col`` or a path ``a.b.col``)."""
     return set(column_offsets(tree))
 
 
@@ -405,7 +406,7 @@ def column_offsets(tree: Any) -> dict[str, int]:
     found: dict[str, int] = {}
     for c in tree.find_all(exp.Column):
         if not _is_grain_word(c):
-            name, offset = f"{c.table}.{c.name}" if c.table else c.name, _offset(c)
+            name, offset = ".".join(part.name for part in c.parts), _offset(c)  # a lookup's path too
             found[name] = min(found.get(name, offset), offset)
     return found
 

@@ -6,9 +6,11 @@ qualify every column, so that a name means the same thing, and a wrong name gets
 message, whichever command meets it first. The rules (the README's rules of the language):
 
 - a KPI reads its ``source``, which must be declared in ``kpictl.yml``;
-- a bare column name is a column of the source itself, else of the one lookup that has it
-  (two lookups having it is ambiguous: write ``customers.region``); ``table.column`` names the
-  source or one of its lookups explicitly;
+- a KPI reads its source's lookups, and theirs, up to ``MAX_HOPS`` lookups away
+  (orders → customers → companies);
+- a bare column name is a column of the source itself, else of the nearest lookup that has it
+  (two at the same depth is ambiguous: write ``customers.region``); ``table.column`` names the
+  source or the nearest lookup so named, ``customers.companies.industry`` a whole path;
 - the time column is the KPI's ``time:`` (resolved like any column, so a lookup's date may
   bucket a KPI), else the source's own ``time:``; it must hold dates: a DATE, a TIMESTAMP or
   text such as '2025-01-31' (DuckDB cannot cast a number to a date);
@@ -23,9 +25,10 @@ data is checked. Nothing here reads files or writes SQL.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from kpictl.errors import Location, SpecError, suggest
-from kpictl.model import Config, Kpi, Source
+from kpictl.model import Config, Kpi, Lookup, Source
 
 #: Column → DuckDB type of each source (``engine.schemas``): what DESCRIBE says.
 Schemas = Mapping[str, Mapping[str, str]]
@@ -34,12 +37,35 @@ Schemas = Mapping[str, Mapping[str, str]]
 _DATELIKE = ("DATE", "TIMESTAMP", "VARCHAR", "NULL", '"NULL"')
 
 
+#: How far lookups chain (orders → customers → companies → industries): so far that every
+#: relation can still be written as its whole path (``customers.companies.industries.name``).
+MAX_HOPS = 3
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A source a KPI reads through lookups: ``path`` the lookups' names from the KPI's source
+    (``("customers", "companies")``), ``lookup`` the last one, ``parent`` the name of the relation
+    it joins to (the KPI's source at the first hop), ``parent_source`` the source behind that."""
+
+    path: tuple[str, ...]
+    lookup: Lookup
+    parent: str
+    parent_source: str
+
+    @property
+    def name(self) -> str:
+        """How it is written and aliased in SQL: the lookup's name, then ``customers.companies``."""
+        return ".".join(self.path)
+
+
 class Resolver:
     """The resolution rules over one project's sources and (optionally) their columns."""
 
     def __init__(self, config: Config, schemas: Schemas | None = None):
         self.config = config
         self.schemas = schemas
+        self._relations: dict[str, tuple[Relation, ...]] = {}
 
     # -- sources -------------------------------------------------------------------------------
 
@@ -55,20 +81,52 @@ class Resolver:
             )
         return source
 
+    def relations(self, source: Source) -> tuple[Relation, ...]:
+        """Every relation a KPI on ``source`` may read, nearest first: its lookups, then theirs,
+        up to ``MAX_HOPS`` lookups away. A source already on the path is not entered again (a
+        cycle of lookups is reported by ``checks``)."""
+        found = self._relations.get(source.name)
+        if found is not None:
+            return found
+        relations: list[Relation] = []
+        frontier: list[tuple[Source, tuple[str, ...], tuple[str, ...]]] = [(source, (), (source.name,))]
+        for _ in range(MAX_HOPS):
+            deeper = []
+            for fact, path, seen in frontier:
+                for lk in fact.lookups:
+                    target = self.config.sources.get(lk.source)
+                    if target is None or lk.source in seen:
+                        continue
+                    relation = Relation((*path, lk.name), lk, ".".join(path) or source.name, fact.name)
+                    relations.append(relation)
+                    deeper.append((target, relation.path, (*seen, lk.source)))
+            frontier = deeper
+        self._relations[source.name] = tuple(relations)
+        return self._relations[source.name]
+
     def lookups(self, source: Source) -> list[str]:
-        """The relation names of ``source``'s lookups: each one's role (``as:``), else its source."""
-        return [lk.name for lk in source.lookups]
+        """The names of the relations ``source`` reaches: its lookups' (each one's role, ``as:``,
+        else its source), then their lookups' as paths (``customers.companies``)."""
+        return [r.name for r in self.relations(source)]
+
+    def chain(self, source: Source, relation: str) -> list[Relation]:
+        """The relations joined to read ``relation`` (a name of :meth:`lookups`), first hop first."""
+        by_name = {r.name: r for r in self.relations(source)}
+        chain = []
+        while relation in by_name:
+            chain.append(by_name[relation])
+            relation = by_name[relation].parent
+        return chain[::-1]
 
     def _schema(self, source: Source, relation: str) -> Mapping[str, str] | None:
         """The columns of ``relation``: ``source`` itself, or the source one of its lookups reads."""
         return (self.schemas or {}).get(self._read_by(source, relation))
 
-    @staticmethod
-    def _read_by(source: Source, relation: str) -> str:
+    def _read_by(self, source: Source, relation: str) -> str:
         """The source behind ``relation``: ``source`` itself, or the one a lookup (maybe a role) reads."""
         if relation == source.name:
             return relation
-        return next((lk.source for lk in source.lookups if lk.name == relation), relation)
+        return next((r.lookup.source for r in self.relations(source) if r.name == relation), relation)
 
     def scope(self, source: Source) -> str:
         """How messages name the relations a KPI on ``source`` may read."""
@@ -77,7 +135,7 @@ class Resolver:
 
     def columns(self, source: Source) -> dict[str, str] | None:
         """Every name a KPI on ``source`` may use → its type: own columns, then each lookup's,
-        bare and qualified. None when the source's columns are unknown (no data)."""
+        nearest first, bare and qualified. None when the source's columns are unknown (no data)."""
         own = (self.schemas or {}).get(source.name)
         if own is None:
             return None
@@ -92,41 +150,62 @@ class Resolver:
     # -- columns -------------------------------------------------------------------------------
 
     def column(self, source: Source, name: str, *, what: str, at: Location, kind: str = "column") -> str:
-        """The relation (``source.name`` or a lookup's source) that column ``name`` reads.
+        """The relation (``source.name`` or the name of a relation it reaches) that column ``name`` reads.
 
-        ``name`` is ``column`` or ``table.column``; ``what`` says where it was written
-        ("formula of revenue", "--where"). ``kind`` "dimension" or "time" words the message
-        for a dimension or time column declared by name (``what`` is then the KPI's name).
-        Raises SpecError at ``at``.
+        ``name`` is ``column``, ``table.column`` or a path (``customers.companies.industry``);
+        ``what`` says where it was written ("formula of revenue", "--where"). ``kind`` "dimension"
+        or "time" words the message for a dimension or time column declared by name (``what`` is
+        then the KPI's name). A qualifier or a bare name reached at several depths means the
+        nearest; at one depth by several paths, it is ambiguous. Raises SpecError at ``at``.
         """
         table, _, column = name.rpartition(".")
-        lookups = self.lookups(source)
-        if table and table != source.name and table not in lookups:
-            if table in self.config.sources:
-                hint = f"add {{source: {table}, on: ...}} to the lookups of '{source.name}' in kpictl.yml"
-            else:
-                others = f" or of its lookups: {', '.join(lookups)}" if lookups else ""
-                hint = suggest(table, [source.name, *lookups]) or f"use a column of '{source.name}'{others}"
-            written = what if kind == "column" else f"{kind} '{name}' of {what}"
-            message = f"'{name}' in {written}: '{table}' is not '{source.name}' or one of its lookups"
-            raise SpecError(message, at=at, hint=hint)
-        schemas = self.schemas or {}
-        if table:
+        written = what if kind == "column" else f"{kind} '{name}' of {what}"
+        if table and table != source.name:
+            table = self._qualifier(source, table, name, written, at)
             known = self._schema(source, table)
             if known is not None and column not in known:
                 raise self._unknown(source, name, what, at, kind)
             return table
-        own = schemas.get(source.name)
-        if own is None or column in own:
+        own = (self.schemas or {}).get(source.name)
+        if table and own is not None and column not in own:
+            raise self._unknown(source, name, what, at, kind)
+        if table or own is None or column in own:
             return source.name
-        owners = [lk for lk in lookups if column in (self._schema(source, lk) or {})]
+        owners = self._nearest(source, lambda r: column in (self._schema(source, r.name) or {}))
         if len(owners) > 1:
-            written = what if kind == "column" else f"{kind} '{name}' of {what}"
-            message = f"'{column}' in {written} is a column of several lookups of '{source.name}'"
-            raise SpecError(message, at=at, hint=f"write {owners[0]}.{column}")
+            paths = ", ".join(f"{r.name}.{column}" for r in owners)
+            message = f"'{column}' in {written} is a column of several lookups of '{source.name}': {paths}"
+            raise SpecError(message, at=at, hint=f"write {owners[0].name}.{column}")
         if not owners:
             raise self._unknown(source, name, what, at, kind)
-        return owners[0]
+        return owners[0].name
+
+    def _nearest(self, source: Source, wanted: Callable[[Relation], bool]) -> list[Relation]:
+        """The relations ``wanted`` picks at the nearest depth that has any."""
+        for depth in range(1, MAX_HOPS + 1):
+            found = [r for r in self.relations(source) if len(r.path) == depth and wanted(r)]
+            if found:
+                return found
+        return []
+
+    def _qualifier(self, source: Source, table: str, name: str, written: str, at: Location) -> str:
+        """The relation a qualifier names: a whole path, else the nearest relation so named."""
+        parts = tuple(table.split("."))
+        matches = self._nearest(source, lambda r: r.path[-len(parts) :] == parts)
+        if len(matches) == 1:
+            return matches[0].name
+        if matches:
+            paths = ", ".join(f"{r.name}.{name.rpartition('.')[2]}" for r in matches)
+            message = f"'{name}' in {written}: '{table}' is reached from '{source.name}' by several paths: {paths}"
+            raise SpecError(message, at=at, hint=f"write the path: {matches[0].name}.{name.rpartition('.')[2]}")
+        lookups = self.lookups(source)
+        if table in self.config.sources:
+            hint = f"add {{source: {table}, on: ...}} to the lookups of '{source.name}' in kpictl.yml"
+        else:
+            others = f" or of its lookups: {', '.join(lookups)}" if lookups else ""
+            hint = suggest(table, [source.name, *lookups]) or f"use a column of '{source.name}'{others}"
+        message = f"'{name}' in {written}: '{table}' is not '{source.name}' or one of its lookups"
+        raise SpecError(message, at=at, hint=hint)
 
     def _unknown(self, source: Source, name: str, what: str, at: Location, kind: str) -> SpecError:
         cols, scope = self.columns(source) or {}, self.scope(source)

@@ -173,8 +173,9 @@ def _node(kpi: Kpi) -> str:
     return f"{kpi.name}  (source: {kpi.source})"
 
 
-def lineage(kpi: Kpi, kpis: Mapping[str, Kpi]) -> list[str]:
-    """What ``kpi`` is computed from, recursively, as an indented tree (one string per line).
+def lineage(kpi: Kpi, kpis: Mapping[str, Kpi], joins: Mapping[str, Sequence[str]] | None = None) -> list[str]:
+    """What ``kpi`` is computed from, recursively, as an indented tree (one string per line);
+    under a source KPI, the lookups it joins (``joins``: KPI → paths, ``Project.joins``).
 
     ::
 
@@ -185,6 +186,8 @@ def lineage(kpi: Kpi, kpis: Mapping[str, Kpi]) -> list[str]:
         └── revenue  (source: orders)
     """
     lines = [_node(kpi)]
+    joins = joins or {}
+    lines += [f"    via {path}" for path in joins.get(kpi.name, ())]
 
     def walk(parent: Kpi, prefix: str, path: frozenset[str]) -> None:
         refs = references(parent, kpis)
@@ -195,6 +198,7 @@ def lineage(kpi: Kpi, kpis: Mapping[str, Kpi]) -> list[str]:
                 lines.append(f"{prefix}{branch}{name}  (cycle)")
                 continue
             lines.append(prefix + branch + _node(kpis[name]))
+            lines.extend(f"{prefix}{'    ' if last else '│   '}    via {p}" for p in joins.get(name, ()))
             walk(kpis[name], prefix + ("    " if last else "│   "), path | {name})
 
     walk(kpi, "", frozenset({kpi.name}))
@@ -258,11 +262,18 @@ def _fields(
     return fields
 
 
-def render_one(kpi: Kpi, kpis: Mapping[str, Kpi], sql: str, lang: str | None = None, period: str | None = None) -> str:
+def render_one(
+    kpi: Kpi,
+    kpis: Mapping[str, Kpi],
+    sql: str,
+    lang: str | None = None,
+    period: str | None = None,
+    joins: Mapping[str, Sequence[str]] | None = None,
+) -> str:
     """One KPI in full for ``kpictl show``: every field, its lineage tree, then the SQL that computes it.
 
     ``lang`` None shows the target's numbers as declared; a language formats them (``--lang``).
-    ``period`` is the period the bound is meant for."""
+    ``period`` is the period the bound is meant for; ``joins`` the lookups of each source KPI."""
     fields = _fields(kpi, kpis, lang, period)
     width = max(len(name) for name, _ in fields) + 2
     lines = []
@@ -272,7 +283,7 @@ def render_one(kpi: Kpi, kpis: Mapping[str, Kpi], sql: str, lang: str | None = N
         first, *rest = (escape.line(piece) for piece in text.split("\n"))
         lines.append(f"{name:<{width}}{first}".rstrip())
         lines += [" " * width + more for more in rest]
-    tree = [escape.line(node) for node in lineage(kpi, kpis)]
+    tree = [escape.line(node) for node in lineage(kpi, kpis, joins)]
     return "\n".join([*lines, "", "lineage", *tree, "", "sql", sql.rstrip("\n")])
 
 

@@ -35,10 +35,10 @@ class CompiledQuery:
 
     ``params`` are the ``$name`` bind parameters (dates). ``kpis`` are the KPIs of the result,
     ``by`` its dimension columns in order. ``sources`` are the views the SQL reads,
-    ``lookups`` the (fact source, lookup) joins whose keys must be unique, ``at`` where each
-    KPI of the query was written. ``aliases`` maps each column the SQL computes for a KPI (its
-    partial aggregates, values and windows) to that KPI, and ``reads`` each source KPI to the
-    source columns it reads: an engine error names a column, and these say whose it is.
+    ``lookups`` the (source, lookup) joins whose keys must be unique (a further hop joins from
+    a lookup), ``at`` where each KPI of the query was written. ``aliases`` maps each column
+    the SQL computes for a KPI (its partial aggregates, values and windows) to that KPI, and
+    ``reads`` each source KPI to the source columns it reads: an engine error names a column, and these say whose it is.
     ``freshness`` is a second SELECT: one row per feed (a source and the time column read in
     it, ``feeds``) with its latest time value and whether every value starts a year, quarter,
     month or week (``STAMPS``); ``fed_by`` gives the feeds behind each KPI, through the KPIs a
@@ -78,8 +78,8 @@ def compile(plan: Plan) -> CompiledQuery:
     header = ", ".join(kpi for kpi, _ in plan.outputs) + _by_text(plan.by)
     sql = _render("query.sql.j2", header=header, ctes=ctes, selects=selects, dims=dims, order=_ordinals(2 + len(dims)))
     sql += "\n"  # a text file: golden files and `kpictl compile > x.sql` end with a newline
-    sources = {scan.source: None for scan in plan.scans} | {j.source: None for s in plan.scans for j in s.joins}
-    lookups = tuple(dict.fromkeys((scan.source, join) for scan in plan.scans for join in scan.joins))
+    sources = {scan.source: None for scan in plan.scans} | {j.lookup.source: None for s in plan.scans for j in s.joins}
+    lookups = tuple(dict.fromkeys((join.parent_source, join.lookup) for scan in plan.scans for join in scan.joins))
     at = {m.kpi: m.at for s in plan.scans for m in s.measures} | {d.kpi: d.at for d in plan.derived}
     measures = [m for s in plan.scans for m in s.measures]
     aliases = {a: m.kpi for m in measures for a in (*m.partials, m.alias, *(w for _, w in m.windows))}

@@ -21,8 +21,8 @@ from sqlglot import exp
 
 from kpictl.errors import InvalidProject, KpiError, Location, SpecError, suggest
 from kpictl.language.checks import Expr
-from kpictl.language.resolve import Resolver, Schemas
-from kpictl.model import GRAINS, Config, Kpi, Lookup, Source
+from kpictl.language.resolve import Relation, Resolver, Schemas
+from kpictl.model import GRAINS, Config, Kpi, Source
 from kpictl.sql import periods
 from kpictl.sql.aggregates import Spec, decompose, null_safe, substitute, tree_of
 from kpictl.sql.derived import Derived, Ref, Window, derive
@@ -87,7 +87,7 @@ class Scan:
     time: str  # qualified SQL of the time column
     grain: str
     dims: tuple[Dim, ...]
-    joins: tuple[Lookup, ...]  # lookups LEFT JOINed many-to-one (keys checked by the engine)
+    joins: tuple[Relation, ...]  # lookups LEFT JOINed many-to-one, parents first (keys checked by the engine)
     where: tuple[str, ...]  # row conditions of `run --where`
     partials: tuple[Partial, ...]
     measures: tuple[Measure, ...]
@@ -193,7 +193,7 @@ class _Draft:
     time: str
     grain: str
     dims: list[Dim]
-    joins: dict[str, Lookup]
+    joins: dict[str, Relation]
     specs: list[Spec]  # the partial behind placeholder "__p{i}" of ``post``
     post: exp.Expr
     reads: tuple[str, ...]  # column names of the formula and filters
@@ -261,10 +261,9 @@ class _Planner:
 
     def _draft(self, kpi: Kpi, grain: str) -> _Draft:
         source = self.resolver.source(kpi)
-        joins: dict[str, Lookup] = {}
+        joins: dict[str, Relation] = {}
         relation, time = self.resolver.time(kpi, source)
-        if relation != source.name:  # bucketed by a date of a lookup (its order's date)
-            joins[relation] = next(lk for lk in source.lookups if lk.name == relation)
+        self._join(source, relation, joins)  # bucketed by a date of a lookup (its order's date)
         at = kpi.formula_at if kpi.formula_at.line else kpi.at
         tree = self._qualify(self.tree(kpi, "formula", kpi.formula, at), source, joins, at, f"formula of {kpi.name}")
         spots = (*kpi.filter_at, *[kpi.at] * len(kpi.filters))
@@ -279,7 +278,7 @@ class _Planner:
         declared = {d.name: d for d in kpi.dimensions if d.expr}
         names = [d.name for d in kpi.dimensions]
         for name in self.by:
-            dim_joins: dict[str, Lookup] = {}
+            dim_joins: dict[str, Relation] = {}
             try:
                 if names and name not in names:  # declared dimensions are the only breakdowns
                     raise SpecError(
@@ -293,8 +292,7 @@ class _Planner:
                 else:
                     relation = self.resolver.column(source, name, what="--by", at=kpi.at)
                     node = exp.column(name.rpartition(".")[2], table=relation, quoted=True)
-                    if relation != source.name:
-                        dim_joins[relation] = next(lk for lk in source.lookups if lk.name == relation)
+                    self._join(source, relation, dim_joins)
             except SpecError as error:
                 draft.missing.append((name, error))
                 continue
@@ -302,17 +300,20 @@ class _Planner:
             joins.update(dim_joins)
         return draft
 
-    def _qualify(self, tree: exp.Expr, source: Source, joins: dict[str, Lookup], at: Location, what: str) -> exp.Expr:
+    def _join(self, source: Source, relation: str, joins: dict[str, Relation]) -> None:
+        """Add ``relation`` to ``joins`` with every relation it is reached through."""
+        for hop in self.resolver.chain(source, relation):
+            joins[hop.name] = hop
+
+    def _qualify(self, tree: exp.Expr, source: Source, joins: dict[str, Relation], at: Location, what: str) -> exp.Expr:
         """Every column as "relation"."column"; the lookups it reaches are added to ``joins``."""
-        lookups = {lk.name: lk for lk in source.lookups}
 
         def resolve(node: exp.Expr) -> exp.Expr:
             if not isinstance(node, exp.Column):
                 return node
-            name = f"{node.table}.{node.name}" if node.table else node.name
+            name = ".".join(part.name for part in node.parts)  # a path: customers.companies.industry
             relation = self.resolver.column(source, name, what=what, at=at)
-            if relation != source.name:
-                joins[relation] = lookups[relation]
+            self._join(source, relation, joins)
             return exp.column(node.name, table=relation, quoted=True)
 
         return tree.transform(resolve)
@@ -331,7 +332,7 @@ class _Planner:
         taken = {"period_", *(d.alias for d in first.dims)}
         partials: dict[str, Partial] = {}
         measures: list[Measure] = []
-        joins: dict[str, Lookup] = {}
+        joins: dict[str, Relation] = {}
         for _, draft in members:
             joins.update(draft.joins)
             names: dict[str, exp.Expr] = {}
@@ -356,7 +357,7 @@ class _Planner:
             first.time,
             first.grain,
             tuple(first.dims),
-            tuple(joins[name] for name in sorted(joins)),
+            tuple(sorted(joins.values(), key=lambda r: (len(r.path), r.name))),
             rows,
             tuple(partials.values()),
             tuple(measures),
