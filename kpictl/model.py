@@ -47,6 +47,10 @@ class Lookup:
     or the key has several columns (``on: {origin: faa}``, ``on: {customer_id: id, region: region}``).
     ``alias`` (``as:``) names a role: the same source looked up twice, as ``origin_airport`` and
     ``dest_airport``, each with its own key and its own columns (``origin_airport.city``).
+    With ``valid_from``/``valid_to`` it is a history (SCD type 2): several versions per key, each
+    valid from ``valid_from`` up to (not including) ``valid_to``, and a fact row joins the version
+    valid at its time; with ``date`` it is a dated snapshot, unique per (key, date), and a fact
+    row joins the snapshot of its day. That time is the KPI's time column, or ``time``.
     """
 
     source: str
@@ -54,6 +58,10 @@ class Lookup:
     at: Location = field(default_factory=Location, compare=False)
     keys: tuple[tuple[str, str], ...] = ()
     alias: str | None = None  # `as:`: a role, so one source can be looked up twice (origin, dest)
+    valid_from: str | None = None  # history (SCD type 2): the version valid at the fact row's time
+    valid_to: str | None = None  # its exclusive end; NULL: still valid
+    date: str | None = None  # a dated snapshot (key, date): the row of the fact row's day
+    time: str | None = None  # the fact column whose time picks the version or day (default: the KPI's)
 
     @property
     def name(self) -> str:
@@ -67,8 +75,14 @@ class Lookup:
 
     @property
     def key_columns(self) -> tuple[str, ...]:
-        """The looked-up source's key columns: unique together, checked before a query runs."""
-        return tuple(lookup for _, lookup in self.pairs)
+        """The looked-up source's key columns: unique together (a snapshot's with its date),
+        checked before a query runs; a history's versions of one key must not overlap instead."""
+        return (*(lookup for _, lookup in self.pairs), *((self.date,) if self.date else ()))
+
+    @property
+    def dated(self) -> bool:
+        """Whether the row joined depends on the fact row's time (a history or a snapshot)."""
+        return bool(self.valid_from or self.date)
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,11 @@ def given_types(compiled: Any, tables: Any, types: Any) -> Any:
     becomes an empty table with its key columns, so that its joins find nothing."""
     if tables is None:
         return types
-    keys = {lk.source: dict.fromkeys(lk.key_columns, '"NULL"') for _, lk in compiled.lookups if lk.source not in tables}
+    keys = {
+        lk.source: dict.fromkeys((*lk.key_columns, *filter(None, (lk.valid_from, lk.valid_to))), '"NULL"')
+        for _, lk in compiled.lookups
+        if lk.source not in tables
+    }
     return {name: {**keys.get(name, {}), **(types or {}).get(name, {})} for name in {*keys, *(types or {})}}
 
 
@@ -70,16 +74,38 @@ def duplicate_keys_sql(lookup: Lookup, quote: Callable[[str], str], text: str) -
     parts = [quote(column) for column in lookup.key_columns]
     key = parts[0] if len(parts) == 1 else f"concat_ws(', ', {', '.join(f'CAST({p} AS {text})' for p in parts)})"
     present = " AND ".join(f"{p} IS NOT NULL" for p in parts)
+    if lookup.valid_from and lookup.valid_to:
+        return _overlaps_sql(lookup, quote, parts, key, present)
     return (
         f"SELECT k, count(*) OVER () FROM (SELECT {key} AS k FROM {quote(lookup.source)} WHERE {present} "
         f"GROUP BY {', '.join(parts)} HAVING count(*) > 1) AS d ORDER BY k LIMIT 5"
     )
 
 
+def _overlaps_sql(lookup: Lookup, quote: Callable[[str], str], parts: list[str], key: str, present: str) -> str:
+    """A history's keys whose versions overlap: sorted by start (an open start first), a version
+    overlaps another one exactly when it starts before the previous one ends (or both are open)."""
+    start, end = (f"CAST({quote(c or '')} AS TIMESTAMP)" for c in (lookup.valid_from, lookup.valid_to))
+    window = f"PARTITION BY {', '.join(parts)} ORDER BY {start} NULLS FIRST, {end} NULLS LAST"
+    return (
+        f"SELECT k, count(*) OVER () FROM (SELECT DISTINCT k FROM (SELECT {key} AS k, {start} AS s_, "
+        f"row_number() OVER ({window}) AS n_, lag({end}) OVER ({window}) AS e_ FROM {quote(lookup.source)} "
+        f"WHERE {present}) AS v WHERE n_ > 1 AND (e_ IS NULL OR s_ IS NULL OR s_ < e_)) AS d ORDER BY k LIMIT 5"
+    )
+
+
 def duplicate_key_error(fact: str, lookup: Lookup, duplicates: Sequence[tuple[Any, int]]) -> DataError:
     """The error for a lookup whose key is not unique: ``duplicates`` are (key value, how many
-    keys are duplicated) rows, at most 5, as both engines' check queries return them."""
+    keys are duplicated) rows, at most 5, as both engines' check queries return them. For a
+    history, the keys whose versions overlap."""
     shown = ", ".join(repr(k) for k, _ in duplicates)
+    if lookup.valid_from:
+        return DataError(
+            f"versions overlap in history '{lookup.source}': {duplicates[0][1]} key(s) of '{lookup.on}' have two "
+            f"versions valid at once ({shown}); joining '{fact}' to it would count rows several times",
+            at=lookup.at,
+            hint=f"end each version ({lookup.valid_to}) on or before the start of the next one ({lookup.valid_from})",
+        )
     return DataError(
         f"lookup key '{lookup.on}' is not unique in '{lookup.source}': {duplicates[0][1]} value(s) appear "
         f"more than once ({shown}); joining '{fact}' to it would count rows several times",

@@ -19,7 +19,7 @@ from kpictl.errors import KpiError, Location, SpecError, suggest
 from kpictl.language import formula, jinja
 from kpictl.language.document import at_offset
 from kpictl.language.resolve import MAX_HOPS, Resolver, Schemas, cycles, nested_window, to_date_unit
-from kpictl.model import Config, Kpi
+from kpictl.model import Config, Kpi, Lookup, Source
 
 
 class Expr(NamedTuple):
@@ -180,7 +180,8 @@ def _check_sources(config: Config, resolver: Resolver) -> list[KpiError]:
                     )
                 )
             seen.add(lk.name)
-            sides = ((source.name, [f for f, _ in lk.pairs]), (lk.source, list(lk.key_columns)))
+            errors += _dated_lookup(source, lk, resolver)
+            sides = ((source.name, [f for f, _ in lk.pairs]), (lk.source, [f for _, f in lk.pairs]))
             for side, wanted in sides if schemas is not None else ():
                 cols = schemas.get(side) if schemas else None
                 for column in dict.fromkeys(wanted):
@@ -195,6 +196,37 @@ def _check_sources(config: Config, resolver: Resolver) -> list[KpiError]:
         problem = resolver.source_time(source)
         errors += [problem] if problem else []
     return errors + _lookup_chains(config, resolver)
+
+
+def _dated_lookup(source: Source, lk: Lookup, resolver: Resolver) -> list[KpiError]:
+    """A history needs both ends of its versions, and is not also a snapshot; its dates and the
+    fact time it compares must be dates."""
+    if bool(lk.valid_from) != bool(lk.valid_to):
+        given, missing = ("valid_from", "valid_to") if lk.valid_from else ("valid_to", "valid_from")
+        hint = f"add {missing}: the column where each version {'ends' if missing == 'valid_to' else 'starts'}"
+        return [
+            SpecError(f"lookup of '{lk.source}' in '{source.name}' has {given} but no {missing}", at=lk.at, hint=hint)
+        ]
+    if lk.valid_from and lk.date:
+        message = f"lookup of '{lk.source}' in '{source.name}' is both a history (valid_from) and a snapshot (date)"
+        return [SpecError(message, at=lk.at, hint="keep valid_from/valid_to for versions, or date for daily rows")]
+    if lk.time and not lk.dated:
+        message = f"lookup of '{lk.source}' in '{source.name}' has time: but no valid_from/valid_to or date"
+        return [SpecError(message, at=lk.at, hint="time: names the fact column that picks a version or a day")]
+    errors: list[KpiError] = []
+    checks = [(lk.source, c) for c in (lk.valid_from, lk.valid_to, lk.date) if c]
+    checks += [(source.name, lk.time)] if lk.time else []
+    for side, column in checks:
+        cols = (resolver.schemas or {}).get(side)
+        if cols is not None and column not in cols:
+            message = f"lookup column '{column}' is not a column of source '{side}'"
+            errors.append(SpecError(message, at=lk.at, hint=suggest(column, cols)))
+            continue
+        try:
+            resolver.check_time_type(side, column, what=f"the lookup of '{lk.source}' in '{source.name}'", at=lk.at)
+        except SpecError as error:
+            errors.append(error)
+    return errors
 
 
 def _lookup_chains(config: Config, resolver: Resolver) -> list[KpiError]:

@@ -50,13 +50,24 @@ def _date(value: str) -> dt.date | None:
 
 
 def _lookup(raw: dict[str, Any], at: Location) -> Lookup:
-    """``{source, on, as}``: ``on`` a column both sources have, or a mapping fact column → key
-    column; ``as`` a role name for the lookup."""
-    on, alias = raw.get("on", ""), raw.get("as")
+    """``{source, on, as, valid_from, valid_to, date, time}``: ``on`` a column both sources have,
+    or a mapping fact column → key column; ``as`` a role name for the lookup; the others make it
+    a history or a dated snapshot (``model.Lookup``)."""
+    on, keys = raw.get("on", ""), tuple[tuple[str, str], ...]()
     if isinstance(on, dict):
         keys = tuple((str(fact), str(key)) for fact, key in on.items())
-        return Lookup(raw["source"], ", ".join(key for _, key in keys), at, keys, alias)
-    return Lookup(raw["source"], str(on), at, alias=alias)
+        on = ", ".join(key for _, key in keys)
+    return Lookup(
+        raw["source"],
+        str(on),
+        at,
+        keys,
+        raw.get("as"),
+        valid_from=raw.get("valid_from"),
+        valid_to=raw.get("valid_to"),
+        date=raw.get("date"),
+        time=raw.get("time"),
+    )
 
 
 def _complete_through(value: Any) -> str | None:

@@ -357,11 +357,21 @@ class _Planner:
             first.time,
             first.grain,
             tuple(first.dims),
-            tuple(sorted(joins.values(), key=lambda r: (len(r.path), r.name))),
+            tuple(sorted(joins.values(), key=lambda r: _join_order(r, joins))),
             rows,
             tuple(partials.values()),
             tuple(measures),
         )
+
+
+def _join_order(relation: Relation, joins: Mapping[str, Relation]) -> tuple[int, int, str]:
+    """Parents first, and a lookup picked by the fact row's time (a history, a snapshot) after
+    every plain one: the time it compares may be read through a lookup (``time: orders.order_date``)."""
+    dated, hop = 0, joins.get(relation.name)
+    while hop is not None:
+        dated += hop.lookup.dated
+        hop = joins.get(hop.parent)
+    return dated, len(relation.path), relation.name
 
 
 def _unique(name: str, taken: set[str]) -> str:
