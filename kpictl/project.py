@@ -325,6 +325,7 @@ class Project:
         """
         from kpictl.judge import completeness, verdicts
 
+        self._valid_kpis(data=True)  # every problem at once, as validate: the data's columns too
         selected = self.select(names)
         plan, compiled = self._compile(selected, (grain, tuple(by), start, end, where), tables, judging=True)
         types = {name: cols for name, cols in self.schemas().items() if tables and name in tables}
