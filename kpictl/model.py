@@ -86,6 +86,16 @@ class Lookup:
 
 
 @dataclass(frozen=True)
+class Computed:
+    """A column a source computes on each of its rows from its other columns: a single checked
+    expression (``flight_date: make_date(year, month, day)``), usable wherever a column is."""
+
+    name: str
+    expr: str
+    at: Location = field(default_factory=Location, compare=False)
+
+
+@dataclass(frozen=True)
 class Source:
     """A table read from Parquet or CSV files; ``path`` is relative to the project root."""
 
@@ -100,6 +110,7 @@ class Source:
     at: Location = field(default_factory=Location, compare=False)
     table: str | None = None  # a catalog table (``db.orders``) instead of files: Spark only
     columns: dict[str, str] = field(default_factory=dict)  # declared types: column → DuckDB type
+    computed: tuple[Computed, ...] = ()  # columns computed on each row (``columns: {d: "make_date(…)"}``)
     date_format: str | None = None  # strftime of the CSV dates; None: ISO only
     non_finite: str = "error"  # NaN/inf in the data: "error" or "null"
     complete_through: str | None = None  # a date, "latest", "latest - N days", "today - N days"

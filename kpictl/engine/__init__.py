@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kpictl.errors import DataError
-from kpictl.model import Lookup, Row
+from kpictl.model import Computed, Lookup, Row
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,13 @@ def latest_of(found: Sequence[Sequence[Any]]) -> tuple[Latest, ...]:
         stamps = tuple(g for g, flag in zip(STAMPS, flags, strict=True) if flag == 1) if (distinct or 0) > 1 else ()
         latest.append(Latest(moment, stamps, first))
     return tuple(latest)
+
+
+def computed_sql(column: Computed, dialect: str) -> str:
+    """A computed column's expression in an engine's SQL, every identifier quoted."""
+    from kpictl.language import formula
+
+    return str(formula.parse(column.expr, "column").sql(dialect, identify=True))
 
 
 def given_types(compiled: Any, tables: Any, types: Any) -> Any:

@@ -13,6 +13,7 @@ the SQL attached.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import os
@@ -23,9 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from kpictl.engine import Results, duplicate_key_error, duplicate_keys_sql, given_types, latest_of
-from kpictl.errors import DataError, InvalidProject, KpiError, Location, SpecError
-from kpictl.language import paths
+from kpictl.engine import Results, computed_sql, duplicate_key_error, duplicate_keys_sql, given_types, latest_of
+from kpictl.errors import DataError, InvalidProject, KpiError, Location, SpecError, suggest
+from kpictl.language import formula, paths
+from kpictl.language.resolve import computed_layers, computed_reads
 from kpictl.model import Config, Lookup, Row, Source
 from kpictl.sql import periods
 from kpictl.sql.quoting import identifier, literal
@@ -165,7 +167,7 @@ def connect(
         con.execute("SET enable_external_access = false")  # 2. everything else closed
         for name in names:  # 3. views (or tables) — after 2, or reads fail; before 4, or CREATE fails
             if tables is not None:
-                _create_table(con, name, tables.get(name, ()), (types or {}).get(name, {}))
+                _given_view(con, config.sources.get(name), name, tables.get(name, ()), (types or {}).get(name, {}))
             else:
                 _create_view(con, _source(config, name), files[name])
         con.execute("SET lock_configuration = true")  # 4. frozen
@@ -180,10 +182,54 @@ def _create_view(con: duckdb.DuckDBPyConnection, source: Source, files: list[str
     if empty is not None:  # DuckDB would read one unnamed column, and blame the time column
         message = f"source '{source.name}': {os.path.basename(empty)} is an empty file (0 bytes)"
         raise DataError(message, at=source.at, hint="a CSV file starts with a header line")
+    read = identifier(f"{source.name} (read)" if source.computed else source.name)  # no source name has a space
     try:
-        con.execute(f"CREATE VIEW {identifier(source.name)} AS {_reader(con, source, files)}")
+        con.execute(f"CREATE VIEW {read} AS {_reader(con, source, files)}")
     except duckdb.Error as error:  # binding the view reads the files' metadata: a broken file fails here
         raise DataError(f"cannot read source '{source.name}': {_first_line(error)}", at=source.at) from None
+    if source.computed:
+        con.execute(f"CREATE VIEW {identifier(source.name)} AS {with_computed(con, source, f'SELECT * FROM {read}')}")
+
+
+def with_computed(con: duckdb.DuckDBPyConnection, source: Source, select: str) -> str:
+    """``select`` (the rows of a source) with its computed columns, layer by layer, each checked
+    against the columns read: a name it reads that they lack, a name they already have, or an
+    expression DuckDB cannot bind (a function over the wrong type) is a SpecError at the column."""
+    if not source.computed:
+        return select
+    read = [str(row[0]) for row in con.execute(f"DESCRIBE {select}").fetchall()]
+    names = {c.name for c in source.computed}
+    errors: list[KpiError] = []
+    for column in source.computed:
+        what = f"computed column '{column.name}' of source '{source.name}'"
+        try:
+            formula.parse(column.expr, "column", column.at)
+        except SpecError as error:  # reported by checks too, at the same place: validate gives it once
+            errors.append(error)
+            continue
+        if column.name in read:
+            errors.append(SpecError(f"{what} is already a column of its data", at=column.at, hint="name it otherwise"))
+        for name in sorted(computed_reads(column) - set(read) - (names - {column.name})):
+            hint = suggest(name, [*read, *names]) or f"columns: {', '.join(read)}"
+            errors.append(SpecError(f"unknown column '{name}' in {what}", at=column.at, hint=hint))
+    if errors:
+        raise errors[0] if len(errors) == 1 else InvalidProject(errors)
+    for layer in computed_layers(source.computed):
+        for column in layer:  # each on its own first: a binding error then names its column
+            try:
+                con.execute(f"DESCRIBE SELECT {computed_sql(column, 'duckdb')} FROM ({select})")
+            except duckdb.Error as error:
+                errors.append(
+                    SpecError(
+                        f"computed column '{column.name}' of source '{source.name}': {_first_line(error)}",
+                        at=column.at,
+                    )
+                )
+        if errors:
+            raise errors[0] if len(errors) == 1 else InvalidProject(errors)
+        computed = ", ".join(f"{computed_sql(c, 'duckdb')} AS {identifier(c.name)}" for c in layer)
+        select = f"SELECT *, {computed} FROM ({select})"
+    return select
 
 
 def describe(config: Config, source: str) -> dict[str, str]:
@@ -222,12 +268,14 @@ def schemas(config: Config, tables: Tables | None = None) -> tuple[dict[str, dic
             for name in readable:
                 rows = con.execute(f"DESCRIBE SELECT * FROM {identifier(name)}").fetchall()
                 found[name] = {str(column): str(kind) for column, kind, *_ in rows}
-    except (DataError, duckdb.Error):
-        found = {}  # a broken file: describe each source on its own to leave out just that one
+    except (KpiError, duckdb.Error):
+        found = {}  # a broken file or computed column: describe each source on its own, leave out just that one
         for name in readable:
             try:
                 found[name] = describe(config, name)
-            except DataError as error:
+            except InvalidProject as errors:
+                unreadable += errors.errors
+            except KpiError as error:
                 unreadable.append(error)
     return with_given(found, tables), unreadable
 
@@ -364,6 +412,25 @@ def _header_only(path: str) -> bool:
         return False
     with open(path, encoding="utf-8", errors="replace") as handle:
         return sum(1 for line in handle if line.strip()) <= 1
+
+
+def _given_view(
+    con: duckdb.DuckDBPyConnection,
+    source: Source | None,
+    name: str,
+    rows: Sequence[Mapping[str, Any]],
+    types: Mapping[str, str],
+) -> None:
+    """Given rows (``kpictl test``) as a source: its computed columns computed on them, unless
+    the rows give them."""
+    computed = tuple(c for c in (source.computed if source else ()) if not any(c.name in row for row in rows))
+    if source is None or not computed:
+        _create_table(con, name, rows, types)
+        return
+    read = f"{name} (read)"
+    _create_table(con, read, rows, {c: t for c, t in types.items() if c not in {x.name for x in computed}})
+    select = with_computed(con, dataclasses.replace(source, computed=computed), f"SELECT * FROM {identifier(read)}")
+    con.execute(f"CREATE VIEW {identifier(name)} AS {select}")
 
 
 def _create_table(

@@ -23,9 +23,9 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from kpictl.engine import Results, duplicate_key_error, duplicate_keys_sql, given_types, latest_of
+from kpictl.engine import Results, computed_sql, duplicate_key_error, duplicate_keys_sql, given_types, latest_of
 from kpictl.errors import DataError, InvalidProject, KpiError, Location, SpecError
-from kpictl.model import Config, Engine, Lookup, Row, Source
+from kpictl.model import Computed, Config, Engine, Lookup, Row, Source
 from kpictl.sql.dialects import to_dialect
 
 Tables = Mapping[str, Sequence[Mapping[str, Any]]]
@@ -214,7 +214,18 @@ def _register(spark: Any, config: Config, sources: Iterable[str], tables: Tables
     for name in names:
         if name not in config.sources:
             raise SpecError(f"unknown source '{name}'")
-        _read(spark, config, config.sources[name]).createOrReplaceTempView(name)
+        source = config.sources[name]
+        _with_computed(_read(spark, config, source), source.computed).createOrReplaceTempView(name)
+
+
+def _with_computed(frame: Any, computed: Sequence[Computed]) -> Any:
+    """``frame`` with the computed columns, layer by layer (``resolve.computed_layers``)."""
+    from kpictl.language.resolve import computed_layers
+    from kpictl.sql.quoting import backtick
+
+    for layer in computed_layers(computed):
+        frame = frame.selectExpr("*", *(f"{computed_sql(c, 'spark')} AS {backtick(c.name)}" for c in layer))
+    return frame
 
 
 def _read(spark: Any, config: Config, source: Source) -> Any:
@@ -253,6 +264,8 @@ def _rows_view(spark: Any, name: str, rows: Sequence[Mapping[str, Any]], types: 
     from kpictl.engine.duckdb import _infer
     from kpictl.sql.quoting import backtick
 
+    computed = [c for c in (source.computed if source else ()) if not any(c.name in row for row in rows)]
+    types = {c: t for c, t in types.items() if c not in {x.name for x in computed}}
     columns = list(dict.fromkeys([*types, *(c for row in rows for c in row)]))
     if not columns:
         raise DataError(f"no rows and no columns given for source '{name}'")
@@ -263,7 +276,7 @@ def _rows_view(spark: Any, name: str, rows: Sequence[Mapping[str, Any]], types: 
         frame = spark.createDataFrame(data, schema=schema)
     except Exception as error:
         raise DataError(f"rows given for source '{name}' do not fit its columns: {_first_line(error)}") from None
-    frame.createOrReplaceTempView(name)
+    _with_computed(frame, computed).createOrReplaceTempView(name)
 
 
 def _spark_type(duck: str) -> str:

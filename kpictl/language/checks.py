@@ -18,7 +18,15 @@ from typing import Any, NamedTuple
 from kpictl.errors import KpiError, Location, SpecError, suggest
 from kpictl.language import formula, jinja
 from kpictl.language.document import at_offset
-from kpictl.language.resolve import MAX_HOPS, Resolver, Schemas, cycles, nested_window, to_date_unit
+from kpictl.language.resolve import (
+    MAX_HOPS,
+    Resolver,
+    Schemas,
+    computed_reads,
+    cycles,
+    nested_window,
+    to_date_unit,
+)
 from kpictl.model import Config, Kpi, Lookup, Source
 
 
@@ -193,9 +201,33 @@ def _check_sources(config: Config, resolver: Resolver) -> list[KpiError]:
                                 hint=suggest(column, cols),
                             )
                         )
+        errors += _computed(source)
         problem = resolver.source_time(source)
         errors += [problem] if problem else []
     return errors + _lookup_chains(config, resolver)
+
+
+def _computed(source: Source) -> list[KpiError]:
+    """Each computed column is one row-level expression; they may read each other, not in a cycle."""
+    errors: list[KpiError] = []
+    for column in source.computed:
+        try:
+            formula.parse(column.expr, "column", column.at)
+        except SpecError as error:
+            errors.append(error)
+    names = {c.name: c for c in source.computed}
+    # reading its own name is the data's column of that name (reported with the data) or nothing
+    deps = {c.name: sorted(computed_reads(c) & set(names) - {c.name}) for c in source.computed}
+    for cycle in cycles(deps):
+        errors.append(
+            SpecError(
+                f"computed columns of source '{source.name}' read each other in a cycle: "
+                + " → ".join([*cycle, cycle[0]]),
+                at=names[cycle[0]].at,
+                hint="compute one of them from the source's own columns",
+            )
+        )
+    return errors
 
 
 def _dated_lookup(source: Source, lk: Lookup, resolver: Resolver) -> list[KpiError]:

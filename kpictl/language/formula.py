@@ -24,7 +24,7 @@ DERIVED_FUNCTIONS = {"prior": (1, 2), "cumulative": (1, 1), "rolling": (2, 2), "
 #: The derived functions that aggregate several periods (``prior`` reads one).
 WINDOWS = ("rolling", "cumulative", "to_date")
 #: Parts of a formula kpictl checks: aggregate (source KPI), derived, filter, dimension.
-KINDS = ("aggregate", "derived", "filter", "dimension")
+KINDS = ("aggregate", "derived", "filter", "dimension", "column")
 _ALLOWED_HINT = "formulas use columns, numbers, arithmetic, comparisons, CASE, CAST and aggregate functions"
 _CLOCK = ("now", "today", "get_current_time", "get_current_timestamp", "random", "uuid", "gen_random_uuid")
 _CLOCK_HINT = "results must not depend on the clock or chance: use a var() or --from/--to"
@@ -43,7 +43,7 @@ _ALLOWED_NODES = """Column Identifier Literal Boolean Null Star Paren Neg Not Ad
     CountIf DateDiff DateAdd DateSub Interval TimeToUnix TimeToStr Lower Upper Length Substring
     Concat DPipe Trim ArgMax ArgMin LogicalAnd LogicalOr Date TsOrDsToDate Anonymous
     WithinGroup Ordered Order StrPosition Left Right Replace Year Quarter Month Week Day DayOfWeek
-    DayOfMonth DayOfYear WeekOfYear"""
+    DayOfMonth DayOfYear WeekOfYear DateFromParts"""
 #: Root node types that are statements, named as such in the error.
 _STATEMENT_NODES = """Query DML DDL Command Copy Attach Detach Install Pragma Set Describe Drop Use Summarize Show
     Create Insert Update Delete Merge Transaction Commit Rollback Alter Analyze Kill Grant Cache Uncache"""
@@ -273,6 +273,12 @@ def _check_nodes(tree: Any, kind: str, where: Any, tokens: list[Any], text: str)
             _refuse(node, call.group(1).lower() if call and isinstance(node, exp.Func) else None, where(offset))
         if isinstance(node, exp.Column) and node.table and kind == "derived":
             raise SpecError(f"'{node.sql()}': a derived formula uses KPI names only", at=where(_offset(node)))
+        if isinstance(node, exp.Column) and node.table and kind == "column":
+            raise SpecError(
+                f"'{node.sql()}': a computed column reads its own source's columns",
+                at=where(_offset(node)),
+                hint="compute it from this source's columns; a lookup's column is used where the KPI reads it",
+            )
 
 
 def _refuse(node: Any, name: str | None, at: Location | None) -> None:
@@ -378,6 +384,7 @@ def _check_aggregation(tree: Any, kind: str, where: Any, tokens: list[Any]) -> N
             "derived": "a derived KPI combines KPI names",
             "filter": "a filter is a condition on each row",
             "dimension": "a dimension is computed on each row",
+            "column": "a computed column is computed on each row",
         }[kind]
         raise SpecError(
             f"aggregate '{aggs[0].sql('duckdb').lower()}' is not allowed here: {what}",

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from kpictl.errors import Location, SpecError, suggest
-from kpictl.model import Config, Kpi, Lookup, Source
+from kpictl.model import Computed, Config, Kpi, Lookup, Source
 
 #: Column → DuckDB type of each source (``engine.schemas``): what DESCRIBE says.
 Schemas = Mapping[str, Mapping[str, str]]
@@ -269,6 +269,37 @@ class Resolver:
                 at=at,
                 hint="rows are put in periods by date: use a DATE or TIMESTAMP column, or text like '2025-01-31'",
             )
+
+
+# -- computed columns --------------------------------------------------------------------------
+
+
+def computed_reads(column: Computed) -> set[str]:
+    """The column names a computed column's expression reads (none when it does not parse:
+    ``checks`` reports that)."""
+    from kpictl.language import formula
+
+    try:
+        return formula.columns(formula.parse(column.expr, "column"))
+    except SpecError:
+        return set()
+
+
+def computed_layers(computed: Sequence[Computed]) -> list[list[Computed]]:
+    """A source's computed columns in the order they can be computed: each layer reads the
+    files' columns and the layers before it. Columns on a cycle are left out (``checks``)."""
+    names = {c.name for c in computed}
+    todo = {c.name: (c, computed_reads(c) & names - {c.name}) for c in computed}
+    done: set[str] = set()
+    layers = []
+    while todo:
+        layer = [c for c, reads in todo.values() if reads <= done]
+        if not layer:
+            break
+        layers.append(layer)
+        done |= {c.name for c in layer}
+        todo = {name: entry for name, entry in todo.items() if name not in done}
+    return layers
 
 
 # -- derived KPIs ------------------------------------------------------------------------------

@@ -220,7 +220,11 @@ def _schema_errors(err: Any, doc: Document, kind: str) -> list[SpecError]:
             err = err.context[0] if err.context else err
         name = "a valid name" if "a-z_" in err.validator_value else "valid"
         what = "a date" if err.validator_value == DATE_PATTERN else name
-        return [error(where, f"'{err.instance}' is not {what}", at, _pattern_hint(err.instance, err.validator_value))]
+        hint = _pattern_hint(err.instance, err.validator_value)
+        if where.endswith(".time") and re.search(r"[^\w.]", str(err.instance)):  # an expression, not a name
+            hint = f'compute it as a column of the source: columns: {{day: "{err.instance}"}}, then time: day'
+            return [error(where, f"'{err.instance}' is not a column name", at, hint)]
+        return [error(where, f"'{err.instance}' is not {what}", at, hint)]
     messages = {
         "minLength": "must not be empty",
         "minProperties": "must not be empty",

@@ -25,6 +25,7 @@ from kpictl.language.schema import schema as schema
 from kpictl.model import (
     Baseline,
     Bound,
+    Computed,
     Config,
     Dimension,
     Engine,
@@ -68,6 +69,19 @@ def _lookup(raw: dict[str, Any], at: Location) -> Lookup:
         date=raw.get("date"),
         time=raw.get("time"),
     )
+
+
+#: What ``columns:`` may declare a column's type as; any other text is an expression computing it.
+TYPES = (
+    "boolean", "smallint", "integer", "bigint", "hugeint", "float", "double",
+    "varchar", "date", "timestamp", "timestamptz",
+)  # fmt: skip
+
+
+def is_type(text: Any) -> bool:
+    """Whether a ``columns:`` value declares a type (``double``, ``decimal(12, 2)``)."""
+    decimal = r"decimal\([0-9]{1,2}, ?[0-9]{1,2}\)"
+    return isinstance(text, str) and (text in TYPES or re.fullmatch(decimal, text) is not None)
 
 
 def _complete_through(value: Any) -> str | None:
@@ -235,7 +249,12 @@ def build_config(doc: Document, root: str) -> Config:
             description=raw.get("description"),
             at=doc.at(p, key=True),
             table=raw.get("table"),
-            columns={column: kind.upper() for column, kind in raw.get("columns", {}).items()},
+            columns={c: kind.upper() for c, kind in raw.get("columns", {}).items() if is_type(kind)},
+            computed=tuple(
+                Computed(c, str(text), doc.at(f"{p}/columns/{escape(c)}"))
+                for c, text in raw.get("columns", {}).items()
+                if not is_type(text)
+            ),
             date_format=raw.get("date_format"),
             non_finite=raw.get("non_finite", "error"),
             complete_through=_complete_through(raw.get("complete_through")),
