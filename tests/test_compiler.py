@@ -123,3 +123,13 @@ def test_unknown_dialect_is_a_spec_error() -> None:
 
     with pytest.raises(SpecError, match="nosuchdialect"):
         dialects.to_dialect("SELECT 1", {}, "nosuchdialect")
+
+
+def test_lookups_golden(golden: Callable[..., None]) -> None:
+    """Every kind of lookup in one scan (docs/examples/flights): two roles of one source, a chain
+    of three, a history, a snapshot, and computed columns read by the time, a formula and --by."""
+    from kpictl import Project
+
+    project = Project.load(Path(__file__).parent.parent / "docs" / "examples" / "flights")
+    by = ["origin_airport.city", "dest_airport.city", "country", "alliance", "conditions"]
+    golden("lookups", project.compile(["flights", "delayed_share"], by=by).sql)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 from pathlib import Path
@@ -55,3 +56,23 @@ def test_help_and_version_do_not_import_duckdb() -> None:
         )
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
+
+
+def test_the_lookups_example_counts_by_hand() -> None:
+    """README, "The language": docs/examples/flights, each lookup counted by hand on its five
+    flights (four in January; the one of February has no plane, no destination, no weather)."""
+    from kpictl import Project
+
+    project = Project.load(ROOT / "docs" / "examples" / "flights")
+
+    def january(by: str) -> dict[object, float | None]:
+        rows = project.run(["flights"], by=[by], end=dt.date(2025, 1, 31))
+        return {r.dims[by]: r.value for r in rows if r.value}
+
+    assert january("origin_airport.city") == {"New York": 3, "Boston": 1}  # a role, origin → faa
+    assert january("dest_airport.city") == {"New York": 3, "Boston": 1}  # the same airports, as destination
+    assert january("country") == {"United States": 2, "France": 1, None: 1}  # three lookups away; N3's maker unknown
+    assert january("alliance") == {"oneworld": 1, "skyteam": 2, "none": 1}  # AA changed alliance on Jan 15
+    assert january("conditions") == {"snow": 1, "clear": 2, None: 1}  # no snapshot of LGA
+    share = {r.period.isoformat(): r.value for r in project.run(["delayed_share"])}
+    assert share == {"2025-01-01": 2 / 3, "2025-02-01": 0.0}  # delayed: a computed column; one delay unknown

@@ -186,7 +186,16 @@ def schemas(config: Config, tables: Tables | None = None) -> tuple[dict[str, dic
             if not _missing(error):
                 unreadable.append(error)
             continue
-        found[name] = {f.name: _FROM_SPARK.get(f.dataType.simpleString(), "VARCHAR") for f in frame.schema.fields}
+        try:
+            fields = _with_computed(frame, source.computed).schema.fields
+        except SpecError as error:
+            unreadable.append(error)
+            continue
+        except Exception as error:  # Spark's analysis of a computed column: at the first one
+            message = f"computed columns of source '{name}': {_first_line(error)}"
+            unreadable.append(SpecError(message, at=source.computed[0].at))
+            continue
+        found[name] = {f.name: _FROM_SPARK.get(f.dataType.simpleString(), "VARCHAR") for f in fields}
     return with_given(found, tables), unreadable
 
 
