@@ -28,7 +28,7 @@ FLIGHTS = {
         '      delay_weight: "case when delayed then 2 else 1 end"\n'  # reads another computed column
         "      distance: double\n"  # a type, as before
         "  carriers:\n    path: carriers.csv\n    key: carrier\n"
-        "    columns: {since_year: \"extract(year from since)\"}\n"
+        '    columns: {since_year: "extract(year from since)"}\n'
     ),
     "flights.csv": (
         "year,month,day,arr_delay,distance,carrier\n"
@@ -40,9 +40,9 @@ FLIGHTS = {
     "carriers.csv": "carrier,since\nAA,1990-05-01\nUA,2001-07-01\n",
     "metrics/a.yml": (
         "kpis:\n"
-        "  - {name: delayed_share, source: flights, formula: \"count(*) filter (where delayed) / count(delayed)\"}\n"
+        '  - {name: delayed_share, source: flights, formula: "count(*) filter (where delayed) / count(delayed)"}\n'
         "  - {name: weight, source: flights, formula: sum(delay_weight), dimensions: [delayed, since_year]}\n"
-        "  - {name: long_delayed, source: flights, formula: count(*), filter: \"delayed and distance > 150\"}\n"
+        '  - {name: long_delayed, source: flights, formula: count(*), filter: "delayed and distance > 150"}\n'
     ),
 }
 
@@ -98,7 +98,9 @@ def test_kpi_tests_compute_them_on_the_given_rows(tmp_path: Path) -> None:
         "            - {year: 2025, month: 3, day: 9, arr_delay: 0}\n"
         "        expect:\n          - {period: 2025-03-01, value: 0.5}\n"
     )
-    kpis = "kpis:\n  - name: delayed_share\n    source: flights\n    formula: count(*) filter (where delayed) / count(*)\n"
+    kpis = (
+        "kpis:\n  - name: delayed_share\n    source: flights\n    formula: count(*) filter (where delayed) / count(*)\n"
+    )
     root = write(tmp_path, {**FLIGHTS, "metrics/a.yml": kpis + tests})
     result = invoke(root, "test")
     assert result.exit_code == 0, result.output
@@ -112,7 +114,7 @@ def test_kpi_tests_compute_them_on_the_given_rows(tmp_path: Path) -> None:
         ('"arr_delay > 15; select 1"', "kpictl.yml:9:31: ';' is not allowed: a formula is one SQL expression"),
         ('"sum(arr_delay)"', "kpictl.yml:9:17: aggregate 'sum(arr_delay)' is not allowed here"),
         ('"carriers.since > year"', "kpictl.yml:9:17: 'carriers.since': a computed column reads its own source's"),
-        ('"getenv(\'HOME\')"', "kpictl.yml:9:17: function 'getenv' is not allowed"),
+        ("\"getenv('HOME')\"", "kpictl.yml:9:17: function 'getenv' is not allowed"),
     ],
 )
 def test_a_computed_column_is_one_checked_row_expression(tmp_path: Path, column: str, line: str) -> None:
@@ -133,8 +135,10 @@ def test_computed_columns_in_a_cycle_are_located(tmp_path: Path) -> None:
 
 
 def test_a_computed_column_checked_against_the_data(tmp_path: Path) -> None:
-    yml = FLIGHTS["kpictl.yml"].replace('"arr_delay > 15"', '"arr_dealy > 15"').replace(
-        '"case when delayed then 2 else 1 end"', '"distance / 2"'
+    yml = (
+        FLIGHTS["kpictl.yml"]
+        .replace('"arr_delay > 15"', '"arr_dealy > 15"')
+        .replace('"case when delayed then 2 else 1 end"', '"distance / 2"')
     )
     yml = yml.replace("delay_weight:", "distance:", 1).replace("      distance: double\n", "")
     kpis = "kpis:\n  - {name: n, source: flights, formula: count(*)}\n"

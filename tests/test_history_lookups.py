@@ -88,15 +88,19 @@ def test_a_lookup_may_pick_the_version_by_another_time(tmp_path: Path) -> None:
 
 def test_values_equal_hand_written_sql(tmp_path: Path) -> None:
     root = write(tmp_path, HISTORY)
-    hand = duckdb.connect().execute(
-        f"""
+    hand = (
+        duckdb.connect()
+        .execute(
+            f"""
         SELECT date_trunc('month', o.d)::DATE::VARCHAR, p.plan, sum(o.amount)
         FROM read_csv('{root}/orders.csv') o
         LEFT JOIN read_csv('{root}/plans.csv') p ON p.customer_id = o.customer_id
           AND (p.valid_from IS NULL OR p.valid_from <= o.d) AND (p.valid_to IS NULL OR o.d < p.valid_to)
         GROUP BY ALL
         """
-    ).fetchall()
+        )
+        .fetchall()
+    )
     got = values(Project.load(root), "plan")
     assert {k: v for k, v in got.items() if v} == {(month, plan): total for month, plan, total in hand}
 

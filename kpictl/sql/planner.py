@@ -88,6 +88,7 @@ class Scan:
     grain: str
     dims: tuple[Dim, ...]
     joins: tuple[Relation, ...]  # lookups LEFT JOINed many-to-one, parents first (keys checked by the engine)
+    time_joins: tuple[Relation, ...]  # those the time column is read through (the freshness query's)
     where: tuple[str, ...]  # row conditions of `run --where`
     partials: tuple[Partial, ...]
     measures: tuple[Measure, ...]
@@ -197,6 +198,7 @@ class _Draft:
     specs: list[Spec]  # the partial behind placeholder "__p{i}" of ``post``
     post: exp.Expr
     reads: tuple[str, ...]  # column names of the formula and filters
+    time_joins: tuple[Relation, ...] = ()  # the lookups the time column is read through
     windows: list[Window] = field(default_factory=list)
     missing: list[tuple[str, SpecError]] = field(default_factory=list)  # breakdowns it cannot have
 
@@ -261,9 +263,10 @@ class _Planner:
 
     def _draft(self, kpi: Kpi, grain: str) -> _Draft:
         source = self.resolver.source(kpi)
-        joins: dict[str, Relation] = {}
+        time_joins: dict[str, Relation] = {}
         relation, time = self.resolver.time(kpi, source)
-        self._join(source, relation, joins)  # bucketed by a date of a lookup (its order's date)
+        self._join(source, relation, time_joins)  # bucketed by a date of a lookup (its order's date)
+        joins = dict(time_joins)
         at = kpi.formula_at if kpi.formula_at.line else kpi.at
         tree = self._qualify(self.tree(kpi, "formula", kpi.formula, at), source, joins, at, f"formula of {kpi.name}")
         spots = (*kpi.filter_at, *[kpi.at] * len(kpi.filters))
@@ -274,7 +277,7 @@ class _Planner:
         post, specs = decompose(null_safe(tree), [null_safe(f) for f in filters])
         time_sql = exp.column(time, table=relation, quoted=True).sql("duckdb")
         reads = tuple(sorted({c.name for t in (tree, *filters) for c in t.find_all(exp.Column)}))
-        draft = _Draft(kpi, source, time_sql, grain, [], joins, specs, post, reads)
+        draft = _Draft(kpi, source, time_sql, grain, [], joins, specs, post, reads, tuple(time_joins.values()))
         declared = {d.name: d for d in kpi.dimensions if d.expr}
         names = [d.name for d in kpi.dimensions]
         for name in self.by:
@@ -358,6 +361,7 @@ class _Planner:
             first.grain,
             tuple(first.dims),
             tuple(sorted(joins.values(), key=lambda r: _join_order(r, joins))),
+            first.time_joins,
             rows,
             tuple(partials.values()),
             tuple(measures),
