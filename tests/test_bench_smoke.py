@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import compile_scale, data, run_vs_sql, startup  # noqa: E402
+from bench import compile_scale, data, lookups, run_vs_sql, startup  # noqa: E402
 from bench.vs_metricflow import compare  # noqa: E402
 
 
@@ -114,6 +114,11 @@ def test_compare_reports_every_difference() -> None:
 def test_compile_scale(capsys: pytest.CaptureFixture[str]) -> None:
     assert compile_scale.main(["--kpis", "20", "--runs", "1"]) == 0
     assert "| 20 |" in capsys.readouterr().out
+
+
+def test_lookups(capsys: pytest.CaptureFixture[str]) -> None:
+    assert lookups.main(["--rows", "20000", "--rounds", "1"]) == 0  # every value equal to the hand-written joins
+    assert "values equal: True" in capsys.readouterr().out
 
 
 def test_startup(capsys: pytest.CaptureFixture[str]) -> None:
