@@ -85,6 +85,9 @@ RENAMED_KPIS = (
 )
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
 def git(root: Path, *args: str) -> str:
     done = subprocess.run([*GIT, *args], cwd=root, check=True, capture_output=True, text=True)
     return done.stdout.strip()
@@ -576,3 +579,43 @@ def test_markdown_keeps_kpi_text_in_code_spans(tmp_path: Path) -> None:
     write(tmp_path, {"metrics/sales.yml": BASE_KPIS.replace("label: Revenue", "label: '<img src=x> @team `a|b`'")})
     text = diffview.render(diffing.compare(tmp_path), "markdown")
     assert "| label.en | `Revenue` | `` <img src=x> @team `a\\|b` `` |" in text
+
+
+def test_a_change_two_lookups_away_impacts_the_kpis_that_reach_it(tmp_path: Path) -> None:
+    """docs/examples/flights: flights → planes → manufacturers; a manufacturer's country mapping
+    and the alliances' validity columns change what the flights KPIs count."""
+    import shutil
+
+    git(tmp_path, "init", "-q", "-b", "main")
+    shutil.copytree(ROOT / "docs" / "examples" / "flights", tmp_path / "flights")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-q", "-m", "base")
+    yml = (tmp_path / "flights" / "kpictl.yml").read_text()
+    yml = yml.replace("on: {country_code: code}", "on: {country_code: code, region: region}")
+    yml = yml.replace("valid_from: valid_from, valid_to: valid_to", "valid_from: valid_to, valid_to: valid_from")
+    yml = yml.replace('delayed: "arr_delay > 15"', 'delayed: "arr_delay > 30"')
+    (tmp_path / "flights" / "kpictl.yml").write_text(yml)
+    diff = diffing.compare(tmp_path / "flights" / "metrics")
+    assert [(f.field, f.old, f.new) for f in diff.project] == [
+        (
+            "sources.flights.lookups",
+            "airports as origin_airport on origin → faa, airports as dest_airport on dest → faa, planes on tailnum,"
+            " alliances on carrier, valid from valid_from to valid_to, weather on origin → airport, of the day day",
+            "airports as origin_airport on origin → faa, airports as dest_airport on dest → faa, planes on tailnum,"
+            " alliances on carrier, valid from valid_to to valid_from, weather on origin → airport, of the day day",
+        ),
+        (
+            "sources.flights.columns",
+            "flight_date: make_date(year, month, day), delayed: arr_delay > 15",
+            "flight_date: make_date(year, month, day), delayed: arr_delay > 30",
+        ),
+        (
+            "sources.manufacturers.lookups",
+            "countries on country_code → code",
+            "countries on country_code → code, region",
+        ),
+    ]
+    assert {k.name: k.via for k in diff.kpis} == {
+        "flights": ("source:flights", "source:manufacturers"),
+        "delayed_share": ("source:flights", "source:manufacturers"),
+    }

@@ -22,7 +22,7 @@ from typing import Any
 
 from kpictl.errors import InvalidProject, KpiError, Location, SpecError, suggest
 from kpictl.language import checks, formula, spec
-from kpictl.model import Config, Format, Judgement, Kpi, Row
+from kpictl.model import Config, Format, Judgement, Kpi, Lookup, Row
 from kpictl.project import Project
 
 #: Fields whose change moves a KPI's values; ``target.*`` moves its statuses; the rest is wording.
@@ -294,12 +294,24 @@ def _config_fields(config: Config) -> dict[str, str | None]:
             p + "format": s.format,
             p + "key": s.key,
             p + "time": s.time,
-            p + "lookups": _text(
-                [f"{lk.source} on " + ", ".join(f if f == k else f"{f} → {k}" for f, k in lk.pairs) for lk in s.lookups]
+            p + "lookups": _text([_lookup_text(lk) for lk in s.lookups]),
+            p + "columns": _text(
+                [f"{c}: {t.lower()}" for c, t in s.columns.items()] + [f"{c.name}: {c.expr}" for c in s.computed]
             ),
             p + "hive_partitioning": "true" if s.hive_partitioning else None,
         }
     return out | {f"vars.{k}": _text(v) for k, v in config.vars.items()}
+
+
+def _lookup_text(lk: Lookup) -> str:
+    """``airports as origin_airport on origin → faa``, with a history's or a snapshot's dates."""
+    text = lk.source + (f" as {lk.alias}" if lk.alias else "")
+    text += " on " + ", ".join(f if f == k else f"{f} → {k}" for f, k in lk.pairs)
+    if lk.valid_from:
+        text += f", valid from {lk.valid_from} to {lk.valid_to}"
+    if lk.date:
+        text += f", of the day {lk.date}"
+    return text + (f" at {lk.time}" if lk.time else "")
 
 
 def _field_changes(old: dict[str, str | None], new: dict[str, str | None]) -> tuple[FieldChange, ...]:
@@ -316,13 +328,17 @@ def _renames(base: dict[str, Kpi], head: dict[str, Kpi]) -> dict[str, str]:
 
 def _uses(kpis: dict[str, Kpi], config: Config) -> dict[str, set[str]]:
     """KPI → what its value is computed from: KPI names (derived) or ``source:x`` (source KPIs)."""
+    from kpictl.language.resolve import Resolver
+
+    resolver = Resolver(config)
     uses: dict[str, set[str]] = {}
     for k in kpis.values():
         if k.derived:
             uses[k.name] = formula.kpi_refs(formula.parse(k.formula, "derived")) & set(kpis)
-        else:
-            lookups = config.sources[k.source].lookups if k.source in config.sources else ()
-            uses[k.name] = {f"source:{k.source}"} | {f"source:{lk.source}" for lk in lookups}
+        else:  # its source and every source it may reach through lookups
+            source = config.sources.get(k.source or "")
+            reached = resolver.relations(source) if source else ()
+            uses[k.name] = {f"source:{k.source}"} | {f"source:{r.lookup.source}" for r in reached}
     return uses
 
 
