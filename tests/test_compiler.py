@@ -133,3 +133,14 @@ def test_lookups_golden(golden: Callable[..., None]) -> None:
     project = Project.load(Path(__file__).parent.parent / "docs" / "examples" / "flights")
     by = ["origin_airport.city", "dest_airport.city", "country", "alliance", "conditions"]
     golden("lookups", project.compile(["flights", "delayed_share"], by=by).sql)
+
+
+def test_offsets_golden(golden: Callable[..., None]) -> None:
+    """A year earlier at week grain (ISO weeks), and at month grain with moving averages and
+    full windows (docs/examples/offsets; values in tests/test_offsets.py)."""
+    from kpictl import Project
+
+    project = Project.load(Path(__file__).parent.parent / "docs" / "examples" / "offsets")
+    golden("offsets", project.compile(["sales_last_year"], grain="week").sql, "week.sql")
+    month = ["growth", "sales_3_full", "ticket_avg_3", "ticket_avg_3_full"]
+    golden("offsets", project.compile(month, grain="month").sql, "month.sql")

@@ -193,3 +193,22 @@ def test_every_kind_of_lookup_on_spark(spark_project: Project) -> None:
     by = ("origin_airport.city", "dest_airport.city", "country", "alliance", "conditions")
     _same(local.run(by=by), on_spark.run(by=by))
     _same(local.run(["delayed_share"]), on_spark.run(["delayed_share"]))
+
+
+def test_offsets_and_moving_windows_on_spark(spark_project: Project, tmp_path: Path) -> None:
+    """tests/test_offsets.py's KPIs (counted in plain Python there) give the same values on Spark:
+    a year earlier at day, week (ISO weeks) and month grain, windows in days, full windows, averages."""
+    from test_offsets import KPIS, sales_rows  # pytest puts tests/ on the path
+
+    (tmp_path / "kpictl.yml").write_text("name: t\nsources:\n  sales: {path: sales.csv, time: d}\n")
+    (tmp_path / "sales.csv").write_text("d,amount\n" + "".join(f"{d},{a}\n" for d, a in sales_rows()))
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "a.yml").write_text(KPIS)
+    local = Project.load(tmp_path)
+    on_spark = Project(dataclasses.replace(local.config, engine=spark_project.config.engine), local._raw_kpis)
+    for grain, names in (
+        ("day", ["sales_last_year", "sales_30_days", "sales_2_weeks"]),
+        ("week", ["sales_last_year"]),
+        ("month", ["growth", "sales_3_full", "ticket_avg_3", "ticket_avg_3_full"]),
+    ):
+        _same(local.run(names, grain=grain), on_spark.run(names, grain=grain))

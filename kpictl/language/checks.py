@@ -25,6 +25,7 @@ from kpictl.language.resolve import (
     computed_reads,
     cycles,
     nested_window,
+    offset_periods,
     to_date_unit,
 )
 from kpictl.model import Config, Kpi, Lookup, Source
@@ -413,6 +414,12 @@ def _check_windows(kpis: dict[str, Kpi], exprs: dict[str, list[Expr]], config: C
             if call == "to_date":
                 problem = to_date_unit(formula.written(node), formula.window_grain(node), kpi.grain or config.grain)
                 errors += [SpecError(problem.message, at=at, hint=problem.hint)] if problem else []
+            if call in ("prior", "rolling", "rolling_avg"):  # a unit that does not fit the KPI's grain
+                count, unit, _ = formula.offset_args(node)
+                grain = kpi.grain or config.grain
+                if unit is not None:
+                    problem = offset_periods(formula.written(node), call, count, unit, grain)[1]
+                    errors += [SpecError(problem.message, at=at, hint=problem.hint)] if problem else []
             if call in formula.WINDOWS:
                 problem = nested_window(formula.written(node), node.expressions[0].name, kpis, refs, windowed)
                 errors += [SpecError(problem.message, at=at, hint=problem.hint)] if problem else []

@@ -20,9 +20,11 @@ from kpictl.language.document import at_offset
 from kpictl.model import TO_DATE_UNITS
 
 #: Functions of derived formulas: name -> (min args, max args).
-DERIVED_FUNCTIONS = {"prior": (1, 2), "cumulative": (1, 1), "rolling": (2, 2), "to_date": (2, 2)}
+DERIVED_FUNCTIONS = {"prior": (1, 3), "cumulative": (1, 1), "rolling": (2, 4), "rolling_avg": (2, 4), "to_date": (2, 2)}
 #: The derived functions that aggregate several periods (``prior`` reads one).
-WINDOWS = ("rolling", "cumulative", "to_date")
+WINDOWS = ("rolling", "rolling_avg", "cumulative", "to_date")
+#: Units of ``prior(k, n, unit)`` and ``rolling(k, n, unit)``: n calendar units, not n periods.
+OFFSET_UNITS = ("day", "week", "month", "quarter", "year")
 #: Parts of a formula kpictl checks: aggregate (source KPI), derived, filter, dimension.
 KINDS = ("aggregate", "derived", "filter", "dimension", "column")
 _ALLOWED_HINT = "formulas use columns, numbers, arithmetic, comparisons, CASE, CAST and aggregate functions"
@@ -88,6 +90,8 @@ def parse(text: str, kind: str, at: Location | None = None, *, exact: bool = Tru
         return at_offset(at, text, offset) if exact else at
 
     dialect = _dialect()
+    if kind == "derived":  # rolling(k, 3, full: true): DuckDB's named argument (full := true), same offsets
+        text = re.sub(r"(\b[A-Za-z_]\w*)(\s*):(\s)", r"\1\2:=", text)
     try:
         tokens = dialect.tokenize(text)
     except TokenError:
@@ -267,6 +271,8 @@ def _check_nodes(tree: Any, kind: str, where: Any, tokens: list[Any], text: str)
             )
         if isinstance(node, exp.Anonymous):
             _check_function(node, kind, where, tokens)
+        elif isinstance(node, exp.PropertyEQ) and kind == "derived" and derived_call(node.parent):
+            pass  # full := true of a window: its own checks (_check_option)
         elif not isinstance(node, allowed):
             offset = _offset(node, tokens)
             call = re.match(r"(\w+)\s*\(", text[offset:])
@@ -313,22 +319,64 @@ def _check_function(node: Any, kind: str, where: Any, tokens: list[Any]) -> None
     lo, hi = DERIVED_FUNCTIONS[name]
     args = node.expressions
     if not lo <= len(args) <= hi:
-        count = str(lo) if lo == hi else f"{lo} or {hi}"
+        count = str(lo) if lo == hi else f"{lo} or {hi}" if hi == lo + 1 else f"{lo} to {hi}"
         raise SpecError(f"{name}() takes {count} arguments, got {len(args)}", at=at)
     if not isinstance(args[0], exp.Column):
         raise SpecError(f"the first argument of {name}() must be a KPI name", at=where(_offset(args[0], tokens)))
-    if name in ("prior", "rolling") and len(args) == 2:
+    if name in ("prior", "rolling", "rolling_avg") and len(args) >= 2:
         n = args[1]
         if not (isinstance(n, exp.Literal) and not n.is_string and n.this.isdigit() and int(n.this) >= 1):
             raise SpecError(
                 f"the second argument of {name}() must be a whole number of periods >= 1", at=where(_offset(n, tokens))
             )
+        for arg in args[2:]:
+            _check_option(name, arg, args, where(_offset(arg, tokens)))
     if name == "to_date" and window_grain(node) not in TO_DATE_UNITS:
         raise SpecError(
             f"to_date() takes one of {', '.join(TO_DATE_UNITS)}",
             at=where(_offset(args[1], tokens)),
             hint="e.g. to_date(revenue, year)",
         )
+
+
+def _check_option(name: str, arg: Any, args: list[Any], at: Location | None) -> None:
+    """The third and fourth arguments: a unit (``prior(k, 1, year)``), ``full := true`` for a window."""
+    from sqlglot import exp
+
+    if isinstance(arg, (exp.PropertyEQ, exp.Kwarg)):
+        key = str(arg.this.name if hasattr(arg.this, "name") else arg.this).lower()
+        if key != "full" or name == "prior":
+            raise SpecError(
+                f"{name}() takes no option '{key}'",
+                at=at,
+                hint="the one option of a window: full: true (NULL until it spans its n periods)",
+            )
+        if not isinstance(arg.expression, exp.Boolean):
+            raise SpecError(f"full takes true or false, not {arg.expression.sql('duckdb')}", at=at)
+        return
+    unit = str(arg.name).lower() if isinstance(arg, (exp.Column, exp.Var)) else ""
+    if arg is not args[2] or unit not in OFFSET_UNITS:
+        raise SpecError(
+            f"the third argument of {name}() must be a unit: {', '.join(OFFSET_UNITS)}",
+            at=at,
+            hint=f"e.g. {name}(revenue, 1, year)" + (" or full: true" if name != "prior" else ""),
+        )
+
+
+def offset_args(node: Any) -> tuple[int, str | None, bool]:
+    """``(n, unit, full)`` of ``prior``, ``rolling`` or ``rolling_avg`` (checked): n defaults to
+    1, unit to None (periods of the grain), full to false."""
+    from sqlglot import exp
+
+    args = node.expressions
+    n = int(args[1].name) if len(args) > 1 else 1
+    unit, full = None, False
+    for arg in args[2:]:
+        if isinstance(arg, (exp.PropertyEQ, exp.Kwarg)):
+            full = bool(arg.expression.this) if isinstance(arg.expression, exp.Boolean) else False
+        else:
+            unit = str(arg.name).lower()
+    return n, unit, full
 
 
 def derived_call(node: Any) -> str | None:
@@ -425,4 +473,9 @@ def _is_grain_word(col: Any) -> bool:
     from sqlglot import exp
 
     parent = col.parent
-    return isinstance(parent, exp.Anonymous) and str(parent.this).lower() == "to_date" and parent.expressions[-1] is col
+    if not isinstance(parent, exp.Anonymous):
+        return False
+    name, args = str(parent.this).lower(), parent.expressions
+    if name == "to_date":
+        return args[-1] is col
+    return name in ("prior", "rolling", "rolling_avg") and len(args) > 2 and args[2] is col  # a unit

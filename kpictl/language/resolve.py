@@ -352,6 +352,32 @@ def to_date_unit(call: str, unit: str, grain: str) -> SpecError | None:
     return SpecError(f"{call}: the unit must be one of {units}, not finer than the grain ({grain})")
 
 
+#: Periods of a grain in one unit, where that is a fixed whole number.
+_PER_UNIT = {("week", "day"): 7, ("quarter", "month"): 3, ("year", "month"): 12, ("year", "quarter"): 4}
+
+
+def offset_periods(call: str, name: str, count: int, unit: str, grain: str) -> tuple[int | None, SpecError | None]:
+    """How many periods of ``grain`` ``count`` units are in ``prior(k, count, unit)`` or a
+    window (``name``): None for a calendar offset only ``prior`` takes (a month or a year of
+    days, a year of ISO weeks); a problem when the unit is shorter than the grain or does not
+    line up with it (weeks and months)."""
+    from kpictl.model import GRAINS
+
+    if unit == grain:
+        return count, None
+    if GRAINS.index(unit) < GRAINS.index(grain):
+        return None, SpecError(f"{call}: a {unit} is shorter than a {grain}", hint=f"use a unit of {grain}s or longer")
+    if (unit, grain) in _PER_UNIT:
+        return count * _PER_UNIT[(unit, grain)], None
+    if name == "prior" and (grain == "day" or (grain == "week" and unit == "year")):
+        return None, None
+    if name == "prior" or grain == "week":
+        hint = "prior(k, 1, year) at week grain is the same ISO week a year earlier; months need month grain"
+        return None, SpecError(f"{call}: {grain}s do not line up with {unit}s", hint=hint)
+    hint = f"write the window in {grain}s (rolling(k, 30, day) at day grain), or run at a finer grain"
+    return None, SpecError(f"{call}: a {unit} is not a whole number of {grain}s", hint=hint)
+
+
 def nested_window(
     call: str,
     name: str,

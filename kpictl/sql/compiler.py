@@ -99,7 +99,8 @@ def _reach(plan: Plan) -> dict[str, int]:
     reach: dict[str, int] = {}
     for node in plan.derived:  # dependency order: its inputs are known
         back = [
-            (ref.window.n - 1 if ref.window is not None and ref.window.kind == "rolling" else 0) + reach.get(ref.kpi, 0)
+            (ref.window.n - 1 if ref.window is not None and ref.window.kind.startswith("rolling") else 0)
+            + reach.get(ref.kpi, 0)
             for ref in node.refs
         ]
         if max(back, default=0) > 0:
@@ -134,6 +135,7 @@ class _Query:
         self.rows: dict[int, list[str]] = {}  # row conditions of each scan
         self.placed: dict[tuple[str, str, Window | None], tuple[str, str]] = {}  # → (relation, column)
         self.empty: dict[tuple[str, str, Window | None], str | None] = {}  # value over zero rows
+        self.averages: list[str] = []  # the rolling_avg CTEs written so far
         self.dims = [dim_alias(name) for name in plan.by]
         kpis = [d.kpi for d in plan.derived]
         self.names = {
@@ -223,7 +225,8 @@ class _Query:
             self.empty[(measure.kpi, scan.grain, None)] = empty
             for window, alias in measure.windows:
                 over = {p.alias: self._windowed(p, window, scan.grain, recomputed.get(window)) for p in used}
-                columns.append({"sql": substitute_sql(measure.expr, over), "alias": alias})
+                sql = self._full(window, substitute_sql(measure.expr, over), scan.grain, "sp")
+                columns.append({"sql": sql, "alias": alias})
                 self.placed[(measure.kpi, scan.grain, window)] = (values, alias)
                 self.empty[(measure.kpi, scan.grain, window)] = empty
         ctes.append(
@@ -261,17 +264,41 @@ class _Query:
             what=f"{window.name} of {', '.join(m.kpi for m in users)}",
         )
 
+    def _over(self, window: Window, grain: str, relation: str) -> str:
+        """The OVER clause of a window: the breakdown, then the periods it spans up to each one."""
+        partition = [f"{relation}.{identifier(d)}" for d in self.dims]
+        partition += [_to_date_start(window.unit, grain, f"{relation}.period_")] if window.kind == "to_date" else []
+        frame = f"{window.n - 1} PRECEDING" if window.kind.startswith("rolling") else "UNBOUNDED PRECEDING"
+        return (
+            f"PARTITION BY {', '.join(partition)} " if partition else ""
+        ) + f"ORDER BY {relation}.period_ ROWS BETWEEN {frame} AND CURRENT ROW"
+
+    def _full(self, window: Window, sql: str, grain: str, relation: str) -> str:
+        """``full: true``: NULL until the window spans its n periods (the first n - 1 of the data)."""
+        if not window.full:
+            return sql
+        return f"CASE WHEN count(*) OVER ({self._over(window, grain, relation)}) = {window.n} THEN {sql} END"
+
+    def rolling_avg(self, kpi: str, grain: str, window: Window) -> str:
+        """A CTE: the mean of a KPI's own values over the last n periods (NULL periods left out)."""
+        relation, column = self.placed[(kpi, grain, None)]
+        name = f"avg_{len(self.averages) + 1}"
+        self.averages.append(name)
+        self.placed[(kpi, grain, window)] = (name, "value_")
+        self.empty[(kpi, grain, window)] = None
+        value = self._full(window, f"avg(a.{identifier(column)}) OVER ({self._over(window, grain, 'a')})", grain, "a")
+        dims = "".join(f", a.{identifier(d)}" for d in self.dims)
+        return (
+            f"-- {comment(window.name)} of {comment(kpi)}: the mean of its values over the window\n"
+            f"{name} AS (\n  SELECT a.period_{dims}, {value} AS value_\n  FROM {relation} AS a\n)"
+        )
+
     def _windowed(self, partial: Partial, window: Window, grain: str, recomputed: str | None) -> exp.Expr:
         """A partial over ``window``: combined from per-period values, or read recomputed."""
         if partial.combine == "recompute":
             return _filled(recomputed or "", partial)
         value = _filled("s", partial).sql("duckdb")
-        partition = [f"sp.{identifier(d)}" for d in self.dims]
-        partition += [_to_date_start(window.unit, grain, "sp.period_")] if window.kind == "to_date" else []
-        frame = f"{window.n - 1} PRECEDING" if window.kind == "rolling" else "UNBOUNDED PRECEDING"
-        over = (
-            f"PARTITION BY {', '.join(partition)} " if partition else ""
-        ) + f"ORDER BY sp.period_ ROWS BETWEEN {frame} AND CURRENT ROW"
+        over = self._over(window, grain, "sp")
         return tree_of(f"{partial.combine.upper()}({value}) OVER ({over})", Location(), copy=False)
 
     # -- derived KPIs and the result -------------------------------------------------------
@@ -282,25 +309,30 @@ class _Query:
         value over zero rows (a sum 0, a ratio NULL). An input n periods earlier that is not
         there is unknown: NULL.
         """
+        averages = [
+            self.rolling_avg(ref.kpi, node.grain, ref.window)
+            for ref in dict.fromkeys(r for r in node.refs if r.window is not None and r.window.kind == "rolling_avg")
+            if ref.window is not None and (ref.kpi, node.grain, ref.window) not in self.placed
+        ]
         placed = {ref.alias: self.placed[(ref.kpi, node.grain, ref.window)] for ref in node.refs}
         relations = list(dict.fromkeys(relation for relation, _ in placed.values()))
-        joins: dict[tuple[str, int], dict[str, str]] = {}
+        joins: dict[tuple[str, object], dict[str, str]] = {}
         columns: dict[str, exp.Expr] = {}
         empties: dict[str, str | None] = {}
         for ref in node.refs:
             relation, column = placed[ref.alias]
-            empties[ref.alias] = None if ref.shift else self.empty[(ref.kpi, node.grain, ref.window)]
-            if len(relations) == 1 and not ref.shift:
+            back = ref.shift or ref.back
+            empties[ref.alias] = None if back else self.empty[(ref.kpi, node.grain, ref.window)]
+            if len(relations) == 1 and not back:
                 columns[ref.alias] = _column("k", column)
                 continue
-            if (relation, ref.shift) not in joins:
-                period = f"CAST(k.period_ - {periods.interval(node.grain, ref.shift)} AS DATE)"
-                joins[(relation, ref.shift)] = {
+            if (relation, back) not in joins:
+                joins[(relation, back)] = {
                     "name": relation,
                     "alias": f"j{len(joins) + 1}",
-                    "period": period if ref.shift else "k.period_",
+                    "period": _earlier(node.grain, ref.shift, ref.back),
                 }
-            alias = joins[(relation, ref.shift)]["alias"]
+            alias = joins[(relation, back)]["alias"]
             columns[ref.alias] = _column(alias, column)
             if empties[ref.alias] is not None:  # no row of this input: its value over zero rows
                 case = (
@@ -310,15 +342,19 @@ class _Query:
         name = self.names[(node.kpi, node.grain)]
         self.placed[(node.kpi, node.grain, None)] = (name, "value_")
         self.empty[(node.kpi, node.grain, None)] = empty_value(node.expr, empties)
-        return _render(
-            "derived.sql.j2",
-            name=name,
-            kpi=node.kpi,
-            at=_where(node.at),
-            keys=relations,
-            expr=substitute_sql(node.expr, columns),
-            joins=list(joins.values()),
-            dims=self.dims,
+        return (
+            ",\n".join(averages)
+            + (",\n" if averages else "")
+            + _render(
+                "derived.sql.j2",
+                name=name,
+                kpi=node.kpi,
+                at=_where(node.at),
+                keys=relations,
+                expr=substitute_sql(node.expr, columns),
+                joins=list(joins.values()),
+                dims=self.dims,
+            )
         )
 
     def output(self, node: Node) -> dict[str, str]:
@@ -332,6 +368,28 @@ class _Query:
             "column": column,
             "where": f" WHERE {' AND '.join(shown)}" if shown else "",
         }
+
+
+def _earlier(grain: str, shift: int, back: tuple[int, str] | None) -> str:
+    """The period a reference reads: the row's own, ``shift`` periods earlier, or ``back``
+    calendar units earlier (a month or a year of days: the same day, the last one of a shorter
+    month; a year of ISO weeks: the same week number, none when that year has no week 53)."""
+    if back is None:
+        return f"CAST(k.period_ - {periods.interval(grain, shift)} AS DATE)" if shift else "k.period_"
+    count, unit = back
+    if grain == "day":
+        months = {"month": 1, "quarter": 3, "year": 12}[unit] * count
+        return f"CAST(k.period_ - INTERVAL {months} MONTH AS DATE)"
+    # week grain, unit year: week 1 of an ISO year is the week of its January 4th
+    year = "year(k.period_ + INTERVAL 3 DAY)"  # the Thursday of the week is in its ISO year
+
+    def week1(of: str) -> str:
+        return f"CAST(date_trunc('week', make_date({of}, 1, 4)) AS DATE)"
+
+    then, after = week1(f"{year} - {count}"), week1(f"{year} - {count - 1}")
+    offset = f"date_diff('day', {week1(year)}, k.period_)"
+    same_week = f"CAST({then} + {offset} * INTERVAL 1 DAY AS DATE)"
+    return f"CASE WHEN {offset} < date_diff('day', {then}, {after}) THEN {same_week} END"
 
 
 def _to_date_start(unit: str, grain: str, period: str) -> str:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 
 from kpictl.errors import Location, SpecError
-from kpictl.language.formula import WINDOWS, window_grain, written
-from kpictl.language.resolve import nested_window, to_date_unit
+from kpictl.language.formula import WINDOWS, offset_args, window_grain, written
+from kpictl.language.resolve import nested_window, offset_periods, to_date_unit
 from kpictl.model import Kpi
 from kpictl.sql.aggregates import null_safe, tree_of
 
@@ -25,13 +25,19 @@ from kpictl.sql.aggregates import null_safe, tree_of
 class Window:
     """A calendar window: the last ``n`` periods, everything since the range start, or to-date."""
 
-    kind: str  # "rolling" | "cumulative" | "to_date"
-    n: int = 0  # rolling: number of periods
+    kind: str  # "rolling" | "rolling_avg" | "cumulative" | "to_date"
+    n: int = 0  # rolling, rolling_avg: number of periods
     unit: str = ""  # to_date: week | month | quarter | year
+    full: bool = False  # rolling, rolling_avg: NULL until the window has its n periods
 
     @property
     def name(self) -> str:
-        return {"rolling": f"rolling_{self.n}", "to_date": f"{self.unit}_to_date"}.get(self.kind, self.kind)
+        name = {
+            "rolling": f"rolling_{self.n}",
+            "rolling_avg": f"rolling_avg_{self.n}",
+            "to_date": f"{self.unit}_to_date",
+        }
+        return name.get(self.kind, self.kind) + ("_full" if self.full else "")
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ class Ref:
     kpi: str
     shift: int = 0
     window: Window | None = None
+    back: tuple[int, str] | None = None  # prior(k, n, unit) in calendar units: n months, years… earlier
 
 
 @dataclass(frozen=True)
@@ -70,35 +77,49 @@ def derive(kpi: Kpi, grain: str, kpis: Mapping[str, Kpi], trees: Mapping[str, ex
 
     def term(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Anonymous) and node.name.lower() in ("prior", *WINDOWS):
-            target, shift, window = _call(node, grain, at)
+            target, shift, window, back = _call(node, grain, at)
         elif isinstance(node, exp.Column):
-            target, shift, window = node.name, 0, None
+            target, shift, window, back = node.name, 0, None, None
         else:
             return node
-        key = Ref("", target, shift, window)
-        refs.setdefault(key, Ref(f"ref_{len(refs) + 1}", target, shift, window))
+        key = Ref("", target, shift, window, back)
+        refs.setdefault(key, Ref(f"ref_{len(refs) + 1}", target, shift, window, back))
         return exp.column(refs[key].alias, quoted=True)
 
     expr = null_safe(tree.transform(term))
     return Derived(kpi.name, grain, expr, tuple(refs.values()), kpi.at)
 
 
-def _call(node: exp.Anonymous, grain: str, at: Location) -> tuple[str, int, Window | None]:
-    """``prior(k, n)``, ``rolling(k, n)``, ``cumulative(k)``, ``to_date(k, unit)`` as a reference."""
+def _call(node: exp.Anonymous, grain: str, at: Location) -> tuple[str, int, Window | None, tuple[int, str] | None]:
+    """``prior(k, n[, unit])``, ``rolling(k, n[, unit][, full])``, ``rolling_avg(…)``,
+    ``cumulative(k)``, ``to_date(k, unit)`` as a reference: (KPI, periods back, window, calendar offset)."""
     name, args = node.name.lower(), node.expressions
     target = args[0].name
     if name == "cumulative":
-        return target, 0, Window("cumulative")
+        return target, 0, Window("cumulative"), None
     if name == "to_date":
-        unit = window_grain(node)
-        problem = to_date_unit(written(node), unit, grain)
+        to = window_grain(node)
+        problem = to_date_unit(written(node), to, grain)
         if problem:
             raise SpecError(problem.message, at=at, hint=problem.hint)
-        return target, 0, Window("to_date", unit=unit)
-    count = int(args[1].name) if len(args) > 1 else 1
+        return target, 0, Window("to_date", unit=to), None
+    count, unit, full = offset_args(node)
+    periods: int | None = count
+    if unit is not None and unit != grain:
+        periods = _periods(written(node), count, unit, grain, at, name)
     if name == "prior":
-        return target, count, None
-    return target, 0, Window("rolling", n=count)
+        if periods is None and unit is not None:  # a calendar offset: a month or a year of days, an ISO week
+            return target, 0, None, (count, unit)
+        return target, periods or count, None, None
+    return target, 0, Window(name, n=periods or count, full=full), None
+
+
+def _periods(call: str, count: int, unit: str, grain: str, at: Location, name: str) -> int | None:
+    """``resolve.offset_periods``, its problem raised at the call."""
+    periods, problem = offset_periods(call, name, count, unit, grain)
+    if problem is not None:
+        raise SpecError(problem.message, at=at, hint=problem.hint)
+    return periods
 
 
 def _formula(kpi: Kpi, trees: Mapping[str, exp.Expr]) -> exp.Expr:
@@ -121,6 +142,8 @@ def _expand(tree: exp.Expr, kpis: Mapping[str, Kpi], at: Location, trees: Mappin
 
     def over_leaves(node: exp.Expr) -> exp.Expr:
         if not (isinstance(node, exp.Anonymous) and node.name.lower() in WINDOWS and node.expressions):
+            return node
+        if node.name.lower() == "rolling_avg":  # the mean of the KPI's own values: never pushed to its inputs
             return node
         inner = kpis.get(node.expressions[0].name)
         if inner is None or not inner.derived or not isinstance(node.expressions[0], exp.Column):

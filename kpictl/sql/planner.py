@@ -236,8 +236,9 @@ class _Planner:
         for ref in derived.refs:
             self.visit((ref.kpi, node[1]), (*path, node))
             draft = self.drafts.get((ref.kpi, node[1]))
-            if ref.window and draft and ref.window not in draft.windows:
-                draft.windows.append(ref.window)
+            leaf = ref.window if ref.window is not None and ref.window.kind != "rolling_avg" else None
+            if leaf and draft and leaf not in draft.windows:  # an average reads the values, no window of rows
+                draft.windows.append(leaf)
         self.derived[node] = derived
         self.order.append(node)
 
