@@ -1,8 +1,9 @@
 """Offsets and moving windows (issue 15, point 5): prior(k, n, unit), rolling(k, n, unit),
 rolling_avg(k, n) and full: true, against the same numbers computed here in plain Python.
 
-The fixture (the README's example, docs/examples/offsets): one sale a day from 2019-01-01 to 2021-03-31 (amount 1 to 7), a second one of 10
-every third day, and no sale at all every eleventh day. It spans 2019 (52 ISO weeks), 2020 (a
+The fixture (the README's example, docs/examples/offsets): one sale a day from 2019-01-01 to
+2021-03-31 (amount 1 to 7), a second one of 10 every third day, and no sale at all every
+eleventh day. It spans 2019 (52 ISO weeks), 2020 (a
 leap year with 53 ISO weeks) and the start of 2021.
 """
 
@@ -161,15 +162,17 @@ def test_rolling_avg_is_the_mean_of_the_period_values(project: Project) -> None:
     ],
 )
 def test_a_unit_that_does_not_fit_the_grain_is_located(tmp_path: Path, formula: str, grain: str, message: str) -> None:
-    (tmp_path / "kpictl.yml").write_text("name: t\nsources:\n  sales: {path: sales.csv, time: d}\n")
+    yml = f"name: t\ndefaults: {{grain: {grain}}}\nsources:\n  sales: {{path: sales.csv, time: d}}\n"
+    (tmp_path / "kpictl.yml").write_text(yml)
     (tmp_path / "sales.csv").write_text("d,amount\n2025-01-03,1\n")
     (tmp_path / "metrics").mkdir()
     kpis = f'kpis:\n  - {{name: sales, source: sales, formula: sum(amount)}}\n  - {{name: k, formula: "{formula}"}}\n'
     (tmp_path / "metrics" / "a.yml").write_text(kpis)
-    result = CliRunner().invoke(cli, ["--project", str(tmp_path), "run", "k", "--grain", grain], env={"NO_COLOR": "1"})
-    assert result.exit_code == 2
     column = kpis.splitlines()[2].index(formula) + 1  # at the call
-    assert result.stderr.startswith(f"metrics/a.yml:3:{column}: {message}"), result.stderr
+    for command in (["validate"], ["run", "k"]):  # validate says it first, as run would
+        result = CliRunner().invoke(cli, ["--project", str(tmp_path), *command], env={"NO_COLOR": "1"})
+        assert result.exit_code == 2
+        assert result.stderr.startswith(f"metrics/a.yml:3:{column}: {message}"), result.stderr
 
 
 @pytest.mark.parametrize(
