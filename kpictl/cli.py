@@ -145,7 +145,9 @@ def show(ctx: click.Context, o: Options) -> None:
     click.echo(catalog.render_one(project.kpis[name], project.kpis, sql, lang=o.lang, period=period, joins=joins))
 
 
-@_command("kpis", "grain", "by", "from", "to", "dialect", example="kpictl compile on_time_delivery_rate --by carrier")
+@_command(
+    "kpis", "grain_all", "by", "from", "to", "dialect", example="kpictl compile on_time_delivery_rate --by carrier"
+)
 def compile(ctx: click.Context, o: Options) -> None:
     """Print the SQL that `run` would execute, without running it."""
     compiled = _project(ctx).compile(o.kpis, grain=o.grain, by=o.by, start=o.start, end=o.end)
@@ -160,7 +162,7 @@ def compile(ctx: click.Context, o: Options) -> None:
 
 
 @_command(
-    *("kpis", "grain", "by", "from", "to", "where", "as_of", "format_rows", "output", "fail_on", "lang", "engine"),
+    *("kpis", "grain_all", "by", "from", "to", "where", "as_of", "format_rows", "output", "fail_on", "lang", "engine"),
     example="kpictl run --by region --from 2025-01-01 --fail-on off_track",
 )
 def run(ctx: click.Context, o: Options) -> None:

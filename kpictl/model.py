@@ -14,6 +14,10 @@ from kpictl.errors import Location
 
 #: Period lengths, shortest first (``GRAINS.index`` compares them).
 GRAINS = ("day", "week", "month", "quarter", "year")
+#: ``--grain all``: one period, the whole ``--from``/``--to`` range (a value per KPI and breakdown).
+WHOLE = "all"
+#: What ``--grain`` accepts.
+RUN_GRAINS = (*GRAINS, WHOLE)
 #: Units of ``to_date(kpi, unit)``: the periods a value accumulates over, longest first.
 TO_DATE_UNITS = ("year", "quarter", "month", "week")
 STATUSES = ("achieved", "on_track", "at_risk", "off_track", "no_target", "no_data")
@@ -266,6 +270,7 @@ class Judgement:
     reaches_on: dt.date | None = None  # at the recent pace, the day the bound is met (projection)
     reaches_by_deadline: bool | None = None
     judged_value: float | None = None  # set when not the row's value: a level's value to date in its target period
+    note: str | None = None  # why a row with a target was not judged (--grain all: a range that is not its period)
 
 
 @dataclass(frozen=True)
@@ -279,6 +284,7 @@ class Row:
     judgement: Judgement | None = None
     complete: bool = True  # every source the KPI reads has data through the period's last day
     partial_window: bool = False  # a rolling window of the value reaches before the data's first period
+    through: dt.date | None = None  # --grain all: the last day of the range that starts on ``period``
 
     @property
     def status(self) -> str:

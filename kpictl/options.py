@@ -17,7 +17,7 @@ import click
 
 from kpictl import report as views
 from kpictl.language.schema import SCHEMAS
-from kpictl.model import FAIL_ON, GRAINS, LANGS
+from kpictl.model import FAIL_ON, GRAINS, LANGS, RUN_GRAINS
 from kpictl.report import catalog, diffview, lintview, problems
 
 
@@ -82,6 +82,11 @@ OPTIONS: dict[str, Any] = {
     "kpis": _a("kpis", nargs=-1),
     "kpi": _a("kpi"),
     "grain": _o("--grain", type=_grain, help="Period length (default: the project's)."),
+    "grain_all": _o(
+        "--grain",
+        type=click.Choice(RUN_GRAINS),
+        help="Period length (default: the project's); all: one value over the whole --from/--to range.",
+    ),
     "grain_bare": _o("--grain", type=_grain),
     "grain_diff": _o("--grain", type=_grain, help="Period length for --data (default: HEAD's project default)."),
     "by": _o("--by", multiple=True, callback=_once, help="Break down by this dimension (repeatable)."),

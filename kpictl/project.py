@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from kpictl.errors import DataError, InvalidProject, KpiError, Location, SpecError, suggest
 from kpictl.language import checks, spec
-from kpictl.model import Config, Kpi, Row
+from kpictl.model import WHOLE, Config, Kpi, Row
 
 if TYPE_CHECKING:
     from kpictl.judge.lint import LintReport
@@ -338,6 +338,8 @@ class Project:
             else {}
         )
         grain_of = dict(plan.outputs)
+        if grain == WHOLE:
+            return self._whole(found, compiled, horizons, start, end, as_of, today)
         full_from = (
             completeness.windows_full_from(compiled.reach, compiled.fed_by, found.latest, grain_of)
             if found.latest
@@ -355,6 +357,34 @@ class Project:
         )
         order = {name: i for i, name in enumerate(compiled.kpis)}
         return sorted(judged, key=lambda r: (order[r.kpi], r.period, tuple(str(r.dims[d]) for d in r.dims)))
+
+    def _whole(
+        self,
+        found: Any,
+        compiled: Any,
+        horizons: Mapping[str, dt.date],
+        start: dt.date | None,
+        end: dt.date | None,
+        as_of: dt.date | None,
+        today: dt.date,
+    ) -> list[Row]:
+        """The rows of ``--grain all`` named by their range and judged (``judge.whole``): the
+        range is ``--from``/``--to``, else the first and last day of the data each KPI reads."""
+        from kpictl.judge import whole
+
+        spans, complete = {}, {}
+        for kpi in compiled.kpis:
+            feeds = [found.latest[i] for i in compiled.fed_by.get(kpi, ()) if i < len(found.latest)]
+            firsts = [f.first.date() for f in feeds if f.first is not None]
+            lasts = [f.moment.date() for f in feeds if f.moment is not None]
+            first = start or min(firsts, default=today)
+            last = end or max(lasts, default=today)
+            spans[kpi] = (first, last)
+            complete[kpi] = last < today and (kpi not in horizons or horizons[kpi] >= last)
+        sizes = {name: self.kpis[name].grain or self.config.grain for name in self.sizes()}
+        rows = whole.name_and_judge(found.rows, self.kpis, sizes, spans, complete, as_of)
+        order = {name: i for i, name in enumerate(compiled.kpis)}
+        return sorted(rows, key=lambda r: (order[r.kpi], tuple(str(r.dims[d]) for d in r.dims)))
 
     def breaches(self, rows: Sequence[Row], fail_on: str | None = None) -> list[Row]:
         """The latest row of each KPI and breakdown whose status is ``fail_on`` or worse: the

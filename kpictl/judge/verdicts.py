@@ -20,7 +20,7 @@ from kpictl.errors import SpecError
 from kpictl.judge import forecast, targets
 from kpictl.language import formula
 from kpictl.language.resolve import nested_window, to_date_unit
-from kpictl.model import GRAINS, Kpi, Row
+from kpictl.model import GRAINS, WHOLE, Kpi, Row
 
 
 def companions(
@@ -37,6 +37,8 @@ def companions(
         period = kpi.target.period if kpi.target else None
         unit = (period or "").removesuffix("_to_date")
         own = grain or kpi.grain or default_grain
+        if own == WHOLE:  # the whole range: judged on its own value (Project.run), nothing to date
+            continue
         if not period or name in sizes or unit not in GRAINS or GRAINS.index(unit) <= GRAINS.index(own):
             continue
         if to_date_unit("", unit, own) is not None:  # a week is not within one month: judged as it is

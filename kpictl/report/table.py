@@ -146,8 +146,11 @@ def fitting_grain(day: dt.date, kpi: Kpi | None = None) -> str | None:
     return next((g for g in ("month", "week", "quarter", "year") if periods.start(g, day) == day), None)
 
 
-def period_label(day: dt.date, grain: str | None) -> str:
-    """The period containing ``day`` as people name it: ``2025-12``, ``2025-Q4``, ``2025-W49``."""
+def period_label(day: dt.date, grain: str | None, through: dt.date | None = None) -> str:
+    """The period containing ``day`` as people name it: ``2025-12``, ``2025-Q4``, ``2025-W49``;
+    a whole range (``--grain all``, ``through`` its last day): ``2025-07-01..2025-09-30``."""
+    if through is not None:
+        return f"{day.isoformat()}..{through.isoformat()}"
     if grain == "year":
         return f"{day.year}"
     if grain == "quarter":
@@ -227,13 +230,13 @@ def latest(rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = 
         j = row.judgement
         # the bound in force for this row (scaled to its period, or none for one part of a size)
         bound = (j.min, j.max) if j is not None else (None, None)
-        periods.add(period_label(row.period, grain))
+        periods.add(period_label(row.period, grain, row.through))
         if before is not None:
             previous.add(period_label(before.period, grain))
         cells = (
             escape.line(kpi.title(lang)) if kpi is not None else row.kpi,
             *(dim_text(row.dims.get(d)) for d in dims),
-            period_label(row.period, grain),
+            period_label(row.period, grain, row.through),
             format_value(row.value, fmt, lang),
             format_value(before.value, fmt, lang) if before is not None else "",
             format_change(row.value, before.value, fmt, lang, scale=scale_of(r.value for r in series))
@@ -402,6 +405,10 @@ def render(
             return f"\x1b[{code}m{text}\x1b[0m" if code else text
 
     text = align(view.columns, [cells for cells, _ in view.lines], style=style, names=view.names)
+    notes = {r.kpi: r.judgement.note for r in rows if r.judgement is not None and r.judgement.note}
+    if notes:  # why a KPI with a target was not judged (--grain all over a range that is not its period)
+        label = {name: escape.line(kpis[name].title(lang)) if name in kpis else name for name in notes}
+        text += "\n".join(f"· {label[name]}: not judged, {escape.line(note)}" for name, note in notes.items()) + "\n"
     if not view.blocks or view.blocks == len(view.lines):
         return text
     out = text.split("\n")  # header, lines, "": the building blocks under a title of their own

@@ -19,7 +19,7 @@ from typing import Any
 from sqlglot import exp
 
 from kpictl.errors import Location, SpecError
-from kpictl.model import Lookup
+from kpictl.model import WHOLE, Lookup
 from kpictl.sql import periods
 from kpictl.sql.aggregates import empty_value, substitute_sql, tree_of
 from kpictl.sql.planner import Derived, Measure, Partial, Plan, Scan, Window, dim_alias
@@ -150,9 +150,14 @@ class _Query:
     def bound(self, grain: str, which: str) -> str | None:
         """``$from_<grain>`` (the first period shown) or ``$to_<grain>`` (the last), None without."""
         day = self.plan.start if which == "from" else self.plan.end
-        if day is None:
+        if day is None or grain == WHOLE:  # the whole range is one period: its rows are filtered instead
             return None
         return self.param(f"{which}_{grain}", periods.start(grain, day))  # no day after: --to 9999-12-31 is fine
+
+    def range_param(self, which: str) -> str | None:
+        """``--from``/``--to`` as a date parameter, as given (``--grain all`` filters rows by them)."""
+        day = self.plan.start if which == "from" else self.plan.end
+        return None if day is None else self.param(f"{which}_day", day)
 
     def first(self, scan: Scan) -> str:
         """The first period of a scan's spine: its source's first period with rows, whatever the range.
@@ -166,6 +171,9 @@ class _Query:
     # -- per scan: grouped aggregates, then spine, recomputed windows and values -------------
     def aggregate(self, number: int, scan: Scan) -> str:
         rows = self.rows[number] = [f"{scan.time} IS NOT NULL"]  # every period: see first()
+        if scan.grain == WHOLE:  # one period, the range: only its rows
+            rows += [f"CAST({scan.time} AS DATE) >= {p}" for p in [self.range_param("from")] if p]
+            rows += [f"CAST({scan.time} AS DATE) <= {p}" for p in [self.range_param("to")] if p]
         rows += [f"({condition})" for condition in scan.where]
         kpis = [{"name": m.kpi, "at": _where(m.at)} for m in scan.measures]
         by_text = scan.grain + "".join(f", {d.name}" for d in scan.dims)

@@ -17,7 +17,7 @@ from sqlglot import exp
 from kpictl.errors import Location, SpecError
 from kpictl.language.formula import WINDOWS, offset_args, window_grain, written
 from kpictl.language.resolve import nested_window, offset_periods, to_date_unit
-from kpictl.model import Kpi
+from kpictl.model import WHOLE, Kpi
 from kpictl.sql.aggregates import null_safe, tree_of
 
 
@@ -95,6 +95,12 @@ def _call(node: exp.Anonymous, grain: str, at: Location) -> tuple[str, int, Wind
     ``cumulative(k)``, ``to_date(k, unit)`` as a reference: (KPI, periods back, window, calendar offset)."""
     name, args = node.name.lower(), node.expressions
     target = args[0].name
+    if grain == WHOLE:
+        raise SpecError(
+            f"{written(node)}: --grain all is one period, the whole range: it has no earlier period and no window",
+            at=at,
+            hint="run it at a grain (--grain month…), or ask for the KPIs it reads",
+        )
     if name == "cumulative":
         return target, 0, Window("cumulative"), None
     if name == "to_date":

@@ -18,6 +18,7 @@ MAX_PERIODS = 20_000
 RANGE_HINT = "narrow the range with --from/--to or use a longer --grain; a date like 0001-01-01 is often a typo"
 #: One period as a DuckDB interval (quarters as 3 months: DuckDB and PostgreSQL agree).
 STEP = {"day": (1, "DAY"), "week": (7, "DAY"), "month": (1, "MONTH"), "quarter": (3, "MONTH"), "year": (1, "YEAR")}
+STEP["all"] = (1, "DAY")  # --grain all has one period: its spine is one day long
 
 
 def start(grain: str, day: dt.date) -> dt.date:

@@ -22,7 +22,7 @@ from sqlglot import exp
 from kpictl.errors import InvalidProject, KpiError, Location, SpecError, suggest
 from kpictl.language.checks import Expr
 from kpictl.language.resolve import Relation, Resolver, Schemas
-from kpictl.model import GRAINS, Config, Kpi, Source
+from kpictl.model import RUN_GRAINS, WHOLE, Config, Kpi, Source
 from kpictl.sql import periods
 from kpictl.sql.aggregates import Spec, decompose, null_safe, substitute, tree_of
 from kpictl.sql.derived import Derived, Ref, Window, derive
@@ -147,8 +147,8 @@ def plan(
             errors.append(SpecError(f"unknown KPI '{name}'", hint=suggest(name, kpis)))
             continue
         node = (name, grain or kpis[name].grain or config.grain)
-        if node[1] not in GRAINS:
-            errors.append(SpecError(f"unknown grain '{node[1]}'", hint=suggest(node[1], GRAINS)))
+        if node[1] not in RUN_GRAINS:
+            errors.append(SpecError(f"unknown grain '{node[1]}'", hint=suggest(node[1], RUN_GRAINS)))
             continue
         outputs.append(node)
         planner.visit(node, ())
@@ -165,7 +165,8 @@ def plan(
         )
     if first is not None and last is not None and not errors:
         for grain in sorted({g for _, g in outputs}):
-            if (too_many := _too_many(grain, periods.count(grain, first, last))) is not None:
+            count = 1 if grain == WHOLE else periods.count(grain, first, last)
+            if (too_many := _too_many(grain, count)) is not None:
                 errors.append(too_many)
     scans = planner.scans(where) if not errors else ()
     if errors:

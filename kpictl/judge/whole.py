@@ -1,0 +1,73 @@
+"""``--grain all``: one value per KPI and breakdown over the whole range, and its judgement.
+
+The compiler puts every row of the range in one period; here that period gets its name (the
+range's first day: ``--from``, else the first day of the data the KPI reads) and its end
+(``--to``, else the last day of that data). A target is meant for a period (a size's bound for
+its ``period:`` or the KPI's grain, a level's for its ``period:`` if it names one): the value
+is judged only when the range is exactly one such period (a calendar year, a quarter…; for
+``year_to_date``, from the year's first day to a day within it), else it is ``no_target`` and
+``Judgement.note`` says why. A level whose target names no period holds over any range: it is
+judged. A range whose data does not run through its last day is incomplete: ``no_data``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping, Sequence
+
+from kpictl.judge import targets
+from kpictl.model import Judgement, Kpi, Row
+from kpictl.sql import periods
+
+
+def name_and_judge(
+    rows: Sequence[Row],
+    kpis: Mapping[str, Kpi],
+    sizes: Mapping[str, str],
+    spans: Mapping[str, tuple[dt.date, dt.date]],
+    complete: Mapping[str, bool],
+    as_of: dt.date | None,
+) -> list[Row]:
+    """``rows`` of a ``--grain all`` run, each named by its range's first day and judged.
+
+    ``spans`` gives each KPI's range (first day, last day), ``complete`` whether its sources
+    have data through the last day, ``sizes`` the KPIs that measure a size with the grain their
+    bound is meant for when their target names no period.
+    """
+    out = []
+    for row in rows:
+        first, last = spans[row.kpi]
+        row = dataclasses.replace(row, period=first, through=last, complete=complete.get(row.kpi, True))
+        kpi = kpis.get(row.kpi)
+        judgement = _judge(row, kpi, sizes, first, last, as_of) if kpi is not None else Judgement("no_target")
+        out.append(dataclasses.replace(row, judgement=judgement))
+    return out
+
+
+def _judge(
+    row: Row, kpi: Kpi, sizes: Mapping[str, str], first: dt.date, last: dt.date, as_of: dt.date | None
+) -> Judgement:
+    target = kpi.target
+    if target is None:
+        return Judgement("no_target")
+    size = row.kpi in sizes
+    period = target.period or (sizes[row.kpi] if size else "")
+    unit = period.removesuffix("_to_date")
+    if unit:
+        begins = periods.start(unit, first) == first
+        fits = (
+            last <= targets.period_end(first, unit)
+            if period.endswith("_to_date")
+            else last == targets.period_end(first, unit)
+        )
+        if not (begins and fits):
+            note = f"its target is meant for one {period.replace('_', ' ')}; {first} to {last} is not one"
+            return Judgement("no_target", note=note)
+    scoped = targets.scoped(target, row, unit, size, unit) if unit else target
+    if scoped is None:  # a size's breakdown without a per override: its bound is for the total
+        return Judgement("no_target")
+    if not row.complete:
+        bound = targets.bound_in_force(scoped, row.dims)
+        return Judgement("no_data", bound.min, bound.max)
+    return targets.judge(row.value, scoped, min(last, as_of or last), dims=row.dims)
