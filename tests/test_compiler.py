@@ -144,3 +144,14 @@ def test_offsets_golden(golden: Callable[..., None]) -> None:
     golden("offsets", project.compile(["sales_last_year"], grain="week").sql, "week.sql")
     month = ["growth", "sales_3_full", "ticket_avg_3", "ticket_avg_3_full"]
     golden("offsets", project.compile(month, grain="month").sql, "month.sql")
+
+
+def test_whole_range_golden(golden: Callable[..., None]) -> None:
+    """--grain all: the rows of the range in one period, a ratio of two sources by channel."""
+    from kpictl import Project
+
+    project = Project.load(Path(__file__).parent.parent)
+    sql = project.compile(
+        ["conversion_rate"], grain="all", by=["channel"], start=dt.date(2025, 7, 1), end=dt.date(2025, 9, 30)
+    ).sql
+    golden("whole_range", sql)

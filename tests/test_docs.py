@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import click
+import pytest
 from click.testing import CliRunner
 
 import kpictl
@@ -76,3 +77,31 @@ def test_the_lookups_example_counts_by_hand() -> None:
     assert january("conditions") == {"snow": 1, "clear": 2, None: 1}  # no snapshot of LGA
     share = {r.period.isoformat(): r.value for r in project.run(["delayed_share"])}
     assert share == {"2025-01-01": 2 / 3, "2025-02-01": 0.0}  # delayed: a computed column; one delay unknown
+
+
+def test_the_whole_range_example_equals_hand_written_sql() -> None:
+    """README, "Whole-range totals": conversion rate over Q3 2025 by channel on the sample data,
+    against the converted leads over the distinct visitors of Q3 counted by hand-written SQL."""
+    import duckdb
+
+    from kpictl import Project
+
+    q3 = {"start": dt.date(2025, 7, 1), "end": dt.date(2025, 9, 30)}
+    rows = Project.load(ROOT).run(["conversion_rate"], grain="all", by=["channel"], **q3)
+    between = "BETWEEN DATE '2025-07-01' AND DATE '2025-09-30'"
+    hand = (
+        duckdb.connect()
+        .execute(
+            f"""
+        SELECT coalesce(l.channel, v.channel), l.n / v.n FROM
+          (SELECT channel, count(*) FILTER (WHERE converted) AS n FROM '{ROOT}/data/leads.parquet'
+           WHERE CAST(created_date AS DATE) {between} GROUP BY 1) AS l
+        FULL JOIN
+          (SELECT channel, count(DISTINCT visitor_id) AS n FROM '{ROOT}/data/web_sessions.parquet'
+           WHERE CAST(date AS DATE) {between} GROUP BY 1) AS v ON l.channel IS NOT DISTINCT FROM v.channel
+        """
+        )
+        .fetchall()
+    )
+    assert {r.dims["channel"]: r.value for r in rows} == pytest.approx(dict(hand), rel=1e-12)
+    assert {(r.period, r.through) for r in rows} == {(q3["start"], q3["end"])}

@@ -212,3 +212,20 @@ def test_offsets_and_moving_windows_on_spark(spark_project: Project, tmp_path: P
         ("month", ["growth", "sales_3_full", "ticket_avg_3", "ticket_avg_3_full"]),
     ):
         _same(local.run(names, grain=grain), on_spark.run(names, grain=grain))
+
+
+def test_the_whole_range_on_spark(spark_project: Project, tmp_path: Path) -> None:
+    """--grain all (counted by hand in test_whole_range): the same values and statuses on Spark."""
+    import datetime as dt
+
+    from test_whole_range import KPIS, VISITS
+
+    (tmp_path / "kpictl.yml").write_text("name: t\nsources:\n  visits: {path: visits.csv, time: d}\n")
+    (tmp_path / "visits.csv").write_text(VISITS)
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "a.yml").write_text(KPIS)
+    local = Project.load(tmp_path)
+    on_spark = Project(dataclasses.replace(local.config, engine=spark_project.config.engine), local._raw_kpis)
+    names, q3 = ["conversion", "visitors", "revenue"], {"start": dt.date(2025, 7, 1), "end": dt.date(2025, 9, 30)}
+    _same(local.run(names, grain="all", by=["channel"], **q3), on_spark.run(names, grain="all", by=["channel"], **q3))
+    _same(local.run(names, grain="all"), on_spark.run(names, grain="all"))
