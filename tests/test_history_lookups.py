@@ -111,10 +111,17 @@ def test_overlapping_versions_are_a_data_error_naming_the_key(tmp_path: Path) ->
     assert result.exit_code == 3
     assert result.stderr.splitlines()[0] == (
         "kpictl.yml:6:15: versions overlap in history 'plans': 1 key(s) of 'customer_id' have two versions valid"
-        " at once ('c1'); joining 'orders' to it would count rows several times"
+        " at once, or one that ends before it starts ('c1'); joining 'orders' to it would count rows several times"
         " (end each version (valid_to) on or before the start of the next one (valid_from))"
     )
     assert result.stdout == ""
+
+
+def test_a_version_that_ends_before_it_starts_is_refused(tmp_path: Path) -> None:
+    root = write(tmp_path, {**HISTORY, "plans.csv": HISTORY["plans.csv"] + "c7,basic,2025-03-01,2025-02-01\n"})
+    result = invoke(root, "run", "--by", "plan")
+    assert result.exit_code == 3
+    assert "('c7')" in result.stderr.splitlines()[0]
 
 
 def test_a_history_needs_both_ends(tmp_path: Path) -> None:

@@ -94,10 +94,11 @@ def _overlaps_sql(lookup: Lookup, quote: Callable[[str], str], parts: list[str],
     overlaps another one exactly when it starts before the previous one ends (or both are open)."""
     start, end = (f"CAST({quote(c or '')} AS TIMESTAMP)" for c in (lookup.valid_from, lookup.valid_to))
     window = f"PARTITION BY {', '.join(parts)} ORDER BY {start} NULLS FIRST, {end} NULLS LAST"
-    return (
-        f"SELECT k, count(*) OVER () FROM (SELECT DISTINCT k FROM (SELECT {key} AS k, {start} AS s_, "
+    return (  # a version that ends before it starts is refused with them: it could never be joined
+        f"SELECT k, count(*) OVER () FROM (SELECT DISTINCT k FROM (SELECT {key} AS k, {start} AS s_, {end} AS t_, "
         f"row_number() OVER ({window}) AS n_, lag({end}) OVER ({window}) AS e_ FROM {quote(lookup.source)} "
-        f"WHERE {present}) AS v WHERE n_ > 1 AND (e_ IS NULL OR s_ IS NULL OR s_ < e_)) AS d ORDER BY k LIMIT 5"
+        f"WHERE {present}) AS v WHERE (n_ > 1 AND (e_ IS NULL OR s_ IS NULL OR s_ < e_)) OR t_ < s_) AS d "
+        "ORDER BY k LIMIT 5"
     )
 
 
@@ -109,7 +110,8 @@ def duplicate_key_error(fact: str, lookup: Lookup, duplicates: Sequence[tuple[An
     if lookup.valid_from:
         return DataError(
             f"versions overlap in history '{lookup.source}': {duplicates[0][1]} key(s) of '{lookup.on}' have two "
-            f"versions valid at once ({shown}); joining '{fact}' to it would count rows several times",
+            f"versions valid at once, or one that ends before it starts ({shown}); joining '{fact}' to it would "
+            "count rows several times",
             at=lookup.at,
             hint=f"end each version ({lookup.valid_to}) on or before the start of the next one ({lookup.valid_from})",
         )
