@@ -68,6 +68,8 @@ REJECTED = [
     ("aggregate", "sum(amount) * getenv('X')", "function 'getenv' is not allowed", 15),
     ("aggregate", "summ(amount)", "function 'summ' is not allowed", 1),
     ("aggregate", "sum(a.b.c.d.e)", "has too many parts", 5),
+    ("aggregate", "sum(*)", "'*' is allowed only in count(*)", 5),
+    ("column", "*", "'*' is allowed only in count(*)", 1),
     ("aggregate", "sum(amount * (1 - discount)", "missing ')' at the end", 28),
     ("aggregate", "sum(refund amount)", "expected ')' before 'amount'", 12),
     ("aggregate", "sum(amount) foo", "unexpected 'foo' after the expression", 13),

@@ -263,6 +263,8 @@ def _check_nodes(tree: Any, kind: str, where: Any, tokens: list[Any], text: str)
                 else ("subqueries", _SOURCE_ONLY)
             )
             raise SpecError(f"{what} are not allowed in a formula", at=where(_offset(node)), hint=hint)
+        if isinstance(node, exp.Star) and not isinstance(node.parent, exp.Count):
+            raise SpecError("'*' is allowed only in count(*)", at=where(_offset(node, tokens)), hint="name the column")
         if isinstance(node, exp.Dot) and isinstance(node.this, exp.Column):
             raise SpecError(
                 f"'{node.sql()}' has too many parts",
