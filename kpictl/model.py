@@ -188,6 +188,17 @@ class KpiTest:
 
 
 @dataclass(frozen=True)
+class Snapshot:
+    """A balance (stock level, open tickets, account balance): rows are snapshots that must not
+    be added up over time. Per ``per`` entity, only its ``take`` (last or first) row of each
+    period counts; the formula then adds up across entities."""
+
+    per: tuple[str, ...]
+    take: str = "last"  # or "first"
+    at: Location = field(default_factory=Location, compare=False)
+
+
+@dataclass(frozen=True)
 class Kpi:
     """A KPI: a source KPI (``source`` set, aggregate formula) or a derived one (over other KPIs)."""
 
@@ -207,6 +218,7 @@ class Kpi:
     format: Format = field(default_factory=Format)
     target: Target | None = None
     tests: tuple[KpiTest, ...] = ()
+    snapshot: Snapshot | None = None  # a balance: the last (first) row per entity in each period
     at: Location = field(default_factory=Location, compare=False)
     formula_at: Location = field(default_factory=Location, compare=False)
     source_at: Location = field(default_factory=Location, compare=False)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kpictl.errors import DataError
+from kpictl.errors import DataError, Location
 from kpictl.model import Computed, Lookup, Row
 
 
@@ -99,6 +99,17 @@ def _overlaps_sql(lookup: Lookup, quote: Callable[[str], str], parts: list[str],
         f"row_number() OVER ({window}) AS n_, lag({end}) OVER ({window}) AS e_ FROM {quote(lookup.source)} "
         f"WHERE {present}) AS v WHERE (n_ > 1 AND (e_ IS NULL OR s_ IS NULL OR s_ < e_)) OR t_ < s_) AS d "
         "ORDER BY k LIMIT 5"
+    )
+
+
+def tie_error(kpis: str, at: Location, ties: Sequence[tuple[Any, int]]) -> DataError:
+    """A balance whose entity has two rows at one time: which one is its balance is unknown."""
+    shown = ", ".join(repr(k) for k, _ in ties)
+    return DataError(
+        f"balance {kpis}: {ties[0][1]} entity and time pair(s) have several rows ({shown}): which one counts "
+        "is unknown",
+        at=at,
+        hint="keep one row per entity and time in the source (a snapshot is one balance per entity at a time)",
     )
 
 

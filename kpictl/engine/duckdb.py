@@ -24,7 +24,15 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from kpictl.engine import Results, computed_sql, duplicate_key_error, duplicate_keys_sql, given_types, latest_of
+from kpictl.engine import (
+    Results,
+    computed_sql,
+    duplicate_key_error,
+    duplicate_keys_sql,
+    given_types,
+    latest_of,
+    tie_error,
+)
 from kpictl.errors import DataError, InvalidProject, KpiError, Location, SpecError, suggest
 from kpictl.language import formula, paths
 from kpictl.language.resolve import computed_layers, computed_reads
@@ -72,6 +80,9 @@ def results(
     types = given_types(compiled, tables, types)
     with connect(config, compiled.sources, tables=tables, types=types) as con:
         check_lookup_keys(con, compiled.lookups)
+        for kpis, check, at in compiled.ties:
+            if found := run_select(con, check, compiled.params, timeout=timeout):
+                raise tie_error(kpis, at, found)
         try:
             result = run_select(con, compiled.sql, compiled.params, timeout=timeout)
             fresh = run_select(con, compiled.freshness, timeout=timeout) if latest and compiled.feeds else []

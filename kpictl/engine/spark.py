@@ -23,7 +23,15 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from kpictl.engine import Results, computed_sql, duplicate_key_error, duplicate_keys_sql, given_types, latest_of
+from kpictl.engine import (
+    Results,
+    computed_sql,
+    duplicate_key_error,
+    duplicate_keys_sql,
+    given_types,
+    latest_of,
+    tie_error,
+)
 from kpictl.errors import DataError, InvalidProject, KpiError, Location, SpecError
 from kpictl.model import Computed, Config, Engine, Lookup, Row, Source
 from kpictl.sql.dialects import to_dialect
@@ -139,6 +147,9 @@ def results(
     sql = to_dialect(compiled.sql, compiled.params, "spark")
     _register(spark, config, compiled.sources, tables, types)
     check_lookup_keys(spark, compiled.lookups)
+    for kpis, check, at in compiled.ties:
+        if found := [tuple(r) for r in run_select(spark, to_dialect(check, compiled.params, "spark"))]:
+            raise tie_error(kpis, at, found)
     try:
         result = run_select(spark, sql)
         fresh = run_select(spark, to_dialect(compiled.freshness, {}, "spark")) if latest and compiled.feeds else []

@@ -37,7 +37,7 @@ def companions(
         period = kpi.target.period if kpi.target else None
         unit = (period or "").removesuffix("_to_date")
         own = grain or kpi.grain or default_grain
-        if own == WHOLE:  # the whole range: judged on its own value (Project.run), nothing to date
+        if own == WHOLE or kpi.snapshot is not None:  # the range, a balance: judged on its own value
             continue
         if not period or name in sizes or unit not in GRAINS or GRAINS.index(unit) <= GRAINS.index(own):
             continue

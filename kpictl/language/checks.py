@@ -27,6 +27,7 @@ from kpictl.language.resolve import (
     nested_window,
     offset_periods,
     to_date_unit,
+    window_of_balance,
 )
 from kpictl.model import Config, Kpi, Lookup, Source
 
@@ -327,11 +328,44 @@ def _check_kpi(kpi: Kpi, exprs: list[Expr], config: Config, resolver: Resolver) 
     for expr in exprs:
         for col in sorted(expr.columns):
             resolve(col, f"{expr.part} of {kpi.name}", expr.at_column(col))
+    return errors + _check_snapshot(kpi, exprs, source, resolver)
+
+
+def _check_snapshot(kpi: Kpi, exprs: list[Expr], source: Source, resolver: Resolver) -> list[KpiError]:
+    """A balance's entities are columns of its own source; a distinct count over snapshots counts
+    what the snapshots repeat, not what is held: refused."""
+    from sqlglot import exp
+
+    if kpi.snapshot is None:
+        return []
+    errors: list[KpiError] = []
+    for name in kpi.snapshot.per:
+        try:
+            relation = resolver.column(source, name, what=f"snapshot of {kpi.name}", at=kpi.snapshot.at)
+        except SpecError as error:
+            errors.append(error)
+            continue
+        if relation != source.name:
+            message = f"snapshot of {kpi.name}: per '{name}' is a column of '{relation}', not of '{source.name}'"
+            errors.append(SpecError(message, at=kpi.snapshot.at, hint="the entities are rows of the source itself"))
+    for expr in exprs:
+        for count in expr.tree.find_all(exp.Count):
+            if isinstance(count.this, exp.Distinct):
+                errors.append(
+                    SpecError(
+                        f"count(distinct …) in the balance {kpi.name}: its rows are snapshots, one per entity",
+                        at=expr.at,
+                        hint="count(*) counts the entities of each period; a distinct count is a KPI without snapshot:",
+                    )
+                )
     return errors
 
 
 def _check_derived(kpi: Kpi) -> list[KpiError]:
     errors: list[KpiError] = []
+    if kpi.snapshot is not None:
+        message = f"derived KPI '{kpi.name}' cannot have a snapshot"
+        errors.append(SpecError(message, at=kpi.snapshot.at, hint="declare it on the balance it is computed from"))
     if kpi.filters:
         errors.append(
             SpecError(
@@ -422,6 +456,8 @@ def _check_windows(kpis: dict[str, Kpi], exprs: dict[str, list[Expr]], config: C
                     errors += [SpecError(problem.message, at=at, hint=problem.hint)] if problem else []
             if call in formula.WINDOWS:
                 problem = nested_window(formula.written(node), node.expressions[0].name, kpis, refs, windowed)
+                if problem is None and call != "rolling_avg":
+                    problem = window_of_balance(formula.written(node), node.expressions[0].name, kpis, refs)
                 errors += [SpecError(problem.message, at=at, hint=problem.hint)] if problem else []
     return errors
 

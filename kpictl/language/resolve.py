@@ -378,6 +378,29 @@ def offset_periods(call: str, name: str, count: int, unit: str, grain: str) -> t
     return None, SpecError(f"{call}: a {unit} is not a whole number of {grain}s", hint=hint)
 
 
+def window_of_balance(
+    call: str, name: str, kpis: Mapping[str, Kpi], refs: Callable[[str], set[str]]
+) -> SpecError | None:
+    """The problem of window ``call`` (rolling, cumulative, to_date) over a balance (a KPI with
+    ``snapshot:``), directly or through the KPIs a derived one reads: a window would add its
+    snapshots up over time. ``rolling_avg`` (the mean of per-period values) and ``prior`` are fine."""
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        current = todo.pop(0)
+        kpi = kpis.get(current)
+        if current in seen or kpi is None:
+            continue
+        seen.add(current)
+        if kpi.snapshot is not None:
+            return SpecError(
+                f"{call}: {current} is a balance (snapshot:): a window would add its snapshots up over time",
+                hint="use rolling_avg() for an average balance, or prior() for the balance of an earlier period",
+            )
+        todo += sorted(refs(current)) if kpi.derived else []
+    return None
+
+
 def nested_window(
     call: str,
     name: str,

@@ -33,6 +33,7 @@ from kpictl.model import (
     Kpi,
     KpiTest,
     Lookup,
+    Snapshot,
     Source,
     Target,
 )
@@ -82,6 +83,14 @@ def is_type(text: Any) -> bool:
     """Whether a ``columns:`` value declares a type (``double``, ``decimal(12, 2)``)."""
     decimal = r"decimal\([0-9]{1,2}, ?[0-9]{1,2}\)"
     return isinstance(text, str) and (text in TYPES or re.fullmatch(decimal, text) is not None)
+
+
+def _snapshot(raw: dict[str, Any] | None, at: Location) -> Snapshot | None:
+    """``snapshot: {per: account_id, take: last}``; ``per`` one column or several."""
+    if raw is None:
+        return None
+    per = raw["per"]
+    return Snapshot(tuple(per) if isinstance(per, list) else (str(per),), raw.get("take", "last"), at)
 
 
 def _complete_through(value: Any) -> str | None:
@@ -216,6 +225,7 @@ def build_kpis(doc: Document, skip: Collection[int] = ()) -> tuple[list[Kpi], li
                 format=_format(raw.get("format")),
                 target=target,
                 tests=tuple(_test(t, k, doc, f"{p}/tests/{k}") for k, t in enumerate(raw.get("tests", []))),
+                snapshot=_snapshot(raw.get("snapshot"), doc.at(p + "/snapshot")),
                 at=doc.at(p + "/name"),
                 formula_at=doc.at(p + "/formula"),
                 source_at=doc.at(p + "/source") if "source" in raw else doc.at(p + "/name"),

@@ -61,6 +61,7 @@ class CompiledQuery:
     feeds: tuple[tuple[str, str], ...] = ()
     fed_by: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     reach: Mapping[str, int] = field(default_factory=dict)
+    ties: tuple[tuple[str, str, Location], ...] = ()  # per balance scan: (its KPIs, the tie check's SQL, where)
 
 
 def compile(plan: Plan) -> CompiledQuery:
@@ -90,7 +91,7 @@ def compile(plan: Plan) -> CompiledQuery:
     pairs = tuple((scan.source, scan.time) for scan in feeds)
     return CompiledQuery(
         sql, query.params, kpis, plan.by, tuple(sources), lookups, at, aliases, reads, freshness, pairs, fed_by,
-        _reach(plan),
+        _reach(plan), tuple(query.ties),
     )  # fmt: skip
 
 
@@ -136,6 +137,7 @@ class _Query:
         self.placed: dict[tuple[str, str, Window | None], tuple[str, str]] = {}  # → (relation, column)
         self.empty: dict[tuple[str, str, Window | None], str | None] = {}  # value over zero rows
         self.averages: list[str] = []  # the rolling_avg CTEs written so far
+        self.ties: list[tuple[str, str, Location]] = []  # the balances' tie checks
         self.dims = [dim_alias(name) for name in plan.by]
         kpis = [d.kpi for d in plan.derived]
         self.names = {
@@ -177,6 +179,13 @@ class _Query:
         rows += [f"({condition})" for condition in scan.where]
         kpis = [{"name": m.kpi, "at": _where(m.at)} for m in scan.measures]
         by_text = scan.grain + "".join(f", {d.name}" for d in scan.dims)
+        kept = None
+        if scan.snapshot is not None:  # a balance: each entity's last (first) row of each period only
+            per = [f"{identifier(scan.source)}.{identifier(c)}" for c in scan.snapshot.per]
+            kept = {"name": f"kept_{number}", "per": per, "pick": "max" if scan.snapshot.take == "last" else "min"}
+            names = ", ".join(m.kpi for m in scan.measures)
+            check = _render("ties.sql.j2", kpis=names, per=per, scan=scan, rows=rows)
+            self.ties.append((names, check, scan.snapshot.at))
         return _render(
             "scan.sql.j2",
             name=f"scan_{number}",
@@ -185,6 +194,7 @@ class _Query:
             rows=rows,
             by_text=by_text,
             group_by=_ordinals(1 + len(scan.dims)),
+            kept=kept,
         )
 
     def range(self, key: tuple[str, str]) -> str:

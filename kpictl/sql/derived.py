@@ -16,7 +16,7 @@ from sqlglot import exp
 
 from kpictl.errors import Location, SpecError
 from kpictl.language.formula import WINDOWS, offset_args, window_grain, written
-from kpictl.language.resolve import nested_window, offset_periods, to_date_unit
+from kpictl.language.resolve import nested_window, offset_periods, to_date_unit, window_of_balance
 from kpictl.model import WHOLE, Kpi
 from kpictl.sql.aggregates import null_safe, tree_of
 
@@ -78,6 +78,10 @@ def derive(kpi: Kpi, grain: str, kpis: Mapping[str, Kpi], trees: Mapping[str, ex
     def term(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Anonymous) and node.name.lower() in ("prior", *WINDOWS):
             target, shift, window, back = _call(node, grain, at)
+            if window is not None and window.kind != "rolling_avg":
+                problem = window_of_balance(written(node), target, kpis, lambda _: set())
+                if problem is not None:
+                    raise SpecError(problem.message, at=at, hint=problem.hint)
         elif isinstance(node, exp.Column):
             target, shift, window, back = node.name, 0, None, None
         else:

@@ -22,7 +22,7 @@ from sqlglot import exp
 from kpictl.errors import InvalidProject, KpiError, Location, SpecError, suggest
 from kpictl.language.checks import Expr
 from kpictl.language.resolve import Relation, Resolver, Schemas
-from kpictl.model import RUN_GRAINS, WHOLE, Config, Kpi, Source
+from kpictl.model import RUN_GRAINS, WHOLE, Config, Kpi, Snapshot, Source
 from kpictl.sql import periods
 from kpictl.sql.aggregates import Spec, decompose, null_safe, substitute, tree_of
 from kpictl.sql.derived import Derived, Ref, Window, derive
@@ -92,6 +92,7 @@ class Scan:
     where: tuple[str, ...]  # row conditions of `run --where`
     partials: tuple[Partial, ...]
     measures: tuple[Measure, ...]
+    snapshot: Snapshot | None = None  # a balance: only each entity's last (first) row of a period
 
 
 @dataclass(frozen=True)
@@ -325,9 +326,9 @@ class _Planner:
 
     # -- pass 2: drafts grouped into scans ---------------
     def scans(self, where: str | None) -> tuple[Scan, ...]:
-        groups: dict[tuple[str, str, str, tuple[str, ...]], list[tuple[Node, _Draft]]] = {}
+        groups: dict[tuple[str, str, str, tuple[str, ...], Snapshot | None], list[tuple[Node, _Draft]]] = {}
         for node, draft in self.drafts.items():
-            key = (draft.source.name, draft.time, draft.grain, tuple(d.sql for d in draft.dims))
+            key = (draft.source.name, draft.time, draft.grain, tuple(d.sql for d in draft.dims), draft.kpi.snapshot)
             groups.setdefault(key, []).append((node, draft))
         condition = tree_of(where, _WHERE) if where else None
         return tuple(self._scan(members, condition) for members in groups.values())
@@ -367,6 +368,7 @@ class _Planner:
             rows,
             tuple(partials.values()),
             tuple(measures),
+            first.kpi.snapshot,
         )
 
 
