@@ -7,6 +7,7 @@ the period, never a sum of months. An account without a row in a period is not i
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -38,12 +39,17 @@ kpis:
 """
 
 
+EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "examples" / "balances"
+
+
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    (tmp_path / "kpictl.yml").write_text("name: t\nsources:\n  balances: {path: balances.csv, time: d}\n")
-    (tmp_path / "balances.csv").write_text(SNAPSHOTS)
-    (tmp_path / "metrics").mkdir()
+    """A copy of the README's example (docs/examples/balances), whose files are the ones above."""
+    assert (EXAMPLE / "data" / "balances.csv").read_text() == SNAPSHOTS
+    assert (EXAMPLE / "metrics" / "balances.yml").read_text() == KPIS
+    shutil.copytree(EXAMPLE, tmp_path, dirs_exist_ok=True)
     (tmp_path / "metrics" / "a.yml").write_text(KPIS)
+    (tmp_path / "metrics" / "balances.yml").unlink()
     return tmp_path
 
 
@@ -83,7 +89,7 @@ def test_breakdowns_prior_and_average_keep_the_meaning(root: Path) -> None:
 
 
 def test_two_rows_of_one_account_at_one_time_are_a_data_error(root: Path) -> None:
-    (root / "balances.csv").write_text(SNAPSHOTS + "2025-02-26,a3,EU,11\n")
+    (root / "data" / "balances.csv").write_text(SNAPSHOTS + "2025-02-26,a3,EU,11\n")
     result = CliRunner().invoke(cli, ["--project", str(root), "run", "balance"], env={"NO_COLOR": "1"})
     assert result.exit_code == 3
     assert "balance balance: 1 entity and time pair(s) have several rows ('a3, 2025-02-26')" in result.stderr

@@ -155,3 +155,11 @@ def test_whole_range_golden(golden: Callable[..., None]) -> None:
         ["conversion_rate"], grain="all", by=["channel"], start=dt.date(2025, 7, 1), end=dt.date(2025, 9, 30)
     ).sql
     golden("whole_range", sql)
+
+
+def test_balances_golden(golden: Callable[..., None]) -> None:
+    """A balance: each account's last row of the month kept by a join, then the sums (docs/examples/balances)."""
+    from kpictl import Project
+
+    project = Project.load(Path(__file__).parent.parent / "docs" / "examples" / "balances")
+    golden("balances", project.compile(["balance", "opening"], by=["region"]).sql)

@@ -239,3 +239,13 @@ def test_the_whole_range_on_spark(spark_project: Project, tmp_path: Path) -> Non
     names, q3 = ["conversion", "visitors", "revenue"], {"start": dt.date(2025, 7, 1), "end": dt.date(2025, 9, 30)}
     _same(local.run(names, grain="all", by=["channel"], **q3), on_spark.run(names, grain="all", by=["channel"], **q3))
     _same(local.run(names, grain="all"), on_spark.run(names, grain="all"))
+
+
+def test_balances_on_spark(spark_project: Project, tmp_path: Path) -> None:
+    """Balances (counted by hand in test_balances): the kept rows and the tie check on Spark."""
+    _classic_only(spark_project)
+    local = Project.load(ROOT / "docs" / "examples" / "balances")
+    on_spark = Project(dataclasses.replace(local.config, engine=spark_project.config.engine), local._raw_kpis)
+    for grain in ("month", "quarter"):
+        _same(local.run(grain=grain), on_spark.run(grain=grain))
+    _same(local.run(["balance"], by=["region"]), on_spark.run(["balance"], by=["region"]))
