@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import compile_scale, data, lookups, run_vs_sql, startup  # noqa: E402
+from bench import balances, compile_scale, data, lookups, run_vs_sql, startup  # noqa: E402
 from bench.vs_metricflow import compare  # noqa: E402
 
 
@@ -118,6 +118,11 @@ def test_compile_scale(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_lookups(capsys: pytest.CaptureFixture[str]) -> None:
     assert lookups.main(["--rows", "20000", "--rounds", "1"]) == 0  # every value equal to the hand-written joins
+    assert "values equal: True" in capsys.readouterr().out
+
+
+def test_balances(capsys: pytest.CaptureFixture[str]) -> None:
+    assert balances.main(["--rows", "20000", "--rounds", "1"]) == 0  # every value equal to the hand-written SQL
     assert "values equal: True" in capsys.readouterr().out
 
 

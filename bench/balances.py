@@ -1,0 +1,118 @@
+"""Balances benchmark: a snapshot KPI over 10M account snapshots, kpictl vs hand-written SQL.
+
+    python bench/balances.py [--rows 10000000] [--rounds 5]
+
+Issue 15 asks a snapshot KPI (``snapshot: {per: account}``: per account its last row of each
+period, then the sum across accounts) to run within 1.5x hand-written SQL at 10M rows. The rows:
+100,000 accounts with a snapshot on random days of 2024-2025 (a few accounts skip months), a
+region each. Generated once with DuckDB's range() and hash() (cached in the temp folder); the
+project is loaded once; then, alternating in one process, (a) ``Project.run`` of the balance and
+the account count by month and region and (b) the natural hand-written query (``QUALIFY
+row_number()`` per account and month, then the sums). Every value is compared first. Exit 1 if
+a value differs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from kpictl import Project
+
+KPIS = """\
+kpis:
+  - {name: balance, source: balances, formula: sum(balance), snapshot: {per: account}}
+  - {name: accounts, source: balances, formula: count(*), snapshot: {per: account}}
+"""
+
+HAND = """\
+SELECT month, region, sum(balance) AS balance, count(*) AS accounts
+FROM (
+  SELECT date_trunc('month', d)::DATE AS month, region, balance
+  FROM read_parquet('{root}/balances.parquet')
+  QUALIFY row_number() OVER (PARTITION BY account, date_trunc('month', d) ORDER BY d DESC) = 1
+)
+GROUP BY ALL
+"""
+
+
+def generate(rows: int) -> Path:
+    """The project and its snapshots (one per account and day at most: a balance has no ties)."""
+    root = Path(tempfile.gettempdir()) / "kpictl-bench" / f"balances_{rows}"
+    if (root / "kpictl.yml").exists():
+        return root
+    root.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect() as con:
+        con.execute(f"""
+            COPY (
+              SELECT DISTINCT ON (account, d) account, d, region, balance FROM (
+                SELECT 'a' || (i % 100000) AS account,
+                       DATE '2024-01-01' + CAST(hash(i) % 731 AS INTEGER) AS d,
+                       ['EU', 'US', 'APAC'][1 + CAST((i % 100000) % 3 AS INTEGER)] AS region,
+                       CAST(hash(i * 7) % 1000000 AS DOUBLE) / 100 AS balance
+                FROM range({rows}) AS t(i)
+              )
+            ) TO '{root / "balances.parquet"}' (FORMAT parquet)""")
+    (root / "metrics").mkdir(exist_ok=True)
+    (root / "metrics" / "bench.yml").write_text(KPIS, encoding="utf-8")
+    (root / "kpictl.yml").write_text(
+        "name: balances-bench\nsources:\n  balances: {path: balances.parquet, time: d}\n", encoding="utf-8"
+    )  # last: marks the folder complete
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args(argv)
+    root = generate(args.rows)
+    project = Project.load(root)
+    sql = HAND.format(root=root)
+
+    def kpictl_run() -> list[Any]:
+        return project.run(["balance", "accounts"], by=["region"])
+
+    def hand_run() -> list[Any]:
+        with duckdb.connect() as con:
+            return con.execute(sql).fetchall()
+
+    expected = {}
+    for month, region, balance, accounts in hand_run():
+        expected[("balance", month, region)] = balance
+        expected[("accounts", month, region)] = accounts
+    actual = {(r.kpi, r.period, r.dims["region"]): r.value for r in kpictl_run()}
+    same = expected.keys() == actual.keys() and all(
+        (a is None and e is None) or (a is not None and e is not None and math.isclose(a, e, rel_tol=1e-9))
+        for key, a in actual.items()
+        for e in [expected[key]]
+    )
+    timings: dict[str, list[float]] = {"kpictl": [], "hand": []}
+    for _ in range(args.rounds):
+        for label, job in (("kpictl", kpictl_run), ("hand", hand_run)):
+            started = time.perf_counter()
+            job()
+            timings[label].append(time.perf_counter() - started)
+    ratio = statistics.median(timings["kpictl"]) / statistics.median(timings["hand"])
+    rows = duckdb.connect().execute(f"SELECT count(*) FROM '{root}/balances.parquet'").fetchone()
+    print(f"snapshot rows: {rows[0] if rows else 0:,}  KPIs: 2 by month and region  rounds: {args.rounds}")
+    print(f"values equal: {same} ({len(actual)} values)")
+    for label, what in (("kpictl", "kpictl Project.run (checks, query, freshness)"), ("hand", "hand-written, QUALIFY")):
+        median = statistics.median(timings[label])
+        print(f"{what:<46} median {median:.3f} s  {[round(t, 3) for t in timings[label]]}")
+    print(f"ratio: {ratio:.2f} (target <= 1.5 at 10M rows: {'met' if ratio <= 1.5 else 'missed'})")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
