@@ -15,11 +15,9 @@ same joins and aggregates. Checks every value equal first; prints the medians an
 from __future__ import annotations
 
 import argparse
-import math
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import alternate, print_timings, same_values
 from kpictl import Project
 
 PROJECT = """\
@@ -144,27 +143,15 @@ def main(argv: list[str] | None = None) -> int:
 
     expected = {(name, row[0]): row[1 + i] for row in hand_run() for i, name in enumerate(KPIS)}
     actual = {(r.kpi, r.period): r.value for r in kpictl_run()}
-    same = expected.keys() == actual.keys() and all(
-        (a is None and e is None) or (a is not None and e is not None and math.isclose(a, e, rel_tol=1e-9))
-        for key, a in actual.items()
-        for e in [expected[key]]
-    )
-    timings: dict[str, list[float]] = {"kpictl": [], "hand": []}
-    for _ in range(args.rounds):
-        for label, job in (("kpictl", kpictl_run), ("hand", hand_run)):
-            started = time.perf_counter()
-            job()
-            timings[label].append(time.perf_counter() - started)
+    same = same_values(expected, actual)
+    timings = alternate({"kpictl": kpictl_run, "hand": hand_run}, args.rounds)
     ours, theirs = statistics.median(timings["kpictl"]), statistics.median(timings["hand"])
     ratio = ours / theirs
     print(f"rows: {args.rows:,}  KPIs: {len(KPIS)}  joins: 6 (2 roles, a chain of 3, a history)  rounds: {args.rounds}")
     print(f"values equal: {same} ({len(actual)} values)")
-    for label, what in (
-        ("kpictl", "kpictl Project.run (checks, query, freshness)"),
-        ("hand", "hand-written, same joins"),
-    ):
-        median = statistics.median(timings[label])
-        print(f"{what:<46} median {median:.3f} s  {[round(t, 3) for t in timings[label]]}")
+    print_timings(
+        timings, {"kpictl": "kpictl Project.run (checks, query, freshness)", "hand": "hand-written, same joins"}
+    )
     print(f"ratio: {ratio:.2f} (target <= 1.3 at 10M rows: {'met' if ratio <= 1.3 else 'missed'})")
     return 0 if same else 1
 

@@ -11,29 +11,22 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import helpers
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
+from helpers import write
 
 from kpictl import Project
-from kpictl.cli import cli
 from kpictl.engine import Latest, latest_of
 from kpictl.judge.completeness import horizons, through
 
 D = dt.date
 T = dt.datetime
 TODAY = D(2026, 6, 15)
-ENV = {"NO_COLOR": "1", "COLUMNS": "120", "KPICTL_DEBUG": ""}
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text, encoding="utf-8")
-    return root
 
 
 def invoke(root: Path, *args: str) -> Result:
-    return CliRunner().invoke(cli, ["--project", str(root), *args], env=ENV)
+    return helpers.invoke(root, *args, columns=120)  # the wider table of these tests
 
 
 # -- how far a source is complete --------------------------------------------------------------

@@ -11,12 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-from click.testing import CliRunner, Result
+from helpers import invoke, write
 
 from kpictl import Project
-from kpictl.cli import cli
-
-ENV = {"NO_COLOR": "1", "COLUMNS": "100", "KPICTL_DEBUG": ""}
 
 HISTORY = {
     "kpictl.yml": (
@@ -46,17 +43,6 @@ HISTORY = {
     ),
     "metrics/a.yml": "kpis:\n  - {name: revenue, source: orders, formula: sum(amount)}\n",
 }
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text, encoding="utf-8")
-    return root
-
-
-def invoke(root: Path, *args: str) -> Result:
-    return CliRunner().invoke(cli, ["--project", str(root), *args], env=ENV)
 
 
 def values(project: Project, dim: str) -> dict[tuple[str, object], float | None]:

@@ -11,12 +11,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from click.testing import CliRunner, Result
+from helpers import invoke, write
 
 from kpictl import Project
-from kpictl.cli import cli
-
-ENV = {"NO_COLOR": "1", "COLUMNS": "100", "KPICTL_DEBUG": ""}
 
 CHAIN = {
     "kpictl.yml": (
@@ -49,17 +46,6 @@ CHAIN = {
         "    formula: \"sum(amount) filter (where size = 'large') / sum(amount)\"\n"
     ),
 }
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text, encoding="utf-8")
-    return root
-
-
-def invoke(root: Path, *args: str) -> Result:
-    return CliRunner().invoke(cli, ["--project", str(root), *args], env=ENV)
 
 
 def by(project: Project, kpi: str, dim: str) -> dict[object, float | None]:
