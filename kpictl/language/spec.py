@@ -72,17 +72,10 @@ def _lookup(raw: dict[str, Any], at: Location) -> Lookup:
     )
 
 
-#: What ``columns:`` may declare a column's type as; any other text is an expression computing it.
-TYPES = (
-    "boolean", "smallint", "integer", "bigint", "hugeint", "float", "double",
-    "varchar", "date", "timestamp", "timestamptz",
-)  # fmt: skip
-
-
 def is_type(text: Any) -> bool:
-    """Whether a ``columns:`` value declares a type (``double``, ``decimal(12, 2)``)."""
-    decimal = r"decimal\([0-9]{1,2}, ?[0-9]{1,2}\)"
-    return isinstance(text, str) and (text in TYPES or re.fullmatch(decimal, text) is not None)
+    """Whether a ``columns:`` value declares a type: a single word (the schema allows only the type
+    names there, ``double``…) or ``decimal(12, 2)``; any other text computes a column."""
+    return isinstance(text, str) and re.fullmatch(r"[A-Za-z0-9_]+|decimal\([0-9]{1,2}, ?[0-9]{1,2}\)", text) is not None
 
 
 def _snapshot(raw: dict[str, Any] | None, at: Location) -> Snapshot | None:
