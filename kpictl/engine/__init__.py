@@ -57,8 +57,12 @@ def latest_of(found: Sequence[Sequence[Any]]) -> tuple[Latest, ...]:
 def computed_sql(column: Computed, dialect: str) -> str:
     """A computed column's expression in an engine's SQL, every identifier quoted."""
     from kpictl.language import formula
+    from kpictl.language.resolve import computed_tree
 
-    return str(formula.parse(column.expr, "column").sql(dialect, identify=True))
+    tree = computed_tree(column.expr)
+    if tree is None:  # validate reports it first; this says the same if an API caller gets here
+        formula.parse(column.expr, "column", column.at)
+    return str(tree.sql(dialect, identify=True))
 
 
 def given_types(compiled: Any, tables: Any, types: Any) -> Any:

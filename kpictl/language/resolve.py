@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 from kpictl.errors import Location, SpecError, suggest
 from kpictl.model import Computed, Config, Kpi, Lookup, Source
@@ -274,15 +276,24 @@ class Resolver:
 # -- computed columns --------------------------------------------------------------------------
 
 
-def computed_reads(column: Computed) -> set[str]:
-    """The column names a computed column's expression reads (none when it does not parse:
-    ``checks`` reports that)."""
+@cache
+def computed_tree(expr: str) -> Any:
+    """A computed column's checked expression, parsed once per text (read only, never modified);
+    None when it is not one (``checks`` reports that, at the column)."""
     from kpictl.language import formula
 
     try:
-        return formula.columns(formula.parse(column.expr, "column"))
+        return formula.parse(expr, "column")
     except SpecError:
-        return set()
+        return None
+
+
+def computed_reads(column: Computed) -> set[str]:
+    """The column names a computed column's expression reads (none when it does not parse)."""
+    from kpictl.language import formula
+
+    tree = computed_tree(column.expr)
+    return set() if tree is None else formula.columns(tree)
 
 
 def computed_layers(computed: Sequence[Computed]) -> list[list[Computed]]:
