@@ -333,7 +333,9 @@ class Project:
         found = self._engine().results(compiled, self.config, tables=tables, types=types or None, latest=not tables)
         today = dt.date.today()
         horizons = (
-            completeness.horizons(compiled.feeds, compiled.fed_by, found.latest, self.config.sources, today)
+            completeness.horizons(
+                compiled.feeds, compiled.fed_by, found.latest, self.config.sources, today, compiled.waits
+            )
             if found.latest
             else {}
         )

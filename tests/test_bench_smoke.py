@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import balances, compile_scale, data, lookups, run_vs_sql, startup  # noqa: E402
+from bench import balances, compile_scale, data, funnels, lookups, run_vs_sql, startup  # noqa: E402
 from bench.vs_metricflow import compare  # noqa: E402
 
 
@@ -123,6 +123,11 @@ def test_lookups(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_balances(capsys: pytest.CaptureFixture[str]) -> None:
     assert balances.main(["--rows", "20000", "--rounds", "1"]) == 0  # every value equal to the hand-written SQL
+    assert "values equal: True" in capsys.readouterr().out
+
+
+def test_funnels(capsys: pytest.CaptureFixture[str]) -> None:
+    assert funnels.main(["--rows", "20000", "--rounds", "1"]) == 0  # every value equal to the hand-written SQL
     assert "values equal: True" in capsys.readouterr().out
 
 

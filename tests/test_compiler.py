@@ -163,3 +163,12 @@ def test_balances_golden(golden: Callable[..., None]) -> None:
 
     project = Project.load(Path(__file__).parent.parent / "docs" / "examples" / "balances")
     golden("balances", project.compile(["balance", "opening"], by=["region"]).sql)
+
+
+def test_funnels_golden(golden: Callable[..., None]) -> None:
+    """A funnel: its events read once, each conversion credited to the latest base event, then
+    the entities counted by period and breakdown (docs/examples/funnels; values in test_funnels)."""
+    from kpictl import Project
+
+    project = Project.load(Path(__file__).parent.parent / "docs" / "examples" / "funnels")
+    golden("funnels", project.compile(["signup_rate", "same_channel_rate"], by=["channel"]).sql)

@@ -14,6 +14,7 @@ reason, unless ``CI`` is set: CI never skips them (a missing PySpark fails there
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 import os
 import shutil
@@ -249,3 +250,15 @@ def test_balances_on_spark(spark_project: Project, tmp_path: Path) -> None:
     for grain in ("month", "quarter"):
         _same(local.run(grain=grain), on_spark.run(grain=grain))
     _same(local.run(["balance"], by=["region"]), on_spark.run(["balance"], by=["region"]))
+
+
+def test_funnels_on_spark(spark_project: Project) -> None:
+    """Funnels (counted by hand in test_funnels): the credit window and the distinct counts on Spark."""
+    _classic_only(spark_project)
+    local = Project.load(ROOT / "docs" / "examples" / "funnels")
+    on_spark = Project(dataclasses.replace(local.config, engine=spark_project.config.engine), local._raw_kpis)
+    _same(local.run(), on_spark.run())
+    both = ["signup_rate", "signed_up"]
+    _same(local.run(both, by=["channel"]), on_spark.run(both, by=["channel"]))
+    whole = {"grain": "all", "start": dt.date(2025, 1, 1), "end": dt.date(2025, 1, 31)}
+    _same(local.run(["signup_rate"], **whole), on_spark.run(["signup_rate"], **whole))

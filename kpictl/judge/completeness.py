@@ -67,11 +67,13 @@ def horizons(
     latest: Sequence[Latest],
     sources: Mapping[str, Source],
     today: dt.date,
+    waits: Mapping[str, Mapping[int, int]] | None = None,
 ) -> dict[str, dt.date]:
     """The last complete day of each KPI: the earliest of its feeds' (KPIs without a limit left out).
 
     ``feeds`` are (source, time column) pairs, ``fed_by`` the feeds behind each KPI and
-    ``latest`` how far each feed has data, all as ``CompiledQuery`` and ``engine.Results`` give them.
+    ``latest`` how far each feed has data, all as ``CompiledQuery`` and ``engine.Results`` give them;
+    ``waits`` the days a KPI needs a feed's data past a period's end (a funnel's window).
     """
     days: list[dt.date | None] = []
     for (source, _), found in zip(feeds, latest, strict=True):
@@ -79,7 +81,8 @@ def horizons(
         days.append(through(declared, found, today))
     out = {}
     for kpi, indexes in fed_by.items():
-        limits = [day for i in indexes if (day := days[i]) is not None]
+        wait = (waits or {}).get(kpi, {})
+        limits = [day - dt.timedelta(days=wait.get(i, 0)) for i in indexes if (day := days[i]) is not None]
         if limits:
             out[kpi] = min(limits)
     return out

@@ -123,6 +123,7 @@ def check(
     errors += _check_references(rendered, exprs, set(by_name), known)
     errors += _check_cycles(rendered, exprs)
     errors += _check_windows(rendered, exprs, config)
+    errors += _check_funnels(rendered, exprs, resolver)
     for kpi in rendered.values():
         errors += _check_target_and_tests(kpi, rendered, trees, config, schemas)
     return rendered, errors
@@ -462,6 +463,66 @@ def _check_windows(kpis: dict[str, Kpi], exprs: dict[str, list[Expr]], config: C
     return errors
 
 
+def _check_funnels(kpis: dict[str, Kpi], exprs: dict[str, list[Expr]], resolver: Resolver) -> list[KpiError]:
+    """A funnel is a KPI of its own, from one source KPI's events to another's, and its entity
+    and ``same:`` columns are columns of both sources."""
+    from sqlglot import exp
+
+    errors: list[KpiError] = []
+    for kpi in kpis.values():
+        if not kpi.derived:
+            continue
+        expr = exprs[kpi.name][0]
+        for node in expr.tree.find_all(exp.Anonymous):
+            call = formula.derived_call(node)
+            if call not in formula.FUNNELS:
+                continue
+            at = expr.at_offset(formula.offset_of(node, expr.text))
+            if node is not expr.tree:
+                errors.append(
+                    SpecError(
+                        f"{call}() is a KPI of its own: its formula is the call alone",
+                        at=at,
+                        hint=f"define a KPI whose formula is this {call}(), then use its name here",
+                    )
+                )
+                continue
+            base, then, _, entity, same = formula.funnel_args(node)
+            spots = {  # where each option's column is written
+                ".".join(p.name for p in c.parts): expr.at_offset(formula.offset_of(c, expr.text))
+                for c in node.find_all(exp.Column)
+                if c.parent is not node
+            }
+            if base == then:
+                message = f"{call}() goes from one KPI's events to another's, not to {base} again"
+                errors.append(SpecError(message, at=at))
+                continue
+            for name in (base, then):
+                other = kpis.get(name)
+                if other is None:
+                    continue  # an unknown KPI: _check_references says so
+                if other.derived or other.snapshot is not None:
+                    what = "a balance (snapshot:)" if other.snapshot is not None else "a derived KPI"
+                    errors.append(
+                        SpecError(
+                            f"{call}(): {name} is {what}; a funnel counts the rows of a source KPI (its events)",
+                            at=expr.at_column(name),
+                            hint="name source KPIs: the base event, then the conversion event",
+                        )
+                    )
+                    continue
+                try:
+                    source = resolver.source(other)
+                except SpecError:
+                    continue  # reported at that KPI
+                for column in (entity, *same):
+                    try:
+                        resolver.column(source, column, what=f"{call}() of {kpi.name}", at=spots.get(column, at))
+                    except SpecError as error:
+                        errors.append(error)
+    return errors
+
+
 def _cycle_error(cycle: list[str], order: dict[str, int], exprs: dict[str, list[Expr]]) -> SpecError:
     """The cycle, starting at the KPI defined first, reported at its use of the next one."""
     first = min(range(len(cycle)), key=lambda i: order[cycle[i]])
@@ -487,6 +548,9 @@ def dimensions_of(name: str, kpis: dict[str, Kpi], trees: dict[str, Any] | None 
     if not kpi.derived:
         return {d.name for d in kpi.dimensions}
     tree = trees[name] if trees else formula.parse(kpi.formula, "derived")
+    if formula.funnel_call(kpi.formula):  # broken down by its base events
+        base = formula.funnel_args(tree)[0]
+        return dimensions_of(base, kpis, trees) if base in kpis and base != name else set()
     shared: set[str] | None = None
     for ref in formula.kpi_refs(tree):
         if ref in kpis and ref != name:

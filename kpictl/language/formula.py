@@ -20,7 +20,19 @@ from kpictl.language.document import at_offset
 from kpictl.model import TO_DATE_UNITS
 
 #: Functions of derived formulas: name -> (min args, max args).
-DERIVED_FUNCTIONS = {"prior": (1, 3), "cumulative": (1, 1), "rolling": (2, 4), "rolling_avg": (2, 4), "to_date": (2, 2)}
+DERIVED_FUNCTIONS = {
+    "prior": (1, 3),
+    "cumulative": (1, 1),
+    "rolling": (2, 4),
+    "rolling_avg": (2, 4),
+    "to_date": (2, 2),
+    "conversion": (2, 5),
+    "converted": (2, 5),
+}
+#: The funnel calls: ``conversion(base, then, entity: …, within: …)`` is the rate, ``converted`` the count.
+FUNNELS = ("conversion", "converted")
+#: Units of a funnel's ``within: 7 days`` (singular or plural), as SQL interval units.
+WITHIN_UNITS = {"minute": "MINUTE", "hour": "HOUR", "day": "DAY", "week": "WEEK"}
 #: The derived functions that aggregate several periods (``prior`` reads one).
 WINDOWS = ("rolling", "rolling_avg", "cumulative", "to_date")
 #: Units of ``prior(k, n, unit)`` and ``rolling(k, n, unit)``: n calendar units, not n periods.
@@ -90,8 +102,11 @@ def parse(text: str, kind: str, at: Location | None = None, *, exact: bool = Tru
         return at_offset(at, text, offset) if exact else at
 
     dialect = _dialect()
-    if kind == "derived":  # rolling(k, 3, full: true): DuckDB's named argument (full := true), same offsets
+    calls = re.search(rf"\b({'|'.join(DERIVED_FUNCTIONS)})\s*\(", text, re.IGNORECASE)
+    if kind == "derived" or calls:  # rolling(k, 3, full: true): DuckDB's named argument (full := true), same offsets
         text = re.sub(r"(\b[A-Za-z_]\w*)(\s*):(\s)", r"\1\2:=", text)
+        # within: 7 days reads as 7*days, the same length, so error offsets stay those of the YAML
+        text = re.sub(r"(\bwithin\s*:=\s*\d+)(\s+)(?=[A-Za-z])", lambda m: m.group(1) + "*" + m.group(2)[1:], text)
     try:
         tokens = dialect.tokenize(text)
     except TokenError:
@@ -271,6 +286,8 @@ def _check_nodes(tree: Any, kind: str, where: Any, tokens: list[Any], text: str)
                 at=where(_offset(node.this)),
                 hint="write column, lookup.column, or a path of at most 3 lookups (customers.companies.industry)",
             )
+        if _funnel_option(node):
+            continue  # entity: user_id, within: 7 days of a funnel: checked by _check_funnel
         if isinstance(node, exp.Anonymous):
             _check_function(node, kind, where, tokens)
         elif isinstance(node, exp.PropertyEQ) and kind == "derived" and derived_call(node.parent):
@@ -325,6 +342,9 @@ def _check_function(node: Any, kind: str, where: Any, tokens: list[Any]) -> None
         raise SpecError(f"{name}() takes {count} arguments, got {len(args)}", at=at)
     if not isinstance(args[0], exp.Column):
         raise SpecError(f"the first argument of {name}() must be a KPI name", at=where(_offset(args[0], tokens)))
+    if name in FUNNELS:
+        _check_funnel(node, name, at, where, tokens)
+        return
     if name in ("prior", "rolling", "rolling_avg") and len(args) >= 2:
         n = args[1]
         if not (isinstance(n, exp.Literal) and not n.is_string and n.this.isdigit() and int(n.this) >= 1):
@@ -339,6 +359,101 @@ def _check_function(node: Any, kind: str, where: Any, tokens: list[Any]) -> None
             at=where(_offset(args[1], tokens)),
             hint="e.g. to_date(revenue, year)",
         )
+
+
+_FUNNEL_HINT = "e.g. conversion(visits, signups, entity: user_id, within: 7 days)"
+
+
+def _check_funnel(node: Any, name: str, at: Location | None, where: Any, tokens: list[Any]) -> None:
+    """``conversion(base, then, entity: col, within: n unit[, same: col | (col, …)])``."""
+    from sqlglot import exp
+
+    args = node.expressions
+    if not isinstance(args[1], exp.Column) or isinstance(args[1], (exp.PropertyEQ, exp.Kwarg)):
+        raise SpecError(
+            f"the second argument of {name}() must be a KPI name: the conversion event",
+            at=where(_offset(args[1], tokens)),
+            hint=_FUNNEL_HINT,
+        )
+    seen: dict[str, Any] = {}
+    for arg in args[2:]:
+        spot = where(_offset(arg, tokens))
+        if not isinstance(arg, (exp.PropertyEQ, exp.Kwarg)):
+            raise SpecError(f"{name}() takes two KPIs, then entity:, within: and same:", at=spot, hint=_FUNNEL_HINT)
+        key = str(arg.this.name if hasattr(arg.this, "name") else arg.this).lower()
+        if key not in ("entity", "within", "same") or key in seen:
+            problem = f"{name}() takes no option '{key}'" if key not in seen else f"{key}: is given twice"
+            raise SpecError(problem, at=spot, hint="its options: entity:, within:, same:")
+        seen[key] = arg.expression
+    for key, what in (("entity", "entity: the column that says who converts"), ("within", "within: the window")):
+        if key not in seen:
+            raise SpecError(f"{name}() needs {what}", at=at, hint=_FUNNEL_HINT)
+    if not isinstance(seen["entity"], exp.Column):
+        raise SpecError("entity: must be a column name", at=where(_offset(seen["entity"], tokens)), hint=_FUNNEL_HINT)
+    within = seen["within"]
+    amount = within.this if isinstance(within, exp.Mul) else None
+    unit = within.expression if isinstance(within, exp.Mul) else None
+    if not (
+        isinstance(amount, exp.Literal)
+        and amount.this.isdigit()
+        and int(amount.this) >= 1
+        and isinstance(unit, exp.Column)
+        and unit.name.lower().removesuffix("s") in WITHIN_UNITS
+    ):
+        raise SpecError(
+            f"within: must be a whole number of {', '.join(u + 's' for u in WITHIN_UNITS)}",
+            at=where(_offset(within, tokens)),
+            hint="e.g. within: 7 days, within: 48 hours",
+        )
+    same = seen.get("same")
+    if same is not None:
+        columns = same.expressions if isinstance(same, (exp.Tuple, exp.Array)) else [same]
+        if not columns or not all(isinstance(c, exp.Column) for c in columns):
+            raise SpecError(
+                "same: must be a column, or columns in parentheses",
+                at=where(_offset(same, tokens)),
+                hint="e.g. same: channel, or same: (channel, device)",
+            )
+
+
+def funnel_args(node: Any) -> tuple[str, str, tuple[str, str], str, tuple[str, ...]]:
+    """``(base KPI, conversion KPI, (n, SQL interval unit), entity, same columns)`` of a checked funnel call."""
+    from sqlglot import exp
+
+    options = {
+        str(a.this.name if hasattr(a.this, "name") else a.this).lower(): a.expression for a in node.expressions[2:]
+    }
+    within = options["within"]
+    unit = WITHIN_UNITS[within.expression.name.lower().removesuffix("s")]
+    same = options.get("same")
+    columns = same.expressions if isinstance(same, (exp.Tuple, exp.Array)) else [same] if same is not None else []
+    return (
+        node.expressions[0].name,
+        node.expressions[1].name,
+        (within.this.this, unit),
+        options["entity"].name,
+        tuple(dict.fromkeys(".".join(p.name for p in c.parts) for c in columns)),
+    )
+
+
+def funnel_call(text: str) -> str | None:
+    """``conversion`` or ``converted`` when a checked derived formula is a funnel (the call is
+    then the whole formula: ``checks`` refuses it anywhere else)."""
+    found = re.match(r"\s*(\w+)\s*\(", text)
+    name = found.group(1).lower() if found else None
+    return name if name in FUNNELS else None
+
+
+def _funnel_option(node: Any) -> bool:
+    """Is ``node`` inside an option of a funnel call (``entity: user_id``): columns, not KPIs."""
+    from sqlglot import exp
+
+    child, parent = node, node.parent
+    while parent is not None:
+        if isinstance(child, (exp.PropertyEQ, exp.Kwarg)) and str(getattr(parent, "this", "")).lower() in FUNNELS:
+            return isinstance(parent, exp.Anonymous)
+        child, parent = parent, parent.parent
+    return False
 
 
 def _check_option(name: str, arg: Any, args: list[Any], at: Location | None) -> None:
@@ -474,6 +589,8 @@ kpi_refs = columns  # the KPI names a derived formula uses (the grain word of to
 def _is_grain_word(col: Any) -> bool:
     from sqlglot import exp
 
+    if _funnel_option(col):  # entity: user_id names a column of the events, not a KPI
+        return True
     parent = col.parent
     if not isinstance(parent, exp.Anonymous):
         return False

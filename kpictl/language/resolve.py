@@ -30,6 +30,7 @@ from functools import cache
 from typing import Any
 
 from kpictl.errors import Location, SpecError, suggest
+from kpictl.language.formula import funnel_call
 from kpictl.model import Computed, Config, Kpi, Lookup, Source
 
 #: Column → DuckDB type of each source (``engine.schemas``): what DESCRIBE says.
@@ -408,6 +409,11 @@ def window_of_balance(
                 f"{call}: {current} is a balance (snapshot:): a window would add its snapshots up over time",
                 hint="use rolling_avg() for an average balance, or prior() for the balance of an earlier period",
             )
+        if kpi.derived and funnel_call(kpi.formula):
+            return SpecError(
+                f"{call}: {current} is a funnel: its entities would be counted once per period of the window",
+                hint="use rolling_avg() for an average rate, or a funnel KPI at a coarser grain",
+            )
         todo += sorted(refs(current)) if kpi.derived else []
     return None
 
@@ -431,8 +437,8 @@ def nested_window(
     while todo:
         current = todo.pop(0)
         kpi = kpis.get(current)
-        if current in seen or kpi is None or not kpi.derived:  # a cycle is reported as such
-            continue
+        if current in seen or kpi is None or not kpi.derived or funnel_call(kpi.formula):  # a cycle: reported
+            continue  # a funnel reads its events, not values: window_of_balance says why no window
         seen.add(current)
         if windowed(current):
             return SpecError(

@@ -19,7 +19,7 @@ import sqlglot
 from sqlglot import exp
 
 from kpictl.errors import Location, SpecError
-from kpictl.language.formula import kpi_refs
+from kpictl.language.formula import FUNNELS, kpi_refs
 from kpictl.model import Kpi
 
 # Aggregates whose per-period values add up to the value of a window.
@@ -207,8 +207,10 @@ def is_size(formula: str | exp.Expr, derived: bool, inputs: dict[str, bool]) -> 
     tree = tree_of(formula, Location(), copy=False) if isinstance(formula, str) else formula
     if any(not _inside_aggregate(node) for node in tree.find_all(exp.Div, exp.IntDiv, exp.Mod)):
         return False
+    if derived and isinstance(tree, exp.Anonymous) and tree.name.lower() in FUNNELS:
+        return tree.name.lower() == "converted"  # a count of entities; conversion() is their share
     if derived:
-        names = {c.name for c in tree.find_all(exp.Column)}
+        names = kpi_refs(tree)
         return all(inputs.get(name, False) for name in names if name in inputs) and any(n in inputs for n in names)
     aggregates = [node for node in tree.find_all(exp.AggFunc) if not _inside_aggregate(node)]
     return bool(aggregates) and all(isinstance(node, _SIZE_AGGREGATES) for node in aggregates)

@@ -62,6 +62,7 @@ class CompiledQuery:
     fed_by: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     reach: Mapping[str, int] = field(default_factory=dict)
     ties: tuple[tuple[str, str, Location], ...] = ()  # per balance scan: (its KPIs, the tie check's SQL, where)
+    waits: Mapping[str, Mapping[int, int]] = field(default_factory=dict)  # KPI → feed → days past a period's end
 
 
 def compile(plan: Plan) -> CompiledQuery:
@@ -79,19 +80,20 @@ def compile(plan: Plan) -> CompiledQuery:
     header = ", ".join(kpi for kpi, _ in plan.outputs) + _by_text(plan.by)
     sql = _render("query.sql.j2", header=header, ctes=ctes, selects=selects, dims=dims, order=_ordinals(2 + len(dims)))
     sql += "\n"  # a text file: golden files and `kpictl compile > x.sql` end with a newline
-    sources = {scan.source: None for scan in plan.scans} | {j.lookup.source: None for s in plan.scans for j in s.joins}
-    lookups = tuple(dict.fromkeys((join.parent_source, join.lookup) for scan in plan.scans for join in scan.joins))
+    sides = [side for scan in plan.scans for side in (scan, *([scan.funnel.then] if scan.funnel else []))]
+    sources = {scan.source: None for scan in sides} | {j.lookup.source: None for s in sides for j in s.joins}
+    lookups = tuple(dict.fromkeys((join.parent_source, join.lookup) for scan in sides for join in scan.joins))
     at = {m.kpi: m.at for s in plan.scans for m in s.measures} | {d.kpi: d.at for d in plan.derived}
     measures = [m for s in plan.scans for m in s.measures]
     aliases = {a: m.kpi for m in measures for a in (*m.partials, m.alias, *(w for _, w in m.windows))}
     reads = {m.kpi: m.reads for m in measures}
     kpis = tuple(k for k, _ in plan.outputs)
-    feeds, fed_by = _feeds(plan)
+    feeds, fed_by, waits = _feeds(plan)
     freshness = _render("freshness.sql.j2", feeds=feeds, stamps=STAMPS) + "\n"
     pairs = tuple((scan.source, scan.time) for scan in feeds)
     return CompiledQuery(
         sql, query.params, kpis, plan.by, tuple(sources), lookups, at, aliases, reads, freshness, pairs, fed_by,
-        _reach(plan), tuple(query.ties),
+        _reach(plan), tuple(query.ties), waits,
     )  # fmt: skip
 
 
@@ -109,22 +111,39 @@ def _reach(plan: Plan) -> dict[str, int]:
     return reach
 
 
-def _feeds(plan: Plan) -> tuple[list[Scan], dict[str, tuple[int, ...]]]:
-    """The (source, time column) pairs of the plan, each with a scan reading it, and the pairs
-    behind each KPI: its scan's, or the union of those of the KPIs a derived one reads."""
+def _feeds(
+    plan: Plan,
+) -> tuple[list[Scan], dict[str, tuple[int, ...]], dict[str, dict[int, int]]]:
+    """The (source, time column) pairs of the plan, each with a scan reading it; the pairs
+    behind each KPI: its scan's (a funnel's two sides), or the union of those of the KPIs a
+    derived one reads; and the days a KPI waits for a feed beyond a period's end (a funnel's
+    conversions come up to its window after its last base event)."""
     index: dict[tuple[str, str], int] = {}
     feeds: list[Scan] = []
     fed_by: dict[str, set[int]] = {}
-    for scan in plan.scans:
+    waits: dict[str, dict[int, int]] = {}
+
+    def feed(scan: Scan) -> int:
         key = (scan.source, scan.time)
         if key not in index:
             index[key] = len(feeds)
             feeds.append(scan)
+        return index[key]
+
+    for scan in plan.scans:
         for measure in scan.measures:
-            fed_by.setdefault(measure.kpi, set()).add(index[key])
+            fed_by.setdefault(measure.kpi, set()).add(feed(scan))
+            if scan.funnel is not None:
+                then = feed(scan.funnel.then)
+                fed_by[measure.kpi].add(then)
+                waits.setdefault(measure.kpi, {})[then] = scan.funnel.days
     for node in plan.derived:  # dependency order: its inputs are known
         fed_by.setdefault(node.kpi, set()).update(i for ref in node.refs for i in fed_by.get(ref.kpi, ()))
-    return feeds, {kpi: tuple(sorted(found)) for kpi, found in fed_by.items()}
+        for ref in node.refs:
+            for i, days in waits.get(ref.kpi, {}).items():
+                mine = waits.setdefault(node.kpi, {})
+                mine[i] = max(mine.get(i, 0), days)
+    return feeds, {kpi: tuple(sorted(found)) for kpi, found in fed_by.items()}, waits
 
 
 class _Query:
@@ -177,6 +196,8 @@ class _Query:
             rows += [f"CAST({scan.time} AS DATE) >= {p}" for p in [self.range_param("from")] if p]
             rows += [f"CAST({scan.time} AS DATE) <= {p}" for p in [self.range_param("to")] if p]
         rows += [f"({condition})" for condition in scan.where]
+        if scan.funnel is not None:
+            return self._funnel(number, scan)
         kpis = [{"name": m.kpi, "at": _where(m.at)} for m in scan.measures]
         by_text = scan.grain + "".join(f", {d.name}" for d in scan.dims)
         kept = None
@@ -195,6 +216,39 @@ class _Query:
             by_text=by_text,
             group_by=_ordinals(1 + len(scan.dims)),
             kept=kept,
+        )
+
+    def _funnel(self, number: int, scan: Scan) -> str:
+        """The CTEs of a funnel: its events, the credited base events, then its scan.
+
+        A conversion goes to the latest base event before it whatever the range: ``--grain all``
+        bounds the base events counted, not those a conversion may be credited to.
+        """
+        f = scan.funnel
+        assert f is not None
+        base_rows = [f"{scan.time} IS NOT NULL", f"{f.entity} IS NOT NULL", *(f"({c})" for c in f.filters)]
+        base_rows += [f"({condition})" for condition in scan.where]
+        shown = []
+        if scan.grain == WHOLE:
+            shown += [f"CAST(ev.t_ AS DATE) >= {p}" for p in [self.range_param("from")] if p]
+            shown += [f"CAST(ev.t_ AS DATE) <= {p}" for p in [self.range_param("to")] if p]
+        then = f.then
+        then_rows = [f"{then.time} IS NOT NULL", f"{f.then_entity} IS NOT NULL", *(f"({c})" for c in f.then_filters)]
+        then_rows += [f"({condition})" for condition in then.where]
+        entered, converted = (p.alias for p in scan.partials)
+        return _render(
+            "funnel.sql.j2",
+            name=f"funnel_{number}",
+            scan_name=f"scan_{number}",
+            kpi=", ".join(m.kpi for m in scan.measures),
+            scan=scan,
+            f=f,
+            base_rows=base_rows,
+            then_rows=then_rows,
+            shown=shown,
+            entered=entered,
+            converted=converted,
+            group_by=_ordinals(1 + len(scan.dims)),
         )
 
     def range(self, key: tuple[str, str]) -> str:

@@ -21,13 +21,14 @@ from sqlglot import exp
 
 from kpictl.errors import InvalidProject, KpiError, Location, SpecError, suggest
 from kpictl.language.checks import Expr
+from kpictl.language.formula import funnel_args, funnel_call
 from kpictl.language.resolve import Relation, Resolver, Schemas
 from kpictl.model import RUN_GRAINS, WHOLE, Config, Kpi, Snapshot, Source
 from kpictl.sql import periods
 from kpictl.sql.aggregates import Spec, decompose, null_safe, substitute, tree_of
 from kpictl.sql.derived import Derived, Ref, Window, derive
 
-__all__ = ["Derived", "Dim", "Measure", "Partial", "Plan", "Ref", "Scan", "Window", "dim_alias", "plan"]
+__all__ = ["Derived", "Dim", "Funnel", "Measure", "Partial", "Plan", "Ref", "Scan", "Window", "dim_alias", "plan"]
 
 Node = tuple[str, str]  # (kpi name, grain): an input is computed at its consumer's grain
 _WHERE = Location(pointer="--where")
@@ -80,6 +81,38 @@ class Dim:
 
 
 @dataclass(frozen=True)
+class Funnel:
+    """What a funnel scan adds: who converts, how soon, and the conversion events' side.
+
+    The scan itself reads the base events (its source, time, breakdown, ``where``); ``then`` is
+    a scan of the conversion events (no aggregates: its source, time column, lookups and rows).
+    SQL is qualified on each side; ``within`` is (n, SQL unit), e.g. ("7", "DAY").
+    """
+
+    entity: str
+    same: tuple[str, ...]
+    filters: tuple[str, ...]  # the base KPI's filters
+    within: tuple[str, str]
+    then: Scan
+    then_entity: str
+    then_same: tuple[str, ...]
+    then_filters: tuple[str, ...]
+    names: tuple[str, str]  # the base and conversion KPIs, for comments and errors
+
+    @property
+    def window(self) -> str:
+        """``7 days``, ``1 hour``: the window as written."""
+        n, unit = self.within
+        return f"{n} {unit.lower()}" + ("" if n == "1" else "s")
+
+    @property
+    def days(self) -> int:
+        """The window in whole days (rounded up): how long after a period its conversions can come."""
+        minutes = int(self.within[0]) * {"MINUTE": 1, "HOUR": 60, "DAY": 1440, "WEEK": 10080}[self.within[1]]
+        return -(-minutes // 1440)
+
+
+@dataclass(frozen=True)
 class Scan:
     """One pass over one source: every partial of every measure, by period and breakdown."""
 
@@ -93,6 +126,7 @@ class Scan:
     partials: tuple[Partial, ...]
     measures: tuple[Measure, ...]
     snapshot: Snapshot | None = None  # a balance: only each entity's last (first) row of a period
+    funnel: Funnel | None = None  # a conversion KPI: its base events, each credited with a conversion or not
 
 
 @dataclass(frozen=True)
@@ -203,6 +237,8 @@ class _Draft:
     time_joins: tuple[Relation, ...] = ()  # the lookups the time column is read through
     windows: list[Window] = field(default_factory=list)
     missing: list[tuple[str, SpecError]] = field(default_factory=list)  # breakdowns it cannot have
+    filters: list[exp.Expr] = field(default_factory=list)  # a funnel's side: its KPI's filters, qualified
+    keys: list[exp.Expr] = field(default_factory=list)  # a funnel's side: the entity, then the same: columns
 
 
 class _Planner:
@@ -219,17 +255,21 @@ class _Planner:
         self.trees = {name: found[0].tree for name, found in exprs.items() if found and found[0].part == "formula"}
         self.errors: list[KpiError] = []
         self.drafts: dict[Node, _Draft] = {}
+        self.funnels: dict[Node, tuple[_Draft, _Draft, exp.Expr]] = {}  # base, conversion events, the call
         self.derived: dict[Node, Derived] = {}
         self.order: list[Node] = []  # derived nodes, each after its inputs
 
     # -- pass 1: every node reachable from the selection -----------------------------------
     def visit(self, node: Node, path: tuple[Node, ...]) -> None:
         kpi = self.kpis[node[0]]
-        if node in self.drafts or node in self.derived:
+        if node in self.drafts or node in self.derived or node in self.funnels:
             return
         try:
             if not kpi.derived:
                 self.drafts[node] = self._draft(kpi, node[1])
+                return
+            if funnel_call(kpi.formula):
+                self.funnels[node] = self._funnel(kpi, node[1])
                 return
             derived = derive(kpi, node[1], self.kpis, self.trees)
         except KpiError as error:
@@ -253,18 +293,19 @@ class _Planner:
         """A breakdown one of its inputs lacks is an error at the KPI the user asked for."""
         for root in outputs:
             for leaf in self._leaves(root):
-                for name, why in self.drafts[leaf].missing:
+                draft = self.funnels[leaf][0] if leaf in self.funnels else self.drafts[leaf]
+                for name, why in draft.missing:
                     via = "" if leaf == root else f"its input '{leaf[0]}': "
                     message = f"cannot break down {root[0]} by {name}: {via}{why.message}"
                     self.errors.append(SpecError(message, at=self.kpis[root[0]].at, hint=why.hint))
 
     def _leaves(self, node: Node, path: tuple[Node, ...] = ()) -> list[Node]:
-        if node in self.drafts:
+        if node in self.drafts or node in self.funnels:
             return [node]
         refs = self.derived[node].refs if node in self.derived and node not in path else ()  # cycles: reported
         return [leaf for ref in refs for leaf in self._leaves((ref.kpi, node[1]), (*path, node))]
 
-    def _draft(self, kpi: Kpi, grain: str) -> _Draft:
+    def _draft(self, kpi: Kpi, grain: str, by: Sequence[str] | None = None) -> _Draft:
         source = self.resolver.source(kpi)
         time_joins: dict[str, Relation] = {}
         relation, time = self.resolver.time(kpi, source)
@@ -283,7 +324,7 @@ class _Planner:
         draft = _Draft(kpi, source, time_sql, grain, [], joins, specs, post, reads, tuple(time_joins.values()))
         declared = {d.name: d for d in kpi.dimensions if d.expr}
         names = [d.name for d in kpi.dimensions]
-        for name in self.by:
+        for name in self.by if by is None else by:
             dim_joins: dict[str, Relation] = {}
             try:
                 if names and name not in names:  # declared dimensions are the only breakdowns
@@ -305,6 +346,29 @@ class _Planner:
             draft.dims.append(Dim(name, dim_alias(name), null_safe(node).sql("duckdb")))
             joins.update(dim_joins)
         return draft
+
+    def _funnel(self, kpi: Kpi, grain: str) -> tuple[_Draft, _Draft, exp.Expr]:
+        """A funnel's two sides: its base KPI's events (breakdown included), then its conversion
+        KPI's, each with the entity and ``same:`` columns and its KPI's filters qualified."""
+        call = self.trees.get(kpi.name)
+        call = call if call is not None else tree_of(kpi.formula, kpi.at, copy=False)
+        base_name, then_name, _, entity, same = funnel_args(call)
+        at = kpi.formula_at if kpi.formula_at.line else kpi.at
+        sides = []
+        for name, by in ((base_name, self.by), (then_name, ())):
+            other = self.kpis[name]
+            draft = self._draft(other, grain, by)
+            spots = (*other.filter_at, *[other.at] * len(other.filters))
+            draft.filters = [
+                null_safe(self._qualify(self.tree(other, "filter", text, spot), draft.source, draft.joins, spot, name))
+                for text, spot in zip(other.filters, spots, strict=False)
+            ]
+            what = f"{funnel_call(kpi.formula)}() of {kpi.name}"
+            draft.keys = [
+                self._qualify(tree_of(column, at), draft.source, draft.joins, at, what) for column in (entity, *same)
+            ]
+            sides.append(draft)
+        return sides[0], sides[1], call
 
     def _join(self, source: Source, relation: str, joins: dict[str, Relation]) -> None:
         """Add ``relation`` to ``joins`` with every relation it is reached through."""
@@ -331,7 +395,69 @@ class _Planner:
             key = (draft.source.name, draft.time, draft.grain, tuple(d.sql for d in draft.dims), draft.kpi.snapshot)
             groups.setdefault(key, []).append((node, draft))
         condition = tree_of(where, _WHERE) if where else None
-        return tuple(self._scan(members, condition) for members in groups.values())
+        scans = tuple(self._scan(members, condition) for members in groups.values())
+        funnels: dict[tuple[object, ...], list[Node]] = {}  # a rate and a count of one funnel: one scan
+        for node, (base, _, call) in self.funnels.items():
+            funnels.setdefault((funnel_args(call), node[1], tuple(d.sql for d in base.dims)), []).append(node)
+        return scans + tuple(self._funnel_scan(nodes, condition) for nodes in funnels.values())
+
+    def _rows(self, draft: _Draft, where: exp.Expr | None) -> tuple[str, ...]:
+        """``run --where`` on the rows of one draft's source."""
+        if where is None:
+            return ()
+        return (null_safe(self._qualify(where, draft.source, draft.joins, _WHERE, "--where")).sql("duckdb"),)
+
+    def _funnel_scan(self, nodes: list[Node], where: exp.Expr | None) -> Scan:
+        """A funnel as a scan of its base events with two aggregates: the entities that entered
+        (had a base event in the period) and those of them credited with a conversion; each KPI
+        of that funnel (its rate, its count) a measure over them."""
+        base, then, call = self.funnels[nodes[0]]
+        first = self.kpis[nodes[0][0]]
+        taken = {"period_", *(d.alias for d in base.dims)}
+        entered, converted = _unique(f"{first.name}__entered", taken), _unique(f"{first.name}__converted", taken)
+        partials = (
+            Partial(entered, f"entities with {base.kpi.name}", "recompute", "0"),
+            Partial(converted, f"of them converted to {then.kpi.name}", "recompute", "0"),
+        )
+        _, _, within, entity, same = funnel_args(call)
+        measures = []
+        for kpi in (self.kpis[name] for name, _ in nodes):
+            text = f'"{converted}" / "{entered}"' if funnel_call(kpi.formula) == "conversion" else f'"{converted}"'
+            expr = null_safe(tree_of(text, kpi.at))
+            measures.append(
+                Measure(kpi.name, _unique(kpi.name, taken), expr, (), kpi.at, (entered, converted), (entity, *same))
+            )
+        base_rows, then_rows = self._rows(base, where), self._rows(then, where)  # may add lookups: first
+        then_joins = tuple(sorted(then.joins.values(), key=lambda r: _join_order(r, then.joins)))
+        then_scan = Scan(then.source.name, then.time, then.grain, (), then_joins, then.time_joins, then_rows, (), ())
+
+        def sql(trees: list[exp.Expr]) -> tuple[str, ...]:
+            return tuple(t.sql("duckdb") for t in trees)
+
+        funnel = Funnel(
+            sql(base.keys[:1])[0],
+            sql(base.keys[1:]),
+            sql(base.filters),
+            within,
+            then_scan,
+            sql(then.keys[:1])[0],
+            sql(then.keys[1:]),
+            sql(then.filters),
+            (base.kpi.name, then.kpi.name),
+        )
+        return Scan(
+            base.source.name,
+            base.time,
+            base.grain,
+            tuple(base.dims),
+            tuple(sorted(base.joins.values(), key=lambda r: _join_order(r, base.joins))),
+            base.time_joins,
+            base_rows,
+            partials,
+            tuple(measures),
+            None,
+            funnel,
+        )
 
     def _scan(self, members: list[tuple[Node, _Draft]], where: exp.Expr | None) -> Scan:
         first = members[0][1]
