@@ -7,6 +7,7 @@ the period, never a sum of months. An account without a row in a period is not i
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -86,6 +87,15 @@ def test_breakdowns_prior_and_average_keep_the_meaning(root: Path) -> None:
     assert values(project, "balance_change") == {("2025-01-01",): None, ("2025-02-01",): 0, ("2025-03-01",): -110}
     got = values(project, "average_balance")
     assert got[("2025-03-01",)] == pytest.approx((200 + 200 + 90) / 3)
+
+
+def test_a_range_only_chooses_the_periods_shown(root: Path) -> None:
+    """--from/--to with a balance (the tie check before the query has no range parameter: it
+    failed with a binder error), at a calendar grain and over the whole range."""
+    project = Project.load(root)
+    assert values(project, "balance", start=dt.date(2025, 2, 1)) == {("2025-02-01",): 200, ("2025-03-01",): 90}
+    whole = values(project, "balance", grain="all", start=dt.date(2025, 2, 1), end=dt.date(2025, 3, 31))
+    assert whole == {("2025-02-01",): 120 + 90}  # each account's last row of the range: a1 Feb 3, a2 Mar 15, a3 NULL
 
 
 def test_two_rows_of_one_account_at_one_time_are_a_data_error(root: Path) -> None:

@@ -81,7 +81,8 @@ def results(
     with connect(config, compiled.sources, tables=tables, types=types) as con:
         check_lookup_keys(con, compiled.lookups)
         for kpis, check, at in compiled.ties:
-            if found := run_select(con, check, compiled.params, timeout=timeout):
+            used = {name: value for name, value in compiled.params.items() if f"${name}" in check}  # DuckDB: all or none
+            if found := run_select(con, check, used, timeout=timeout):
                 raise tie_error(kpis, at, found)
         try:
             result = run_select(con, compiled.sql, compiled.params, timeout=timeout)
