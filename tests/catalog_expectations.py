@@ -245,6 +245,40 @@ def order_processing_time(folder: Path) -> float | None:
     )
 
 
+def new_customers(folder: Path) -> float:
+    return len(_in_month(_table(folder, "customers"), "signup_date"))
+
+
+def activation_rate(folder: Path) -> float | None:
+    """December's new customers with an order on or after the day they signed, 30 days at most
+    (each customer signs once, so their one signing is the latest before any of their orders)."""
+    signed = {
+        c["customer_id"]: dt.date.fromisoformat(c["signup_date"])
+        for c in _in_month(_table(folder, "customers"), "signup_date")
+    }
+    active = {
+        o["customer_id"]
+        for o in _table(folder, "orders")
+        if o["customer_id"] in signed
+        and 0 <= (dt.date.fromisoformat(o["order_date"]) - signed[o["customer_id"]]).days <= 30
+    }
+    return _ratio(len(active), len(signed))
+
+
+def _occupancy(months: list[dict[str, str]]) -> float | None:
+    capacity = sum(int(m["nominal_capacity"]) for m in months)
+    return _ratio(sum(int(m["nominal_capacity"]) * float(m["occupancy_index"]) for m in months), capacity)
+
+
+def warehouse_occupancy(folder: Path) -> float | None:
+    return _occupancy(_in_month(_table(folder, "warehouse_months"), "month"))
+
+
+def warehouse_occupancy_by_warehouse(folder: Path) -> dict[str | None, float | None]:
+    months = _in_month(_table(folder, "warehouse_months"), "month")
+    return {w: _occupancy([m for m in months if m["warehouse"] == w]) for w in {m["warehouse"] for m in months}}
+
+
 TOTALS: dict[str, Callable[[Path], float | None]] = {
     "retention_rate": retention_rate,
     "csat": csat,
@@ -268,6 +302,9 @@ TOTALS: dict[str, Callable[[Path], float | None]] = {
     "transport_cost_to_sales": transport_cost_to_sales,
     "storage_unit_cost": storage_unit_cost,
     "order_processing_time": order_processing_time,
+    "new_customers": new_customers,
+    "activation_rate": activation_rate,
+    "warehouse_occupancy": warehouse_occupancy,
 }
 
 BREAKDOWNS: dict[tuple[str, str], Callable[[Path], dict[str | None, float | None]]] = {
@@ -275,4 +312,5 @@ BREAKDOWNS: dict[tuple[str, str], Callable[[Path], dict[str | None, float | None
     ("conversion_rate", "channel"): conversion_rate_by_channel,
     ("traffic_by_keyword", "keyword"): traffic_by_keyword,
     ("on_time_delivery_rate", "region"): on_time_delivery_rate_by_region,
+    ("warehouse_occupancy", "warehouse"): warehouse_occupancy_by_warehouse,
 }

@@ -4,6 +4,7 @@ December 2025 values equal those recomputed in plain Python (tests/catalog_expec
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import catalog_expectations as expected
@@ -118,3 +119,11 @@ def test_december_2025_breakdown_matches_plain_python(
     rows = project.run([kpi], grain="month", by=[dimension])
     values = {r.dims[dimension]: r.value for r in rows if r.kpi == kpi and r.period == expected.PERIOD}
     assert values == pytest.approx(expected.BREAKDOWNS[kpi, dimension](csv_folder), rel=1e-9)
+
+
+def test_a_stock_level_at_a_quarter_is_its_last_month(project: Project, csv_folder: Path) -> None:
+    """warehouse_occupancy is a balance (snapshot: per warehouse): 2025-Q4 is December's level,
+    not the occupancy of three months added up."""
+    rows = project.run(["warehouse_occupancy"], grain="quarter")
+    values = {r.period: r.value for r in rows}
+    assert values[dt.date(2025, 10, 1)] == pytest.approx(expected.warehouse_occupancy(csv_folder), rel=1e-9)
