@@ -257,8 +257,6 @@ def test_funnels_on_spark(spark_project: Project) -> None:
     _classic_only(spark_project)
     local = Project.load(ROOT / "docs" / "examples" / "funnels")
     on_spark = Project(dataclasses.replace(local.config, engine=spark_project.config.engine), local._raw_kpis)
-    _same(local.run(), on_spark.run())
-    both = ["signup_rate", "signed_up"]
-    _same(local.run(both, by=["channel"]), on_spark.run(both, by=["channel"]))
+    _same(local.run(by=["channel"]), on_spark.run(by=["channel"]))  # every KPI, two funnels sharing a scan
     whole = {"grain": "all", "start": dt.date(2025, 1, 1), "end": dt.date(2025, 1, 31)}
     _same(local.run(["signup_rate"], **whole), on_spark.run(["signup_rate"], **whole))
