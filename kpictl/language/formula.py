@@ -33,6 +33,8 @@ DERIVED_FUNCTIONS = {
 FUNNELS = ("conversion", "converted")
 #: Units of a funnel's ``within: 7 days`` (singular or plural), as SQL interval units.
 WITHIN_UNITS = {"minute": "MINUTE", "hour": "HOUR", "day": "DAY", "week": "WEEK"}
+#: Minutes in each unit of ``within:``.
+WITHIN_MINUTES = {"MINUTE": 1, "HOUR": 60, "DAY": 1440, "WEEK": 10080}
 #: The derived functions that aggregate several periods (``prior`` reads one).
 WINDOWS = ("rolling", "rolling_avg", "cumulative", "to_date")
 #: Units of ``prior(k, n, unit)`` and ``rolling(k, n, unit)``: n calendar units, not n periods.
@@ -405,6 +407,8 @@ def _check_funnel(node: Any, name: str, at: Location | None, where: Any, tokens:
             at=where(_offset(within, tokens)),
             hint="e.g. within: 7 days, within: 48 hours",
         )
+    if int(amount.this) * WITHIN_MINUTES[WITHIN_UNITS[unit.name.lower().removesuffix("s")]] > 10 * 366 * 1440:
+        raise SpecError("within: is at most 10 years", at=where(_offset(within, tokens)), hint="e.g. within: 52 weeks")
     same = seen.get("same")
     if same is not None:
         columns = same.expressions if isinstance(same, (exp.Tuple, exp.Array)) else [same]

@@ -21,7 +21,7 @@ from sqlglot import exp
 
 from kpictl.errors import InvalidProject, KpiError, Location, SpecError, suggest
 from kpictl.language.checks import Expr
-from kpictl.language.formula import funnel_args, funnel_call
+from kpictl.language.formula import WITHIN_MINUTES, funnel_args, funnel_call
 from kpictl.language.resolve import Relation, Resolver, Schemas
 from kpictl.model import RUN_GRAINS, WHOLE, Config, Kpi, Snapshot, Source
 from kpictl.sql import periods
@@ -108,7 +108,7 @@ class Funnel:
     @property
     def days(self) -> int:
         """The window in whole days (rounded up): how long after a period its conversions can come."""
-        minutes = int(self.within[0]) * {"MINUTE": 1, "HOUR": 60, "DAY": 1440, "WEEK": 10080}[self.within[1]]
+        minutes = int(self.within[0]) * WITHIN_MINUTES[self.within[1]]
         return -(-minutes // 1440)
 
 
