@@ -81,7 +81,7 @@ def results(
     with connect(config, compiled.sources, tables=tables, types=types) as con:
         check_lookup_keys(con, compiled.lookups)
         for kpis, check, at in compiled.ties:
-            used = {name: value for name, value in compiled.params.items() if f"${name}" in check}  # DuckDB: all or none
+            used = {name: value for name, value in compiled.params.items() if f"${name}" in check}  # all or none
             if found := run_select(con, check, used, timeout=timeout):
                 raise tie_error(kpis, at, found)
         try:
