@@ -1,4 +1,4 @@
--- The whole shipped catalog (metrics/*.yml, 40 KPIs) by month, written by hand as fast as we
+-- The whole shipped catalog (metrics/*.yml, 43 KPIs) by month, written by hand as fast as we
 -- know how: the "physical limit" that bench/run_vs_sql.py holds kpictl against.
 --
 -- One scan per source, every KPI of that source as an aggregate with FILTER (WHERE …) in the
@@ -54,10 +54,21 @@ interactions AS (
          count(*) FILTER (WHERE purpose = 'support' AND kind = 'email') AS support_emails
   FROM read_parquet('data/interactions.parquet') GROUP BY 1
 ),
+-- the customers who ordered within 30 days of signing (each signs once)
+activated AS (
+  SELECT DISTINCT c.customer_id
+  FROM read_parquet('data/customers.parquet') AS c
+  JOIN read_parquet('data/orders.parquet') AS o
+    ON o.customer_id = c.customer_id AND o.order_date BETWEEN c.signup_date AND c.signup_date + INTERVAL 30 DAY
+),
 customers AS (
   SELECT date_trunc('month', signup_date)::DATE AS m,
-         count(*) FILTER (WHERE referred_by IS NOT NULL) AS referrals
-  FROM read_parquet('data/customers.parquet') GROUP BY 1
+         count(*) FILTER (WHERE referred_by IS NOT NULL) AS referrals,
+         count(*) AS new_customers,
+         count(a.customer_id) / count(*) AS activation_rate
+  FROM read_parquet('data/customers.parquet') AS c
+  LEFT JOIN activated AS a ON a.customer_id = c.customer_id
+  GROUP BY 1
 ),
 contracts AS (
   SELECT date_trunc('month', end_date)::DATE AS m,
@@ -87,7 +98,9 @@ orders AS (
 ),
 warehouses AS (
   SELECT date_trunc('month', month)::DATE AS m,
-         sum(storage_cost) / nullif(sum(nominal_capacity * occupancy_index), 0) AS storage_unit_cost
+         sum(storage_cost) / nullif(sum(nominal_capacity * occupancy_index), 0) AS storage_unit_cost,
+         -- one row per warehouse and month: the month's snapshot is the row itself
+         sum(nominal_capacity * occupancy_index) / nullif(sum(nominal_capacity), 0) AS warehouse_occupancy
   FROM read_parquet('data/warehouse_months.parquet') GROUP BY 1
 ),
 shipments AS (
@@ -158,6 +171,8 @@ CROSS JOIN LATERAL (
     ('interactions', 'support_calls', coalesce(interactions.support_calls, 0)),
     ('interactions', 'support_emails', coalesce(interactions.support_emails, 0)),
     ('customers', 'referrals', coalesce(customers.referrals, 0)),
+    ('customers', 'new_customers', coalesce(customers.new_customers, 0)),
+    ('customers', 'activation_rate', customers.activation_rate),
     ('contracts', 'retention_rate', contracts.retention_rate),
     ('contracts', 'churn_rate', contracts.churn_rate),
     ('tickets', 'csat', tickets.csat),
@@ -171,6 +186,7 @@ CROSS JOIN LATERAL (
     ('orders', 'revenue_upsell', coalesce(orders.revenue_upsell, 0)),
     ('orders', 'order_processing_time', orders.order_processing_time),
     ('warehouses', 'storage_unit_cost', warehouses.storage_unit_cost),
+    ('warehouses', 'warehouse_occupancy', warehouses.warehouse_occupancy),
     ('shipments', 'otif_rate', shipments.otif_rate),
     ('shipments', 'transport_cost', coalesce(shipments.transport_cost, 0)),
     ('shipments', 'on_time_delivery_rate', shipments.on_time_delivery_rate),

@@ -4,7 +4,7 @@
     python bench/run_vs_sql.py --scale 10 --runs 9
     python bench/run_vs_sql.py --scale 0.01 --runs 1 # the smoke test
 
-For each scale (data from bench/data.py, cached), the 40 KPIs of metrics/*.yml by month with no
+For each scale (data from bench/data.py, cached), the 43 KPIs of metrics/*.yml by month with no
 breakdown are computed by
 
 - ``kpictl API``: ``Project.load(dir).run(grain="month")``, everything a notebook pays: YAML,

@@ -4,7 +4,7 @@
     python bench/spark.py --scale 10 --runs 2
     python bench/spark.py --scale 100 --duckdb-memory 4GB --spark-memory 4g   # larger than memory
 
-For each scale (data from bench/data.py, cached), the 40 KPIs of metrics/*.yml by month are
+For each scale (data from bench/data.py, cached), the 43 KPIs of metrics/*.yml by month are
 compiled once and run by both engines in this process: DuckDB through ``engine.duckdb`` (the
 sandboxed connection kpictl uses, with ``--duckdb-memory`` as its memory_limit) and Spark
 through ``engine.spark`` on classic ``local[2]`` (the views, the lookup-key checks and the one

@@ -712,3 +712,16 @@ def test_the_catalog_reads_at_80_columns(monkeypatch: pytest.MonkeyPatch) -> Non
     # or more, and no two read alike
     assert all(len(label) >= 16 or not label.endswith("…") for label in shown), shown
     assert len(set(shown)) == len(shown)
+
+
+def test_names_of_one_family_shown_for_clashing_labels_are_cut_in_their_middle() -> None:
+    """Two labels cut alike show their KPIs' names; names that share their start (transport_cost,
+    transport_cost_to_sales) keep their ends, so the two lines still read apart."""
+    from kpictl.report.table import Column, align
+
+    columns = (Column("kpi", "KPI", shrink_to=4), Column("value", "VALUE", right=True))
+    lines = [("Transport cost", "1"), ("Transport cost to sales", "2"), ("Revenue", "3")]
+    names = ["transport_cost", "transport_cost_to_sales", "revenue"]
+    text = align(columns, lines, width=18, names=names)
+    shown = [line.split("  ")[0] for line in text.splitlines()[1:]]
+    assert shown == ["trans…_cost", "trans…sales", "Revenue"]  # 11 wide: 18 - a gap of 2 - VALUE

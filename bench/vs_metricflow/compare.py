@@ -98,6 +98,9 @@ BY: dict[str, tuple[str, str] | None] = {
     "on_time_delivery_rate": ("region", "shipment__region"),
     "transport_utilization": ("region", "shipment__region"),
 }
+# KPIs of the catalog the MetricFlow project does not declare (yet): a stock level and a funnel
+# (MetricFlow has non-additive dimensions and conversion metrics; they are not written there).
+NOT_IN_METRICFLOW = ("new_customers", "activation_rate", "warehouse_occupancy")
 NOT_BY = (
     "conversion_rate and transport_cost_to_sales divide KPIs of two sources. kpictl breaks them down "
     "by a dimension both sources have (channel; region), aggregating each side first. In MetricFlow "

@@ -302,15 +302,25 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 0)].rstrip() + "…"
 
 
+def _cut_middle(text: str, width: int) -> str:
+    """A name cut in its middle: names of one family differ at their end (``transport_cost``,
+    ``transport_cost_to_sales``), which a cut at the end would hide."""
+    if len(text) <= width or width < 3:
+        return _cut(text, width)
+    head = (width - 1) // 2
+    return text[:head] + "…" + text[len(text) - (width - 1 - head) :]
+
+
 def _distinct(
     columns: Sequence[Column],
     lines: Sequence[Sequence[str]],
     keep: list[int],
     widths: dict[int, int],
     names: Sequence[str],
-) -> list[Sequence[str]] | None:
+) -> tuple[list[Sequence[str]], set[int]] | None:
     """``lines`` with the first column's cells that cut to the same text as another line's
-    different text replaced by ``names`` (unique); None when no two cut cells collide."""
+    different text replaced by ``names`` (unique), and the indexes of those lines (their
+    names are cut in the middle); None when no two cut cells collide."""
     if not names or 0 not in keep:
         return None
     cut: dict[str, set[str]] = {}
@@ -319,10 +329,10 @@ def _distinct(
     clashing = {text for text, full in cut.items() if len(full) > 1}
     if not clashing:
         return None
+    swapped = {n for n, line in enumerate(lines) if _cut(line[0], widths[0]) in clashing}
     return [
-        (name, *line[1:]) if _cut(line[0], widths[0]) in clashing else line
-        for line, name in zip(lines, names, strict=True)
-    ]
+        (name, *line[1:]) if n in swapped else line for n, (line, name) in enumerate(zip(lines, names, strict=True))
+    ], swapped
 
 
 def align(
@@ -342,10 +352,12 @@ def align(
     index, -1 for the header; column index in ``columns``) with ANSI codes after the widths are
     computed, so colour never shifts the alignment. ``width`` None is :func:`terminal_width`.
     With ``names`` (one per line), two first-column cells that would be cut to the same text
-    while they differ show their line's name instead: two KPIs never read alike.
+    while they differ show their line's name instead, cut in its middle if it must be cut: two
+    KPIs never read alike.
     """
     width = terminal_width() if width is None else width
     keep = list(range(len(columns)))
+    named: set[int] = set()  # lines showing their name: cut in the middle
     for _ in range(2):  # a second pass fits the names swapped in for clashing labels
         keep = list(range(len(columns)))
         while True:  # cut to a comfortable width, then leave out optional columns, rightmost first
@@ -358,12 +370,12 @@ def align(
         swapped = _distinct(columns, lines, keep, widths, names)
         if swapped is None:
             break
-        lines, names = swapped, ()
+        (lines, named), names = swapped, ()
 
     def render(n: int, cells: Sequence[str]) -> str:
         parts = []
         for i in keep:
-            text = _cut(cells[i], widths[i])
+            text = (_cut_middle if i == 0 and n in named else _cut)(cells[i], widths[i])
             pad = " " * (widths[i] - len(text))
             shown = style(n, i, text) if style and text else text
             parts.append(pad + shown if columns[i].right else shown + pad)
