@@ -132,8 +132,9 @@ def test_funnels(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_startup(capsys: pytest.CaptureFixture[str]) -> None:
-    assert startup.main(["--runs", "1"]) == 0
-    assert "kpictl --version" in capsys.readouterr().out
+    assert startup.main(["--runs", "1", "--rows", "20000"]) == 0
+    out = capsys.readouterr().out
+    assert "kpictl --version" in out and "values equal to the hand SQL" in out
 
 
 def test_metricflow_disagreements_are_explained_or_reported() -> None:
