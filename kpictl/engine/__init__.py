@@ -19,7 +19,7 @@ from kpictl.model import Computed, Lookup, Row
 @dataclass(frozen=True)
 class Latest:
     """How far one feed (a source and its time column) has data: its latest time value
-    (None: no rows), the periods (``compiler.STAMPS``) every one of its values starts, and
+    (None: no rows), the periods (``query.STAMPS``) every one of its values starts, and
     where its data begins."""
 
     moment: dt.datetime | None
@@ -41,7 +41,7 @@ def latest_of(found: Sequence[Sequence[Any]]) -> tuple[Latest, ...]:
     A stamp counts only over two distinct values or more: one date alone starts a week, a month
     and a year at once, and says nothing of how the source is stamped.
     """
-    from kpictl.sql.compiler import STAMPS
+    from kpictl.sql.query import STAMPS
 
     by_feed = {row[0]: row for row in found}
     latest = []

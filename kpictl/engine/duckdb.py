@@ -41,7 +41,7 @@ from kpictl.sql import periods
 from kpictl.sql.quoting import identifier, literal
 
 if TYPE_CHECKING:
-    from kpictl.sql.compiler import CompiledQuery
+    from kpictl.sql.query import CompiledQuery
 
 Tables = Mapping[str, Sequence[Mapping[str, Any]]]  # source name → rows
 Types = Mapping[str, Mapping[str, str]]  # source name → column → DuckDB type

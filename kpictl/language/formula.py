@@ -9,7 +9,6 @@ This module never touches data and never imports DuckDB.
 
 from __future__ import annotations
 
-import logging
 import re
 from functools import cache
 from itertools import groupby
@@ -82,6 +81,8 @@ def _functions() -> tuple[str, ...]:
 
 @cache
 def _dialect() -> Any:
+    import logging
+
     import sqlglot
 
     # The parser logs "falling back to Command" for statements it half-knows; the user sees our error.

@@ -11,7 +11,6 @@ import calendar
 import json
 import re
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,8 @@ SCHEMAS = {"project": "kpictl.schema.json", "kpis": "kpi-file.schema.json"}
 @cache
 def schema(kind: str) -> dict[str, Any]:
     """The packaged JSON Schema, ``kind`` being "project" or "kpis"."""
+    from importlib import resources  # lazy: with tempfile, a few ms that only checking pays
+
     text = resources.files("kpictl").joinpath("schemas").joinpath(SCHEMAS[kind]).read_text("utf-8")
     result: dict[str, Any] = json.loads(text)
     return result

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kpictl.report import escape
 from kpictl.report.numbers import MISSING, format_delta, format_value, has_relative_change, scale_of
 from kpictl.report.table import Column, align, dim_text, period_label, word
-from kpictl.workflows.diff import KINDS, Diff, FieldChange, KpiChange, ValueChange
+
+if TYPE_CHECKING:  # the command line imports this module for FORMATS; the diff itself only `diff` needs
+    from kpictl.workflows.diff import Diff, FieldChange, KpiChange, ValueChange
 
 FORMATS = ("text", "markdown", "json")
 #: Moved rows shown per KPI in text and Markdown; JSON has them all.
@@ -37,6 +39,8 @@ def render(diff: Diff, fmt: str = "text") -> str:
 
 def summary(diff: Diff) -> str:
     """One line: ``2 changed, 1 renamed, 1 impacted``; kinds with no KPI are left out."""
+    from kpictl.workflows.diff import KINDS
+
     counts = {kind: sum(1 for k in diff.kpis if k.change == kind) for kind in KINDS}
     parts = [f"{n} {kind}" for kind, n in counts.items() if n]
     return ", ".join(parts) if parts else "no KPI definition changed"
@@ -234,6 +238,8 @@ def _md_kpi(change: KpiChange, diff: Diff) -> list[str]:
 
 
 def _markdown(diff: Diff) -> str:
+    from kpictl.workflows.diff import KINDS
+
     lines = [f"## kpictl diff: {_code(str(diff.base))} → {_code(str(diff.head))}", "", f"**{summary(diff)}**", ""]
     if diff.project:
         lines += ["### kpictl.yml", "", *_md_fields(diff.project)]
@@ -306,6 +312,8 @@ def _json_kpi(change: KpiChange) -> dict[str, Any]:
 
 
 def _json(diff: Diff) -> str:
+    from kpictl.workflows.diff import KINDS
+
     body = {
         "base": {"label": diff.base.label, "commit": diff.base.commit},
         "head": {"label": diff.head.label, "commit": diff.head.commit},

@@ -11,58 +11,21 @@ Templates lay the text out; the expressions they print are prepared here.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 from sqlglot import exp
 
 from kpictl.errors import Location, SpecError
-from kpictl.model import WHOLE, Lookup
+from kpictl.model import WHOLE
 from kpictl.sql import periods
 from kpictl.sql.aggregates import empty_value, substitute_sql, tree_of
 from kpictl.sql.planner import Derived, Measure, Partial, Plan, Scan, Window, dim_alias
+from kpictl.sql.query import STAMPS as STAMPS  # re-exported: the query's parts live with the query
+from kpictl.sql.query import CompiledQuery as CompiledQuery
 from kpictl.sql.quoting import comment, identifier, literal
 
 Node = tuple[str, str]
-STAMPS = ("year", "quarter", "month", "week")  # coarsest first: the freshness query's flags
-
-
-@dataclass(frozen=True)
-class CompiledQuery:
-    """The SQL of a run and what the engine needs to run it and to explain its errors.
-
-    ``params`` are the ``$name`` bind parameters (dates). ``kpis`` are the KPIs of the result,
-    ``by`` its dimension columns in order. ``sources`` are the views the SQL reads,
-    ``lookups`` the (source, lookup) joins whose keys must be unique (a further hop joins from
-    a lookup), ``at`` where each KPI of the query was written. ``aliases`` maps each column
-    the SQL computes for a KPI (its partial aggregates, values and windows) to that KPI, and
-    ``reads`` each source KPI to the source columns it reads: an engine error names a column, and these say whose it is.
-    ``freshness`` is a second SELECT: one row per feed (a source and the time column read in
-    it, ``feeds``) with its latest time value and whether every value starts a year, quarter,
-    month or week (``STAMPS``); ``fed_by`` gives the feeds behind each KPI, through the KPIs a
-    derived one reads (``judge.completeness`` says from them which periods are complete).
-    ``reach`` gives, for each KPI that reads rolling windows (directly or through the KPIs it
-    reads), how many periods before its own the widest of them goes back: its first periods
-    of data have a window that is not full yet.
-    """
-
-    sql: str
-    params: Mapping[str, Any]
-    kpis: tuple[str, ...]
-    by: tuple[str, ...] = ()
-    sources: tuple[str, ...] = ()
-    lookups: tuple[tuple[str, Lookup], ...] = ()
-    at: Mapping[str, Location] = field(default_factory=dict)
-    aliases: Mapping[str, str] = field(default_factory=dict)
-    reads: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    freshness: str = ""
-    feeds: tuple[tuple[str, str], ...] = ()
-    fed_by: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
-    reach: Mapping[str, int] = field(default_factory=dict)
-    ties: tuple[tuple[str, str, Location], ...] = ()  # per balance scan: (its KPIs, the tie check's SQL, where)
-    waits: Mapping[str, Mapping[int, int]] = field(default_factory=dict)  # KPI → feed → days past a period's end
 
 
 def compile(plan: Plan) -> CompiledQuery:
