@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from kpictl.errors import KpiError, Location, SpecError, suggest
 from kpictl.language import formula, jinja
-from kpictl.language.document import at_offset
+from kpictl.language.pointers import at_offset
 from kpictl.language.resolve import (
     MAX_HOPS,
     Resolver,

@@ -9,49 +9,19 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 from kpictl.errors import KpiError, Location, SpecError
+from kpictl.language.pointers import Document as Document  # re-exported: a parsed file is a Document
+from kpictl.language.pointers import at_offset as at_offset
+from kpictl.language.pointers import escape as escape
 
 #: Larger files are refused before parsing: a definition file is text a person reviews.
 MAX_FILE_BYTES = 1_000_000
 #: Nodes that aliases may repeat: a 1 KB file of nested anchors expands to billions ("billion laughs").
 MAX_REPEATED_NODES = 10_000
-
-Positions = dict[str, tuple[int, int]]
-
-
-@dataclass(frozen=True)
-class Document:
-    """One parsed YAML file: plain data plus the 1-based (line, column) of every node and key.
-
-    The position of a quoted scalar is its first character inside the quotes, and that of a
-    block scalar (``|`` or ``>``) its first line of content, so that a column inside a
-    formula maps onto the file.
-    """
-
-    file: str
-    data: Any
-    positions: Positions  # JSON pointer -> position of the value
-    key_positions: Positions  # JSON pointer -> position of the mapping key naming it
-
-    def at(self, pointer: str, *, key: bool = False) -> Location:
-        """The location of ``pointer``, or of its nearest ancestor that has one."""
-        table = self.key_positions if key else self.positions
-        probe = pointer
-        while True:
-            if probe in table:
-                line, col = table[probe]
-                return Location(self.file, line, col, pointer)
-            if probe in self.positions:
-                line, col = self.positions[probe]
-                return Location(self.file, line, col, pointer)
-            if not probe:
-                return Location(self.file, 1, 1, pointer)
-            probe = probe.rsplit("/", 1)[0]
 
 
 class _Loader(yaml.SafeLoader):
@@ -116,25 +86,6 @@ def _compose(text: str) -> tuple[Any, yaml.Node | None]:
             fast.dispose()
     loader = _Loader(text)
     return loader, loader.get_single_node()
-
-
-def at_offset(at: Location | None, text: str, offset: int) -> Location | None:
-    """The file location of character ``offset`` of ``text``, a YAML scalar that starts at ``at``.
-
-    Exact for one-line and ``|`` block scalars (whose lines share one indentation); the
-    nearest place for folded ones.
-    """
-    if at is None or at.line is None or at.column is None:
-        return at
-    offset = max(0, min(offset, len(text)))
-    line = text.count("\n", 0, offset)
-    col = offset - (text.rfind("\n", 0, offset) + 1)
-    return Location(at.file, at.line + line, at.column + col, at.pointer)
-
-
-def escape(key: object) -> str:
-    """A mapping key as one JSON Pointer segment (RFC 6901)."""
-    return str(key).replace("~", "~0").replace("/", "~1")
 
 
 class _TooBig(Exception):

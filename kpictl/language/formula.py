@@ -15,7 +15,7 @@ from itertools import groupby
 from typing import Any
 
 from kpictl.errors import Location, SpecError, suggest
-from kpictl.language.document import at_offset
+from kpictl.language.pointers import at_offset
 from kpictl.model import TO_DATE_UNITS
 
 #: Functions of derived formulas: name -> (min args, max args).

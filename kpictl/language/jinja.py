@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 
 from kpictl.errors import Location, SpecError, suggest
-from kpictl.language.document import at_offset
+from kpictl.language.pointers import at_offset
 
 #: Jinja filters a formula may use: none of them can make a text much longer than its input
 #: (``center``, ``indent``, ``wordwrap``, ``format`` and ``replace`` can: ``'a'|center(10**11)``).

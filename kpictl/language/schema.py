@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kpictl.errors import DataError, KpiError, Location, SpecError
-from kpictl.language.document import Document, escape
+from kpictl.language.pointers import Document, escape
 
 SCHEMAS = {"project": "kpictl.schema.json", "kpis": "kpi-file.schema.json"}
 
