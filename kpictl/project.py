@@ -16,15 +16,17 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kpictl import cache
 from kpictl.errors import DataError, InvalidProject, KpiError, Location, SpecError, suggest
-from kpictl.language import checks, spec
+from kpictl.language import spec
 from kpictl.model import WHOLE, Config, Kpi, Row
 
 if TYPE_CHECKING:
     from kpictl.judge.lint import LintReport
+    from kpictl.language import checks
     from kpictl.report.html import Page
-    from kpictl.sql.compiler import CompiledQuery
     from kpictl.sql.planner import Plan
+    from kpictl.sql.query import CompiledQuery
     from kpictl.workflows.diff import Diff
     from kpictl.workflows.testing import TestResult
 
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
 Tables = Mapping[str, Sequence[Mapping[str, Any]]]
 #: grain, by, start, end, where: what a plan depends on beyond the names.
 _Options = tuple[str | None, tuple[str, ...], dt.date | None, dt.date | None, str | None]
+#: The (KPI, grain) pairs of a run's result, in order (``Plan.outputs``).
+_Outputs = tuple[tuple[str, str], ...]
 
 
 class Project:
@@ -54,7 +58,11 @@ class Project:
         self._schemas: dict[str, dict[str, str]] | None = None
         self._unreadable: list[KpiError] = []  # sources whose files exist but cannot be read
         self._size_kpis: set[str] | None = None
-        self._compiled: dict[tuple[object, ...], tuple[Plan, CompiledQuery]] = {}  # options -> (plan, query)
+        self._verdicts: list[KpiError] | None = None  # the problems judging would meet, once valid
+        self._compiled: dict[tuple[object, ...], tuple[_Outputs, CompiledQuery]] = {}  # options -> (outputs, query)
+        self._store: cache.Store | None = None  # the definitions cache (kpictl/cache.py), found when first used
+        self._files: dict[str, str] = {}  # SHA-256 of each definition file loaded, by path
+        self._key: str | None = None  # the digest of everything above that an answer depends on
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -93,10 +101,12 @@ class Project:
         else:
             root = Path(path)
         allow = tuple(str(Path(p).resolve()) for p in allowed)
-        config, kpis, errors, left_out = spec.load(root, read=read, listing=listing, allowed=allow)
+        store, files = cache.Store.for_project(root), dict[str, str]()
+        config, kpis, errors, left_out = spec.load(root, read, listing, allow, store=store, digests=files)
         if config is None:
             raise InvalidProject(errors)
         project = cls(config, kpis, problems=errors, elsewhere=left_out)
+        project._store, project._files = store, files
         if errors and not partial:  # every problem in one run: what did load is checked too
             project._valid_kpis(data=True)
         return project
@@ -112,7 +122,12 @@ class Project:
         if name is None or name == self.config.engine.name:
             return self
         engine = self.config.engine if self.config.engine.name == name else Engine(name)
-        return Project(dataclasses.replace(self.config, engine=engine), self._raw_kpis)
+        return self._with_config(dataclasses.replace(self.config, engine=engine))
+
+    def _with_config(self, config: Config) -> Project:
+        project = Project(config, self._raw_kpis)
+        project._store, project._files = self._store, self._files
+        return project
 
     def _engine(self) -> Any:
         """The engine module running this project's SQL (imported only when data is read)."""
@@ -127,7 +142,7 @@ class Project:
     def with_vars(self, overrides: dict[str, Any]) -> Project:
         """The same project with some ``vars`` replaced (a KPI test's own variables)."""
         config = dataclasses.replace(self.config, vars={**self.config.vars, **overrides})
-        return Project(config, self._raw_kpis)
+        return self._with_config(config)
 
     @property
     def kpis(self) -> dict[str, Kpi]:
@@ -138,14 +153,38 @@ class Project:
         """``checks.check`` once per mode: without data, or against the sources' columns."""
         if data not in self._checked:
             schemas = self.schemas() if data else None
-            self._checked[data] = checks.check(
-                self.config, self._raw_kpis, schemas, elsewhere=self._elsewhere, parsed=self._parsed()
-            )
+
+            def compute() -> tuple[dict[str, Kpi], list[KpiError]]:
+                from kpictl.language import checks
+
+                parsed = self._parsed()
+                return checks.check(self.config, self._raw_kpis, schemas, elsewhere=self._elsewhere, parsed=parsed)
+
+            self._checked[data] = self._cached("check", {"schemas": schemas}, compute)
         return self._checked[data]
+
+    def _cached(self, part: str, key: dict[str, Any], compute: Callable[[], Any]) -> Any:
+        """``compute()``, or its answer for the same definitions and ``key`` from the definitions
+        cache (kpictl/cache.py): the project as loaded, the digests of its files, and ``key``."""
+        if self._store is None:
+            self._store = cache.Store.for_project(self.root)
+        if self._store.folder is None:
+            return compute()
+        if self._key is None:
+            try:
+                loaded = (self._files, self.config, self._raw_kpis, sorted(self._elsewhere), self._problems)
+                self._key = cache.digest(loaded)
+            except cache.Unencodable:  # a value YAML gave that the cache does not store: computed each time
+                self._key = ""
+        if not self._key:
+            return compute()
+        return self._store.cached(part, {"project": self._key, **key}, compute)
 
     def _parsed(self) -> checks.Parsed:
         """Every expression rendered and parsed once: checked with and without data, then planned."""
         if self._parse is None:
+            from kpictl.language import checks
+
             self._parse = checks.parse(self.config, self._raw_kpis)
         return self._parse
 
@@ -166,7 +205,15 @@ class Project:
 
         errors = self._problems + self._check(data=data)[1] + (self._unreadable if data else [])
         if not errors:  # judging needs values to date that only valid definitions can give
-            errors += verdicts.problems(self.kpis, self._companions(list(self.kpis), None), self._parsed().formulas())
+            if self._verdicts is None:
+                self._verdicts = self._cached(
+                    "verdicts",
+                    {},
+                    lambda: verdicts.problems(
+                        self.kpis, self._companions(list(self.kpis), None), self._parsed().formulas()
+                    ),
+                )
+            errors += self._verdicts
         unique = {(str(e), type(e)): e for e in errors}
         return sorted(unique.values(), key=KpiError.sort_key)
 
@@ -286,20 +333,27 @@ class Project:
 
     def _compile(
         self, names: Sequence[str] | None, options: _Options, tables: Tables | None, *, judging: bool
-    ) -> tuple[Plan, CompiledQuery]:
-        """Plan and SQL, kept per set of options: a notebook's second run of a loaded project
-        only runs the query (the definitions and the sources' columns cannot change under it)."""
-        from kpictl.sql import compiler
+    ) -> tuple[_Outputs, CompiledQuery]:
+        """The plan's outputs and the SQL, kept per set of options: a notebook's second run of a
+        loaded project only runs the query (the definitions and the sources' columns cannot change
+        under it); and in the definitions cache for the same definitions, options and columns."""
 
-        grain, by, start, end, where = options
-        key = (tuple(names or ()), options, judging)
-        if tables is not None or key not in self._compiled:
+        def compute() -> tuple[_Outputs, CompiledQuery]:
+            from kpictl.sql import compiler
+
             plan = self.plan(
                 names, grain=grain, by=by, start=start, end=end, where=where, tables=tables, judging=judging
             )
-            if tables is not None:  # the given rows' columns take part in planning: never cached
-                return plan, compiler.compile(plan)
-            self._compiled[key] = (plan, compiler.compile(plan))
+            return plan.outputs, compiler.compile(plan)
+
+        grain, by, start, end, where = options
+        key = (tuple(names or ()), options, judging)
+        if tables is not None:  # the given rows' columns take part in planning: never kept
+            return compute()
+        if key not in self._compiled:
+            self._valid_kpis(data=True)  # the problems a miss would raise first, raised alike
+            found = {"names": key[0], "options": options, "judging": judging, "schemas": self.schemas()}
+            self._compiled[key] = self._cached("compile", found, compute)
         return self._compiled[key]
 
     def run(
@@ -327,7 +381,7 @@ class Project:
 
         self._valid_kpis(data=True)  # every problem at once, as validate: the data's columns too
         selected = self.select(names)
-        plan, compiled = self._compile(selected, (grain, tuple(by), start, end, where), tables, judging=True)
+        outputs, compiled = self._compile(selected, (grain, tuple(by), start, end, where), tables, judging=True)
         types = {name: cols for name, cols in self.schemas().items() if tables and name in tables}
         # A KPI test's rows are all there is: only files can stop short of a period's end
         found = self._engine().results(compiled, self.config, tables=tables, types=types or None, latest=not tables)
@@ -339,7 +393,7 @@ class Project:
             if found.latest
             else {}
         )
-        grain_of = dict(plan.outputs)
+        grain_of = dict(outputs)
         if grain == WHOLE:
             return self._whole(found, compiled, horizons, start, end, as_of, today)
         full_from = (
@@ -352,7 +406,7 @@ class Project:
         judged = verdicts.judge(
             rows,
             self.kpis,
-            grain_of=dict(plan.outputs),
+            grain_of=grain_of,
             sizes=sizes,
             as_of=as_of,
             companions=self._companions(selected, grain),
@@ -416,9 +470,13 @@ class Project:
         Worked out once per Project: it depends on the definitions only.
         """
         if self._size_kpis is None:
-            from kpictl.sql import aggregates
 
-            self._size_kpis = aggregates.size_kpis(self.kpis, self._parsed().formulas())
+            def compute() -> set[str]:
+                from kpictl.sql import aggregates
+
+                return aggregates.size_kpis(self.kpis, self._parsed().formulas())
+
+            self._size_kpis = set(self._cached("sizes", {}, compute))
         return self._size_kpis
 
     def lint(self, names: Sequence[str] | None = None, *, data: bool = True) -> list[LintReport]:

@@ -6,6 +6,9 @@
 - ``data_dir``: a session copy of ``tests/data`` (CSV in git) plus a Parquet file made from
   each CSV with DuckDB's COPY, so no binary is committed.
 - ``write_project(files)``: writes ``{relative path: text}`` into a fresh folder and returns it.
+- ``definitions_cache`` (every test): kpictl's definitions cache is a folder of this test session,
+  never the user's ``~/.cache/kpictl``; shared by the session's tests, so that most of them run
+  on cache hits as a second ``kpictl run`` would (tests/test_startup_cache.py tests the cache).
 """
 
 from __future__ import annotations
@@ -26,6 +29,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden", action="store_true", default=False, help="rewrite golden files instead of comparing"
     )
+
+
+@pytest.fixture(scope="session")
+def _session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("kpictl-cache")
+
+
+@pytest.fixture(autouse=True)
+def definitions_cache(_session_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The definitions cache folder of this session (``KPICTL_CACHE_DIR``), for in-process and child kpictl alike."""
+    monkeypatch.setenv("KPICTL_CACHE_DIR", str(_session_cache))
+    monkeypatch.delenv("KPICTL_NO_CACHE", raising=False)
+    return _session_cache
 
 
 @pytest.fixture

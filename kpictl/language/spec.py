@@ -10,15 +10,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import hashlib
 import os
 import re
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kpictl.errors import DataError, KpiError, Location, SpecError
 from kpictl.language import paths
-from kpictl.language.document import Document, escape, load_text
+from kpictl.language.pointers import Document, escape
 from kpictl.language.schema import SCHEMAS as SCHEMAS  # re-exported: `kpictl schema` prints them from here
 from kpictl.language.schema import check_shape, error, field
 from kpictl.language.schema import schema as schema
@@ -37,6 +38,9 @@ from kpictl.model import (
     Source,
     Target,
 )
+
+if TYPE_CHECKING:
+    from kpictl.cache import Store
 
 PROJECT_FILE = "kpictl.yml"
 
@@ -305,19 +309,21 @@ def kpi_files(root: Path, folders: tuple[str, ...], allowed: tuple[str, ...] = (
     return sorted(Path(os.path.relpath(f, root)) for f in found)
 
 
-def _timezone(config: Config, doc: Document) -> list[KpiError]:
+def _timezone(config: Config, places: Places) -> list[KpiError]:
     """A ``timezone:`` that is not an IANA time zone name."""
+    name = config.timezone
+    if name == "UTC":
+        return []
     import zoneinfo
 
-    name = config.timezone
     try:
-        if name == "UTC" or (name.strip("/") == name and ".." not in name and zoneinfo.ZoneInfo(name)):
+        if name.strip("/") == name and ".." not in name and zoneinfo.ZoneInfo(name):
             return []
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         pass
     close = difflib.get_close_matches(name, sorted(zoneinfo.available_timezones()), n=1)
     hint = f"did you mean '{close[0]}'?" if close else "an IANA name such as Europe/Paris or America/New_York"
-    return [SpecError(f"unknown time zone '{name}'", at=doc.at("/timezone"), hint=hint)]
+    return [SpecError(f"unknown time zone '{name}'", at=places.timezone, hint=hint)]
 
 
 def _definition_files(root: Path, folders: tuple[str, ...], tops: tuple[str, ...]) -> list[str]:
@@ -329,7 +335,7 @@ def _definition_files(root: Path, folders: tuple[str, ...], tops: tuple[str, ...
     return found
 
 
-def confinement(config: Config, doc: Document) -> list[KpiError]:
+def confinement(config: Config, places: Places) -> list[KpiError]:
     """The metric folders and KPI files that lead outside the project or the allowed folders: an
     error each, at the folder's entry in kpictl.yml (a pull request must not make kpictl read a
     file elsewhere, through a path or through a symlink)."""
@@ -337,7 +343,7 @@ def confinement(config: Config, doc: Document) -> list[KpiError]:
     tops = paths.roots(config.root, config.allowed)
     errors: list[KpiError] = []
     for i, folder in enumerate(config.metrics):
-        at = doc.at(f"/metrics/{i}") if "metrics" in doc.data else config.at
+        at = places.folders[i] if places.has_metrics else config.at
         if not paths.inside(str(root / folder), tops):
             errors.append(SpecError(f"metrics folder leaves the project: {folder}", at=at, hint=paths.HINT))
             continue
@@ -387,7 +393,63 @@ class Loaded(NamedTuple):
     left_out: set[str]
 
 
-def load(root: Path, read: Any = None, listing: Any = None, allowed: tuple[str, ...] = ()) -> Loaded:
+@dataclasses.dataclass(frozen=True)
+class Places:
+    """Where kpictl.yml wrote what the problems found after its model is built point at: the
+    document's start, ``timezone:``, ``metrics:`` (``has_metrics``: written, not the default)
+    and each of its folders. Kept with the model in the definitions cache, instead of the document."""
+
+    start: Location
+    timezone: Location
+    metrics: Location
+    has_metrics: bool
+    folders: tuple[Location, ...] = ()
+
+
+def _sha256(text: str | bytes) -> str:
+    return hashlib.sha256(text if isinstance(text, bytes) else text.encode()).hexdigest()
+
+
+def _cached(store: Store | None, part: str, key: dict[str, str], compute: Any) -> Any:
+    return compute() if store is None else store.cached(part, key, compute)
+
+
+def _project_file(text: str | bytes, root: str) -> tuple[Config | None, list[KpiError], Places | None]:
+    """kpictl.yml read, shape-checked and built: its model and places, or None and its problems."""
+    from kpictl.language.document import load_text  # the YAML reader: only for files not in the cache
+
+    doc, problems = load_text(text, PROJECT_FILE)
+    problems = problems or check_shape(doc, "project")
+    if problems:
+        return None, problems, None
+    config = build_config(doc, root)
+    has_metrics = "metrics" in doc.data
+    folders = tuple(doc.at(f"/metrics/{i}") for i in range(len(config.metrics))) if has_metrics else ()
+    return config, [], Places(doc.at(""), doc.at("/timezone"), doc.at("/metrics"), has_metrics, folders)
+
+
+def _kpi_file(text: str | bytes, rel: str) -> tuple[list[Kpi], list[KpiError], set[str]]:
+    """A KPI file read, shape-checked and built: its KPIs (those without shape problems), every
+    problem, and the names of the KPIs left out (``_names``)."""
+    from kpictl.language.document import load_text
+
+    doc, problems = load_text(text, rel)
+    broken = None if problems else _broken_kpis(problems := check_shape(doc, "kpis"))
+    left_out = _names(doc.data, broken) if problems else set()
+    if broken is None:  # the file as a whole is broken; else each KPI stands on its own
+        return [], problems, left_out
+    built, more = build_kpis(doc, skip=broken)
+    return built, [*problems, *more], left_out
+
+
+def load(
+    root: Path,
+    read: Any = None,
+    listing: Any = None,
+    allowed: tuple[str, ...] = (),
+    store: Store | None = None,
+    digests: dict[str, str] | None = None,
+) -> Loaded:
     """Load a whole project: the config and every KPI, with every shape problem found.
 
     ``read(relative_path) -> bytes | None`` reads a file and ``listing(folders) -> [relative
@@ -395,6 +457,8 @@ def load(root: Path, read: Any = None, listing: Any = None, allowed: tuple[str, 
     objects, so that a past revision loads without touching the working tree. A KPI with a
     shape problem is left out and the other KPIs of its file are built: one broken KPI hides
     no other's problems. ``allowed``: folders outside ``root`` that may be read (``--allow-path``).
+    ``store``: the definitions cache, which keeps what each file's bytes were read and built into;
+    ``digests`` is filled with the SHA-256 of every definition file read, by path.
     """
 
     unreadable: list[KpiError] = []
@@ -416,46 +480,41 @@ def load(root: Path, read: Any = None, listing: Any = None, allowed: tuple[str, 
     listing = listing or list_disk
     errors: list[KpiError] = []
     left_out: set[str] = set()
+    digests = {} if digests is None else digests
     text = read(PROJECT_FILE)
     if text is None:
         missing = SpecError(f"no {PROJECT_FILE} found", at=Location(PROJECT_FILE), hint="run 'kpictl init'")
         return Loaded(None, [], [missing], left_out)
-    doc, problems = load_text(text, PROJECT_FILE)
-    problems = problems or check_shape(doc, "project")
-    if problems:
+    digests[PROJECT_FILE] = _sha256(text)
+    key = {"sha256": digests[PROJECT_FILE], "root": str(root)}
+    built_config, problems, places = _cached(store, "project-file", key, lambda: _project_file(text, str(root)))
+    if built_config is None or places is None:
         return Loaded(None, [], problems, left_out)
-    config = dataclasses.replace(build_config(doc, str(root)), allowed=allowed)
-    if wrong_zone := _timezone(config, doc):  # reported; the rest is checked in UTC
+    config = dataclasses.replace(built_config, allowed=allowed)
+    if wrong_zone := _timezone(config, places):  # reported; the rest is checked in UTC
         errors.extend(wrong_zone)
         config = dataclasses.replace(config, timezone="UTC")
     if on_disk:
-        errors.extend(confinement(config, doc))
+        errors.extend(confinement(config, places))
     kpis: list[Kpi] = []
     try:
         files = listing(config.metrics)
     except OSError as exc:  # an unreadable metrics folder: not "0 KPIs: valid"
         files = []
-        unreadable.append(DataError(f"cannot read a metrics folder: {exc.strerror or exc}", at=doc.at("/metrics")))
+        unreadable.append(DataError(f"cannot read a metrics folder: {exc.strerror or exc}", at=places.metrics))
     if on_disk and not files and not unreadable:
         folders = ", ".join(config.metrics)
         hint = "add a *.yml file with a kpis: list (kpictl init writes an example)"
-        errors.append(
-            SpecError(
-                f"no KPI file in {folders}", at=doc.at("/metrics") if "metrics" in doc.data else doc.at(""), hint=hint
-            )
-        )
+        at = places.metrics if places.has_metrics else places.start
+        errors.append(SpecError(f"no KPI file in {folders}", at=at, hint=hint))
     for rel in files:
         text = read(rel)
         if text is None:
             continue
-        doc, problems = load_text(text, rel)
-        broken = None if problems else _broken_kpis(problems := check_shape(doc, "kpis"))
-        errors.extend(problems)
-        if problems:
-            left_out.update(_names(doc.data, broken))
-        if broken is None:  # the file as a whole is broken; else each KPI stands on its own
-            continue
-        built, problems = build_kpis(doc, skip=broken)
+        digests[rel] = _sha256(text)
+        key = {"sha256": digests[rel], "file": rel}
+        built, problems, names = _cached(store, "kpi-file", key, lambda: _kpi_file(text, rel))  # noqa: B023
         kpis.extend(built)
         errors.extend(problems)
+        left_out.update(names)
     return Loaded(config, kpis, [*errors, *unreadable], left_out)
