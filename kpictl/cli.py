@@ -23,7 +23,6 @@ from kpictl import report as views  # `report` is a command below
 from kpictl.errors import EXIT_BREACH, InvalidProject, KpiError
 from kpictl.options import OPTIONS, Options
 from kpictl.project import Project
-from kpictl.report import catalog, diffview, escape, lintview, problems
 from kpictl.report.progress import progress
 
 
@@ -37,6 +36,8 @@ class _Group(click.Group):
         except KpiError as exc:
             if os.environ.get("KPICTL_DEBUG"):  # the traceback, and the SQL that failed
                 raise
+            from kpictl.report import escape, problems
+
             errors = exc.errors if isinstance(exc, InvalidProject) else None
             click.echo(problems.render(errors) if errors else escape.line(exc), err=True)  # as validate does
             ctx.exit(exc.exit_code)
@@ -112,6 +113,7 @@ def validate(ctx: click.Context, o: Options) -> None:
     Reports every problem of the project in one run as file:line:col: message (hint);
     exits 2 when there is any.
     """
+    from kpictl.report import problems
     from kpictl.workflows.diff import repository_prefix
 
     try:
@@ -129,6 +131,8 @@ def validate(ctx: click.Context, o: Options) -> None:
 @_command("format_catalog", "tag", "lang", name="list", example="kpictl list --tag transport --lang fr")
 def list_(ctx: click.Context, o: Options) -> None:
     """The catalog: name, label, source, target, owner and dimensions of every KPI."""
+    from kpictl.report import catalog
+
     project = _project(ctx)
     kpis = [project.kpis[name] for name in project.select(tag=o.tag)]
     click.echo(catalog.render(kpis, o.fmt, lang=o.lang or project.config.locale, periods=project.bound_periods()))
@@ -137,6 +141,8 @@ def list_(ctx: click.Context, o: Options) -> None:
 @_command("kpi", "grain_bare", "lang", example="kpictl show transport_cost_to_sales --lang fr")
 def show(ctx: click.Context, o: Options) -> None:
     """One KPI: its definition, lineage (what it is computed from) and SQL."""
+    from kpictl.report import catalog
+
     project = _project(ctx)
     name = project.select([o.kpi])[0]
     sql = project.compile([name], grain=o.grain).sql
@@ -217,6 +223,7 @@ def lint_(ctx: click.Context, o: Options) -> None:
     observed; R: a baseline and a rationale; T: a deadline or a period.
     """
     from kpictl.judge import lint
+    from kpictl.report import lintview
 
     reports = _project(ctx, o.engine).lint(o.kpis, data=not o.no_data)
     click.echo(lintview.render(reports, o.fmt))
@@ -300,6 +307,8 @@ def diff(ctx: click.Context, o: Options) -> None:
     for the KPIs that changed and the derived KPIs that use them. With --fail-on-change, a move
     from 0 or from no value counts as larger than any threshold.
     """
+    from kpictl.report import diffview
+
     data = o.data or o.threshold is not None
     with progress("comparing definitions and values…"):
         result = Project.diff(

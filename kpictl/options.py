@@ -15,10 +15,9 @@ from typing import Any
 
 import click
 
-from kpictl import report as views
 from kpictl.language.schema import SCHEMAS
 from kpictl.model import FAIL_ON, GRAINS, LANGS, RUN_GRAINS
-from kpictl.report import catalog, diffview, lintview, problems
+from kpictl.report import formats
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,12 +97,12 @@ OPTIONS: dict[str, Any] = {
     "where": _o("--where", help="Extra row filter for every KPI, checked like a KPI filter."),
     "as_of": _o("--as-of", callback=_date, help=_AS_OF.format("complete period")),
     "as_of_report": _o("--as-of", callback=_date, help=_AS_OF.format("period with data")),
-    "format_problems": _format(problems.FORMATS, "text for people; json for tools; sarif or github to annotate "
+    "format_problems": _format(formats.PROBLEMS, "text for people; json for tools; sarif or github to annotate "
                                "a pull request."),
-    "format_catalog": _format(catalog.FORMATS),
-    "format_rows": _format(views.FORMATS),
-    "format_lint": _format(lintview.FORMATS),
-    "format_diff": _format(diffview.FORMATS, "text for people; markdown for a pull-request comment; json for tools."),
+    "format_catalog": _format(formats.CATALOG),
+    "format_rows": _format(formats.ROWS),
+    "format_lint": _format(formats.LINT),
+    "format_diff": _format(formats.DIFF, "text for people; markdown for a pull-request comment; json for tools."),
     "output": _o("--output", "-o", type=_FILE, help="Write to this file (atomically) instead of stdout."),
     "fail_on": _o("--fail-on", type=click.Choice((*FAIL_ON, "none")), help="Exit 1 when a KPI's latest period has this "
                   "status or worse (default: fail_on of kpictl.yml; none: no gate, whatever kpictl.yml says)."),

@@ -23,23 +23,52 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from kpictl.model import Kpi, Row
-from kpictl.report import files, markdown, table
+from kpictl.report import files, formats
 from kpictl.report.files import emit
-from kpictl.report.table import breach_line, breach_lines
 
 __all__ = ["FORMATS", "breach_line", "breach_lines", "emit", "render_rows"]
 
 _Renderer = Callable[[Sequence[Row], Mapping[str, Kpi], Sequence[str], str, "bool | None"], "str | bytes"]
 
+
+def _table(rows: Sequence[Row], kpis: Mapping[str, Kpi], by: Sequence[str], lang: str, color: bool | None) -> str:
+    from kpictl.report import table  # the human views are imported by the formats that need them
+
+    return table.render(rows, kpis, by=by, lang=lang, color=color)
+
+
+def _markdown(rows: Sequence[Row], kpis: Mapping[str, Kpi], by: Sequence[str], lang: str, color: bool | None) -> str:
+    from kpictl.report import markdown
+
+    return markdown.render(rows, kpis, by=by, lang=lang)
+
+
 _RENDERERS: dict[str, _Renderer] = {
-    "table": lambda rows, kpis, by, lang, color: table.render(rows, kpis, by=by, lang=lang, color=color),
+    "table": _table,
     "json": lambda rows, kpis, by, lang, color: files.to_json(rows, by=by),
     "csv": lambda rows, kpis, by, lang, color: files.to_csv(rows, by=by),
-    "markdown": lambda rows, kpis, by, lang, color: markdown.render(rows, kpis, by=by, lang=lang),
+    "markdown": _markdown,
     "parquet": lambda rows, kpis, by, lang, color: files.to_parquet(rows, by=by),
 }
 #: The formats of ``kpictl run --format``, default first.
-FORMATS = tuple(_RENDERERS)
+FORMATS = formats.ROWS
+assert tuple(_RENDERERS) == FORMATS
+
+
+def breach_line(row: Row) -> str:
+    """``report.table.breach_line``: the stderr line naming a breached row."""
+    from kpictl.report import table
+
+    return table.breach_line(row)
+
+
+def breach_lines(rows: Sequence[Row], shown: int | None = None) -> list[str]:
+    """``report.table.breach_lines``: a line per breached row, the first ``shown`` of them."""
+    if not rows:
+        return []
+    from kpictl.report import table
+
+    return table.breach_lines(rows) if shown is None else table.breach_lines(rows, shown)
 
 
 def render_rows(

@@ -15,12 +15,12 @@ from typing import Any
 
 from kpictl.errors import SpecError
 from kpictl.model import Bound, Kpi, lang_of
-from kpictl.report import escape
+from kpictl.report import escape, formats
 from kpictl.report.i18n import period_words
 from kpictl.report.numbers import MISSING, format_bound
 from kpictl.report.table import WIDTH, Column, align
 
-FORMATS = ("table", "json")
+FORMATS = formats.CATALOG
 _WORDS = {
     "en": {
         "name": "Name",

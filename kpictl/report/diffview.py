@@ -18,14 +18,14 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from kpictl.report import escape
+from kpictl.report import escape, formats
 from kpictl.report.numbers import MISSING, format_delta, format_value, has_relative_change, scale_of
 from kpictl.report.table import Column, align, dim_text, period_label, word
 
-if TYPE_CHECKING:  # the command line imports this module for FORMATS; the diff itself only `diff` needs
+if TYPE_CHECKING:  # the diff itself: only `kpictl diff` needs it
     from kpictl.workflows.diff import Diff, FieldChange, KpiChange, ValueChange
 
-FORMATS = ("text", "markdown", "json")
+FORMATS = formats.DIFF
 #: Moved rows shown per KPI in text and Markdown; JSON has them all.
 MAX_ROWS = 24
 #: Markdown budget: GitHub refuses comments over 65,536 characters; stop adding KPIs before.

@@ -6,10 +6,11 @@ import json
 from typing import Any
 
 from kpictl.judge import lint
+from kpictl.report import formats
 from kpictl.report.i18n import LEVEL_SYMBOLS as SYMBOL
 
 #: The formats of ``kpictl lint --format``, default first.
-FORMATS = ("text", "json", "markdown")
+FORMATS = formats.LINT
 
 
 def render(reports: list[Any], fmt: str = "text") -> str:

@@ -7,9 +7,9 @@ import posixpath
 from typing import Any
 
 from kpictl.errors import MAX_SHOWN, KpiError
-from kpictl.report import escape
+from kpictl.report import escape, formats
 
-FORMATS = ("text", "json", "sarif", "github")
+FORMATS = formats.PROBLEMS
 
 
 def render(errors: list[KpiError], fmt: str = "text", *, summary: str = "", base: str = "") -> str:
