@@ -90,8 +90,9 @@ class Store:
     def for_project(cls, root: str | Path) -> Store:
         return cls(folder_for(root))
 
-    def cached(self, part: str, key: Any, compute: Callable[[], T]) -> T:
-        """``compute()``'s value, read from the entry of (``part``, ``key``) when there is a valid one."""
+    def cached(self, part: str, key: Any, compute: Callable[[], T], keep: Callable[[], bool] | None = None) -> T:
+        """``compute()``'s value, read from the entry of (``part``, ``key``) when there is a valid
+        one; a computed value is written unless ``keep()`` says no (an input changed meanwhile)."""
         if self.folder is None:
             return compute()
         try:
@@ -105,7 +106,8 @@ class Store:
             return found  # type: ignore[no-any-return]
         self.misses += 1
         value = compute()
-        self._write(path, digest, value)
+        if keep is None or keep():
+            self._write(path, digest, value)
         return value
 
     def _digest(self, part: str, key: Any) -> str:

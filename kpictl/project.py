@@ -163,22 +163,30 @@ class Project:
             self._checked[data] = self._cached("check", {"schemas": schemas}, compute)
         return self._checked[data]
 
-    def _cached(self, part: str, key: dict[str, Any], compute: Callable[[], Any]) -> Any:
+    def _cached(
+        self, part: str, key: dict[str, Any], compute: Callable[[], Any], keep: Callable[[], bool] | None = None
+    ) -> Any:
         """``compute()``, or its answer for the same definitions and ``key`` from the definitions
-        cache (kpictl/cache.py): the project as loaded, the digests of its files, and ``key``."""
+        cache (kpictl/cache.py): the project as loaded, the digests of its files, and ``key``
+        (``keep``: whether a computed answer may be kept)."""
+        if not self._caching():
+            return compute()
+        assert self._store is not None and self._key
+        return self._store.cached(part, {"project": self._key, **key}, compute, keep)
+
+    def _caching(self) -> bool:
+        """Whether answers go through the definitions cache: it is on, and the project can be a key."""
         if self._store is None:
             self._store = cache.Store.for_project(self.root)
         if self._store.folder is None:
-            return compute()
+            return False
         if self._key is None:
             try:
                 loaded = (self._files, self.config, self._raw_kpis, sorted(self._elsewhere), self._problems)
                 self._key = cache.digest(loaded)
-            except cache.Unencodable:  # a value YAML gave that the cache does not store: computed each time
+            except cache.Unencodable:  # a value the cache does not store: computed each time
                 self._key = ""
-        if not self._key:
-            return compute()
-        return self._store.cached(part, {"project": self._key, **key}, compute)
+        return bool(self._key)
 
     def _parsed(self) -> checks.Parsed:
         """Every expression rendered and parsed once: checked with and without data, then planned."""
@@ -192,10 +200,21 @@ class Project:
         """Column → type of every source whose files exist (read from metadata, not computed).
 
         Missing files are left out: they are `run`'s problem; `validate` checks what it can see.
-        Read once per Project.
+        Read once per Project; from the definitions cache for Parquet files whose footers (where
+        their columns are written) are unchanged.
         """
         if self._schemas is None:
-            self._schemas, self._unreadable = self._engine().schemas(self.config)
+            engine = self._engine()
+            marks = engine.fingerprint(self.config) if self._caching() and hasattr(engine, "fingerprint") else None
+            if marks is None:  # CSV files, Spark: read every time
+                self._schemas, self._unreadable = engine.schemas(self.config)
+            else:  # Parquet files: kept for the same footers (columns and types), checked before and after
+                self._schemas, self._unreadable = self._cached(
+                    "schemas",
+                    {"files": marks},
+                    lambda: engine.schemas(self.config),
+                    keep=lambda: engine.fingerprint(self.config) == marks,
+                )
         return self._schemas
 
     def validate(self, *, data: bool = True) -> list[KpiError]:

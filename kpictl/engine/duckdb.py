@@ -292,6 +292,45 @@ def schemas(config: Config, tables: Tables | None = None) -> tuple[dict[str, dic
     return with_given(found, tables), unreadable
 
 
+def fingerprint(config: Config) -> dict[str, Any] | None:
+    """What :func:`schemas` reads from the data, read without DuckDB: each source's files, each
+    with its size and the SHA-256 of its Parquet footer (where a Parquet file writes its columns
+    and their types), None for a source without files. None when that is not all: a CSV file
+    (its types come from sniffing every row), a file that is not Parquet or cannot be read, a
+    source that leaves the project (``schemas`` says why). The definitions cache keys the
+    sources' columns on it (``Project.schemas``)."""
+    import hashlib
+
+    marks: dict[str, Any] = {}
+    for name, source in config.sources.items():
+        try:
+            files = source_files(config, source)
+        except DataError:
+            marks[name] = None  # no file: left out by schemas() too
+            continue
+        except KpiError:
+            return None
+        if _format(source) != "parquet":
+            return None
+        found = []
+        for path in files:
+            try:
+                with open(path, "rb") as file:
+                    size = file.seek(0, os.SEEK_END)
+                    file.seek(max(size - 8, 0))
+                    tail = file.read(8)
+                    length = int.from_bytes(tail[:4], "little")
+                    if size < 12 or tail[4:] != b"PAR1" or length > size - 12:
+                        return None
+                    file.seek(size - 8 - length)
+                    footer = file.read(length)
+            except OSError:
+                return None
+            found.append([path, size, hashlib.sha256(footer).hexdigest()])
+        marks[name] = found
+    return marks
+
+
 def with_given(found: dict[str, dict[str, str]], tables: Tables | None) -> dict[str, dict[str, str]]:
     """``found`` (column types read from the files) completed by the columns of given rows."""
     merged = dict(found)
