@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     python = sys.executable
-    kpictl = [python, "-m", "kpictl"]
+    kpictl = [python, "-m", "kpictl"]  # run from ROOT: `python -m` finds the checkout under test there first
     with tempfile.TemporaryDirectory(prefix="kpictl-startup-") as tmp:
         # never the user's cache: a folder of this run, warmed by the first round
         base = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", "KPICTL_CACHE_DIR": f"{tmp}/cache"}
@@ -219,28 +219,30 @@ def main(argv: list[str] | None = None) -> int:
         small = small_project(Path(tmp) / "small", args.rows)
         (Path(tmp) / "small.sql").write_text(small_hand_sql())
         small_run = ["--project", str(small), "run", "--format", "json"]
-        values = small_values_agree(small, timed_process([*kpictl, *small_run], uncached)[2])
-        values_cached = small_values_agree(small, timed_process([*kpictl, *small_run], cached)[2])
-        assert values == values_cached
+        values = small_values_agree(small, timed_process([*kpictl, *small_run], uncached, ROOT)[2])
+        assert small_values_agree(small, timed_process([*kpictl, *small_run], cached, ROOT)[2]) == values  # writes
+        assert small_values_agree(small, timed_process([*kpictl, *small_run], cached, ROOT)[2]) == values  # reads
         commands: dict[str, tuple[list[str], dict[str, str], Path | None]] = {
             "python -c pass": ([python, "-c", "pass"], base, None),
             "python -c 'import duckdb' (floor)": ([python, "-c", "import duckdb"], base, None),
-            "kpictl --version": ([*kpictl, "--version"], base, None),
+            "kpictl --version": ([*kpictl, "--version"], base, ROOT),
         }
         for label, argv_ in (
             ("kpictl validate --no-data (shipped catalog)", ["--project", str(ROOT), "validate", "--no-data"]),
             ("kpictl validate (shipped catalog)", ["--project", str(ROOT), "validate"]),
             ("kpictl run revenue (3-row CSV)", ["--project", str(tiny), "run", "revenue", "--format", "json"]),
         ):
-            commands[f"{label}, no cache"] = ([*kpictl, *argv_], uncached, None)
-            commands[f"{label}, cache warm"] = ([*kpictl, *argv_], cached, None)
+            commands[f"{label}, no cache"] = ([*kpictl, *argv_], uncached, ROOT)
+            commands[f"{label}, cache warm"] = ([*kpictl, *argv_], cached, ROOT)
         small_hand = [python, "-c", HAND_PROCESS, str(Path(tmp) / "small.sql")]
         commands["small project: hand SQL process"] = (small_hand, base, small)
-        if args.baseline:
+        if args.baseline:  # run from its folder: `python -m` looks in the working folder first
             before = {**base, "PYTHONPATH": str(args.baseline.resolve())}
-            commands["small project: kpictl run, baseline"] = ([*kpictl, *small_run], before, None)
-        commands["small project: kpictl run, no cache"] = ([*kpictl, *small_run], uncached, None)
-        commands["small project: kpictl run, cache warm"] = ([*kpictl, *small_run], cached, None)
+            commands["small project: kpictl run, baseline"] = ([*kpictl, *small_run], before, args.baseline.resolve())
+            baseline_json = timed_process([*kpictl, *small_run], before, args.baseline.resolve())[2]
+            assert small_values_agree(small, baseline_json) == values
+        commands["small project: kpictl run, no cache"] = ([*kpictl, *small_run], uncached, ROOT)
+        commands["small project: kpictl run, cache warm"] = ([*kpictl, *small_run], cached, ROOT)
         for argv_, env, cwd in commands.values() if args.runs > 1 else ():  # warm-up: OS caches, __pycache__
             timed_process(argv_, env, cwd)
         walls: dict[str, list[float]] = {name: [] for name in commands}
