@@ -114,13 +114,16 @@ def validate(ctx: click.Context, o: Options) -> None:
     exits 2 when there is any.
     """
     from kpictl.report import problems
-    from kpictl.workflows.diff import repository_prefix
 
     try:
         # partial: every KPI's problems, not only the first file's
         project = Project.load(ctx.find_root().obj, partial=True, allowed=ctx.meta["kpictl.allowed"])
         errors, summary = project.validate(data=not o.no_data), project.summary()
-        base = repository_prefix(project.root) if o.fmt in ("github", "sarif") else ""
+        base = ""
+        if o.fmt in ("github", "sarif"):  # paths from the repository's root (git)
+            from kpictl.workflows.diff import repository_prefix
+
+            base = repository_prefix(project.root)
     except InvalidProject as exc:  # kpictl.yml itself is broken
         errors, summary, base = exc.errors, "", ""
     out = problems.render(errors, o.fmt, summary=summary, base=base)

@@ -204,16 +204,17 @@ class Project:
         their columns are written) are unchanged.
         """
         if self._schemas is None:
-            engine = self._engine()
-            marks = engine.fingerprint(self.config) if self._caching() and hasattr(engine, "fingerprint") else None
+            from kpictl.engine.files import fingerprint  # DuckDB itself only when the columns are read
+
+            marks = fingerprint(self.config) if self.config.engine.name == "duckdb" and self._caching() else None
             if marks is None:  # CSV files, Spark: read every time
-                self._schemas, self._unreadable = engine.schemas(self.config)
+                self._schemas, self._unreadable = self._engine().schemas(self.config)
             else:  # Parquet files: kept for the same footers (columns and types), checked before and after
                 self._schemas, self._unreadable = self._cached(
                     "schemas",
                     {"files": marks},
-                    lambda: engine.schemas(self.config),
-                    keep=lambda: engine.fingerprint(self.config) == marks,
+                    lambda: self._engine().schemas(self.config),
+                    keep=lambda: fingerprint(self.config) == marks,
                 )
         return self._schemas
 

@@ -259,7 +259,7 @@ def test_the_columns_of_parquet_files_are_kept_for_the_same_footer(tmp_path: Pat
 
 
 def test_what_says_the_columns_of_a_source(tmp_path: Path) -> None:
-    from kpictl.engine import duckdb as engine
+    from kpictl.engine import files as engine
 
     root = parquet_shop(tmp_path)
     config = Project.load(root).config
