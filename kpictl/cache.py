@@ -46,8 +46,9 @@ T = TypeVar("T")
 
 #: Changes when the entry layout or the encoding below changes.
 FORMAT = 1
-#: Past this many entries, a write removes the oldest fifth (entries of old definitions).
+#: Past this many entries or bytes, a write removes the oldest (entries of old definitions) down to 4/5 of both.
 MAX_ENTRIES = 2000
+MAX_BYTES = 256 * 1024 * 1024
 #: An entry larger than this is not read (it cannot be one kpictl wrote for a sane project).
 MAX_ENTRY_BYTES = 64 * 1024 * 1024
 
@@ -179,16 +180,20 @@ class Store:
                     os.unlink(temp)
 
     def _prune(self) -> None:
-        """Remove the oldest fifth of the entries once there are more than ``MAX_ENTRIES``."""
+        """Past ``MAX_ENTRIES`` entries or ``MAX_BYTES``, remove the oldest down to 4/5 of both
+        (entries of definitions since changed; a write is a miss, which costs far more)."""
         assert self.folder is not None
         with os.scandir(self.folder) as found:
-            entries = [e for e in found if e.name.endswith(".json") and e.is_file(follow_symlinks=False)]
-        if len(entries) <= MAX_ENTRIES:
+            infos = [(e.stat(follow_symlinks=False), e.path) for e in found if e.name.endswith(".json")]
+        count, total = len(infos), sum(info.st_size for info, _ in infos)
+        if count <= MAX_ENTRIES and total <= MAX_BYTES:
             return
-        entries.sort(key=lambda e: e.stat(follow_symlinks=False).st_mtime_ns)
-        for entry in entries[: len(entries) - MAX_ENTRIES * 4 // 5]:
+        for info, path in sorted(infos, key=lambda found: found[0].st_mtime_ns):
+            if count <= MAX_ENTRIES * 4 // 5 and total <= MAX_BYTES * 4 // 5:
+                break
             with contextlib.suppress(OSError):
-                os.unlink(entry.path)
+                os.unlink(path)
+            count, total = count - 1, total - info.st_size
 
 
 def digest(value: Any) -> str:
@@ -335,8 +340,8 @@ def encode(value: Any) -> Any:
     if kind is dt.datetime:
         return {"datetime": value.isoformat()}
     name = kind.__name__
-    if _types().get(name) is kind:
-        return {"class": name, "fields": [[f.name, encode(getattr(value, f.name))] for f in dataclasses.fields(value)]}
+    if _types().get(name) is kind:  # every field in order: the code's digest is in every key
+        return {"class": name, "fields": [encode(getattr(value, f.name)) for f in dataclasses.fields(value)]}
     if _errors().get(name) is kind:
         if set(vars(value)) != {"message", "at", "hint", "sql"} or value.args != (value.message,):
             raise Unencodable(f"an error with more than a message: {value!r}")
@@ -368,10 +373,10 @@ def decode(data: Any) -> Any:
         return dt.datetime.fromisoformat(data["datetime"])
     if tags == ("class", "fields"):
         cls = _types()[data["class"]]  # KeyError: not one of kpictl's own classes
-        fields = {name: decode(v) for name, v in data["fields"]}
-        if set(fields) != {f.name for f in dataclasses.fields(cls)}:
+        names = [f.name for f in dataclasses.fields(cls)]
+        if type(data["fields"]) is not list or len(data["fields"]) != len(names):
             raise ValueError(f"not the fields of {data['class']}")
-        return cls(**fields)
+        return cls(**{name: decode(v) for name, v in zip(names, data["fields"], strict=True)})
     if tags == ("error", "fields"):
         message, at, hint, sql = (decode(v) for v in data["fields"])
         return _errors()[data["error"]](message, at=at, hint=hint, sql=sql)

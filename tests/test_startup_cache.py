@@ -478,6 +478,21 @@ def test_an_answer_or_a_key_the_encoding_refuses_is_computed_every_time(tmp_path
     assert (store.hits, store.misses, store.writes) == (1, 3, 1)
 
 
+def test_old_entries_are_removed_past_the_limit(tmp_path: Path) -> None:
+    folder = tmp_path / "cache"
+    folder.mkdir(mode=0o700)
+    for i in range(cache.MAX_ENTRIES):  # entries of definitions long changed, oldest first
+        old = folder / f"check-{i:064x}.json"
+        old.write_text("{}")
+        os.utime(old, ns=(i * 10**9, i * 10**9))
+    store = cache.Store(folder)
+    assert store.cached("part", {"key": 1}, lambda: 42) == 42
+    left = sorted(p.name for p in folder.iterdir())
+    assert len(left) == cache.MAX_ENTRIES * 4 // 5
+    assert left[0] == f"check-{cache.MAX_ENTRIES // 5 + 1:064x}.json"  # the oldest went first
+    assert store.cached("part", {"key": 1}, lambda: 43) == 42  # the new entry stays
+
+
 def test_the_code_of_an_installed_wheel_is_its_record(tmp_path: Path) -> None:
     site = tmp_path / "site-packages"
     (site / "kpictl").mkdir(parents=True)
