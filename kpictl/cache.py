@@ -36,6 +36,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from functools import cache
@@ -183,8 +184,8 @@ class Store:
         """Past ``MAX_ENTRIES`` entries or ``MAX_BYTES``, remove the oldest down to 4/5 of both
         (entries of definitions since changed; a write is a miss, which costs far more)."""
         assert self.folder is not None
-        with os.scandir(self.folder) as found:
-            infos = [(e.stat(follow_symlinks=False), e.path) for e in found if e.name.endswith(".json")]
+        with os.scandir(self.folder) as found:  # kpictl's own files only: the folder may hold others
+            infos = [(e.stat(follow_symlinks=False), e.path) for e in found if _ENTRY.fullmatch(e.name)]
         count, total = len(infos), sum(info.st_size for info, _ in infos)
         if count <= MAX_ENTRIES and total <= MAX_BYTES:
             return
@@ -214,6 +215,8 @@ def _private(info: os.stat_result) -> bool:
 
 
 _MISSING = object()
+#: The name of an entry (``check-<64 hex digits>.json``), or of a temporary file a write left.
+_ENTRY = re.compile(r"[a-z-]+-[0-9a-f]{64}\.json|\.tmp-[A-Za-z0-9_]+\.json")
 
 
 def _dumps(value: Any) -> str:

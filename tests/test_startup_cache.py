@@ -485,9 +485,12 @@ def test_old_entries_are_removed_past_the_limit(tmp_path: Path) -> None:
         old = folder / f"check-{i:064x}.json"
         old.write_text("{}")
         os.utime(old, ns=(i * 10**9, i * 10**9))
+    (folder / "notes.json").write_text("{}")  # not kpictl's: never removed
+    os.utime(folder / "notes.json", ns=(0, 0))
     store = cache.Store(folder)
     assert store.cached("part", {"key": 1}, lambda: 42) == 42
-    left = sorted(p.name for p in folder.iterdir())
+    left = sorted(p.name for p in folder.iterdir() if p.name != "notes.json")
+    assert (folder / "notes.json").exists()
     assert len(left) == cache.MAX_ENTRIES * 4 // 5
     assert left[0] == f"check-{cache.MAX_ENTRIES // 5 + 1:064x}.json"  # the oldest went first
     assert store.cached("part", {"key": 1}, lambda: 43) == 42  # the new entry stays
