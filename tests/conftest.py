@@ -6,15 +6,18 @@
 - ``data_dir``: a session copy of ``tests/data`` (CSV in git) plus a Parquet file made from
   each CSV with DuckDB's COPY, so no binary is committed.
 - ``write_project(files)``: writes ``{relative path: text}`` into a fresh folder and returns it.
-- ``definitions_cache`` (every test): kpictl's definitions cache is a folder of this test session,
-  never the user's ``~/.cache/kpictl``; shared by the session's tests, so that most of them run
-  on cache hits as a second ``kpictl run`` would (tests/test_startup_cache.py tests the cache).
+- kpictl's definitions cache is a folder of this test session (``KPICTL_CACHE_DIR``, set before
+  any test module is imported), never the user's ``~/.cache/kpictl``; shared by the session's
+  tests, so that most of them run on cache hits as a second ``kpictl run`` would
+  (tests/test_startup_cache.py tests the cache itself, each test in a folder of its own).
 """
 
 from __future__ import annotations
 
 import difflib
+import os
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,23 +28,27 @@ CASES = TESTS / "cases"
 DATA = TESTS / "data"
 
 
+_SAVED: dict[str, str | None] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The definitions cache of this session (of each xdist worker), before anything loads a project."""
+    for name in ("KPICTL_CACHE_DIR", "KPICTL_NO_CACHE"):
+        _SAVED[name] = os.environ.pop(name, None)
+    os.environ["KPICTL_CACHE_DIR"] = tempfile.mkdtemp(prefix="kpictl-cache-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(os.environ.pop("KPICTL_CACHE_DIR", ""), ignore_errors=True)
+    for name, value in _SAVED.items():
+        if value is not None:
+            os.environ[name] = value
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden", action="store_true", default=False, help="rewrite golden files instead of comparing"
     )
-
-
-@pytest.fixture(scope="session")
-def _session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("kpictl-cache")
-
-
-@pytest.fixture(autouse=True)
-def definitions_cache(_session_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The definitions cache folder of this session (``KPICTL_CACHE_DIR``), for in-process and child kpictl alike."""
-    monkeypatch.setenv("KPICTL_CACHE_DIR", str(_session_cache))
-    monkeypatch.delenv("KPICTL_NO_CACHE", raising=False)
-    return _session_cache
 
 
 @pytest.fixture
