@@ -1,18 +1,21 @@
-"""The definitions cache: what checking and compiling unchanged definitions gave, kept between runs.
+"""The definitions cache: what reading, checking and compiling unchanged definitions gave, kept between runs.
 
-Checking a project's definitions (JSON Schema, formulas parsed by sqlglot, Jinja) and compiling
-them is most of a small ``kpictl run``'s time, and gives the same answer for the same inputs.
+Reading a project's definitions (YAML), checking them (JSON Schema, formulas parsed by sqlglot,
+Jinja) and compiling them is most of a small ``kpictl run``'s time, and its imports most of
+that; it gives the same answer for the same inputs.
 Each answer is kept as one entry, a JSON file in the user's cache folder, under a key that
 hashes everything it was computed from:
 
 - kpictl itself: its version and the bytes of its own code (source files, templates, schemas;
   for a wheel install, its RECORD of file hashes), the Python version, and the name and
   version of every distribution installed on ``sys.path`` (sqlglot, jsonschema, Jinja…);
-- the input of the step: a file's exact bytes for its schema check; for the later steps the
-  project as loaded (``kpictl.yml`` and every KPI as built from the bytes of their files,
-  with ``vars`` and where each thing was written), the digest of every definition file, the
-  options of the run (KPIs, grain, breakdowns, range, ``--where``) and, for every step that
-  reads data, the column names and types of the sources as read from the files on this run.
+- the input of the step: a file's path and exact bytes for reading, shape-checking and building
+  it (``spec``); for the later steps the project as loaded (``kpictl.yml`` and every KPI as
+  built, with ``vars`` and where each thing was written), the digest of every definition file,
+  the options of the run (KPIs, grain, breakdowns, range, ``--where``) and, for every step that
+  depends on data, the column names and types of the sources as read on this run: by DuckDB,
+  or when every file is Parquet from the cache itself, keyed on the SHA-256 of each file's
+  footer (where Parquet writes its columns), never on a file's size or date.
 
 An entry stores its key and the SHA-256 of its payload. A missing, unreadable, truncated or
 corrupt entry, one whose key is not the one asked for (stale) or whose payload does not match
