@@ -1,0 +1,152 @@
+"""A wide result: two KPIs by customer (a million output rows), kpictl against its own SQL alone.
+
+    python bench/wide.py [--rows 5000000] [--customers 40000] [--rounds 3]
+    python bench/wide.py --rows 20000 --customers 200 --rounds 1 --formats csv   # the smoke test
+
+A breakdown by customer turns a few thousand values into a million rows, and every row is
+judged (status, trajectory, pace towards the bound). The project, generated once in the temp
+folder with DuckDB's range() and hash(): one Parquet source of ``--rows`` orders over
+``--customers`` customers and the 24 months of 2024-2025, one level KPI (``avg_order``, the
+average amount, target ``min`` by a deadline with a declared baseline, so rows are on their
+trajectory and get a forecast) and one size KPI (``revenue``, a sum, its target ``max`` for the
+total: the customers' rows have none). Then, as whole processes, alternating round by round:
+
+- ``kpictl run --by customer --format F -o out.F`` (csv, parquet, json): everything a user pays
+  (imports, checks, the query, completeness, judgement, writing the file);
+- the hand side: a Python process running the SQL of ``kpictl compile --by customer`` in a plain
+  DuckDB connection (a view ``orders`` on the Parquet file) with ``COPY (…) TO 'out.F'`` in the
+  same format (for json, an array):
+  the values without any judgement, the floor of what kpictl does.
+
+First the row count of both sides' CSV is checked equal. Printed: median seconds, every run,
+peak RSS of each process (``ru_maxrss`` of the child alone, from run_vs_sql's small launcher)
+and the ratio of medians. No time is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.run_vs_sql import timed_process  # noqa: E402
+
+KPIS = """\
+kpis:
+  - name: avg_order
+    source: orders
+    formula: avg(amount)
+    dimensions: [customer]
+    target:
+      min: 60
+      by: 2026-06-30
+      baseline: {value: 45, at: 2023-12-31}
+      tolerance: 5%
+  - name: revenue
+    source: orders
+    formula: sum(amount)
+    dimensions: [customer]
+    target:
+      max: 100000000
+"""
+
+# The compiled SQL, run and written by DuckDB alone: what kpictl adds is the difference.
+HAND_PROCESS = """\
+import sys, duckdb
+sql, out, fmt = open(sys.argv[1]).read().strip().rstrip(";"), sys.argv[2], sys.argv[3]
+options = {"csv": "FORMAT csv, HEADER", "parquet": "FORMAT parquet", "json": "FORMAT json, ARRAY true"}[fmt]
+con = duckdb.connect()
+con.execute("CREATE VIEW orders AS SELECT * FROM read_parquet('" + sys.argv[4] + "')")
+con.execute("COPY (" + sql + ") TO '" + out + "' (" + options + ")")
+"""
+
+
+def generate(rows: int, customers: int) -> Path:
+    """The project and its orders (cached: the folder is complete once kpictl.yml exists)."""
+    import duckdb
+
+    root = Path(tempfile.gettempdir()) / "kpictl-bench" / f"wide_{rows}_{customers}"
+    if (root / "kpictl.yml").exists():
+        return root
+    root.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect() as con:
+        con.execute(f"""
+            COPY (
+              SELECT DATE '2024-01-01' + CAST(hash(i) % 731 AS INTEGER) AS order_date,
+                     'c' || lpad(CAST(hash(i * 3) % {customers} AS VARCHAR), 6, '0') AS customer,
+                     CAST(hash(i * 7) % 10000 AS DOUBLE) / 100 AS amount
+              FROM range({rows}) AS t(i)
+              ORDER BY order_date
+            ) TO '{root / "orders.parquet"}' (FORMAT parquet)""")
+    (root / "metrics").mkdir(exist_ok=True)
+    (root / "metrics" / "wide.yml").write_text(KPIS, encoding="utf-8")
+    (root / "kpictl.yml").write_text(
+        "name: wide-bench\nmetrics: [metrics]\ndefaults: {grain: month}\n"
+        "sources:\n  orders: {path: orders.parquet, time: order_date}\n",
+        encoding="utf-8",
+    )  # last: marks the folder complete
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
+    )
+    parser.add_argument("--rows", type=int, default=5_000_000, help="orders (default: 5,000,000)")
+    parser.add_argument("--customers", type=int, default=40_000, help="customers (default: 40,000)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each side (default: 3)")
+    parser.add_argument("--formats", nargs="+", default=["csv", "parquet", "json"], choices=["csv", "parquet", "json"])
+    args = parser.parse_args(argv)
+    root = generate(args.rows, args.customers)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+    python = sys.executable
+    kpictl = [python, "-m", "kpictl", "--project", str(root)]
+    with tempfile.TemporaryDirectory(prefix="kpictl-wide-") as tmp:
+        out = Path(tmp)
+        sql = subprocess.run(
+            [*kpictl, "compile", "--by", "customer"], env=env, capture_output=True, text=True, check=True
+        ).stdout
+        (out / "query.sql").write_text(sql, encoding="utf-8")
+        sides = {}
+        for fmt in args.formats:
+            target = out / f"kpictl.{fmt}"
+            sides[f"kpictl {fmt}"] = [*kpictl, "run", "--by", "customer", "--format", fmt, "-o", str(target)]
+            hand = [python, "-c", HAND_PROCESS, str(out / "query.sql"), str(out / f"hand.{fmt}"), fmt]
+            sides[f"hand {fmt}"] = [*hand, str(root / "orders.parquet")]
+        walls: dict[str, list[float]] = {name: [] for name in sides}
+        peaks: dict[str, list[float]] = {name: [] for name in sides}
+        for _ in range(args.rounds):
+            for name, command in sides.items():
+                wall, peak, _ = timed_process(command, env, cwd=out)
+                walls[name].append(wall)
+                peaks[name].append(peak)
+        counts = {}
+        if "csv" in args.formats:
+            for side in ("kpictl", "hand"):
+                with open(out / f"{side}.csv", encoding="utf-8") as f:
+                    counts[side] = sum(1 for _ in f) - 1
+    print(f"orders: {args.rows:,}  customers: {args.customers:,}  months: 24  rounds: {args.rounds}")
+    if counts:
+        print(f"output rows: kpictl {counts['kpictl']:,}, hand {counts['hand']:,}")
+    print("| side | median s | runs s | peak RSS MB | ratio to hand |")
+    print("|---|---:|---|---:|---:|")
+    for name, runs in walls.items():
+        fmt = name.split()[1]
+        ratio = statistics.median(runs) / statistics.median(walls[f"hand {fmt}"])
+        print(
+            f"| {name} | {statistics.median(runs):.3f} | {', '.join(f'{t:.2f}' for t in runs)} | "
+            f"{max(peaks[name]):.0f} | {ratio:.2f} |"
+        )
+    return 0 if len(set(counts.values())) <= 1 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
