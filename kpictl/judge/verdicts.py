@@ -1,4 +1,5 @@
-"""A run's rows → judged rows: a status per row (``targets``), where its pace leads (``forecast``).
+"""A run's rows → judged rows: a status per row (``targets``), where its pace leads (``forecast``),
+computed column-wise for all rows at once (``bulk``, the same numbers as those two).
 
 One rule needs more values than the rows shown: a *level* (a rate, an average) whose target
 names a period longer than the run's grain ("on-time delivery >= 95%, period: year") is judged
@@ -17,7 +18,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from kpictl.errors import SpecError
-from kpictl.judge import forecast, targets
+from kpictl.judge import bulk, targets
 from kpictl.language import formula
 from kpictl.language.resolve import nested_window, to_date_unit
 from kpictl.model import GRAINS, WHOLE, Kpi, Row
@@ -115,24 +116,23 @@ def judge(
         return (kpi or r.kpi, r.period, tuple(r.dims.items()))
 
     to_date = {key(r, served[r.kpi]): r.value for r in rows if r.kpi in served}
-    shown = [r for r in rows if r.kpi not in served]
-    standing_in = [dataclasses.replace(r, value=to_date[key(r)]) if key(r) in to_date else r for r in shown]
-    groups: dict[str, list[Row]] = {}
-    for row in standing_in:
-        groups.setdefault(grain_of[row.kpi], []).append(row)
+    shown = [r for r in rows if r.kpi not in served] if served else rows
+    # judged on its value to date, shown with its own (the judgement keeps the one judged)
+    stand_in = {i: to_date[k] for i, r in enumerate(shown) if (k := key(r)) in to_date} if to_date else {}
     if as_of is None:
+        complete: dict[str, set[dt.date]] = {}
+        for name, periods in _complete_periods(shown).items():
+            complete.setdefault(grain_of[name], set()).update(periods)
         as_of = max(
-            (targets.default_as_of(sorted({r.period for r in g if r.complete}), grain) for grain, g in groups.items()),
+            (targets.default_as_of(sorted(periods), grain) for grain, periods in complete.items()),
             default=dt.date.today(),
         )
-    judged = [
-        r for grain, g in groups.items() for r in targets.judge_rows(g, kpis, as_of=as_of, grain=grain, sizes=sizes)
-    ]
-    judged = forecast.annotate(judged, kpis, grain_of)
-    own = {key(r): r.value for r in shown}
-    return [
-        dataclasses.replace(r, value=own[key(r)], judgement=dataclasses.replace(r.judgement, judged_value=r.value))
-        if key(r) in to_date and r.judgement is not None  # show the period's own value, say what was judged
-        else r
-        for r in judged
-    ]
+    return bulk.judge_rows(shown, kpis, as_of=as_of, grain_of=grain_of, sizes=sizes, stand_in=stand_in)
+
+
+def _complete_periods(rows: Sequence[Row]) -> dict[str, set[dt.date]]:
+    """The periods of each KPI's complete rows (every KPI of ``rows`` named, even with none)."""
+    found: dict[str, set[dt.date]] = {r.kpi: set() for r in rows}
+    for name, period in {(r.kpi, r.period) for r in rows if r.complete}:
+        found[name].add(period)
+    return found
