@@ -376,3 +376,11 @@ def test_a_baseline_is_read_up_to_as_of_only() -> None:
     )
     assert (jan.status, jan.expected, jan.gap, jan.baseline_source) == ("no_data", 90.0, None, None)
     assert feb == Judgement("no_data", 90, None)
+
+
+def test_distinct_rows_survive_a_hash_collision() -> None:
+    # (1, 0) and (0, 1000003) hash alike (1 * 1000003 + 0): the rows are then compared whole
+    table = np.array([[1, 0], [0, 1_000_003], [1, 0]])
+    distinct, inverse = bulk._distinct_rows(np, table)
+    assert distinct.tolist() == [[0, 1_000_003], [1, 0]]
+    assert distinct[inverse].tolist() == table.tolist()

@@ -132,7 +132,9 @@ def judge(
 
 def _complete_periods(rows: Sequence[Row]) -> dict[str, set[dt.date]]:
     """The periods of each KPI's complete rows (every KPI of ``rows`` named, even with none)."""
-    found: dict[str, set[dt.date]] = {r.kpi: set() for r in rows}
-    for name, period in {(r.kpi, r.period) for r in rows if r.complete}:
-        found[name].add(period)
+    seen = {(r.kpi, r.period, r.complete) for r in rows}  # one pass over the rows, a few distinct
+    found: dict[str, set[dt.date]] = {name: set() for name, _, _ in seen}
+    for name, period, complete in seen:
+        if complete:
+            found[name].add(period)
     return found
