@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import balances, compile_scale, data, funnels, lookups, run_vs_sql, startup  # noqa: E402
+from bench import balances, compile_scale, data, funnels, lookups, run_vs_sql, startup, wide  # noqa: E402
 from bench.vs_metricflow import compare  # noqa: E402
 
 
@@ -129,6 +129,11 @@ def test_balances(capsys: pytest.CaptureFixture[str]) -> None:
 def test_funnels(capsys: pytest.CaptureFixture[str]) -> None:
     assert funnels.main(["--rows", "20000", "--rounds", "1"]) == 0  # every value equal to the hand-written SQL
     assert "values equal: True" in capsys.readouterr().out
+
+
+def test_wide(capsys: pytest.CaptureFixture[str]) -> None:
+    assert wide.main(["--rows", "20000", "--customers", "200", "--rounds", "1", "--formats", "csv"]) == 0
+    assert "values equal: True (9,600 rows" in capsys.readouterr().out  # 2 KPIs x 200 customers x 24 months
 
 
 def test_startup(capsys: pytest.CaptureFixture[str]) -> None:
