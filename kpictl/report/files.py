@@ -106,8 +106,20 @@ def _json_value(value: Any) -> Any:
     return str(value)  # Decimal, UUID…: exact text rather than a lossy float
 
 
+def _json_number(value: Any) -> str:
+    """``json.dumps(_json_value(_number(value)))``: the float's repr, ``null`` for None, a bool,
+    NaN or infinity."""
+    if value is None or value.__class__ is bool:
+        return "null"
+    number = float(value)
+    return repr(number) if math.isfinite(number) else "null"
+
+
 def to_json(rows: Sequence[Row], *, by: Sequence[str] = ()) -> str:
     """``{"rows": [...]}``, one row object per line, so that a diff of two runs reads row by row.
+
+    Written column by column like :func:`to_csv`; the bytes are those of ``json.dumps`` of each
+    row of :func:`records` (``tests/test_report.py`` compares them).
 
     >>> import datetime as dt
     >>> print(to_json([Row("revenue", dt.date(2025, 1, 1), {"region": "EU"}, 1200.5)]), end="")  # doctest: +ELLIPSIS
@@ -115,14 +127,27 @@ def to_json(rows: Sequence[Row], *, by: Sequence[str] = ()) -> str:
       {"kpi": "revenue", "period": "2025-01-01", "region": "EU", "value": 1200.5, "status": "no_target", ...}
     ]}
     """
-    names, table = records(rows, by)
-    if not table:
+    if not rows:
         return '{"rows": []}\n'
-    lines = [
-        json.dumps(dict(zip(names, map(_json_value, values), strict=True)), ensure_ascii=False, allow_nan=False)
-        for values in table
+    dims = dimension_names(rows, by)
+    dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+    none = Judgement("no_target")
+    judged = [row.judgement or none for row in rows]
+    fields = ("min", "max", "expected", "gap", "gap_relative")
+    values = [
+        [dumps(row.kpi) for row in rows],
+        [f'"{row.period.isoformat()}"' for row in rows],
+        *([dumps(_json_value(row.dims.get(d))) for row in rows] for d in dims),
+        [_json_number(row.value) for row in rows],
+        [dumps(row.status) for row in rows],
+        *([_json_number(getattr(j, name)) for j in judged] for name in fields),
+        [dumps(_json_value(j.reaches_on)) for j in judged],
+        [dumps(j.reaches_by_deadline) for j in judged],
+        ["true" if row.complete else "false" for row in rows],
+        ["true" if row.partial_window else "false" for row in rows],
     ]
-    return '{"rows": [\n  ' + ",\n  ".join(lines) + "\n]}\n"
+    line = "{" + ", ".join(dumps(name).replace("%", "%%") + ": %s" for name in columns(dims)) + "}"
+    return '{"rows": [\n  ' + ",\n  ".join(map(line.__mod__, zip(*values, strict=True))) + "\n]}\n"
 
 
 def _csv_value(value: Any) -> str:
