@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -727,6 +728,27 @@ def test_names_of_one_family_shown_for_clashing_labels_are_cut_in_their_middle()
     assert shown == ["trans…_cost", "trans…sales", "Revenue"]  # 11 wide: 18 - a gap of 2 - VALUE
 
 
+def _hostile_rows(alphabet: str, dims: tuple[str, str]) -> Any:
+    """A hypothesis strategy of result rows for the writers' tests: breakdown values of every type
+    (text from ``alphabet``), numbers of every kind (NaN, infinities, ints, bools) and judgements."""
+    from hypothesis import strategies as st
+
+    from kpictl.model import Judgement
+
+    text = st.text(alphabet=st.sampled_from(list(alphabet)), max_size=6)
+    dim = st.one_of(st.none(), text, st.integers(-5, 5), st.booleans(), st.floats(allow_nan=True), st.dates())
+    number = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True), st.integers(-10, 10), st.booleans())
+    statuses = st.sampled_from(["achieved", "on_track", "at_risk", "off_track", "no_data"])
+    dates, flags = st.one_of(st.none(), st.dates()), st.one_of(st.none(), st.booleans())
+    judgement = st.one_of(
+        st.none(), st.builds(Judgement, statuses, number, number, number, number, number, st.none(), dates, flags)
+    )
+    breakdown = st.fixed_dictionaries({dims[0]: dim, dims[1]: dim})
+    kpis = st.sampled_from(["revenue", "rate"])
+    row = st.builds(Row, kpis, st.dates(), breakdown, number, judgement, st.booleans(), st.booleans())
+    return st.lists(row, max_size=8)
+
+
 def _csv_by_the_csv_module(rows: list[Row], by: list[str]) -> str:
     """The CSV as ``csv.writer`` writes :func:`files.records` cell by cell (the writer of before)."""
     import csv as csvmodule
@@ -747,40 +769,12 @@ def test_csv_written_by_column_is_what_the_csv_module_writes() -> None:
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from kpictl.model import Judgement
     from kpictl.report import files
 
-    text = st.text(alphabet=st.sampled_from(list(",\"\n\r\t ab€é;'\\")), max_size=6)
-    dim = st.one_of(st.none(), text, st.integers(-5, 5), st.booleans(), st.floats(allow_nan=True), st.dates())
-    number = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True), st.integers(-10, 10), st.booleans())
-    judgement = st.one_of(
-        st.none(),
-        st.builds(
-            Judgement,
-            st.sampled_from(["achieved", "on_track", "at_risk", "off_track", "no_data"]),
-            number,
-            number,
-            number,
-            number,
-            number,
-            st.none(),
-            st.one_of(st.none(), st.dates()),
-            st.one_of(st.none(), st.booleans()),
-        ),
-    )
-    row = st.builds(
-        Row,
-        st.sampled_from(["revenue", "rate"]),
-        st.dates(),
-        st.fixed_dictionaries({"region": dim, "who": dim}),
-        number,
-        judgement,
-        st.booleans(),
-        st.booleans(),
-    )
+    cases = _hostile_rows(",\"\n\r\t ab€é;'\\", ("region", "who"))
 
     @settings(max_examples=300, deadline=None, derandomize=True)
-    @given(st.lists(row, max_size=8), st.sampled_from([[], ["region"], ["region", "who"]]))
+    @given(cases, st.sampled_from([[], ["region"], ["region", "who"]]))
     def check(rows: list[Row], by: list[str]) -> None:
         assert files.to_csv(rows, by=by) == _csv_by_the_csv_module(rows, by)
 
@@ -802,43 +796,17 @@ def _json_by_json_dumps(rows: list[Row], by: list[str]) -> str:
 
 
 def test_json_written_by_column_is_what_json_dumps_writes() -> None:
+    """The column-wise JSON against json.dumps: control characters, quotes, a line separator, a
+    breakdown named like a fixed column (value), numbers of every kind and judgements."""
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from kpictl.model import Judgement
     from kpictl.report import files
 
-    text = st.text(alphabet=st.sampled_from(list(',"\n\r\t\x00\x1f ab€é\u2028\\/')), max_size=6)
-    dim = st.one_of(st.none(), text, st.integers(-5, 5), st.booleans(), st.floats(allow_nan=True), st.dates())
-    number = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True), st.integers(-10, 10), st.booleans())
-    judgement = st.one_of(
-        st.none(),
-        st.builds(
-            Judgement,
-            st.sampled_from(["achieved", "on_track", "at_risk", "off_track", "no_data"]),
-            number,
-            number,
-            number,
-            number,
-            number,
-            st.none(),
-            st.one_of(st.none(), st.dates()),
-            st.one_of(st.none(), st.booleans()),
-        ),
-    )
-    row = st.builds(
-        Row,
-        st.sampled_from(["revenue", "rate"]),
-        st.dates(),
-        st.fixed_dictionaries({"region": dim, "value": dim}),
-        number,
-        judgement,
-        st.booleans(),
-        st.booleans(),
-    )
+    cases = _hostile_rows(',"\n\r\t\x00\x1f ab€é\u2028\\/', ("region", "value"))
 
     @settings(max_examples=300, deadline=None, derandomize=True)
-    @given(st.lists(row, max_size=8), st.sampled_from([[], ["region"], ["region", "value"]]))
+    @given(cases, st.sampled_from([[], ["region"], ["region", "value"]]))
     def check(rows: list[Row], by: list[str]) -> None:
         assert files.to_json(rows, by=by) == _json_by_json_dumps(rows, by)
 
