@@ -84,8 +84,7 @@ def results(
     with connect(config, compiled.sources, tables=tables, types=types) as con:
         check_lookup_keys(con, compiled.lookups)
         for kpis, check, at in compiled.ties:
-            used = {name: value for name, value in compiled.params.items() if f"${name}" in check}  # all or none
-            if found := run_select(con, check, used, timeout=timeout):
+            if found := run_select(con, check, compiled.params, timeout=timeout):
                 raise tie_error(kpis, at, found)
         try:
             result = run_select(con, compiled.sql, compiled.params, timeout=timeout)
@@ -142,7 +141,10 @@ def run_select(
     timer = threading.Timer(timeout, stop)
     timer.start()
     try:
-        cursor = con.execute(sql, dict(params)) if params else con.execute(sql)
+        # DuckDB binds every parameter given or fails: a statement gets those it names (a balance's
+        # tie check runs with the query's parameters and names none of the range's)
+        used = {name: value for name, value in (params or {}).items() if re.search(rf"\${name}\b", sql)}
+        cursor = con.execute(sql, used) if used else con.execute(sql)
         return cursor.fetchall()
     except (duckdb.InterruptException, RuntimeError) as error:  # the timer, or Ctrl-C
         if isinstance(error, RuntimeError) and "interrupt" not in str(error).lower():
