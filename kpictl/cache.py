@@ -311,6 +311,7 @@ def _types() -> dict[str, type]:
         model.Snapshot,
         model.Kpi,
         model.Engine,
+        model.Calendar,
         model.Config,
         query.CompiledQuery,
         spec.Places,

@@ -249,6 +249,19 @@ class Engine:
 
 
 @dataclass(frozen=True)
+class Calendar:
+    """How quarters and years are cut (``calendar:`` of kpictl.yml); months, weeks and days never change.
+
+    ``year_start`` is the month a year starts in: 1, calendar years; 4, a fiscal year from April 1
+    to March 31, its quarters April–June…, named by the year it ends in (FY2026 is 2025-04-01 to
+    2026-03-31, as UK and US government years are). A period is still named by its first day.
+    """
+
+    year_start: int = 1
+    at: Location = field(default_factory=Location, compare=False)
+
+
+@dataclass(frozen=True)
 class Config:
     """The project file ``kpictl.yml``; ``root`` is the folder that holds it."""
 
@@ -266,6 +279,7 @@ class Config:
     # kpictl.yml (a pull request must not widen what it can read; see language/paths.py).
     allowed: tuple[str, ...] = ()
     timezone: str = "UTC"  # where timestamps with an offset are bucketed into days
+    calendar: Calendar = field(default_factory=Calendar)  # a fiscal year: where quarters and years start
 
 
 @dataclass(frozen=True)

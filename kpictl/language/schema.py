@@ -55,6 +55,8 @@ def write(folder: Path, which: str = "all") -> list[Path]:
 
 DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 FRESHNESS_PATTERN = "^(latest|(latest|today) - [1-9][0-9]{0,3} days?)$"  # complete_through: besides a date
+MONTH_DAY_PATTERN = "^[0-9]{2}-[0-9]{2}$"  # calendar.fiscal_year_start
+_YEAR_START_HINT = 'write the 1st of the month the fiscal year starts in as MM-01, e.g. "04-01" for April'
 
 
 @cache
@@ -69,6 +71,8 @@ def _validator(kind: str) -> Any:
             yield ValidationError(f"{instance!r} does not match {regex!r}")
         elif regex == DATE_PATTERN and (why := _not_a_date(instance)):
             yield ValidationError(why, validator="date")
+        elif regex == MONTH_DAY_PATTERN and (why := _not_a_year_start(instance)):
+            yield ValidationError(why, validator="year_start")
 
     checker = validators.extend(Draft202012Validator, {"pattern": pattern})  # type: ignore[no-untyped-call]
     whole = schema(kind)
@@ -100,6 +104,35 @@ def _not_a_date(text: str) -> str | None:
     days = calendar.monthrange(year, month)[1]
     if not 1 <= day <= days:
         return f"{calendar.month_name[month]} {year} has {days} days"
+    return None
+
+
+def _not_a_year_start(text: str) -> str | None:
+    """Why an MM-DD string is not the first day of a month, or None when it is one.
+
+    Only the 1st: a fiscal quarter is then three whole months, so the SQL shifts dates by
+    months (``date_trunc`` of the day ``n`` months earlier) and no engine clamps a day.
+    """
+    month, day = (int(p) for p in text.split("-"))
+    if not 1 <= month <= 12:
+        return f"{text} is not a month and day (month {month} does not exist)"
+    days = calendar.monthrange(2000, month)[1]  # a leap year: 02-29 is a day, if not a 1st
+    if not 1 <= day <= days:
+        return f"{text} is not a real day ({calendar.month_name[month]} has {days} days)"
+    if day != 1:
+        return f"{text}: a fiscal year starts on the 1st of a month"
+    return None
+
+
+def _month_of(text: str) -> str | None:
+    """``04-01`` for a month named in English (``April``, ``apr``, ``1 April``) or in a date
+    (``2025-04-01``), else None."""
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text) and 1 <= int(text[5:7]) <= 12:
+        return f"{text[5:7]}-01"
+    words = re.findall(r"[a-z]+", text.lower())
+    for number in range(1, 13):
+        if any(w in (calendar.month_name[number].lower(), calendar.month_abbr[number].lower()) for w in words):
+            return f"{number:02d}-01"
     return None
 
 
@@ -215,6 +248,9 @@ def _schema_errors(err: Any, doc: Document, kind: str) -> list[SpecError]:
         return [_type_error(err, where, at, kind)]
     if err.validator == "date":
         return [error(where, f"{err.instance} is not a real date", at, err.message)]
+    if err.validator == "year_start":
+        hint = f"did you mean '{err.instance[:2]}-01'?" if err.message.endswith("1st of a month") else _YEAR_START_HINT
+        return [error(where, err.message, at, hint)]
     if err.validator in ("pattern", "propertyNames"):
         if "propertyNames" in err.absolute_schema_path:  # a key is wrong: point at the key
             at = doc.at(f"{pointer}/{escape(err.instance)}", key=True)
@@ -222,6 +258,9 @@ def _schema_errors(err: Any, doc: Document, kind: str) -> list[SpecError]:
         name = "a valid name" if "a-z_" in err.validator_value else "valid"
         what = "a date" if err.validator_value == DATE_PATTERN else name
         hint = _pattern_hint(err.instance, err.validator_value)
+        if err.validator_value == MONTH_DAY_PATTERN:
+            what = "a month and day"
+            hint = f"did you mean '{month}'?" if (month := _month_of(str(err.instance))) else hint
         if where.endswith(".time") and re.search(r"[^\w.]", str(err.instance)):  # an expression, not a name
             hint = f'compute it as a column of the source: columns: {{day: "{err.instance}"}}, then time: day'
             return [error(where, f"'{err.instance}' is not a column name", at, hint)]
@@ -251,7 +290,9 @@ def _type_error(err: Any, where: str, at: Location, kind: str) -> SpecError:
             )
         return error("", f"kpictl.yml is a mapping (name:, sources:, ...), got {got}", at)
     hint = None
-    if "array" in wanted and isinstance(err.instance, (str, int, float)) and not isinstance(err.instance, bool):
+    if where.endswith("fiscal_year_start"):  # 4, or 04-01 read as something else than text
+        hint = _YEAR_START_HINT
+    elif "array" in wanted and isinstance(err.instance, (str, int, float)) and not isinstance(err.instance, bool):
         hint = f"write a list: [{err.instance}]"
     elif "number" in wanted and isinstance(err.instance, str) and re.fullmatch(r"\s*-?[0-9.]+\s*%?\s*", err.instance):
         number = err.instance.strip()
@@ -268,6 +309,7 @@ _PATTERN_HINTS = {
     ),
     DATE_PATTERN: "write dates as YYYY-MM-DD",
     FRESHNESS_PATTERN: "or latest, latest - N days, today - N days",
+    MONTH_DAY_PATTERN: _YEAR_START_HINT,
     "^[0-9]+(\\.[0-9]+)?%$": "write a number, or a percentage like 2%",
     "^[A-Z]{3}$": "write a three-letter currency code like EUR",
     "^[a-z]{2}$": "write a two-letter language code like en",

@@ -26,6 +26,7 @@ from kpictl.language.schema import schema as schema
 from kpictl.model import (
     Baseline,
     Bound,
+    Calendar,
     Computed,
     Config,
     Dimension,
@@ -279,7 +280,14 @@ def build_config(doc: Document, root: str) -> Config:
         at=doc.at(""),
         engine=_engine(data.get("engine")),
         timezone=data.get("timezone", "UTC"),
+        calendar=_calendar(data.get("calendar"), doc),
     )
+
+
+def _calendar(raw: dict[str, Any] | None, doc: Document) -> Calendar:
+    """``calendar:`` of kpictl.yml (schema-valid: ``fiscal_year_start`` is the 1st of a month)."""
+    start = (raw or {}).get("fiscal_year_start", "01-01")
+    return Calendar(int(start[:2]), doc.at("/calendar/fiscal_year_start" if raw and "fiscal_year_start" in raw else ""))
 
 
 def _engine(raw: dict[str, Any] | None) -> Engine:
