@@ -416,12 +416,13 @@ class Project:
         grain_of = dict(outputs)
         if grain == WHOLE:
             return self._whole(found, compiled, horizons, start, end, as_of, today)
+        year_start = self.config.calendar.year_start
         full_from = (
-            completeness.windows_full_from(compiled.reach, compiled.fed_by, found.latest, grain_of)
+            completeness.windows_full_from(compiled.reach, compiled.fed_by, found.latest, grain_of, year_start)
             if found.latest
             else {}
         )
-        rows = completeness.mark(found.rows, horizons, grain_of, today, full_from)
+        rows = completeness.mark(found.rows, horizons, grain_of, today, full_from, year_start)
         sizes = {name: self.kpis[name].grain or self.config.grain for name in self.sizes()}
         judged = verdicts.judge(
             rows,
@@ -430,6 +431,7 @@ class Project:
             sizes=sizes,
             as_of=as_of,
             companions=self._companions(selected, grain),
+            year_start=year_start,
         )
         order = {name: i for i, name in enumerate(compiled.kpis)}
         return sorted(judged, key=lambda r: (order[r.kpi], r.period, tuple(str(r.dims[d]) for d in r.dims)))
@@ -458,7 +460,9 @@ class Project:
             spans[kpi] = (first, last)
             complete[kpi] = last < today and (kpi not in horizons or horizons[kpi] >= last)
         sizes = {name: self.kpis[name].grain or self.config.grain for name in self.sizes()}
-        rows = whole.name_and_judge(found.rows, self.kpis, sizes, spans, complete, as_of)
+        rows = whole.name_and_judge(
+            found.rows, self.kpis, sizes, spans, complete, as_of, self.config.calendar.year_start
+        )
         order = {name: i for i, name in enumerate(compiled.kpis)}
         return sorted(rows, key=lambda r: (order[r.kpi], tuple(str(r.dims[d]) for d in r.dims)))
 
@@ -515,7 +519,13 @@ class Project:
         grain = self.config.grain
         return [
             lint.score(
-                lint.per_period(self.kpis[n], history.get(n), size=n in self.sizes(), grain=grain),
+                lint.per_period(
+                    self.kpis[n],
+                    history.get(n),
+                    size=n in self.sizes(),
+                    grain=grain,
+                    year_start=self.config.calendar.year_start,
+                ),
                 history.get(n) if data and history else None,
             )
             for n in selected

@@ -36,6 +36,7 @@ def reference(
     sizes: Any,
     as_of: dt.date | None,
     companions: dict[str, Kpi] | None = None,
+    year_start: int = 1,
 ) -> list[Row]:
     """``verdicts.judge`` as it was: a Python ``judge()`` and a least-squares line per row."""
     served = {companion.name: level for level, companion in (companions or {}).items()}
@@ -51,13 +52,18 @@ def reference(
         groups.setdefault(grain_of[row.kpi], []).append(row)
     if as_of is None:
         as_of = max(
-            (targets.default_as_of(sorted({r.period for r in g if r.complete}), grain) for grain, g in groups.items()),
+            (
+                targets.default_as_of(sorted({r.period for r in g if r.complete}), grain, year_start=year_start)
+                for grain, g in groups.items()
+            ),
             default=dt.date.today(),
         )
     judged = [
-        r for grain, g in groups.items() for r in targets.judge_rows(g, kpis, as_of=as_of, grain=grain, sizes=sizes)
+        r
+        for grain, g in groups.items()
+        for r in targets.judge_rows(g, kpis, as_of=as_of, grain=grain, sizes=sizes, year_start=year_start)
     ]
-    judged = forecast.annotate(judged, kpis, grain_of)
+    judged = forecast.annotate(judged, kpis, grain_of, year_start=year_start)
     own = {key(r): r.value for r in shown}
     return [
         dataclasses.replace(r, value=own[key(r)], judgement=dataclasses.replace(r.judgement, judged_value=r.value))
@@ -137,24 +143,27 @@ def target_of(draw: Any) -> Target | None:
     )
 
 
-def aligned(day: dt.date, grain: str) -> dt.date:
+def aligned(day: dt.date, grain: str, year_start: int = 1) -> dt.date:
     if grain == "week":
         return day - dt.timedelta(days=day.weekday())
     if grain == "month":
         return day.replace(day=1)
-    if grain == "quarter":
-        return D(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    if grain == "quarter":  # the fiscal year's start, then whole quarters into it
+        year = day.year if day.month >= year_start else day.year - 1
+        into = (day.month - year_start) % 12 // 3 * 3
+        return D(year + (year_start - 1 + into) // 12, (year_start - 1 + into) % 12 + 1, 1)
     return day
 
 
-def following(day: dt.date, grain: str) -> dt.date:
-    return targets.period_end(day, grain) + dt.timedelta(days=1)
+def following(day: dt.date, grain: str, year_start: int = 1) -> dt.date:
+    return targets.period_end(day, grain, year_start) + dt.timedelta(days=1)
 
 
 @st.composite
 def cases(draw: Any, duplicates: bool = True) -> dict[str, Any]:
     """KPIs, their rows, the grain of each, the sizes and a date to judge at."""
     kpis, grain_of, sizes, rows, seen = {}, {}, {}, [], set()
+    year_start = draw(st.sampled_from([1, 1, 2, 4, 7, 10, 12]))  # calendar years, or a fiscal year
     for k in range(draw(st.integers(1, 3))):
         name = f"k{k}"
         grain = draw(st.sampled_from(GRAINS))
@@ -166,7 +175,7 @@ def cases(draw: Any, duplicates: bool = True) -> dict[str, Any]:
         shape = draw(st.sampled_from([(), ("c",), ("c", "d"), ("d", "c")]))
         for _ in range(draw(st.integers(1, 3))):
             values = {dim: draw(st.sampled_from(DIM_VALUES)) for dim in shape}
-            period = aligned(draw(st.dates(D(2023, 6, 1), D(2025, 12, 31))), grain)
+            period = aligned(draw(st.dates(D(2023, 6, 1), D(2025, 12, 31))), grain, year_start)
             # random values, or a straight line (its crossing of a bound falls on a whole day)
             line = draw(st.none() | st.tuples(st.integers(-50, 100), st.integers(-20, 20)))
             for i in range(draw(st.integers(1, 12))):
@@ -179,7 +188,7 @@ def cases(draw: Any, duplicates: bool = True) -> dict[str, Any]:
                     seen.add(key)
                 if duplicates and draw(st.integers(0, 15)) == 0:  # the same period twice
                     rows.append(dataclasses.replace(row, value=draw(VALUES)))
-                period = following(period, grain)
+                period = following(period, grain, year_start)
     order = draw(st.permutations(range(len(rows))))
     rows = [rows[i] for i in order]
     return {
@@ -188,6 +197,7 @@ def cases(draw: Any, duplicates: bool = True) -> dict[str, Any]:
         "grain_of": grain_of,
         "sizes": sizes if draw(st.booleans()) else set(sizes),
         "as_of": draw(st.none() | st.dates(D(2024, 1, 1), D(2026, 12, 31))),
+        "year_start": year_start,
     }
 
 
@@ -195,8 +205,9 @@ def cases(draw: Any, duplicates: bool = True) -> dict[str, Any]:
 @given(cases())
 def test_bulk_judges_as_the_reference(case: dict[str, Any]) -> None:
     as_of = case["as_of"] or D(2025, 6, 30)
-    expected = reference(case["rows"], case["kpis"], grain_of=case["grain_of"], sizes=case["sizes"], as_of=as_of)
-    actual = bulk.judge_rows(case["rows"], case["kpis"], as_of=as_of, grain_of=case["grain_of"], sizes=case["sizes"])
+    common = {"grain_of": case["grain_of"], "sizes": case["sizes"], "as_of": as_of, "year_start": case["year_start"]}
+    expected = reference(case["rows"], case["kpis"], **common)
+    actual = bulk.judge_rows(case["rows"], case["kpis"], **common)
     assert_same(expected, actual)
 
 
@@ -213,7 +224,13 @@ def test_verdicts_judge_as_the_reference_with_values_to_date(case: dict[str, Any
         extra = [r for r in extra if data.draw(st.integers(0, 5)) > 0]  # not every period has one
     rows = case["rows"] + extra
     sizes = dict.fromkeys(case["sizes"], "month") if not isinstance(case["sizes"], dict) else case["sizes"]
-    arguments = {"grain_of": case["grain_of"], "sizes": sizes, "as_of": case["as_of"], "companions": companions}
+    arguments = {
+        "grain_of": case["grain_of"],
+        "sizes": sizes,
+        "as_of": case["as_of"],
+        "companions": companions,
+        "year_start": case["year_start"],
+    }
     assert_same(reference(rows, case["kpis"], **arguments), verdicts.judge(rows, case["kpis"], **arguments))
 
 
@@ -248,16 +265,22 @@ def _fold(terms: list[float]) -> float:
     return total
 
 
-def test_period_ends_and_starts_as_targets() -> None:
-    days = [D(2023, 1, 1) + dt.timedelta(days=i) for i in range(3 * 366)]
+@pytest.mark.parametrize("year_start", range(1, 13))
+def test_period_ends_and_starts_as_targets(year_start: int) -> None:
+    days = [D(1968, 1, 1) + dt.timedelta(days=i) for i in range(3 * 366)]  # before 1970 too: negative months
+    days += [D(2023, 1, 1) + dt.timedelta(days=i) for i in range(3 * 366)]
     ordinals = np.array([d.toordinal() for d in days])
     for code, grain in enumerate(("day", "week", "month", "quarter", "year")):
         codes = np.full(len(days), code)
-        ends = bulk.period_ends(ordinals, codes).tolist()
-        assert ends == [targets.period_end(d, grain).toordinal() for d in days], grain
-        starts = bulk.unit_starts(ordinals, codes).tolist()  # the first day of the period: the day after an end
+        ends = bulk.period_ends(ordinals, codes, year_start).tolist()
+        assert ends == [targets.period_end(d, grain, year_start).toordinal() for d in days], grain
+        starts = bulk.unit_starts(ordinals, codes, year_start).tolist()  # the day after the previous period's end
         assert all(D.fromordinal(s) <= d <= D.fromordinal(e) for s, d, e in zip(starts, days, ends, strict=True))
-        assert all(targets.period_end(D.fromordinal(s - 1), grain) == D.fromordinal(s - 1) for s in starts), grain
+        before = [D.fromordinal(s - 1) for s in starts]
+        assert all(targets.period_end(d, grain, year_start) == d for d in before), grain
+        if grain in ("quarter", "year"):  # a fiscal period starts in a month year_start, +3, +6 or +9
+            step = 3 if grain == "quarter" else 12
+            assert {(D.fromordinal(s).month - year_start) % step for s in starts} == {0}, grain
 
 
 # -- hand-computed cases ---------------------------------------------------------------------

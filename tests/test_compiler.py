@@ -172,3 +172,17 @@ def test_funnels_golden(golden: Callable[..., None]) -> None:
 
     project = Project.load(Path(__file__).parent.parent / "docs" / "examples" / "funnels")
     golden("funnels", project.compile(["signup_rate", "same_channel_rate"], by=["channel"]).sql)
+
+
+def test_fiscal_golden(golden: Callable[..., None]) -> None:
+    """A fiscal year from April (docs/examples/fiscal; values in tests/test_fiscal.py): years cut
+    at April 1 (the day moved 3 months back, truncated, moved forward), the range's bounds as
+    fiscal periods, and to-date windows from April 1, summed and recomputed (distinct counts);
+    weeks in the fiscal year of their Thursday."""
+    from kpictl import Project
+
+    project = Project.load(Path(__file__).parent.parent / "docs" / "examples" / "fiscal")
+    year = project.compile(["revenue"], grain="year", by=["region"], start=dt.date(2024, 5, 1)).sql
+    golden("fiscal", year, "year.sql")
+    golden("fiscal", project.compile(["revenue_ytd", "regions_ytd"], grain="month").sql, "month.sql")
+    golden("fiscal", project.compile(["regions_ytd"], grain="week").sql, "week.sql")

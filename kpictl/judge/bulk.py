@@ -74,24 +74,27 @@ def builtin_sum(terms: Any, count: Any, *, compensated: bool = _COMPENSATED) -> 
     return total
 
 
-def period_ends(days: Any, grains: Any) -> Any:
-    """``targets.period_end`` of day ordinals, ``grains`` the index in ``GRAINS`` of each one's grain."""
+def period_ends(days: Any, grains: Any, year_start: int = 1) -> Any:
+    """``targets.period_end`` of day ordinals, ``grains`` the index in ``GRAINS`` of each one's grain
+    (``year_start``: the month fiscal quarters and years start in)."""
     import numpy as np
 
-    starts = unit_starts(days, grains)
+    starts = unit_starts(days, grains, year_start)
     month = (starts - _EPOCH).astype("datetime64[D]").astype("datetime64[M]")
     length = np.select([grains == 2, grains == 3, grains == 4], [1, 3, 12], 0)  # months in the period
     after = (month + length.astype("timedelta64[M]")).astype("datetime64[D]").astype(np.int64) + _EPOCH
     return np.select([grains == 0, grains == 1], [days, starts + 6], after - 1)
 
 
-def unit_starts(days: Any, grains: Any) -> Any:
-    """The first day of the period of each grain that contains each day ordinal (weeks: Monday)."""
+def unit_starts(days: Any, grains: Any, year_start: int = 1) -> Any:
+    """The first day of the period of each grain that contains each day ordinal (weeks: Monday);
+    fiscal quarters and years start ``periods.offset`` months after the calendar's."""
     import numpy as np
 
     date = (days - _EPOCH).astype("datetime64[D]")
-    months = date.astype("datetime64[M]").astype(np.int64)  # since 1970-01: floor division by 3 works
-    first = months - np.select([grains == 3, grains == 4], [months % 3, months % 12], 0)
+    months = date.astype("datetime64[M]").astype(np.int64)  # since 1970-01: NumPy's % floors as Python's
+    into = [(months - (year_start - 1) % 3) % 3, (months - (year_start - 1)) % 12]  # months into the period
+    first = months - np.select([grains == 3, grains == 4], into, 0)
     month_start = first.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + _EPOCH
     return np.select([grains == 0, grains == 1], [days, days - (days + 6) % 7], month_start)
 
@@ -175,6 +178,7 @@ def judge_rows(
     sizes: Collection[str] | Mapping[str, str] = (),
     stand_in: Mapping[int, Any] | None = None,
     last_n: int = 6,
+    year_start: int = 1,
 ) -> list[Row]:
     """Every row judged and with where its pace leads, as ``forecast.annotate`` of the rows of
     ``targets.judge_rows`` called per grain (``grain_of``: each KPI's) would return them: grouped
@@ -182,7 +186,7 @@ def judge_rows(
 
     ``stand_in`` maps the index of a row to the value judged in its place (a level's value to
     date, ``verdicts``): the row keeps its value, and the judgement says what it judged
-    (``judged_value``).
+    (``judged_value``). ``year_start`` is the month fiscal quarters and years start in.
     """
     import numpy as np
 
@@ -260,13 +264,13 @@ def judge_rows(
     v = {name: column[variant] for name, column in variants.arrays().items()}
 
     # 3. Sizes' total rows: bound, declared baseline and absolute tolerance scaled to the period.
-    ends = period_ends(days, grain)
+    ends = period_ends(days, grain, year_start)
     factor = np.ones(n)
     scaled = v["scaled"]
     if scaled.any():
         unit = v["unit"][scaled]
-        start = unit_starts(days[scaled], unit)
-        factor[scaled] = (ends[scaled] - days[scaled] + 1) / (period_ends(start, unit) - start + 1)
+        start = unit_starts(days[scaled], unit, year_start)
+        factor[scaled] = (ends[scaled] - days[scaled] + 1) / (period_ends(start, unit, year_start) - start + 1)
     lo = np.where(scaled, v["min"] * factor, v["min"])
     hi = np.where(scaled, v["max"] * factor, v["max"])
     declared_value = np.where(scaled, v["base_value"] * factor, v["base_value"])

@@ -94,10 +94,12 @@ def mark(
     grain_of: Mapping[str, str],
     today: dt.date,
     full_from: Mapping[str, dt.date] | None = None,
+    year_start: int = 1,
 ) -> list[Row]:
     """``rows`` with ``complete`` false where the period ends today or later, or after its KPI's
     horizon; and ``partial_window`` true before its KPI's first period with full windows
-    (``full_from``, :func:`windows_full_from`)."""
+    (``full_from``, :func:`windows_full_from`). A fiscal quarter (``year_start``: the month
+    fiscal quarters and years start in) ends with its own last month."""
     ends: dict[tuple[dt.date, str], dt.date] = {}
     full_from = full_from or {}
     out = []
@@ -105,7 +107,7 @@ def mark(
         grain = grain_of.get(row.kpi, "month")
         end = ends.get((row.period, grain))
         if end is None:
-            end = ends[(row.period, grain)] = period_end(row.period, grain)
+            end = ends[(row.period, grain)] = period_end(row.period, grain, year_start)
         horizon = horizons.get(row.kpi)
         complete = end < today and (horizon is None or end <= horizon)
         partial = row.kpi in full_from and row.period < full_from[row.kpi]
@@ -120,6 +122,7 @@ def windows_full_from(
     fed_by: Mapping[str, Sequence[int]],
     latest: Sequence[Latest],
     grain_of: Mapping[str, str],
+    year_start: int = 1,
 ) -> dict[str, dt.date]:
     """The first period whose rolling windows are full, for each KPI that reads some: ``reach``
     periods after the first period of the latest-starting source it reads (``CompiledQuery.reach``).
@@ -134,5 +137,5 @@ def windows_full_from(
         starts = [found.first.date() for i in fed_by.get(kpi, ()) if (found := latest[i]).first is not None]
         if starts and kpi in grain_of:
             grain = grain_of[kpi]
-            out[kpi] = periods.shift(grain, periods.start(grain, max(starts)), back)
+            out[kpi] = periods.shift(grain, periods.start(grain, max(starts), year_start), back)
     return out

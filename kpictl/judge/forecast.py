@@ -102,14 +102,19 @@ def forecast(
 
 
 def annotate(
-    rows: Sequence[Row], kpis: Mapping[str, Kpi], grain_of: Mapping[str, str], *, last_n: int = 6
+    rows: Sequence[Row],
+    kpis: Mapping[str, Kpi],
+    grain_of: Mapping[str, str],
+    *,
+    last_n: int = 6,
+    year_start: int = 1,
 ) -> list[Row]:
     """Every judged row with where its pace leads (``Judgement.reaches_on``/``reaches_by_deadline``).
 
     The line goes through the last ``last_n`` values of the same KPI and breakdown up to the
     row, each at its period's end, towards the bound in force for that row (a size's bound
     scaled to the row's period). Rows that already meet their bound, or have no target or no
-    value, are left as they are.
+    value, are left as they are. ``year_start``: the month fiscal quarters and years start in.
     """
     history: dict[tuple[str, tuple[tuple[str, Any], ...]], list[tuple[dt.date, float | None]]] = {}
     out = list(rows)
@@ -118,7 +123,7 @@ def annotate(
         key = series_key(row)
         points = history.setdefault(key, [])
         if row.complete and row.value is not None and not is_missing(row.value):  # the last last_n values
-            points.append((period_end(row.period, grain_of.get(row.kpi, "month")), row.value))
+            points.append((period_end(row.period, grain_of.get(row.kpi, "month"), year_start), row.value))
             del points[:-last_n]  # so each row costs the same, however long its series (was quadratic)
         j, kpi = row.judgement, kpis.get(row.kpi)
         if j is None or kpi is None or kpi.target is None or j.status not in TRAJECTORY_STATUSES:

@@ -55,6 +55,7 @@ from dataclasses import replace
 from typing import Any, NamedTuple
 
 from kpictl.model import GRAINS, SEVERITY, Bound, Judgement, Kpi, Row, Target
+from kpictl.sql import periods
 
 _EPS = 1e-9
 
@@ -176,11 +177,12 @@ def judge(
     return Judgement(status, bound.min, bound.max, expected, gap, relative, source)
 
 
-def period_end(start: dt.date, grain: str) -> dt.date:
-    """The last day of the ``grain`` period that contains ``start`` (weeks are ISO: Monday–Sunday).
+def period_end(start: dt.date, grain: str, year_start: int = 1) -> dt.date:
+    """The last day of the ``grain`` period that contains ``start`` (weeks are ISO: Monday–Sunday;
+    ``year_start``: the month fiscal quarters and years start in).
 
-    >>> period_end(dt.date(2025, 12, 29), "week")
-    datetime.date(2026, 1, 4)
+    >>> period_end(dt.date(2025, 12, 29), "week"), period_end(dt.date(2025, 5, 2), "year", 4)
+    (datetime.date(2026, 1, 4), datetime.date(2026, 3, 31))
     """
     if grain == "day":
         return start
@@ -188,15 +190,17 @@ def period_end(start: dt.date, grain: str) -> dt.date:
         return start + dt.timedelta(days=6 - start.weekday())
     if grain == "month":
         return start.replace(day=calendar.monthrange(start.year, start.month)[1])
-    if grain == "quarter":
-        month = 3 * ((start.month - 1) // 3) + 3
-        return dt.date(start.year, month, calendar.monthrange(start.year, month)[1])
-    if grain == "year":
-        return dt.date(start.year, 12, 31)
+    if grain in ("quarter", "year"):
+        length = 3 if grain == "quarter" else 12
+        first = periods.start(grain, start, year_start)
+        year, month = divmod(first.year * 12 + first.month - 1 + length - 1, 12)  # its last month
+        if year > dt.MAXYEAR:  # a fiscal year that would end after 9999
+            return dt.date.max
+        return dt.date(year, month + 1, calendar.monthrange(year, month + 1)[1])
     raise ValueError(f"unknown grain {grain!r}: expected one of {', '.join(GRAINS)}")
 
 
-def default_as_of(periods: Iterable[dt.date], grain: str, today: dt.date | None = None) -> dt.date:
+def default_as_of(periods: Iterable[dt.date], grain: str, today: dt.date | None = None, year_start: int = 1) -> dt.date:
     """The date statuses are judged at by default: the end of the latest complete period.
 
     A period is complete when it ends before ``today`` (default: the wall clock). On fixed
@@ -204,7 +208,7 @@ def default_as_of(periods: Iterable[dt.date], grain: str, today: dt.date | None 
     When no period is complete yet (or there is none), the day before ``today``.
     """
     today = today or dt.date.today()
-    complete = [end for end in (period_end(p, grain) for p in periods) if end < today]
+    complete = [end for end in (period_end(p, grain, year_start) for p in periods) if end < today]
     return max(complete) if complete else today - dt.timedelta(days=1)
 
 
@@ -228,11 +232,13 @@ def series_key(row: Row) -> tuple[str, tuple[tuple[str, Any], ...]]:
     return row.kpi, tuple(sorted(row.dims.items(), key=lambda item: item[0]))
 
 
-def _days(start: dt.date, grain: str) -> int:
-    return (period_end(start, grain) - start).days + 1
+def _days(start: dt.date, grain: str, year_start: int = 1) -> int:
+    return (period_end(start, grain, year_start) - start).days + 1
 
 
-def scoped(target: Target | None, row: Row, grain: str, size: bool, unit: str | None = None) -> Target | None:
+def scoped(
+    target: Target | None, row: Row, grain: str, size: bool, unit: str | None = None, year_start: int = 1
+) -> Target | None:
     """The target as it applies to one row: sizes are bounded for the whole and per period.
 
     A KPI that measures a size (revenue, a count: ``size`` true) has a bound meant for the
@@ -242,7 +248,8 @@ def scoped(target: Target | None, row: Row, grain: str, size: bool, unit: str | 
     scaled by the ratio of the periods' lengths in days (31/92 of the quarter's bound for
     January), baseline and absolute tolerance alike. A level (a rate, an average) holds in
     every group and period: its target applies as written. ``unit`` is the grain a size's
-    bound is meant for when the target names no ``period`` (the KPI's own grain).
+    bound is meant for when the target names no ``period`` (the KPI's own grain); ``year_start``
+    the month fiscal quarters and years start in (a fiscal year's bound: 30/365 of it for April).
     """
     if target is None or not size:
         return target
@@ -255,14 +262,8 @@ def scoped(target: Target | None, row: Row, grain: str, size: bool, unit: str | 
     unit = (target.period or "").removesuffix("_to_date") or unit or grain
     if unit not in GRAINS or unit == grain:
         return target
-    start = dt.date(row.period.year, 1, 1) if unit == "year" else row.period
-    if unit == "quarter":
-        start = dt.date(row.period.year, 3 * ((row.period.month - 1) // 3) + 1, 1)
-    elif unit == "month":
-        start = row.period.replace(day=1)
-    elif unit == "week":
-        start = row.period - dt.timedelta(days=row.period.weekday())
-    factor = _days(row.period, grain) / _days(start, unit)
+    start = periods.start(unit, row.period, year_start)
+    factor = _days(row.period, grain, year_start) / _days(start, unit, year_start)
 
     def scale(x: float | None) -> float | None:
         return None if x is None else x * factor
@@ -283,6 +284,7 @@ def judge_rows(
     as_of: dt.date,
     grain: str,
     sizes: Collection[str] | Mapping[str, str] = (),
+    year_start: int = 1,
 ) -> list[Row]:
     """Every row with its judgement, in the order given (``kpis``: the KPIs by name).
 
@@ -291,6 +293,7 @@ def judge_rows(
     not in ``kpis`` or has no target is ``no_target``. ``sizes`` names the KPIs that measure
     a size, whose targets are scoped to the total and the target's period (:func:`scoped`); as
     a mapping, it also gives the grain each one's bound is meant for when the target names none.
+    ``year_start`` is the month fiscal quarters and years start in.
     """
     units = sizes if isinstance(sizes, Mapping) else {}
     rows = list(rows)
@@ -305,7 +308,7 @@ def judge_rows(
     for row in rows:
         kpi = kpis.get(row.kpi)
         size = row.kpi in sizes
-        target = scoped(kpi.target, row, grain, size, units.get(row.kpi)) if kpi is not None else None
+        target = scoped(kpi.target, row, grain, size, units.get(row.kpi), year_start) if kpi is not None else None
         if target is not None and (row.period > as_of or not row.complete):  # not judged: no data yet
             bound = bound_in_force(target, row.dims)
             judgement = Judgement("no_data", bound.min, bound.max) if edges_of(bound) else Judgement("no_target")
@@ -313,8 +316,8 @@ def judge_rows(
             first = firsts.get(series_key(row))
             baseline = None
             if first is not None and first.value is not None:
-                baseline = (float(first.value), min(period_end(first.period, grain), as_of))
-            on = min(period_end(row.period, grain), as_of)
+                baseline = (float(first.value), min(period_end(first.period, grain, year_start), as_of))
+            on = min(period_end(row.period, grain, year_start), as_of)
             judgement = judge(row.value, target, on, dims=row.dims, baseline=baseline)
         judged.append(replace(row, judgement=judgement))
     return judged

@@ -102,6 +102,7 @@ def judge(
     sizes: Mapping[str, str],
     as_of: dt.date | None,
     companions: Mapping[str, Kpi] | None = None,
+    year_start: int = 1,
 ) -> list[Row]:
     """Every row judged against its KPI's target, rows of ``companions`` left out.
 
@@ -109,6 +110,7 @@ def judge(
     with the grain their bound is meant for; ``as_of`` None judges at the end of the latest
     complete period of the rows (``targets.default_as_of``). Rows not ``complete`` are never
     judged (``no_data``, whatever ``as_of``) nor used as a baseline or a point of the pace.
+    ``year_start`` is the month fiscal quarters and years start in.
     """
     served = {companion.name: level for level, companion in (companions or {}).items()}
 
@@ -124,10 +126,15 @@ def judge(
         for name, periods in _complete_periods(shown).items():
             complete.setdefault(grain_of[name], set()).update(periods)
         as_of = max(
-            (targets.default_as_of(sorted(periods), grain) for grain, periods in complete.items()),
+            (
+                targets.default_as_of(sorted(periods), grain, year_start=year_start)
+                for grain, periods in complete.items()
+            ),
             default=dt.date.today(),
         )
-    return bulk.judge_rows(shown, kpis, as_of=as_of, grain_of=grain_of, sizes=sizes, stand_in=stand_in)
+    return bulk.judge_rows(
+        shown, kpis, as_of=as_of, grain_of=grain_of, sizes=sizes, stand_in=stand_in, year_start=year_start
+    )
 
 
 def _complete_periods(rows: Sequence[Row]) -> dict[str, set[dt.date]]:

@@ -28,26 +28,36 @@ def name_and_judge(
     spans: Mapping[str, tuple[dt.date, dt.date]],
     complete: Mapping[str, bool],
     as_of: dt.date | None,
+    year_start: int = 1,
 ) -> list[Row]:
     """``rows`` of a ``--grain all`` run, each named by its range's first day and judged.
 
     ``spans`` gives each KPI's range (first day, last day), ``complete`` whether its sources
     have data through the last day, ``sizes`` the KPIs that measure a size with the grain their
-    bound is meant for when their target names no period.
+    bound is meant for when their target names no period; ``year_start`` the month fiscal
+    quarters and years start in (a range is then one fiscal year, not a calendar one).
     """
     out = []
     for row in rows:
         first, last = spans[row.kpi]
         row = dataclasses.replace(row, period=first, through=last, complete=complete.get(row.kpi, True))
         kpi = kpis.get(row.kpi)
-        judgement = _judge(row, kpi, sizes, first, last, as_of) if kpi is not None else Judgement("no_target")
+        judgement = (
+            _judge(row, kpi, sizes, (first, last), as_of, year_start) if kpi is not None else Judgement("no_target")
+        )
         out.append(dataclasses.replace(row, judgement=judgement))
     return out
 
 
 def _judge(
-    row: Row, kpi: Kpi, sizes: Mapping[str, str], first: dt.date, last: dt.date, as_of: dt.date | None
+    row: Row,
+    kpi: Kpi,
+    sizes: Mapping[str, str],
+    span: tuple[dt.date, dt.date],
+    as_of: dt.date | None,
+    year_start: int,
 ) -> Judgement:
+    first, last = span
     target = kpi.target
     if target is None:
         return Judgement("no_target")
@@ -55,16 +65,13 @@ def _judge(
     period = target.period or (sizes[row.kpi] if size else "")
     unit = period.removesuffix("_to_date")
     if unit:
-        begins = periods.start(unit, first) == first
-        fits = (
-            last <= targets.period_end(first, unit)
-            if period.endswith("_to_date")
-            else last == targets.period_end(first, unit)
-        )
+        begins = periods.start(unit, first, year_start) == first
+        end = targets.period_end(first, unit, year_start)
+        fits = last <= end if period.endswith("_to_date") else last == end
         if not (begins and fits):
             note = f"its target is meant for one {period.replace('_', ' ')}; {first} to {last} is not one"
             return Judgement("no_target", note=note)
-    scoped = targets.scoped(target, row, unit, size, unit) if unit else target
+    scoped = targets.scoped(target, row, unit, size, unit, year_start) if unit else target
     if scoped is None:  # a size's breakdown without a per override: its bound is for the total
         return Judgement("no_target")
     if not row.complete:

@@ -28,27 +28,33 @@ from kpictl.report.files import emit
 
 __all__ = ["FORMATS", "breach_line", "breach_lines", "emit", "render_rows"]
 
-_Renderer = Callable[[Sequence[Row], Mapping[str, Kpi], Sequence[str], str, "bool | None"], "str | bytes"]
+#: (rows, kpis, by, lang, color, year_start) → text or bytes.
+_Renderer = Callable[[Sequence[Row], Mapping[str, Kpi], Sequence[str], str, "bool | None", int], "str | bytes"]
 
 
-def _table(rows: Sequence[Row], kpis: Mapping[str, Kpi], by: Sequence[str], lang: str, color: bool | None) -> str:
+def _table(
+    rows: Sequence[Row], kpis: Mapping[str, Kpi], by: Sequence[str], lang: str, color: bool | None, year_start: int
+) -> str:
     from kpictl.report import table  # the human views are imported by the formats that need them
 
-    return table.render(rows, kpis, by=by, lang=lang, color=color)
+    return table.render(rows, kpis, by=by, lang=lang, color=color, year_start=year_start)
 
 
-def _markdown(rows: Sequence[Row], kpis: Mapping[str, Kpi], by: Sequence[str], lang: str, color: bool | None) -> str:
+def _markdown(
+    rows: Sequence[Row], kpis: Mapping[str, Kpi], by: Sequence[str], lang: str, color: bool | None, year_start: int
+) -> str:
     from kpictl.report import markdown
 
-    return markdown.render(rows, kpis, by=by, lang=lang)
+    return markdown.render(rows, kpis, by=by, lang=lang, year_start=year_start)
 
 
+# The machine formats write periods as ISO dates: a fiscal quarter is its first day there too.
 _RENDERERS: dict[str, _Renderer] = {
     "table": _table,
-    "json": lambda rows, kpis, by, lang, color: files.to_json(rows, by=by),
-    "csv": lambda rows, kpis, by, lang, color: files.to_csv(rows, by=by),
+    "json": lambda rows, kpis, by, lang, color, year_start: files.to_json(rows, by=by),
+    "csv": lambda rows, kpis, by, lang, color, year_start: files.to_csv(rows, by=by),
     "markdown": _markdown,
-    "parquet": lambda rows, kpis, by, lang, color: files.to_parquet(rows, by=by),
+    "parquet": lambda rows, kpis, by, lang, color, year_start: files.to_parquet(rows, by=by),
 }
 #: The formats of ``kpictl run --format``, default first.
 FORMATS = formats.ROWS
@@ -79,14 +85,16 @@ def render_rows(
     by: tuple[str, ...] = (),
     lang: str = "en",
     color: bool | None = None,
+    year_start: int = 1,
 ) -> str | bytes:
     """``rows`` (from ``Project.run``) in format ``fmt``: text, or bytes for parquet.
 
     ``kpis`` gives labels, number formats and targets to the human formats; ``by`` fixes the
     order of the dimension columns (default: as first seen in the rows); ``lang`` is the
     language of labels and numbers (``en``, ``fr``) in table and markdown; ``color`` forces
-    colour on or off in the table (None: only on a terminal without ``NO_COLOR``). Text ends
-    with a newline, ready for :func:`emit`.
+    colour on or off in the table (None: only on a terminal without ``NO_COLOR``); ``year_start``
+    the month fiscal quarters and years start in (``Calendar.year_start``: their labels in table
+    and markdown, ``FY2026-Q1``). Text ends with a newline, ready for :func:`emit`.
 
     >>> import datetime as dt
     >>> render_rows([Row("orders", dt.date(2025, 1, 1), {}, 42.0)], {}, "csv")
@@ -96,4 +104,4 @@ def render_rows(
         renderer = _RENDERERS[fmt]
     except KeyError:
         raise ValueError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}") from None
-    return renderer(rows, kpis, by, lang, color)
+    return renderer(rows, kpis, by, lang, color, year_start)

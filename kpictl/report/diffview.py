@@ -60,7 +60,8 @@ def largest(change: KpiChange) -> ValueChange | None:
 def breach_lines(diff: Diff, threshold: float) -> list[str]:
     """One stderr line per row that moved more than ``threshold``: what ``--fail-on-change`` fails on."""
     return [
-        f"{k.name} {_where(v, diff.grain)}: {_value(v.base, k)} → {_value(v.head, k)} ({_relative(v, k)}) "
+        f"{k.name} {_where(v, diff.grain, diff.year_start)}: {_value(v.base, k)} → {_value(v.head, k)} "
+        f"({_relative(v, k)}) "
         f"moved more than {threshold * 100:g}%"
         for k, v in diff.moved_more_than(threshold)
     ]
@@ -94,8 +95,9 @@ def _status(v: ValueChange) -> str:
     return f"{word(v.base_status)} → {word(v.head_status)}"
 
 
-def _where(v: ValueChange, grain: str | None) -> str:
-    return " ".join([period_label(v.period, grain), *(f"{d}={dim_text(x)}" for d, x in v.dims.items())])
+def _where(v: ValueChange, grain: str | None, year_start: int = 1) -> str:
+    label = period_label(v.period, grain, year_start=year_start)
+    return " ".join([label, *(f"{d}={dim_text(x)}" for d, x in v.dims.items())])
 
 
 def _headline(change: KpiChange) -> str:
@@ -120,7 +122,8 @@ def _values_line(change: KpiChange, diff: Diff) -> str | None:
     if statuses:
         text += f", {statuses} status{'es' if statuses > 1 else ''} changed"
     if (top := largest(change)) is not None:
-        text += f"; largest: {_where(top, diff.grain)} {_value(top.base, change)} → {_value(top.head, change)}"
+        where = _where(top, diff.grain, diff.year_start)
+        text += f"; largest: {where} {_value(top.base, change)} → {_value(top.head, change)}"
         text += f" ({_relative(top, change)})"
     dropped = [d for d in diff.by if d not in change.by]
     if dropped:
@@ -128,13 +131,13 @@ def _values_line(change: KpiChange, diff: Diff) -> str | None:
     return text
 
 
-def _rows(change: KpiChange, grain: str | None) -> tuple[list[Column], list[list[str]], int]:
+def _rows(change: KpiChange, grain: str | None, year_start: int = 1) -> tuple[list[Column], list[list[str]], int]:
     """The moved rows as table cells: columns, at most MAX_ROWS lines, and how many were left out."""
     columns = [Column("period", "period"), *(Column(d, d) for d in change.by)]
     columns += [Column(c, c, right=True) for c in ("base", "head", "change", "relative")] + [Column("status", "status")]
     lines = [
         [
-            period_label(v.period, grain),
+            period_label(v.period, grain, year_start=year_start),
             *(dim_text(v.dims.get(d)) for d in change.by),
             _value(v.base, change),
             _value(v.head, change),
@@ -169,7 +172,7 @@ def _text_kpi(change: KpiChange, diff: Diff) -> list[str]:
         lines.append(f"  depends on changed: {_via(change)}")
     if (values := _values_line(change, diff)) is not None:
         lines.append(f"  values: {values}")
-        columns, cells, more = _rows(change, diff.grain)
+        columns, cells, more = _rows(change, diff.grain, diff.year_start)
         if cells:
             lines += ["    " + line for line in align(columns, cells, width=200).splitlines()]
         if more:
@@ -214,7 +217,7 @@ def _md_kpi(change: KpiChange, diff: Diff) -> list[str]:
         lines += [f"Depends on changed: {_via(change, _code)}", ""]
     if (values := _values_line(change, diff)) is not None:
         lines += [f"**Values:** {values}", ""]
-        columns, cells, more = _rows(change, diff.grain)
+        columns, cells, more = _rows(change, diff.grain, diff.year_start)
         if cells:
             lines.append("| " + " | ".join(c.title for c in columns) + " |")
             lines.append("|" + "|".join("--:" if c.right else ":--" for c in columns) + "|")

@@ -62,6 +62,7 @@ class Inputs:
     start: dt.date | None = None
     end: dt.date | None = None
     periods: dict[str, str] = field(default_factory=dict)  # the period each bound is meant for
+    year_start: int = 1  # the month fiscal quarters and years start in (their ends and labels)
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,13 @@ def _trajectory(
 
 
 def _target_text(
-    kpi: Kpi, t: dict[str, str], lang: str, period: str | None = None, row: Row | None = None, grain: str = "month"
+    kpi: Kpi,
+    t: dict[str, str],
+    lang: str,
+    period: str | None = None,
+    row: Row | None = None,
+    grain: str = "month",
+    year_start: int = 1,
 ) -> str:
     """The bound with the period it is meant for and its deadline ("≤ €2,600,000 per year by
     31 Dec 2025"), then the bound ``row`` was judged against when it differs (a size's bound
@@ -210,7 +217,9 @@ def _target_text(
     if row is not None and j is not None and (j.min, j.max) != (target.bound.min, target.bound.max):
         used = format_bound(j.min, j.max, kpi.format, lang)
         if used:
-            text += " · " + t["target_used"].format(bound=used, period=i18n.format_period(row.period, grain, lang))
+            text += " · " + t["target_used"].format(
+                bound=used, period=i18n.format_period(row.period, grain, lang, year_start)
+            )
     return text
 
 
@@ -224,9 +233,10 @@ def _change_class(kpi: Kpi, now: float | None, before: float | None) -> str:
     return "good" if (now > before) == (low is not None) else "bad"
 
 
-def _complete(rows: Sequence[Row], grain: str, as_of: dt.date) -> list[Row]:
+def _complete(rows: Sequence[Row], grain: str, as_of: dt.date, year_start: int = 1) -> list[Row]:
     """The complete rows of periods that ended by ``as_of``, in period order: a running period is not shown."""
-    return sorted((r for r in rows if r.complete and period_end(r.period, grain) <= as_of), key=lambda r: r.period)
+    ended = (r for r in rows if r.complete and period_end(r.period, grain, year_start) <= as_of)
+    return sorted(ended, key=lambda r: r.period)
 
 
 def _breakdown(
@@ -238,7 +248,7 @@ def _breakdown(
         note = t["breakdown_missing"].format(dim=inputs.by) if inputs.by else t["breakdown_none"]
         return "", "", note, (), "", Markup("")
     dim, rows = inputs.breakdowns[kpi.name]
-    title = t["breakdown"].format(dim=dim, period=i18n.format_period(period, inputs.grain, lang))
+    title = t["breakdown"].format(dim=dim, period=i18n.format_period(period, inputs.grain, lang, inputs.year_start))
     ranked, judged = _ranked(kpi, [r for r in rows if r.kpi == kpi.name and r.period == period])
     table = bars = _ends(ranked, _SHOWN)
 
@@ -291,12 +301,13 @@ def _ends(ranked: list[Row], room: int) -> list[Row]:
 
 
 def _card(kpi: Kpi, series: list[Row], inputs: Inputs, t: dict[str, str], lang: str) -> Card:
-    grain = inputs.grain
+    grain, year_start = inputs.grain, inputs.year_start
     latest = series[-1] if series else None
     before = series[-2] if len(series) > 1 else None
     status = latest.status if latest is not None else ("no_data" if kpi.target else "no_target")
-    points = tuple((period_end(r.period, grain), r.value) for r in series)
-    names = {period_end(r.period, grain): i18n.format_period(r.period, grain, lang) for r in series}
+    ends = {r.period: period_end(r.period, grain, year_start) for r in series}
+    points = tuple((ends[r.period], r.value) for r in series)
+    names = {ends[r.period]: i18n.format_period(r.period, grain, lang, year_start) for r in series}
     target = kpi.target
     chart = Markup("")
     if points:
@@ -312,7 +323,7 @@ def _card(kpi: Kpi, series: list[Row], inputs: Inputs, t: dict[str, str], lang: 
                     status,
                     kpi.title(lang),
                     (right,) if right != last else (),
-                    tuple(period_end(r.period, grain) for r in series if r.partial_window),
+                    tuple(ends[r.period] for r in series if r.partial_window),
                 ),
                 _axis_label(kpi.format, lang),
                 lambda d: names.get(d) or i18n.format_date(d, lang),
@@ -324,19 +335,19 @@ def _card(kpi: Kpi, series: list[Row], inputs: Inputs, t: dict[str, str], lang: 
         expected = t["expected"].format(value=format_value(judgement.expected, kpi.format, lang))
     now, prev = (latest.value if latest else None), (before.value if before else None)
     dim, title, note, lines, more, bars = _breakdown(kpi, inputs, latest.period if latest else None, t, lang)
-    observed = [(period_end(r.period, grain), r.value) for r in series]
+    observed = [(ends[r.period], r.value) for r in series]
     letters = lint.score(kpi, observed).letters
     return Card(
         name=kpi.name,
         label=kpi.title(lang),
         badge=_badge(status, t),
         value=format_value(now, kpi.format, lang),
-        period=i18n.format_period(latest.period, grain, lang) if latest else "",
+        period=i18n.format_period(latest.period, grain, lang, year_start) if latest else "",
         change=format_change(now, prev, kpi.format, lang, scale=scale_of(r.value for r in series))
         if before is not None
         else t["change_none"],
         change_class=_change_class(kpi, now, prev),
-        target=_target_text(kpi, t, lang, inputs.periods.get(kpi.name), latest, grain),
+        target=_target_text(kpi, t, lang, inputs.periods.get(kpi.name), latest, grain, year_start),
         expected=expected,
         chart=chart,
         window_note=t["partial_window"] if any(r.partial_window for r in series) else "",
@@ -387,7 +398,7 @@ def _series(kpi: Kpi, inputs: Inputs, known: dict[str, tuple[dt.date, dt.date] |
     first = max((w[0] for w in windows if w), default=dt.date.min)
     last = min((w[1] for w in windows if w), default=dt.date.max)
     rows = [r for r in inputs.rows if r.kpi == kpi.name and not r.dims and first <= r.period <= last]
-    return _complete(rows, inputs.grain, inputs.as_of)
+    return _complete(rows, inputs.grain, inputs.as_of, inputs.year_start)
 
 
 def build(inputs: Inputs, lang: str = "en") -> Page:
@@ -396,7 +407,9 @@ def build(inputs: Inputs, lang: str = "en") -> Page:
     known = spans(inputs.rows, inputs.sources)
     series = {kpi.name: _series(kpi, inputs, known) for kpi in inputs.kpis}
     shown = sorted({r.period for rows in series.values() for r in rows if not _missing(r.value)})
-    period = " – ".join(i18n.format_period(day, inputs.grain, lang) for day in shown[:1] + shown[-1:])
+    period = " – ".join(
+        i18n.format_period(day, inputs.grain, lang, inputs.year_start) for day in shown[:1] + shown[-1:]
+    )
     page = Page(
         lang=lang,
         t=t,
@@ -405,7 +418,12 @@ def build(inputs: Inputs, lang: str = "en") -> Page:
         generated=i18n.format_datetime(inputs.generated_at, lang),
         judged_at=i18n.format_date(inputs.as_of, lang),
         freshness=tuple(
-            (name, i18n.format_date(period_end(span[1], inputs.grain), lang) if span else t["freshness_none"])
+            (
+                name,
+                i18n.format_date(period_end(span[1], inputs.grain, inputs.year_start), lang)
+                if span
+                else t["freshness_none"],
+            )
             for name, span in known.items()
         ),
         footer=t["footer"].format(project=inputs.project),

@@ -117,6 +117,7 @@ _MONTHS = {
 # The letter before a quarter or week number: Q1 / T1 (trimestre), W05 / S05 (semaine).
 _QUARTER = {"en": "Q", "fr": "T"}
 _WEEK = {"en": "W", "fr": "S"}
+_FISCAL = {"en": "FY", "fr": "ex. "}  # a fiscal year: FY2026 / ex. 2026 (exercice), the year it ends in
 
 
 def texts(lang: str) -> dict[str, str]:
@@ -147,17 +148,23 @@ def format_datetime(moment: dt.datetime, lang: str) -> str:
     return f"{format_date(moment.date(), lang)} {moment:%H:%M}{zone}"
 
 
-def format_period(start: dt.date, grain: str, lang: str) -> str:
-    """The name of the ``grain`` period that starts on ``start``, as people say it.
+def format_period(start: dt.date, grain: str, lang: str, year_start: int = 1) -> str:
+    """The name of the ``grain`` period that starts on ``start``, as people say it; the years and
+    quarters of a fiscal year (``year_start`` > 1) by the year they end in.
 
     >>> format_period(dt.date(2025, 4, 1), "quarter", "fr"), format_period(dt.date(2025, 4, 1), "month", "en")
     ('T2 2025', 'Apr 2025')
+    >>> format_period(dt.date(2025, 4, 1), "quarter", "en", 4), format_period(dt.date(2025, 4, 1), "year", "fr", 4)
+    ('Q1 FY2026', 'ex. 2026')
     """
+    from kpictl.sql import periods
+
     months = _MONTHS[LANGS[_column(lang)]]
+    named = f"{_FISCAL[lang]}{periods.fiscal_year(start, year_start)}" if year_start > 1 else str(start.year)
     if grain == "year":
-        return str(start.year)
+        return named
     if grain == "quarter":
-        return f"{_QUARTER[lang]}{(start.month - 1) // 3 + 1} {start.year}"
+        return f"{_QUARTER[lang]}{periods.quarter(start, year_start)} {named}"
     if grain == "month":
         return f"{months[start.month - 1]} {start.year}"
     if grain == "week":

@@ -14,12 +14,14 @@ from kpictl.report import escape
 from kpictl.report.table import latest
 
 
-def render(rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = (), lang: str = "en") -> str:
+def render(
+    rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = (), lang: str = "en", year_start: int = 1
+) -> str:
     """A GitHub table of the latest complete period of each KPI and breakdown value.
 
     Numbers are right-aligned. With no rows the table has its header only (still valid Markdown).
     """
-    view = latest(rows, kpis, by=by, lang=lang)
+    view = latest(rows, kpis, by=by, lang=lang, year_start=year_start)
     lines = [
         "| " + " | ".join(escape.cell(c.title) for c in view.columns) + " |",
         "|" + "|".join("---:" if c.right else ":---" for c in view.columns) + "|",

@@ -136,25 +136,28 @@ def infer_grain(periods: Sequence[dt.date]) -> str | None:
     return next((grain for grain, low, high in _GRAIN_DAYS if low <= min(gaps) <= high), None)
 
 
-def fitting_grain(day: dt.date, kpi: Kpi | None = None) -> str | None:
+def fitting_grain(day: dt.date, kpi: Kpi | None = None, year_start: int = 1) -> str | None:
     """The grain of a lone period (one period cannot be spaced): the KPI's own grain when the
     period starts one, else month, week, quarter or year, the first whose periods start on
     ``day`` (months are the default grain; 2012-12-31, a Monday that starts no month, is the
     week 2013-W01), never a bare date for a week."""
-    if kpi is not None and kpi.grain and periods.start(kpi.grain, day) == day:
+    if kpi is not None and kpi.grain and periods.start(kpi.grain, day, year_start) == day:
         return kpi.grain
-    return next((g for g in ("month", "week", "quarter", "year") if periods.start(g, day) == day), None)
+    fits = (g for g in ("month", "week", "quarter", "year") if periods.start(g, day, year_start) == day)
+    return next(fits, None)
 
 
-def period_label(day: dt.date, grain: str | None, through: dt.date | None = None) -> str:
+def period_label(day: dt.date, grain: str | None, through: dt.date | None = None, year_start: int = 1) -> str:
     """The period containing ``day`` as people name it: ``2025-12``, ``2025-Q4``, ``2025-W49``;
-    a whole range (``--grain all``, ``through`` its last day): ``2025-07-01..2025-09-30``."""
+    a whole range (``--grain all``, ``through`` its last day): ``2025-07-01..2025-09-30``. In a
+    fiscal year (``year_start`` > 1), its years and quarters: ``FY2026``, ``FY2026-Q1``."""
     if through is not None:
         return f"{day.isoformat()}..{through.isoformat()}"
+    fiscal = "FY" if year_start > 1 else ""
     if grain == "year":
-        return f"{day.year}"
+        return f"{fiscal}{periods.fiscal_year(day, year_start)}"
     if grain == "quarter":
-        return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+        return f"{fiscal}{periods.fiscal_year(day, year_start)}-Q{periods.quarter(day, year_start)}"
     if grain == "month":
         return f"{day.year}-{day.month:02d}"
     if grain == "week":
@@ -188,12 +191,12 @@ def _series(rows: Sequence[Row], dims: Sequence[str]) -> list[list[Row]]:
     return [sorted(group, key=lambda r: r.period) for group in groups.values()]
 
 
-def _reaches(kpi: Kpi | None, upto: Sequence[Row], grain: str | None, lang: str) -> str:
+def _reaches(kpi: Kpi | None, upto: Sequence[Row], grain: str | None, lang: str, year_start: int) -> str:
     """When the bound is reached at the recent pace; empty when met, unjudged or unknowable."""
     last = upto[-1]
     if kpi is None or kpi.target is None or grain is None or last.status in ("achieved", "no_target", "no_data"):
         return ""
-    points = [(targets.period_end(r.period, grain), r.value) for r in upto]
+    points = [(targets.period_end(r.period, grain, year_start), r.value) for r in upto]
     j = last.judgement
     # towards the bound in force for this row (a size's bound scaled to its period)
     in_force = j is not None and (j.min, j.max) != (None, None)
@@ -203,17 +206,20 @@ def _reaches(kpi: Kpi | None, upto: Sequence[Row], grain: str | None, lang: str)
         return ""
     if pace.reaches_on is None:
         return word("never", lang)
-    label = period_label(pace.reaches_on, grain)
+    label = period_label(pace.reaches_on, grain, year_start=year_start)
     return f"{label} ({word('late', lang)})" if pace.reaches_by_deadline is False else label
 
 
-def latest(rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = (), lang: str = "en") -> View:
+def latest(
+    rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = (), lang: str = "en", year_start: int = 1
+) -> View:
     """One line per KPI and breakdown value at its latest complete period (see the module docstring).
 
     Lines follow the first appearance of each series in ``rows``; columns other than label,
     value and status are left out when no line has anything to show in them. When every line
     is at the same period, that period and the previous one title the value columns and the
-    period column is left out (one less column to fit in :data:`WIDTH`).
+    period column is left out (one less column to fit in :data:`WIDTH`). ``year_start``: the
+    month fiscal quarters and years start in (their labels, ``FY2026-Q1``).
     """
     dims = dimension_names(rows, by)
     run_grain = infer_grain([r.period for r in rows])
@@ -226,17 +232,17 @@ def latest(rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = 
         row, before = series[at], (series[at - 1] if at > 0 else None)
         kpi = kpis.get(row.kpi)
         fmt = kpi.format if kpi is not None else Format()
-        grain = infer_grain([r.period for r in series]) or run_grain or fitting_grain(row.period, kpi)
+        grain = infer_grain([r.period for r in series]) or run_grain or fitting_grain(row.period, kpi, year_start)
         j = row.judgement
         # the bound in force for this row (scaled to its period, or none for one part of a size)
         bound = (j.min, j.max) if j is not None else (None, None)
-        periods.add(period_label(row.period, grain, row.through))
+        periods.add(period_label(row.period, grain, row.through, year_start))
         if before is not None:
-            previous.add(period_label(before.period, grain))
+            previous.add(period_label(before.period, grain, year_start=year_start))
         cells = (
             escape.line(kpi.title(lang)) if kpi is not None else row.kpi,
             *(dim_text(row.dims.get(d)) for d in dims),
-            period_label(row.period, grain, row.through),
+            period_label(row.period, grain, row.through, year_start),
             format_value(row.value, fmt, lang),
             format_value(before.value, fmt, lang) if before is not None else "",
             format_change(row.value, before.value, fmt, lang, scale=scale_of(r.value for r in series))
@@ -245,7 +251,7 @@ def latest(rows: Sequence[Row], kpis: Mapping[str, Kpi], *, by: Sequence[str] = 
             format_bound(*bound, fmt, lang),
             format_value(j.expected, fmt, lang) if j is not None and j.expected is not None else "",
             f"{STATUS_SYMBOLS[row.status]} {word(row.status, lang)}",
-            _reaches(kpi, series[: at + 1], grain, lang),
+            _reaches(kpi, series[: at + 1], grain, lang, year_start),
         )
         lines.append((cells, row.status))
         names.append(row.kpi)
@@ -403,9 +409,10 @@ def render(
     by: Sequence[str] = (),
     lang: str = "en",
     color: bool | None = None,
+    year_start: int = 1,
 ) -> str:
     """The terminal table of :func:`latest`, coloured when :func:`use_color` says so."""
-    view = latest(rows, kpis, by=by, lang=lang)
+    view = latest(rows, kpis, by=by, lang=lang, year_start=year_start)
     style = None
     if use_color(color):
         status_at = [c.key for c in view.columns].index("status")

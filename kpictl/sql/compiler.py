@@ -136,7 +136,8 @@ class _Query:
         day = self.plan.start if which == "from" else self.plan.end
         if day is None or grain == WHOLE:  # the whole range is one period: its rows are filtered instead
             return None
-        return self.param(f"{which}_{grain}", periods.start(grain, day))  # no day after: --to 9999-12-31 is fine
+        first = periods.start(grain, day, self.plan.year_start)
+        return self.param(f"{which}_{grain}", first)  # no day after: --to 9999-12-31 is fine
 
     def range_param(self, which: str) -> str | None:
         """``--from``/``--to`` as a date parameter, as given (``--grain all`` filters rows by them)."""
@@ -174,6 +175,7 @@ class _Query:
             "scan.sql.j2",
             name=f"scan_{number}",
             scan=scan,
+            offset=periods.offset(scan.grain, self.plan.year_start),
             kpis=kpis,
             rows=rows,
             by_text=by_text,
@@ -205,6 +207,7 @@ class _Query:
             scan_name=f"scan_{number}",
             kpi=", ".join(m.kpi for m in scan.measures),
             scan=scan,
+            offset=periods.offset(scan.grain, self.plan.year_start),
             f=f,
             base_rows=base_rows,
             then_rows=then_rows,
@@ -282,7 +285,7 @@ class _Query:
         if window.kind == "rolling":
             lower = f"CAST(sp.period_ - {periods.interval(scan.grain, window.n - 1)} AS DATE)"
         elif window.kind == "to_date":
-            lower = f"CAST({_to_date_start(window.unit, scan.grain, 'sp.period_')} AS DATE)"
+            lower = f"CAST({_to_date_start(window.unit, scan.grain, 'sp.period_', self.plan.year_start)} AS DATE)"
         else:  # cumulative: from the first period of the data
             lower = self.first(scan)
         partials = list(dict.fromkeys(p for m in users for p in _recomputed(scan, m)))
@@ -290,6 +293,7 @@ class _Query:
             "window.sql.j2",
             name=name,
             scan=scan,
+            offset=periods.offset(scan.grain, self.plan.year_start),
             spine=f"spine_{number}",
             rows=self.rows[number],
             lower=lower,
@@ -302,7 +306,8 @@ class _Query:
     def _over(self, window: Window, grain: str, relation: str) -> str:
         """The OVER clause of a window: the breakdown, then the periods it spans up to each one."""
         partition = [f"{relation}.{identifier(d)}" for d in self.dims]
-        partition += [_to_date_start(window.unit, grain, f"{relation}.period_")] if window.kind == "to_date" else []
+        if window.kind == "to_date":
+            partition.append(_to_date_start(window.unit, grain, f"{relation}.period_", self.plan.year_start))
         frame = f"{window.n - 1} PRECEDING" if window.kind.startswith("rolling") else "UNBOUNDED PRECEDING"
         return (
             f"PARTITION BY {', '.join(partition)} " if partition else ""
@@ -427,15 +432,29 @@ def _earlier(grain: str, shift: int, back: tuple[int, str] | None) -> str:
     return f"CASE WHEN {offset} < date_diff('day', {then}, {after}) THEN {same_week} END"
 
 
-def _to_date_start(unit: str, grain: str, period: str) -> str:
+def _to_date_start(unit: str, grain: str, period: str, year_start: int = 1) -> str:
     """The first day of the ``unit`` (year, quarter…) a period of ``grain`` accumulates in.
 
     Weeks are labelled by ISO week (2013-W01 starts on 2012-12-31), so weekly year-to-date
     runs over the ISO year of the labels, never over the calendar year of a week's Monday.
+    A fiscal year is cut alike: a week is in the fiscal year of its Thursday (as an ISO week is
+    in the year of its Thursday), and the year to date starts on the Monday of its first week.
     """
-    return (
-        f"date_trunc('isoyear', {period})" if grain == "week" and unit == "year" else f"date_trunc('{unit}', {period})"
-    )
+    shift = periods.offset("year" if grain == "week" else unit, year_start)
+    if grain == "week" and unit == "year":
+        if not shift:
+            return f"date_trunc('isoyear', {period})"
+        thursday = _fiscal_trunc("year", f"{period} + INTERVAL 3 DAY", shift)
+        return f"date_trunc('week', {thursday} + INTERVAL 3 DAY)"
+    return _fiscal_trunc(unit, period, shift)
+
+
+def _fiscal_trunc(unit: str, day: str, shift: int) -> str:
+    """``date_trunc`` of ``day`` to a ``unit`` starting ``shift`` months after the calendar's
+    (the SQL twin of ``periods.start``, as the ``period`` macro)."""
+    if not shift:
+        return f"date_trunc('{unit}', {day})"
+    return f"(date_trunc('{unit}', {day} - INTERVAL {shift} MONTH) + INTERVAL {shift} MONTH)"
 
 
 def _range_key(scan: Scan) -> tuple[str, str]:

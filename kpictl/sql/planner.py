@@ -139,6 +139,7 @@ class Plan:
     by: tuple[str, ...] = ()
     start: dt.date | None = None
     end: dt.date | None = None
+    year_start: int = 1  # the month fiscal quarters and years start in (``Calendar.year_start``)
 
 
 def _too_many(grain: str, count: int) -> SpecError | None:
@@ -200,7 +201,7 @@ def plan(
         )
     if first is not None and last is not None and not errors:
         for grain in sorted({g for _, g in outputs}):
-            count = 1 if grain == WHOLE else periods.count(grain, first, last)
+            count = 1 if grain == WHOLE else periods.count(grain, first, last, config.calendar.year_start)
             if (too_many := _too_many(grain, count)) is not None:
                 errors.append(too_many)
     scans = planner.scans(where) if not errors else ()
@@ -208,7 +209,7 @@ def plan(
         unique = list({str(e): e for e in errors}.values())
         raise unique[0] if len(unique) == 1 else InvalidProject(unique)
     derived = tuple(planner.derived[n] for n in planner.order)
-    return Plan(scans, derived, tuple(outputs), by, first, last)
+    return Plan(scans, derived, tuple(outputs), by, first, last, config.calendar.year_start)
 
 
 def _date(value: dt.date | str | None, what: str) -> tuple[dt.date | None, list[KpiError]]:

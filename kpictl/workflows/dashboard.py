@@ -85,8 +85,9 @@ def collect(
         # spans them all, and a date months after the last order would be a misleading header.
         # Rows up to the data's end get the same status either way (each is judged at its own
         # period's end), so the breakdowns, judged at this date, agree with the totals.
-        as_of = targets.default_as_of(sorted({r.period for r in rows if r.complete}), grain)
-        ends = [targets.period_end(span[1], grain) for span in spans(rows, sources).values() if span]
+        year_start = project.config.calendar.year_start
+        as_of = targets.default_as_of(sorted({r.period for r in rows if r.complete}), grain, year_start=year_start)
+        ends = [targets.period_end(span[1], grain, year_start) for span in spans(rows, sources).values() if span]
         as_of = min(as_of, max(ends, default=as_of))
     groups: dict[str, list[str]] = {}
     for name in selected:
@@ -119,4 +120,5 @@ def collect(
         end=end,
         reads={name: tuple(dict.fromkeys(kpis[k].source or "" for k in _feeding([name], kpis))) for name in selected},
         periods=project.bound_periods(),
+        year_start=project.config.calendar.year_start,
     )

@@ -123,6 +123,7 @@ class Diff:
     grain: str | None = None
     by: tuple[str, ...] = ()
     ran: tuple[str, ...] = ()
+    year_start: int = 1  # HEAD's fiscal year: the month its quarters and years start in (labels)
 
     def moved_more_than(self, threshold: float) -> list[tuple[KpiChange, ValueChange]]:
         """Every row that moved by more than ``threshold``, relative (0.01 = 1 %): what
@@ -285,6 +286,7 @@ def _config_fields(config: Config) -> dict[str, str | None]:
         "metrics": _text(config.metrics),
         "defaults.grain": config.grain,
         "defaults.locale": config.locale,
+        "calendar.fiscal_year_start": f"{config.calendar.year_start:02d}-01",
         "fail_on": config.fail_on,
     }
     for s in config.sources.values():
@@ -466,7 +468,8 @@ def _run(
     for dims, group in groups.items():
         names, old_names = [c.name for c in group], [c.base_name for c in group]
         head_rows = _at(sides[1], "HEAD", lambda: head.run(names, by=dims, grain=grain, start=start, end=end))  # noqa: B023
-        as_of = targets.default_as_of(sorted({r.period for r in head_rows if r.complete}), grain)
+        year_start = head.config.calendar.year_start
+        as_of = targets.default_as_of(sorted({r.period for r in head_rows if r.complete}), grain, year_start=year_start)
         base_rows = _at(
             sides[0],
             "BASE",
@@ -537,4 +540,5 @@ def compare(
     ran: tuple[str, ...] = ()
     if data:
         changes, ran = _run(changes, base_project, head_project, sides, by, grain=grain, start=start, end=end)
-    return Diff(base_side, head_side, tuple(changes), project, grain, tuple(by), ran)
+    year_start = head_project.config.calendar.year_start
+    return Diff(base_side, head_side, tuple(changes), project, grain, tuple(by), ran, year_start)
