@@ -257,3 +257,17 @@ def test_period_end_of_fiscal_periods() -> None:
     assert targets.period_end(D(2025, 2, 1), "quarter", 2) == D(2025, 4, 30)
     assert targets.period_end(D(2025, 1, 1), "quarter", 2) == D(2025, 1, 31)  # November–January
     assert targets.period_end(D(9999, 5, 1), "year", 4) == D.max  # would end in 10000
+
+
+def test_the_dashboard_names_fiscal_periods(project: Project) -> None:
+    page = project.report(["revenue"], grain="quarter", lang="fr", generated_at=dt.datetime(2026, 1, 1, 12, 0))
+    assert page.period == "T4 ex. 2024 – T4 ex. 2025"  # January–March 2024 to January–March 2025 (April 2025 runs)
+    card = next(c for _, cards in page.domains for c in cards if c.name == "revenue")
+    assert card.period == "T4 ex. 2025"
+
+
+def test_a_day_of_year_one_has_no_fiscal_year_before_it() -> None:
+    from kpictl.sql import periods
+
+    assert periods.start("year", D(1, 2, 1), 4) == D.min  # FY0001 would start on 0000-04-01
+    assert periods.start("year", D(1, 5, 1), 4) == D(1, 4, 1)
