@@ -182,14 +182,14 @@ def run(ctx: click.Context, o: Options) -> None:
     """
     project = _project(ctx, o.engine)
     with progress(f"computing {len(o.kpis) or len(project.kpis)} KPIs…"):
-        rows = project.run(o.kpis, grain=o.grain, by=o.by, start=o.start, end=o.end, where=o.where, as_of=o.as_of)
+        rows = project.run_table(o.kpis, grain=o.grain, by=o.by, start=o.start, end=o.end, where=o.where, as_of=o.as_of)
     color = False if o.output else ctx.color
     lang = o.lang or project.config.locale
     year_start = project.config.calendar.year_start
     views.emit(
         views.render_rows(rows, project.kpis, o.fmt, by=o.by, lang=lang, color=color, year_start=year_start), o.output
     )
-    if not rows:  # a message, not an error: CI over a quiet period still gets its (empty) table
+    if not len(rows):  # a message, not an error: CI over a quiet period still gets its (empty) table
         click.echo("no data in this range: no source has rows there", err=True)
     breaches = project.breaches(rows, o.fail_on)
     for line in views.breach_lines(breaches):

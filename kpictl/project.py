@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from kpictl.report.html import Page
     from kpictl.sql.planner import Plan
     from kpictl.sql.query import CompiledQuery
+    from kpictl.table import Table
     from kpictl.workflows.diff import Diff
     from kpictl.workflows.testing import TestResult
 
@@ -397,6 +398,38 @@ class Project:
         ordered by KPI, period and breakdown. ``tables`` replaces the sources by in-memory
         rows (KPI unit tests).
         """
+        found = self._run(names, grain, by, start, end, where, as_of, tables)
+        return found if isinstance(found, list) else found.rows()
+
+    def run_table(
+        self,
+        names: Sequence[str] | None = None,
+        *,
+        grain: str | None = None,
+        by: Sequence[str] = (),
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+        where: str | None = None,
+        as_of: dt.date | None = None,
+    ) -> Table | list[Row]:
+        """:meth:`run`'s rows as a ``table.Table``, one array per column: what the machine formats
+        write (a breakdown by customer has a million rows; as ``Row`` objects they cost more
+        than the query). ``--grain all`` gives its rows (a few, each named by its range)."""
+        return self._run(names, grain, by, start, end, where, as_of, None)
+
+    def _run(
+        self,
+        names: Sequence[str] | None,
+        grain: str | None,
+        by: Sequence[str],
+        start: dt.date | None,
+        end: dt.date | None,
+        where: str | None,
+        as_of: dt.date | None,
+        tables: Tables | None,
+    ) -> Table | list[Row]:
+        """The judged table of a run, ordered; ``--grain all``'s rows (a few, named by their range)."""
+        from kpictl import table
         from kpictl.judge import completeness, verdicts
 
         self._valid_kpis(data=True)  # every problem at once, as validate: the data's columns too
@@ -404,7 +437,9 @@ class Project:
         outputs, compiled = self._compile(selected, (grain, tuple(by), start, end, where), tables, judging=True)
         types = {name: cols for name, cols in self.schemas().items() if tables and name in tables}
         # A KPI test's rows are all there is: only files can stop short of a period's end
-        found = self._engine().results(compiled, self.config, tables=tables, types=types or None, latest=not tables)
+        found = self._engine().results(
+            compiled, self.config, tables=tables, types=types or None, latest=not tables, columns=grain != WHOLE
+        )
         today = dt.date.today()
         horizons = (
             completeness.horizons(
@@ -422,9 +457,9 @@ class Project:
             if found.latest
             else {}
         )
-        rows = completeness.mark(found.rows, horizons, grain_of, today, full_from, year_start)
+        rows = completeness.mark_table(found.table, horizons, grain_of, today, full_from, year_start)
         sizes = {name: self.kpis[name].grain or self.config.grain for name in self.sizes()}
-        judged = verdicts.judge(
+        judged = verdicts.judge_table(
             rows,
             self.kpis,
             grain_of=grain_of,
@@ -433,8 +468,7 @@ class Project:
             companions=self._companions(selected, grain),
             year_start=year_start,
         )
-        order = {name: i for i, name in enumerate(compiled.kpis)}
-        return sorted(judged, key=lambda r: (order[r.kpi], r.period, tuple(str(r.dims[d]) for d in r.dims)))
+        return judged.take(table.sort_order(judged, {name: i for i, name in enumerate(compiled.kpis)}))
 
     def _whole(
         self,
@@ -466,16 +500,20 @@ class Project:
         order = {name: i for i, name in enumerate(compiled.kpis)}
         return sorted(rows, key=lambda r: (order[r.kpi], tuple(str(r.dims[d]) for d in r.dims)))
 
-    def breaches(self, rows: Sequence[Row], fail_on: str | None = None) -> list[Row]:
+    def breaches(self, rows: Sequence[Row] | Table, fail_on: str | None = None) -> list[Row]:
         """The latest row of each KPI and breakdown whose status is ``fail_on`` or worse: the
         ``--fail-on`` gate of CI. ``fail_on`` None is ``fail_on:`` of kpictl.yml (no gate if unset);
         ``"none"`` turns the gate off whatever kpictl.yml says."""
+        from kpictl import table
         from kpictl.judge import targets
 
         if fail_on == "none":
             return []
         gate = fail_on or self.config.fail_on
-        return targets.worst(targets.current(rows), gate) if gate else []
+        if not gate:
+            return []
+        latest = table.current(rows) if isinstance(rows, table.Table) else targets.current(rows)
+        return targets.worst(latest, gate)
 
     def bound_periods(self) -> dict[str, str]:
         """The period each KPI's bound is meant for, where there is one to show (``targets.bound_period``)."""

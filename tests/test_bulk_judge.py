@@ -21,6 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kpictl import table
 from kpictl.judge import bulk, forecast, targets, verdicts
 from kpictl.model import Baseline, Bound, Judgement, Kpi, Row, Target
 
@@ -211,6 +212,28 @@ def test_bulk_judges_as_the_reference(case: dict[str, Any]) -> None:
     assert_same(expected, actual)
 
 
+@SETTINGS
+@given(cases())
+def test_a_table_is_judged_as_its_rows(case: dict[str, Any]) -> None:
+    # A run's table has the same dimensions on every row: the rows of each shape are one table.
+    as_of = case["as_of"] or D(2025, 6, 30)
+    arguments = {"as_of": as_of, "grain_of": case["grain_of"], "sizes": case["sizes"], "year_start": case["year_start"]}
+    shapes: dict[tuple[str, ...], list[Row]] = {}
+    for row in case["rows"]:  # a run's values are doubles, NaN refused (engine.duckdb._check_finite): NULL here
+        value = None if row.value is None or math.isnan(row.value) else float(row.value)
+        row = dataclasses.replace(row, value=value)
+        shapes.setdefault(tuple(row.dims), []).append(row)
+    for rows in shapes.values():
+        expected = bulk.judge_rows(rows, case["kpis"], **arguments)
+        judged = bulk.judge_table(table.from_rows(rows, judged=False), case["kpis"], **arguments)
+        actual = judged.rows()
+        # judge_rows groups its rows by grain, in the order the grains first appear; a table keeps its order
+        groups = {g: i for i, g in enumerate(dict.fromkeys(case["grain_of"][r.kpi] for r in rows))}
+        order = sorted(range(len(rows)), key=lambda i: groups[case["grain_of"][rows[i].kpi]])
+        assert_same(expected, [actual[i] for i in order])
+        assert_same(actual, table.from_rows(actual).rows())  # and a judged table read back from its rows
+
+
 @settings(max_examples=50, deadline=None, derandomize=True, database=None)
 @given(cases(duplicates=False), st.data())
 def test_verdicts_judge_as_the_reference_with_values_to_date(case: dict[str, Any], data: Any) -> None:
@@ -231,7 +254,22 @@ def test_verdicts_judge_as_the_reference_with_values_to_date(case: dict[str, Any
         "companions": companions,
         "year_start": case["year_start"],
     }
-    assert_same(reference(rows, case["kpis"], **arguments), verdicts.judge(rows, case["kpis"], **arguments))
+    expected = reference(rows, case["kpis"], **arguments)
+    assert_same(expected, verdicts.judge(rows, case["kpis"], **arguments))
+    # a run's table: one shape of breakdown (doubles, NaN as NULL), its rows in the order given
+    shape = tuple(rows[0].dims) if rows else ()
+    same_shape = [
+        dataclasses.replace(r, value=None if r.value is None or math.isnan(r.value) else float(r.value))
+        for r in rows
+        if tuple(r.dims) == shape
+    ]
+    served = {c.name for c in companions.values()}
+    shown = [r for r in same_shape if r.kpi not in served]
+    groups = {g: i for i, g in enumerate(dict.fromkeys(case["grain_of"][r.kpi] for r in shown))}
+    order = sorted(range(len(shown)), key=lambda i: groups[case["grain_of"][shown[i].kpi]])
+    judged = verdicts.judge_table(table.from_rows(same_shape, shape, judged=False), case["kpis"], **arguments)
+    actual = judged.rows()
+    assert_same(verdicts.judge(same_shape, case["kpis"], **arguments), [actual[i] for i in order])
 
 
 # -- the pieces ------------------------------------------------------------------------------

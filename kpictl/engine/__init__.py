@@ -33,6 +33,7 @@ class Results:
 
     rows: list[Row]
     latest: tuple[Latest, ...] = ()
+    table: Any = None  # the rows as a ``table.Table`` instead (``rows`` then empty), when asked for
 
 
 def latest_of(found: Sequence[Sequence[Any]]) -> tuple[Latest, ...]:

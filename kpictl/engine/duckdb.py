@@ -19,11 +19,13 @@ import math
 import os
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+import numpy as np
 
+from kpictl import table
 from kpictl.engine import (
     Results,
     computed_sql,
@@ -45,9 +47,11 @@ from kpictl.sql.quoting import identifier, literal
 
 if TYPE_CHECKING:
     from kpictl.sql.query import CompiledQuery
+    from kpictl.table import Table
 
 Tables = Mapping[str, Sequence[Mapping[str, Any]]]  # source name → rows
 Types = Mapping[str, Mapping[str, str]]  # source name → column → DuckDB type
+_EPOCH = dt.date(1970, 1, 1).toordinal()  # day ordinal of datetime64[D] 0
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ISO_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?")
 
@@ -77,6 +81,7 @@ def results(
     types: Types | None = None,
     timeout: float = 300.0,
     latest: bool = True,
+    columns: bool = False,
 ) -> Results:
     """:func:`execute`'s rows and, with ``latest``, how far each feed has data (the compiled
     freshness query, on the same connection)."""
@@ -87,10 +92,24 @@ def results(
             if found := run_select(con, check, compiled.params, timeout=timeout):
                 raise tie_error(kpis, at, found)
         try:
-            result = run_select(con, compiled.sql, compiled.params, timeout=timeout)
+            fetch = _table(compiled.by) if columns else None
+            result = run_select(con, compiled.sql, compiled.params, timeout=timeout, fetch=fetch)
             fresh = run_select(con, compiled.freshness, timeout=timeout) if latest and compiled.feeds else []
         except duckdb.Error as error:
             raise _data_error(error, compiled) from None
+    if columns:
+        found = result
+        if (bad := found.extra.get("non_finite")) is not None and len(bad):
+            shown = found.take(bad.index).rows()
+            _check_finite(
+                [dataclasses.replace(r, value=v) for r, v in zip(shown, bad.values, strict=True)], compiled, config
+            )
+        days = np.unique(found.day)
+        if len(days) > periods.MAX_PERIODS:
+            first, last = dt.date.fromordinal(int(days[0])), dt.date.fromordinal(int(days[-1]))
+            message = f"the run spans {len(days):,} periods, from {first} to {last}: more than {periods.MAX_PERIODS:,}"
+            raise DataError(message, hint=periods.RANGE_HINT)
+        return Results([], latest_of(fresh), found)
     width = len(compiled.by)
     rows = [Row(r[0], r[1], dict(zip(compiled.by, r[2 : 2 + width], strict=True)), r[2 + width]) for r in result]
     _check_finite(rows, compiled, config)
@@ -99,6 +118,68 @@ def results(
         message = f"the run spans {count:,} periods, from {first} to {last}: more than {periods.MAX_PERIODS:,}"
         raise DataError(message, hint=periods.RANGE_HINT)
     return Results(rows, latest_of(fresh))
+
+
+@dataclasses.dataclass(frozen=True)
+class _NonFinite:
+    """The rows whose value is NaN or infinite (a table's NaN is NULL): ``_check_finite`` names one."""
+
+    index: Any
+    values: list[float]
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+#: Dimension types whose NumPy column holds the values ``fetchall`` gives (others are fetched as rows).
+_NUMPY_SAFE = {"VARCHAR", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "BOOLEAN", "DATE", "DOUBLE"}
+
+
+def _table(by: Sequence[str]) -> Callable[[duckdb.DuckDBPyConnection], Table]:
+    """How to fetch the query's result as a ``table.Table``: a NumPy array per column; a breakdown
+    of another type (DECIMAL, TIMESTAMP, UUID…) as rows, so that its values are those of ``run``."""
+
+    def fetch(cursor: duckdb.DuckDBPyConnection) -> Table:
+        kinds = [str(d[1]) for d in cursor.description or ()][2 : 2 + len(by)]
+        if any(kind not in _NUMPY_SAFE for kind in kinds):
+            width = len(by)
+            found = cursor.fetchall()
+            rows = [Row(r[0], r[1], dict(zip(by, r[2 : 2 + width], strict=True)), r[2 + width]) for r in found]
+            return table.from_rows(rows, by, judged=False)
+        arrays = list(cursor.fetchnumpy().values())
+        kpi_codes, names = table.factorize(arrays[0])
+        periods_ = arrays[1].astype("datetime64[D]").astype(np.int64) + _EPOCH
+        dims = {}
+        for name, kind, column in zip(by, kinds, arrays[2 : 2 + len(by)], strict=True):
+            dims[name] = _objects(column, kind)
+        raw: Any = np.ma.asarray(arrays[2 + len(by)], dtype=float)
+        value = np.ma.filled(raw, np.nan)
+        bad = np.flatnonzero(~np.ma.getmaskarray(raw) & ~np.isfinite(value))
+        n = len(kpi_codes)
+        return table.Table(
+            tuple(names),
+            kpi_codes,
+            periods_,
+            dims,
+            value,
+            np.ones(n, dtype=bool),
+            np.zeros(n, dtype=bool),
+            extra={"non_finite": _NonFinite(bad, value[bad].tolist())} if len(bad) else {},
+        )
+
+    return fetch
+
+
+def _objects(column: Any, kind: str) -> Any:
+    """A fetched NumPy column as Python values, None for NULL (``fetchall``'s values)."""
+    mask = np.ma.getmaskarray(column)
+    data = np.ma.getdata(column)
+    if kind == "DATE":
+        data = data.astype("datetime64[D]")
+    out = data.astype(object)
+    if mask.any():
+        out[mask] = None
+    return out
 
 
 def _check_finite(rows: list[Row], compiled: Any, config: Config) -> None:
@@ -117,8 +198,13 @@ def _check_finite(rows: list[Row], compiled: Any, config: Config) -> None:
 
 
 def run_select(
-    con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, Any] | None = None, *, timeout: float = 300.0
-) -> list[tuple[Any, ...]]:
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    timeout: float = 300.0,
+    fetch: Callable[[duckdb.DuckDBPyConnection], Any] | None = None,
+) -> Any:
     """Run ``sql`` if it is exactly one SELECT statement, stopping it after ``timeout`` seconds.
 
     The statement guard matters even in the sandbox: the declared source files are writable
@@ -145,7 +231,7 @@ def run_select(
         # tie check runs with the query's parameters and names none of the range's)
         used = {name: value for name, value in (params or {}).items() if re.search(rf"\${name}\b", sql)}
         cursor = con.execute(sql, used) if used else con.execute(sql)
-        return cursor.fetchall()
+        return fetch(cursor) if fetch else cursor.fetchall()
     except (duckdb.InterruptException, RuntimeError) as error:  # the timer, or Ctrl-C
         if isinstance(error, RuntimeError) and "interrupt" not in str(error).lower():
             raise

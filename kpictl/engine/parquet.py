@@ -1,4 +1,12 @@
-"""``run --format parquet``: typed rows written as a Parquet file by DuckDB, returned as bytes."""
+"""Machine outputs of large tables, made by DuckDB from columns: Parquet files, and the lines of
+CSV and JSON (``report.files`` decides what each cell says; this module only assembles them).
+
+A breakdown by customer writes a million rows; formatting their numbers in Python (``repr`` of
+each float) took longer than the query. DuckDB writes a double as the shortest text that reads
+back as the same double, which is what ``repr`` writes (``tests/test_report.py`` checks it on
+every kind of number), so numbers are formatted here and everything else (text, dates) is
+encoded by ``report.files`` once per distinct value and looked up by code.
+"""
 
 from __future__ import annotations
 
@@ -9,26 +17,75 @@ from typing import Any
 import duckdb
 
 from kpictl.sql.quoting import identifier, literal
+from kpictl.table import Cells, Column
 
 
-def to_parquet(names: Sequence[str], types: Sequence[str], columns: Sequence[Sequence[Any]]) -> bytes:
-    """A Parquet file of ``columns`` (lists of values) named ``names``, of DuckDB ``types``, as bytes.
+def _connect() -> duckdb.DuckDBPyConnection:
+    # One thread: the same rows always give the same bytes, and the scan keeps the rows' order.
+    return duckdb.connect(":memory:", config={"threads": 1, "enable_external_access": False})
 
-    The values go in as parameters, never as SQL text (one unnest per column, zipped by DuckDB);
-    the file is written in a private temporary folder, with one thread so that the same rows
-    always give the same bytes.
-    """
+
+def _scan(columns: Sequence[Column]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The arrays DuckDB scans (``c0``, ``c1``…) and the lists they look up (``$v0``…)."""
+    arrays, params = {}, {}
+    for i, column in enumerate(columns):
+        if isinstance(column, Cells):
+            arrays[f"c{i}"] = column.codes
+            params[f"v{i}"] = list(column.values)
+        else:
+            arrays[f"c{i}"] = column.values
+    return arrays, params
+
+
+def lines(parts: Sequence[str | Column]) -> list[str]:
+    """One text line per row: the ``parts`` (constant text, or a column's cell) one after another."""
+    columns = [p for p in parts if not isinstance(p, str)]
+    if not columns:
+        return []
+    arrays, params = _scan(columns)
+    terms: list[str] = []
+    i = 0
+    for part in parts:
+        if isinstance(part, str):
+            params[f"t{len(terms)}"] = part
+            terms.append(f"$t{len(terms)}")
+            continue
+        if isinstance(part, Cells):
+            terms.append(f"$v{i}[c{i} + 1]")
+        else:
+            params[f"m{i}"] = part.missing
+            terms.append(f"CASE WHEN isfinite(c{i}) THEN CAST(c{i} AS VARCHAR) ELSE $m{i} END")
+        i += 1
+    con = _connect()
+    try:
+        con.register("rows_", arrays)
+        found = con.execute(f"SELECT {' || '.join(terms)} AS line FROM rows_", params).fetchnumpy()["line"]
+    finally:
+        con.close()
+    return list(found.tolist())
+
+
+def to_parquet(names: Sequence[str], columns: Sequence[Column]) -> bytes:
+    """A Parquet file of ``columns`` named ``names``, as bytes: cells of their ``kind`` (their
+    values passed as parameters, never as SQL text), numbers as DOUBLE. Written in a private
+    temporary folder, on one thread so that the same rows always give the same bytes."""
     import tempfile
 
-    select = ", ".join(
-        f"unnest(${i}::{kind}[]) AS {identifier(name)}"
-        for i, (name, kind) in enumerate(zip(names, types, strict=True), 1)
-    )
+    arrays, params = _scan(columns)
+    select = []
+    for i, (name, column) in enumerate(zip(names, columns, strict=True)):
+        if isinstance(column, Cells):
+            params[f"v{i}"] = duckdb.Value(list(column.values), duckdb.list_type(duckdb.sqltype(column.kind)))
+            value = f"$v{i}[c{i} + 1]"
+        else:
+            value = f"CASE WHEN isfinite(c{i}) THEN c{i} END"
+        select.append(f"{value} AS {identifier(name)}")
     with tempfile.TemporaryDirectory(prefix="kpictl-") as folder:
         path = os.path.join(folder, "rows.parquet")
         con = duckdb.connect(":memory:", config={"threads": 1})
         try:
-            con.execute(f"CREATE TABLE result AS SELECT {select}", list(columns))
+            con.register("rows_", arrays)
+            con.execute(f"CREATE TABLE result AS SELECT {', '.join(select)} FROM rows_", params)
             con.execute(f"COPY result TO {literal(path)} (FORMAT parquet)")
         finally:
             con.close()

@@ -139,8 +139,10 @@ def results(
     types: Types | None = None,
     timeout: float = 300.0,
     latest: bool = True,
+    columns: bool = False,
 ) -> Results:
-    """:func:`execute`'s rows and, with ``latest``, the freshness of its feeds, as ``duckdb.results``."""
+    """:func:`execute`'s rows and, with ``latest``, the freshness of its feeds, as ``duckdb.results``
+    (``columns``: as a ``table.Table``, built from the rows Spark returns)."""
     types = given_types(compiled, tables, types)
     spark = session(config.engine)
     spark.conf.set("spark.sql.session.timeZone", config.timezone)  # as DuckDB's TimeZone: days are cut there
@@ -161,6 +163,10 @@ def results(
         ) from None
     width = len(compiled.by)
     rows = [Row(r[0], _date(r[1]), dict(zip(compiled.by, r[2 : 2 + width], strict=True)), r[2 + width]) for r in result]
+    if columns:
+        from kpictl import table
+
+        return Results([], latest_of(fresh), table.from_rows(rows, compiled.by, judged=False))
     return Results(rows, latest_of(fresh))
 
 

@@ -31,9 +31,11 @@ import datetime as dt
 import gc
 import math
 import sys
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
+from kpictl import table
 from kpictl.judge import targets
 from kpictl.model import GRAINS, SEVERITY, Bound, Judgement, Kpi, Row, Target
 
@@ -41,14 +43,13 @@ _EPS = targets._EPS
 _EPOCH = dt.date(1970, 1, 1).toordinal()  # day ordinal ↔ datetime64[D]
 _LAST = dt.date.max.toordinal()
 #: Status codes: the index in this tuple.
-STATUSES = ("no_target", "no_data", "achieved", "on_track", "at_risk", "off_track")
+STATUSES = table.STATUSES
 _NO_TARGET, _NO_DATA, _ACHIEVED, _ON_TRACK, _AT_RISK, _OFF_TRACK = range(6)
 #: The first element of ``_Verdict.key`` of each status code (no_data is -1 in ``_verdict``).
 _SEVERITY = (0, -1, *(SEVERITY[s] for s in STATUSES[2:]))
 #: Types whose equal values always have the same ``str()`` (a ``per`` key matches all or none).
 _PLAIN = (str, dt.date, type(None))
 _COMPENSATED = sys.version_info >= (3, 12)  # builtin sum() of floats: Neumaier since 3.12
-_NO_JUDGEMENT = Judgement("no_target")
 
 
 def builtin_sum(terms: Any, count: Any, *, compensated: bool = _COMPENSATED) -> Any:
@@ -196,7 +197,6 @@ def judge_rows(
     if n == 0:
         return []
     stand_in = stand_in or {}
-    units = sizes if isinstance(sizes, Mapping) else {}
 
     # 1. Columns of the rows, and the distinct (KPI, breakdown) each one belongs to.
     with _no_gc():  # millions of small objects: nothing to collect, yet full collections scan them
@@ -212,7 +212,109 @@ def judge_rows(
         raw[i] = value
     values = np.array(raw, dtype=float)  # None → NaN: both are missing (targets.is_missing)
     complete = np.array([r.complete for r in rows], dtype=bool)
+    standing = None
+    if stand_in:
+        present = np.zeros(n, dtype=bool)
+        present[list(stand_in)] = True
+        standing = (present, table.objects([None] * n))
+        standing[1][list(stand_in)] = list(stand_in.values())
+    found, group = _judge(
+        np,
+        list(keys),
+        ident,
+        days,
+        values,
+        complete,
+        standing,
+        lambda i: (rows[i].kpi, rows[i].dims),
+        kpis,
+        as_of=as_of,
+        grain_of=grain_of,
+        sizes=sizes,
+        last_n=last_n,
+        year_start=year_start,
+    )
+    with _no_gc():
+        every = table.judgements(found)
+        order = range(n) if group is None else np.argsort(group, kind="stable").tolist()
+        return _with_judgements(rows, every, order)
 
+
+def judge_table(
+    rows: table.Table,
+    kpis: Mapping[str, Kpi],
+    *,
+    as_of: dt.date,
+    grain_of: Mapping[str, str],
+    sizes: Collection[str] | Mapping[str, str] = (),
+    stand_in: tuple[Any, Any] | None = None,
+    last_n: int = 6,
+    year_start: int = 1,
+) -> table.Table:
+    """:func:`judge_rows` of a ``table.Table``: the same judgements, as columns (``Table.verdicts``),
+    the rows in the order given. ``stand_in``: a mask of the rows judged on another value, and an
+    object array of those values."""
+    import numpy as np
+
+    if last_n < 2:
+        raise ValueError("a line needs last_n >= 2 points")
+    n = len(rows)
+    if n == 0:
+        return replace(rows, verdicts=table.verdicts_of([]))
+    # 1. The distinct (KPI, breakdown) of each row, numbered as judge_rows numbers them.
+    ident, firsts = table.series(rows)
+    dim_names = list(rows.dims)
+    keys = [
+        (rows.names[code], tuple(zip(dim_names, (rows.dims[d][i] for d in dim_names), strict=True)))
+        for code, i in zip(rows.kpi[firsts].tolist(), firsts.tolist(), strict=True)
+    ]
+    values = rows.value.astype(float, copy=True)
+    judged_value = None
+    if stand_in is not None:
+        present, judged_value = stand_in
+        values[present] = np.array(judged_value[present].tolist(), dtype=float)
+    found, _ = _judge(
+        np,
+        keys,
+        ident,
+        rows.day,
+        values,
+        rows.complete,
+        stand_in,
+        lambda i: (rows.names[rows.kpi[i]], {d: rows.dims[d][i] for d in dim_names}),
+        kpis,
+        as_of=as_of,
+        grain_of=grain_of,
+        sizes=sizes,
+        last_n=last_n,
+        year_start=year_start,
+    )
+    return replace(rows, verdicts=found)
+
+
+def _judge(
+    np: Any,
+    keys: Sequence[tuple[str, tuple[tuple[str, Any], ...]]],
+    ident: Any,
+    days: Any,
+    values: Any,
+    complete: Any,
+    stand_in: tuple[Any, Any] | None,
+    row_at: Callable[[int], tuple[str, Mapping[str, Any]]],
+    kpis: Mapping[str, Kpi],
+    *,
+    as_of: dt.date,
+    grain_of: Mapping[str, str],
+    sizes: Collection[str] | Mapping[str, str],
+    last_n: int,
+    year_start: int,
+) -> tuple[table.Verdicts, Any]:
+    """The judgement of rows given as columns: ``keys`` the distinct (KPI, breakdown items),
+    ``ident`` each row's, ``values`` what is judged (NaN: missing), ``row_at(i)`` a row's KPI and
+    breakdown. Returns the verdicts and each row's grain group (None when there is one grain)."""
+    n = len(days)
+    units = sizes if isinstance(sizes, Mapping) else {}
+    stood_in, judged_value = stand_in if stand_in is not None else (np.zeros(n, dtype=bool), None)
     names: dict[str, int] = {}
     series_index: dict[tuple[str, tuple[tuple[str, Any], ...]], int] = {}
     key_kpi, key_series = [], []
@@ -257,10 +359,10 @@ def judge_rows(
     variant = key_variant[ident]
     if not plain_keys.all():  # rows equal as keys, not as per keys: told apart row by row
         for i in np.flatnonzero(~plain_keys[ident]).tolist():
-            row = rows[i]
-            target = kpis[row.kpi].target
+            name, row_dims = row_at(i)
+            target = kpis[name].target
             assert target is not None
-            variant[i] = _per_variant(variants, by_value, names[row.kpi], target, row.kpi in sizes, row.dims)
+            variant[i] = _per_variant(variants, by_value, names[name], target, name in sizes, row_dims)
     v = {name: column[variant] for name, column in variants.arrays().items()}
 
     # 3. Sizes' total rows: bound, declared baseline and absolute tolerance scaled to the period.
@@ -321,23 +423,28 @@ def judge_rows(
     pace = judged & (status >= _ON_TRACK)
     reaches, by_deadline = _pace(np, pace, days, series, complete & ~missing, ends, values, lo, hi, v, last_n)
 
-    # 7. The rows, judged, in the reference's order.
-    return _assemble(
-        np,
-        rows,
-        group if len(groups) > 1 else None,
-        stand_in,
+    # 7. The judgements as columns: the bounds as written, a size's total row scaled to its period.
+    active = v["active"]
+    lows = np.where(active, v["min_obj"], None)
+    highs = np.where(active, v["max_obj"], None)
+    scaled = active & v["scaled"]
+    lows[scaled & v["has_min"]] = lo[scaled & v["has_min"]]
+    highs[scaled & v["has_max"]] = hi[scaled & v["has_max"]]
+    own = (status != _NO_TARGET) | (reaches >= 0) | stood_in
+    verdicts = table.Verdicts(
         status=status,
-        lo=np.where(scaled, lo, np.nan),
-        hi=np.where(scaled, hi, np.nan),
-        v=v,
-        expected=(expected, judged),
-        gap=(gap, has_gap),
-        relative=(relative, has_relative),
-        source=source,
-        reaches=reaches,
-        by_deadline=by_deadline,
+        min=lows,
+        max=highs,
+        expected=np.where(judged, expected, np.nan),
+        gap=np.where(has_gap, gap, np.nan),
+        gap_relative=np.where(has_relative, relative, np.nan),
+        baseline_source=source,
+        reaches_on=reaches,
+        reaches_by_deadline=by_deadline,
+        judged_value=judged_value,
+        own=own,
     )
+    return verdicts, group if len(groups) > 1 else None
 
 
 def _per_variant(
@@ -509,67 +616,6 @@ def _days_fit(offsets: list[int]) -> tuple[float, float, list[float]]:
     mean_x = sum(xs) / len(xs)
     sxx = sum((x - mean_x) ** 2 for x in xs)
     return mean_x, sxx, [x - mean_x for x in xs] + [0.0] * (len(offsets) - len(xs))
-
-
-def _assemble(
-    np: Any,
-    rows: Sequence[Row],
-    group: Any,
-    stand_in: Mapping[int, Any],
-    *,
-    status: Any,
-    lo: Any,
-    hi: Any,
-    v: Mapping[str, Any],
-    expected: tuple[Any, Any],
-    gap: tuple[Any, Any],
-    relative: tuple[Any, Any],
-    source: Any,
-    reaches: Any,
-    by_deadline: Any,
-) -> list[Row]:
-    """The judged rows: one ``Judgement`` per row from the columns (rows without a target share
-    one), in the order of ``judge_rows``'s docstring (``group``: the rank of each row's grain,
-    None when there is one)."""
-    n = len(rows)
-    own = (status != _NO_TARGET) | (reaches >= 0)
-    if stand_in:
-        own[np.array(list(stand_in), dtype=np.int64)] = True
-    made = np.flatnonzero(own)
-
-    def objects(values: Any, present: Any) -> list[Any]:
-        out = np.empty(len(made), dtype=object)
-        out[:] = None
-        keep = present[made]
-        out[keep] = values[made][keep]
-        return list(out.tolist())
-
-    active = v["active"][made]
-    lows = np.where(active, v["min_obj"][made], None)
-    highs = np.where(active, v["max_obj"][made], None)
-    scaled = active & v["scaled"][made]
-    lows[scaled & v["has_min"][made]] = lo[made][scaled & v["has_min"][made]]
-    highs[scaled & v["has_max"][made]] = hi[made][scaled & v["has_max"][made]]
-    dates = {d: dt.date.fromordinal(d) for d in np.unique(reaches[made]).tolist() if d >= 0}
-    columns = [
-        np.array(STATUSES, dtype=object)[status[made]].tolist(),
-        lows.tolist(),
-        highs.tolist(),
-        objects(*expected),
-        objects(*gap),
-        objects(*relative),
-        np.array([None, "declared", "data"], dtype=object)[source[made]].tolist(),
-        [dates.get(d) for d in reaches[made].tolist()],
-        np.array([False, True, None], dtype=object)[by_deadline[made]].tolist(),
-        [stand_in.get(i) for i in made.tolist()] if stand_in else [None] * len(made),
-    ]
-    with _no_gc():
-        every: list[Judgement] = [_NO_JUDGEMENT] * n
-        for i, judgement in zip(made.tolist(), map(Judgement, *columns), strict=True):
-            every[i] = judgement
-        del columns
-        order = range(n) if group is None else np.argsort(group, kind="stable").tolist()
-        return _with_judgements(rows, every, order)
 
 
 def _with_judgements(rows: Sequence[Row], judgements: Sequence[Judgement], order: Iterable[int]) -> list[Row]:

@@ -24,10 +24,14 @@ import dataclasses
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from kpictl.engine import Latest
 from kpictl.judge.targets import period_end
 from kpictl.model import Row, Source
+
+if TYPE_CHECKING:
+    from kpictl.table import Table
 
 _LAG = re.compile(r"^(latest|today) - (\d+) days?$")
 
@@ -139,3 +143,27 @@ def windows_full_from(
             grain = grain_of[kpi]
             out[kpi] = periods.shift(grain, periods.start(grain, max(starts), year_start), back)
     return out
+
+
+def mark_table(
+    rows: Table,
+    horizons: Mapping[str, dt.date],
+    grain_of: Mapping[str, str],
+    today: dt.date,
+    full_from: Mapping[str, dt.date] | None = None,
+    year_start: int = 1,
+) -> Table:
+    """:func:`mark` of a run's table, column-wise (``bulk.period_ends`` is ``period_end``'s twin)."""
+    import numpy as np
+
+    from kpictl.judge import bulk
+    from kpictl.model import GRAINS
+
+    full_from = full_from or {}
+    grains = np.array([GRAINS.index(grain_of.get(name, "month")) for name in rows.names], dtype=np.int64)
+    horizon = np.array([h.toordinal() if (h := horizons.get(n)) else dt.date.max.toordinal() for n in rows.names])
+    first_full = np.array([f.toordinal() if (f := full_from.get(n)) else 0 for n in rows.names], dtype=np.int64)
+    ends = bulk.period_ends(rows.day, grains[rows.kpi], year_start) if len(rows) else rows.day
+    complete = (ends < today.toordinal()) & (ends <= horizon[rows.kpi])
+    partial = rows.day < first_full[rows.kpi]
+    return dataclasses.replace(rows, complete=complete, partial_window=partial)

@@ -15,13 +15,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kpictl.errors import SpecError
 from kpictl.judge import bulk, targets
 from kpictl.language import formula
 from kpictl.language.resolve import nested_window, to_date_unit
 from kpictl.model import GRAINS, WHOLE, Kpi, Row
+
+if TYPE_CHECKING:
+    from kpictl.table import Table
 
 
 def companions(
@@ -145,3 +148,58 @@ def _complete_periods(rows: Sequence[Row]) -> dict[str, set[dt.date]]:
         if complete:
             found[name].add(period)
     return found
+
+
+def judge_table(
+    rows: Table,
+    kpis: Mapping[str, Kpi],
+    *,
+    grain_of: Mapping[str, str],
+    sizes: Mapping[str, str],
+    as_of: dt.date | None,
+    companions: Mapping[str, Kpi] | None = None,
+    year_start: int = 1,
+) -> Table:
+    """:func:`judge` of a run's table (``table.Table``), column-wise: the companions' rows left
+    out, their values standing in for the rows they serve (same KPI-to-serve, period and breakdown)."""
+    import numpy as np
+
+    from kpictl import table
+
+    served = {companion.name: level for level, companion in (companions or {}).items()}
+    stand_in = None
+    if served:
+        code = {name: i for i, name in enumerate(rows.names)}
+        serves = np.array([code.get(served.get(name, ""), -1) for name in rows.names], dtype=np.int64)
+        companion = np.array([name in served for name in rows.names], dtype=bool)[rows.kpi]
+        extra = rows.take(companion)
+        rows = rows.take(~companion)
+        # the key of a row: the KPI served, period, breakdown; the last companion row of a key wins, as in judge()
+        extra_keys = zip(
+            serves[extra.kpi].tolist(), extra.day.tolist(), *(c.tolist() for c in extra.dims.values()), strict=True
+        )
+        values = [None if v != v else v for v in extra.value.tolist()]
+        found = dict(zip(extra_keys, values, strict=True))
+        if found:
+            keys = zip(rows.kpi.tolist(), rows.day.tolist(), *(c.tolist() for c in rows.dims.values()), strict=True)
+            missing = object()
+            looked = [found.get(key, missing) for key in keys]
+            present = np.array([v is not missing for v in looked], dtype=bool)
+            if present.any():
+                stand_in = (present, table.objects([None if v is missing else v for v in looked]))
+    if as_of is None:  # as judge(): every grain of the rows counts, even one without a complete period
+        ends: list[dt.date] = []
+        by_grain: dict[str, set[int]] = {}
+        pairs = np.unique(np.stack([rows.kpi, np.where(rows.complete, rows.day, -1)]), axis=1)
+        for code, day in pairs.T.tolist():
+            days = by_grain.setdefault(grain_of[rows.names[code]], set())
+            if day >= 0:
+                days.add(day)
+        ends = [
+            targets.default_as_of(sorted(dt.date.fromordinal(d) for d in days), grain, year_start=year_start)
+            for grain, days in by_grain.items()
+        ]
+        as_of = max(ends, default=dt.date.today())
+    return bulk.judge_table(
+        rows, kpis, as_of=as_of, grain_of=grain_of, sizes=sizes, stand_in=stand_in, year_start=year_start
+    )

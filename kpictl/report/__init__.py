@@ -21,31 +21,54 @@ Same rows in, same bytes out, for every format.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from kpictl.model import Kpi, Row
 from kpictl.report import files, formats
 from kpictl.report.files import emit
 
+if TYPE_CHECKING:
+    from kpictl.table import Table
+
 __all__ = ["FORMATS", "breach_line", "breach_lines", "emit", "render_rows"]
 
-#: (rows, kpis, by, lang, color, year_start) → text or bytes.
-_Renderer = Callable[[Sequence[Row], Mapping[str, Kpi], Sequence[str], str, "bool | None", int], "str | bytes"]
+#: (rows or a run's table, kpis, by, lang, color, year_start) → text or bytes.
+_Renderer = Callable[
+    ["Sequence[Row] | Table", Mapping[str, Kpi], Sequence[str], str, "bool | None", int], "str | bytes"
+]
+
+
+def _rows(rows: Sequence[Row] | Table) -> Sequence[Row]:
+    """Rows for the views made for people (a run's table is read as rows only here)."""
+    from kpictl.table import Table
+
+    return rows.rows() if isinstance(rows, Table) else rows
 
 
 def _table(
-    rows: Sequence[Row], kpis: Mapping[str, Kpi], by: Sequence[str], lang: str, color: bool | None, year_start: int
+    rows: Sequence[Row] | Table,
+    kpis: Mapping[str, Kpi],
+    by: Sequence[str],
+    lang: str,
+    color: bool | None,
+    year_start: int,
 ) -> str:
     from kpictl.report import table  # the human views are imported by the formats that need them
 
-    return table.render(rows, kpis, by=by, lang=lang, color=color, year_start=year_start)
+    return table.render(_rows(rows), kpis, by=by, lang=lang, color=color, year_start=year_start)
 
 
 def _markdown(
-    rows: Sequence[Row], kpis: Mapping[str, Kpi], by: Sequence[str], lang: str, color: bool | None, year_start: int
+    rows: Sequence[Row] | Table,
+    kpis: Mapping[str, Kpi],
+    by: Sequence[str],
+    lang: str,
+    color: bool | None,
+    year_start: int,
 ) -> str:
     from kpictl.report import markdown
 
-    return markdown.render(rows, kpis, by=by, lang=lang, year_start=year_start)
+    return markdown.render(_rows(rows), kpis, by=by, lang=lang, year_start=year_start)
 
 
 # The machine formats write periods as ISO dates: a fiscal quarter is its first day there too.
@@ -78,7 +101,7 @@ def breach_lines(rows: Sequence[Row], shown: int | None = None) -> list[str]:
 
 
 def render_rows(
-    rows: list[Row],
+    rows: Sequence[Row] | Table,
     kpis: dict[str, Kpi],
     fmt: str,
     *,
@@ -87,7 +110,8 @@ def render_rows(
     color: bool | None = None,
     year_start: int = 1,
 ) -> str | bytes:
-    """``rows`` (from ``Project.run``) in format ``fmt``: text, or bytes for parquet.
+    """``rows`` (from ``Project.run``, or its table from ``Project.run_table``) in format ``fmt``:
+    text, or bytes for parquet.
 
     ``kpis`` gives labels, number formats and targets to the human formats; ``by`` fixes the
     order of the dimension columns (default: as first seen in the rows); ``lang`` is the

@@ -24,11 +24,15 @@ import signal
 import stat
 import sys
 import threading
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from kpictl.errors import DataError, Location, SpecError
-from kpictl.model import Judgement, Row
+from kpictl.model import Row
+from kpictl.table import Cells, Numbers
+
+if TYPE_CHECKING:
+    from kpictl.table import Table
 
 #: The columns every tidy row has, around the dimension columns (between ``period`` and ``value``).
 LEADING = ("kpi", "period")
@@ -115,7 +119,80 @@ def _json_number(value: Any) -> str:
     return repr(number) if math.isfinite(number) else "null"
 
 
-def to_json(rows: Sequence[Row], *, by: Sequence[str] = ()) -> str:
+def _table(rows: Sequence[Row] | Table, by: Sequence[str]) -> Table:
+    from kpictl import table
+
+    if isinstance(rows, table.Table):
+        return rows
+    return table.from_rows(rows, by or dimension_names(rows), judged=True)
+
+
+def _codes(column: Any) -> tuple[Any, list[Any]]:
+    """Codes and distinct values of a column of any dtype (``table.factorize`` for objects)."""
+    import numpy as np
+
+    from kpictl import table
+
+    if column.dtype == object:
+        return table.factorize(column, exact=True)
+    distinct, codes = np.unique(column, return_inverse=True)
+    return codes.reshape(-1), distinct.tolist()
+
+
+def _cells(column: Any, encode: Any) -> Cells:
+    """A column as codes into its distinct values, each encoded once."""
+    codes, distinct = _codes(column)
+    return Cells(codes, [encode(v) for v in distinct])
+
+
+def _bounds(column: Any) -> Any:
+    """A bound column (the bounds as written: int, float, None) as doubles, NaN for missing."""
+    import numpy as np
+
+    codes, distinct = _codes(column)
+    return np.array([math.nan if (x := _number(v)) is None else x for v in distinct] or [math.nan])[codes]
+
+
+def _day(encode: Any) -> Any:
+    return lambda d: encode(None if d < 0 else dt.date.fromordinal(d))
+
+
+def _parts(
+    t: Table, text: Any, number: Callable[[Any], Numbers], choices: Callable[[Sequence[str]], list[str]]
+) -> list[Cells | Numbers]:
+    """The columns of :func:`columns`, in order: ``text`` encodes a value, ``number`` makes a
+    column of doubles, ``choices`` encodes fixed words (statuses, booleans)."""
+    import numpy as np
+
+    from kpictl import table
+
+    v = t.verdicts
+    assert v is not None
+    return [
+        Cells(t.kpi, [text(name) for name in t.names]),
+        _cells(t.day, _day(text)),
+        *(_cells(column, text) for column in t.dims.values()),
+        number(t.value),
+        Cells(v.status, choices(table.STATUSES)),
+        number(_bounds(v.min)),
+        number(_bounds(v.max)),
+        number(v.expected),
+        number(v.gap),
+        number(v.gap_relative),
+        _cells(v.reaches_on, _day(text)),
+        Cells(v.reaches_by_deadline + 1, choices([None, False, True])),  # type: ignore[list-item]
+        Cells(t.complete.astype(np.int64), choices([False, True])),  # type: ignore[list-item]
+        Cells(t.partial_window.astype(np.int64), choices([False, True])),  # type: ignore[list-item]
+    ]
+
+
+def _lines(parts: Sequence[str | Cells | Numbers]) -> list[str]:
+    from kpictl.engine import parquet
+
+    return parquet.lines(parts)
+
+
+def to_json(rows: Sequence[Row] | Table, *, by: Sequence[str] = ()) -> str:
     """``{"rows": [...]}``, one row object per line, so that a diff of two runs reads row by row.
 
     Written column by column like :func:`to_csv`; the bytes are those of ``json.dumps`` of each
@@ -127,27 +204,20 @@ def to_json(rows: Sequence[Row], *, by: Sequence[str] = ()) -> str:
       {"kpi": "revenue", "period": "2025-01-01", "region": "EU", "value": 1200.5, "status": "no_target", ...}
     ]}
     """
-    if not rows:
+    t = _table(rows, by)
+    if not len(t):
         return '{"rows": []}\n'
-    dims = dimension_names(rows, by)
     dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
-    none = Judgement("no_target")
-    judged = [row.judgement or none for row in rows]
-    fields = ("min", "max", "expected", "gap", "gap_relative")
-    values = [
-        [dumps(row.kpi) for row in rows],
-        [f'"{row.period.isoformat()}"' for row in rows],
-        *([dumps(_json_value(row.dims.get(d))) for row in rows] for d in dims),
-        [_json_number(row.value) for row in rows],
-        [dumps(row.status) for row in rows],
-        *([_json_number(getattr(j, name)) for j in judged] for name in fields),
-        [dumps(_json_value(j.reaches_on)) for j in judged],
-        [dumps(j.reaches_by_deadline) for j in judged],
-        ["true" if row.complete else "false" for row in rows],
-        ["true" if row.partial_window else "false" for row in rows],
-    ]
-    line = "{" + ", ".join(dumps(name).replace("%", "%%") + ": %s" for name in columns(dims)) + "}"
-    return '{"rows": [\n  ' + ",\n  ".join(map(line.__mod__, zip(*values, strict=True))) + "\n]}\n"
+
+    def text(value: Any) -> str:
+        return dumps(_json_value(value))
+
+    parts: list[str | Cells | Numbers] = []
+    values = _parts(t, text, lambda x: Numbers(x, "null"), lambda words: [dumps(w) for w in words])
+    for i, (name, column) in enumerate(zip(columns(tuple(t.dims)), values, strict=True)):
+        parts += ["{" if i == 0 else ", ", dumps(name) + ": ", column]
+    parts.append("}")
+    return '{"rows": [\n  ' + ",\n  ".join(_lines(parts)) + "\n]}\n"
 
 
 def _csv_value(value: Any) -> str:
@@ -185,42 +255,26 @@ def _csv_cell(text: str) -> str:
     return text
 
 
-def _csv_number(value: Any) -> str:
-    """``_csv_value(_number(value))``: repr of the float, empty for None, a bool, NaN or infinity."""
-    if value is None or value.__class__ is bool:
-        return ""
-    number = float(value)
-    return repr(number) if math.isfinite(number) else ""
-
-
-def to_csv(rows: Sequence[Row], *, by: Sequence[str] = ()) -> str:
+def to_csv(rows: Sequence[Row] | Table, *, by: Sequence[str] = ()) -> str:
     """CSV with a header, ``\\n`` line ends, empty cells for None (so a NULL breakdown is empty too).
 
-    Written column by column, each column's values formatted by one rule for its type (with a
-    breakdown by customer, the cell-by-cell writer took most of a run); the bytes are those of
-    ``csv.writer`` over :func:`records` (``tests/test_report.py`` compares them).
+    Written column by column, each distinct value encoded once and numbers by DuckDB
+    (``engine.parquet``); the bytes are those of ``csv.writer`` over :func:`records`
+    (``tests/test_report.py`` compares them).
     """
-    dims = dimension_names(rows, by)
+    t = _table(rows, by)
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow(columns(dims))
-    if not rows:
+    csv.writer(out, lineterminator="\n").writerow(columns(tuple(t.dims)))
+    if not len(t):
         return out.getvalue()
-    none = Judgement("no_target")
-    judged = [row.judgement or none for row in rows]
-    fields = ("min", "max", "expected", "gap", "gap_relative")
-    cells = [
-        [_csv_cell(row.kpi) for row in rows],
-        [row.period.isoformat() for row in rows],
-        *([_csv_cell(_csv_value(row.dims.get(d))) for row in rows] for d in dims),
-        [_csv_number(row.value) for row in rows],
-        [row.status for row in rows],
-        *([_csv_number(getattr(j, name)) for j in judged] for name in fields),
-        [_csv_cell(_csv_value(j.reaches_on)) for j in judged],
-        [_csv_value(j.reaches_by_deadline) for j in judged],
-        ["true" if row.complete else "false" for row in rows],
-        ["true" if row.partial_window else "false" for row in rows],
-    ]
-    out.write("\n".join(map(",".join, zip(*cells, strict=True))))
+
+    def text(value: Any) -> str:
+        return _csv_cell(_csv_value(value))
+
+    parts: list[str | Cells | Numbers] = []
+    for column in _parts(t, text, Numbers, lambda words: [_csv_value(w) for w in words]):
+        parts += [",", column] if parts else [column]
+    out.write("\n".join(_lines(parts)))
     out.write("\n")
     return out.getvalue()
 
@@ -244,7 +298,7 @@ def _sql_type(values: list[Any]) -> str:
     return "VARCHAR"
 
 
-def to_parquet(rows: Sequence[Row], *, by: Sequence[str] = ()) -> bytes:
+def to_parquet(rows: Sequence[Row] | Table, *, by: Sequence[str] = ()) -> bytes:
     """The tidy table as Parquet bytes, typed: period DATE, value and judgement columns DOUBLE.
 
     Dimension columns get the type of their values (VARCHAR, BIGINT, DOUBLE, BOOLEAN, DATE,
@@ -252,21 +306,47 @@ def to_parquet(rows: Sequence[Row], *, by: Sequence[str] = ()) -> bytes:
     (``engine.parquet``); the bytes are returned so that :func:`emit` alone decides
     where output lands.
     """
-    names, table = records(rows, by)
-    cols = [[values[i] for values in table] for i in range(len(names))]
-    dims = len(names) - len(LEADING) - len(TRAILING)
-    types = ["VARCHAR", "DATE"] + [_sql_type(c) for c in cols[2 : 2 + dims]] + ["DOUBLE", "VARCHAR"] + ["DOUBLE"] * 5
-    types += ["DATE", "BOOLEAN"]  # the projection: when the bound is met at the recent pace, and in time
-    types += ["BOOLEAN", "BOOLEAN"]  # complete, partial_window
-    for i, kind in enumerate(types):
-        if kind == "VARCHAR":
-            cols[i] = [None if v is None else _csv_value(v) for v in cols[i]]
-        elif kind == "DOUBLE":
-            cols[i] = [None if v is None else float(v) for v in cols[i]]
+    from kpictl import table
 
+    t = _table(rows, by)
+    if t.verdicts is None:  # an empty table read from no rows
+        t = table.from_rows([], tuple(t.dims), judged=True)
+    dims = []
+    for column in t.dims.values():
+        codes, distinct = _codes(column)
+        kind = _sql_type(distinct)
+        if kind == "VARCHAR":
+            distinct = [None if v is None else _csv_value(v) for v in distinct]
+        elif kind == "DOUBLE":
+            distinct = [None if v is None else float(v) for v in distinct]
+        dims.append(Cells(codes, distinct, kind))
+    v = t.verdicts
+    assert v is not None
+    columns_: list[Cells | Numbers] = [
+        Cells(t.kpi, list(t.names)),
+        Cells(*_dates(t.day), "DATE"),
+        *dims,
+        Numbers(t.value),
+        Cells(v.status, list(table.STATUSES)),
+        Numbers(_bounds(v.min)),
+        Numbers(_bounds(v.max)),
+        Numbers(v.expected),
+        Numbers(v.gap),
+        Numbers(v.gap_relative),
+        Cells(*_dates(v.reaches_on), "DATE"),  # the projection: when the bound is met at the recent pace, and in time
+        Cells(v.reaches_by_deadline + 1, [None, False, True], "BOOLEAN"),
+        Cells(t.complete.astype("int64"), [False, True], "BOOLEAN"),
+        Cells(t.partial_window.astype("int64"), [False, True], "BOOLEAN"),
+    ]
     from kpictl.engine import parquet
 
-    return parquet.to_parquet(names, types, cols)
+    return parquet.to_parquet(columns(tuple(t.dims)), columns_)
+
+
+def _dates(days: Any) -> tuple[Any, list[Any]]:
+    """Day ordinals (-1: none) as codes into their distinct dates."""
+    codes, distinct = _codes(days)
+    return codes, [None if d < 0 else dt.date.fromordinal(d) for d in distinct]
 
 
 def emit(data: str | bytes, output: str | None = None) -> None:

@@ -1,0 +1,348 @@
+"""The rows of a run as columns: NumPy arrays from the query to the file, never a Python object per row.
+
+A breakdown by customer gives a million rows. As ``Row`` objects they cost more than the query
+itself: built from the query's tuples, marked, judged, sorted, then taken apart again by the
+writers. A :class:`Table` holds the same rows as one array per column; completeness
+(``completeness.mark_table``), the judgement (``bulk.judge_table``), the order and the machine
+formats (``report.files``) work on the arrays, and :meth:`Table.rows` builds ``Row`` objects only
+for what shows rows to people (the terminal table, Markdown, the dashboard).
+
+The conventions, so that a ``Table`` and its ``rows()`` say the same thing:
+
+- ``kpi`` is an index into ``names``; ``day`` the period's first day as a day ordinal
+  (``date.toordinal``); ``dims`` one object array of plain Python values per dimension (None: NULL).
+- Missing floats are NaN (``value``, ``expected``, ``gap``, ``gap_relative``; ``min``/``max`` are
+  the bounds as written, Python objects, None when absent). ``reaches_on`` is a day ordinal, -1 for
+  None; ``reaches_by_deadline`` 1, 0 or -1 (None).
+- ``status`` indexes ``bulk.STATUSES``; a table not yet judged has ``status`` None.
+
+NumPy is imported inside the functions (``kpictl --help`` does not pay for it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from kpictl.model import Judgement, Row
+
+#: The order of ``Table.status`` codes (``bulk`` computes them).
+STATUSES = ("no_target", "no_data", "achieved", "on_track", "at_risk", "off_track")
+BASELINE_SOURCES = (None, "declared", "data")
+_NO_JUDGEMENT = Judgement("no_target")
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """The judgement of every row of a table, column-wise (``model.Judgement``'s fields)."""
+
+    status: Any  # int codes into STATUSES
+    min: Any  # object: the bound in force (a size's total row: scaled to its period), None
+    max: Any
+    expected: Any  # float, NaN: None
+    gap: Any
+    gap_relative: Any
+    baseline_source: Any  # int codes into BASELINE_SOURCES
+    reaches_on: Any  # day ordinal, -1: None
+    reaches_by_deadline: Any  # 1, 0, -1: None
+    judged_value: Any = None  # object array (a level's value to date judged in the row's place), or None
+    own: Any = None  # bool: the row has a Judgement of its own (else the shared "no target" one)
+
+    def take(self, index: Any) -> Verdicts:
+        return Verdicts(**{k: None if v is None else v[index] for k, v in self.__dict__.items()})
+
+
+@dataclass(frozen=True)
+class Table:
+    """Tidy rows (``model.Row``) as columns; see the module docstring for the conventions."""
+
+    names: tuple[str, ...]
+    kpi: Any
+    day: Any
+    dims: dict[str, Any]
+    value: Any
+    complete: Any
+    partial_window: Any
+    verdicts: Verdicts | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # what a stage adds for a later one
+
+    def __len__(self) -> int:
+        return len(self.kpi)
+
+    def take(self, index: Any) -> Table:
+        """The rows at ``index`` (an integer array, or a boolean mask), in that order."""
+        return replace(
+            self,
+            kpi=self.kpi[index],
+            day=self.day[index],
+            dims={name: column[index] for name, column in self.dims.items()},
+            value=self.value[index],
+            complete=self.complete[index],
+            partial_window=self.partial_window[index],
+            verdicts=None if self.verdicts is None else self.verdicts.take(index),
+            extra={},
+        )
+
+    def rows(self) -> list[Row]:
+        """The table as ``Row`` objects, in its order."""
+        return list(self.iter_rows())
+
+    def iter_rows(self) -> Iterator[Row]:
+        import numpy as np
+
+        n = len(self)
+        if n == 0:
+            return
+        names = list(self.names)
+        days = {d: dt.date.fromordinal(d) for d in np.unique(self.day).tolist()}
+        kpis = self.kpi.tolist()
+        periods = self.day.tolist()
+        dim_names = list(self.dims)
+        dim_values = [column.tolist() for column in self.dims.values()]
+        values = [None if v != v else v for v in self.value.tolist()]
+        complete = self.complete.tolist()
+        partial = self.partial_window.tolist()
+        judged = judgements(self.verdicts) if self.verdicts is not None else [None] * n
+        for i in range(n):
+            yield Row(
+                names[kpis[i]],
+                days[periods[i]],
+                {name: column[i] for name, column in zip(dim_names, dim_values, strict=True)},
+                values[i],
+                judged[i],
+                complete[i],
+                partial[i],
+            )
+
+
+def judgements(v: Verdicts) -> list[Judgement]:
+    """One ``Judgement`` per row of ``v``; rows without a judgement of their own share one."""
+    import numpy as np
+
+    n = len(v.status)
+    own = v.own if v.own is not None else (v.status != 0) | (v.reaches_on >= 0)
+    made = np.flatnonzero(own)
+
+    def floats(column: Any) -> list[Any]:
+        return [None if x != x else x for x in column[made].tolist()]
+
+    dates = {d: dt.date.fromordinal(d) for d in np.unique(v.reaches_on[made]).tolist() if d >= 0}
+    columns = [
+        np.array(STATUSES, dtype=object)[v.status[made]].tolist(),
+        v.min[made].tolist(),
+        v.max[made].tolist(),
+        floats(v.expected),
+        floats(v.gap),
+        floats(v.gap_relative),
+        np.array(BASELINE_SOURCES, dtype=object)[v.baseline_source[made]].tolist(),
+        [dates.get(d) for d in v.reaches_on[made].tolist()],
+        np.array([False, True, None], dtype=object)[v.reaches_by_deadline[made]].tolist(),
+        v.judged_value[made].tolist() if v.judged_value is not None else [None] * len(made),
+    ]
+    every: list[Judgement] = [_NO_JUDGEMENT] * n
+    for i, judgement in zip(made.tolist(), map(Judgement, *columns), strict=True):
+        every[i] = judgement
+    return every
+
+
+def objects(values: Sequence[Any]) -> Any:
+    """A NumPy object array of ``values`` as they are (``np.array`` would turn a list of tuples
+    or of equal-length lists into a 2-D array, and ints and floats into one dtype)."""
+    import numpy as np
+
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
+def from_rows(rows: Sequence[Row], by: Sequence[str] = (), *, judged: bool | None = None) -> Table:
+    """``rows`` as a table; dimensions ``by`` (default: every one, first seen first), NULL where a
+    row lacks one. ``judged`` None: judged if any row has a judgement (rows without one then have
+    the shared "no target")."""
+    import numpy as np
+
+    dims = tuple(by) or tuple(dict.fromkeys(name for row in rows for name in row.dims))
+    names: dict[str, int] = {}
+    kpi = np.fromiter((names.setdefault(r.kpi, len(names)) for r in rows), dtype=np.int64, count=len(rows))
+    table = Table(
+        names=tuple(names),
+        kpi=kpi,
+        day=np.fromiter((r.period.toordinal() for r in rows), dtype=np.int64, count=len(rows)),
+        dims={d: objects([r.dims.get(d) for r in rows]) for d in dims},
+        value=np.array([None if r.value.__class__ is bool else r.value for r in rows], dtype=float),  # as written
+        complete=np.array([r.complete for r in rows], dtype=bool),
+        partial_window=np.array([r.partial_window for r in rows], dtype=bool),
+    )
+    if judged is None:
+        judged = any(r.judgement is not None for r in rows)
+    if not judged:
+        return table
+    judgements = [r.judgement or _NO_JUDGEMENT for r in rows]
+    return replace(table, verdicts=verdicts_of(judgements))
+
+
+def verdicts_of(judgements: Sequence[Judgement]) -> Verdicts:
+    """``Judgement`` objects as columns."""
+    import numpy as np
+
+    def floats(name: str) -> Any:  # a bool is no number (report.files._number)
+        return np.array([None if (x := getattr(j, name)).__class__ is bool else x for j in judgements], dtype=float)
+
+    codes = {s: i for i, s in enumerate(STATUSES)}
+    sources = {s: i for i, s in enumerate(BASELINE_SOURCES)}
+    return Verdicts(
+        status=np.array([codes[j.status] for j in judgements], dtype=np.int64),
+        min=objects([j.min for j in judgements]),
+        max=objects([j.max for j in judgements]),
+        expected=floats("expected"),
+        gap=floats("gap"),
+        gap_relative=floats("gap_relative"),
+        baseline_source=np.array([sources[j.baseline_source] for j in judgements], dtype=np.int64),
+        reaches_on=np.array([j.reaches_on.toordinal() if j.reaches_on else -1 for j in judgements], dtype=np.int64),
+        reaches_by_deadline=np.array(
+            [-1 if j.reaches_by_deadline is None else int(j.reaches_by_deadline) for j in judgements], dtype=np.int64
+        ),
+        judged_value=objects([j.judged_value for j in judgements]),
+        own=np.array([j is not _NO_JUDGEMENT for j in judgements], dtype=bool),
+    )
+
+
+def factorize(column: Any, *, exact: bool = False) -> tuple[Any, list[Any]]:
+    """Codes and distinct values of an object column (first seen first), so that work per value is
+    done once per distinct value. Values equal as dictionary keys share a code (``1``, ``1.0`` and
+    ``True``; ``0.0`` and ``-0.0``); with ``exact``, only values of one type that write alike do."""
+    import numpy as np
+
+    seen: dict[Any, int] = {}
+    values = column.tolist()
+    codes = np.fromiter((seen.setdefault(v, len(seen)) for v in values), dtype=np.int64, count=len(column))
+    if exact and any(v.__class__ not in _EXACT for v in seen):
+        exactly: dict[Any, int] = {}
+        found: list[Any] = []
+        for i, v in enumerate(values):
+            key = (v.__class__, repr(v) if v.__class__ is float else v)
+            code = exactly.setdefault(key, len(exactly))
+            if code == len(found):
+                found.append(v)
+            codes[i] = code
+        return codes, found
+    return codes, list(seen)
+
+
+#: Types whose values equal as dictionary keys are the same value (see ``factorize``).
+_EXACT = (str, dt.date, type(None))
+
+
+def text_ranks(column: Any) -> Any:
+    """For each value, the rank of ``str(value)`` among the column's: the order ``Project.run``
+    sorts breakdowns in (ties, values with the same text, share a rank)."""
+    import numpy as np
+
+    codes, distinct = factorize(column)
+    texts = [str(v) for v in distinct]
+    ordered = sorted(set(texts))
+    rank = {t: i for i, t in enumerate(ordered)}
+    return np.array([rank[t] for t in texts], dtype=np.int64)[codes] if distinct else codes
+
+
+def sort_order(table: Table, kpi_order: Mapping[str, int]) -> Any:
+    """The permutation that orders ``table`` by KPI (``kpi_order``), period, then each breakdown's
+    text, stable: ``sorted(rows, key=(order[kpi], period, tuple(str(dims))))`` without a key per row."""
+    import numpy as np
+
+    kpi_rank = np.array([kpi_order[name] for name in table.names], dtype=np.int64)
+    keys = [text_ranks(column) for column in reversed(list(table.dims.values()))]
+    return np.lexsort((*keys, table.day, kpi_rank[table.kpi] if len(table.names) else table.kpi))
+
+
+def series(t: Table) -> tuple[Any, Any]:
+    """Each row's (KPI, breakdown), numbered in the order first seen, and the first row of each:
+    breakdown values equal as dictionary keys are one series, as in ``targets.series_key``."""
+    import numpy as np
+
+    combined, radix = t.kpi.astype(np.int64), max(len(t.names), 1)
+    for column in t.dims.values():
+        codes, values = factorize(column)
+        size = max(len(values), 1)
+        if radix * size >= 2**62:  # cannot be one integer: number the pairs so far
+            _, combined = np.unique(combined, return_inverse=True)
+            combined = combined.reshape(-1).astype(np.int64)
+            radix = int(combined.max()) + 1
+        combined, radix = combined * size + codes, radix * size
+    _, first, ident = np.unique(combined, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return rank[ident.reshape(-1)], np.sort(first)
+
+
+def current(t: Table) -> list[Row]:
+    """``targets.current`` of a table: the latest judged row of each KPI and breakdown (rows
+    without data skipped; of two rows of one period the first), in the order each series first
+    has one; only those rows are built."""
+    import numpy as np
+
+    assert t.verdicts is not None
+    ident, _ = series(t)
+    rows = np.flatnonzero((t.verdicts.status != STATUSES.index("no_data")) & ~np.isnan(t.value))
+    if not len(rows):
+        return []
+    by_series = rows[np.lexsort((rows, -t.day[rows], ident[rows]))]  # each series: latest first, then first given
+    head = np.r_[True, ident[by_series][1:] != ident[by_series][:-1]]
+    latest = by_series[head]
+    firsts = np.minimum.reduceat(rows[np.lexsort((rows, ident[rows]))], np.flatnonzero(head))
+    return t.take(latest[np.argsort(firsts, kind="stable")]).rows()
+
+
+@dataclass(frozen=True)
+class Cells:
+    """A column given as codes into a list of distinct values (typed ``kind`` for Parquet; text,
+    already encoded, for lines). A code -1 is NULL."""
+
+    codes: Any
+    values: Sequence[Any]
+    kind: str = "VARCHAR"
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """A column of doubles; NaN (and infinity) is ``missing``: NULL in Parquet, that text in lines."""
+
+    values: Any
+    missing: str = ""
+
+
+Column = Cells | Numbers
+
+
+class Rows(Sequence[Row]):
+    """A table read as a sequence of ``Row``: built when first asked for, once."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self._rows: list[Row] | None = None
+
+    def _all(self) -> list[Row]:
+        if self._rows is None:
+            self._rows = self.table.rows()
+        return self._rows
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._all()[index]
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Rows):
+            other = other._all()
+        return self._all() == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Rows({len(self)} rows)"
