@@ -22,6 +22,7 @@ NumPy is imported inside the functions (``kpictl --help`` does not pay for it).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -49,6 +50,19 @@ class Verdicts:
     reaches_by_deadline: Any  # 1, 0, -1: None
     judged_value: Any = None  # object array (a level's value to date judged in the row's place), or None
     own: Any = None  # bool: the row has a Judgement of its own (else the shared "no target" one)
+    min_number: Any = None  # ``min`` and ``max`` as doubles (NaN: none), when the judge has them so
+    max_number: Any = None
+
+    def numbers(self, edge: str) -> Any:
+        """``min`` or ``max`` as doubles, NaN where there is none (or it is no finite number)."""
+        import numpy as np
+
+        found = getattr(self, f"{edge}_number")
+        if found is not None:
+            return found
+        codes, distinct = factorize(getattr(self, edge), exact=True)
+        doubles = [math.nan if v is None or v.__class__ is bool or not math.isfinite(v) else float(v) for v in distinct]
+        return np.array(doubles or [math.nan])[codes]
 
     def take(self, index: Any) -> Verdicts:
         return Verdicts(**{k: None if v is None else v[index] for k, v in self.__dict__.items()})
@@ -67,9 +81,19 @@ class Table:
     partial_window: Any
     verdicts: Verdicts | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # what a stage adds for a later one
+    coded: dict[str, tuple[Any, list[Any]]] = field(default_factory=dict)  # codes(): each breakdown's, once
 
     def __len__(self) -> int:
         return len(self.kpi)
+
+    def codes(self, name: str, *, exact: bool = False) -> tuple[Any, list[Any]]:
+        """``factorize`` of the breakdown ``name``, computed once for every stage that asks."""
+        found = self.coded.get(name)
+        if found is None:
+            found = self.coded[name] = factorize(self.dims[name])
+        if exact and any(v.__class__ not in _EXACT for v in found[1]):
+            return factorize(self.dims[name], exact=True)
+        return found
 
     def take(self, index: Any) -> Table:
         """The rows at ``index`` (an integer array, or a boolean mask), in that order."""
@@ -83,6 +107,7 @@ class Table:
             partial_window=self.partial_window[index],
             verdicts=None if self.verdicts is None else self.verdicts.take(index),
             extra={},
+            coded={name: _kept(codes[index], values) for name, (codes, values) in self.coded.items()},
         )
 
     def rows(self) -> list[Row]:
@@ -209,15 +234,37 @@ def verdicts_of(judgements: Sequence[Judgement]) -> Verdicts:
     )
 
 
+def _kept(codes: Any, values: list[Any]) -> tuple[Any, list[Any]]:
+    """Codes and distinct values without the values no code uses any more (first seen first)."""
+    import numpy as np
+
+    if not len(codes):
+        return codes, []
+    if (np.bincount(codes, minlength=len(values)) > 0).all():
+        return codes, values
+    kept = codes[np.sort(first_rows(codes)[1])]
+    new = np.full(len(values), -1, dtype=np.int64)
+    new[kept] = np.arange(len(kept))
+    return new[codes], [values[k] for k in kept.tolist()]
+
+
 def factorize(column: Any, *, exact: bool = False) -> tuple[Any, list[Any]]:
     """Codes and distinct values of an object column (first seen first), so that work per value is
     done once per distinct value. Values equal as dictionary keys share a code (``1``, ``1.0`` and
-    ``True``; ``0.0`` and ``-0.0``); with ``exact``, only values of one type that write alike do."""
+    ``True``; ``0.0`` and ``-0.0``); with ``exact``, only values of one type that write alike do.
+
+    A sorted column (a run's KPI names) is read by its runs of equal values, one dictionary
+    lookup per run."""
     import numpy as np
 
-    seen: dict[Any, int] = {}
     values = column.tolist()
-    codes = np.fromiter((seen.setdefault(v, len(seen)) for v in values), dtype=np.int64, count=len(column))
+    seen: dict[Any, int] = {}
+    starts = np.flatnonzero(np.r_[True, column[1:] != column[:-1]]) if len(column) else column
+    if len(starts) * 8 < len(column):
+        run_codes = np.fromiter((seen.setdefault(values[i], len(seen)) for i in starts.tolist()), dtype=np.int64)
+        codes = np.repeat(run_codes, np.diff(np.r_[starts, len(column)]))
+    else:
+        codes = np.fromiter((seen.setdefault(v, len(seen)) for v in values), dtype=np.int64, count=len(column))
     if exact and any(v.__class__ not in _EXACT for v in seen):
         exactly: dict[Any, int] = {}
         found: list[Any] = []
@@ -235,12 +282,12 @@ def factorize(column: Any, *, exact: bool = False) -> tuple[Any, list[Any]]:
 _EXACT = (str, dt.date, type(None))
 
 
-def text_ranks(column: Any) -> Any:
-    """For each value, the rank of ``str(value)`` among the column's: the order ``Project.run``
-    sorts breakdowns in (ties, values with the same text, share a rank)."""
+def text_ranks(coded: tuple[Any, list[Any]]) -> Any:
+    """For each value (codes and distinct values), the rank of ``str(value)`` among the column's:
+    the order ``Project.run`` sorts breakdowns in (ties, values with the same text, share a rank)."""
     import numpy as np
 
-    codes, distinct = factorize(column)
+    codes, distinct = coded
     texts = [str(v) for v in distinct]
     ordered = sorted(set(texts))
     rank = {t: i for i, t in enumerate(ordered)}
@@ -253,7 +300,7 @@ def sort_order(table: Table, kpi_order: Mapping[str, int]) -> Any:
     import numpy as np
 
     kpi_rank = np.array([kpi_order[name] for name in table.names], dtype=np.int64)
-    keys = [text_ranks(column) for column in reversed(list(table.dims.values()))]
+    keys = [text_ranks(table.codes(name)) for name in reversed(list(table.dims))]
     return np.lexsort((*keys, table.day, kpi_rank[table.kpi] if len(table.names) else table.kpi))
 
 
@@ -263,18 +310,37 @@ def series(t: Table) -> tuple[Any, Any]:
     import numpy as np
 
     combined, radix = t.kpi.astype(np.int64), max(len(t.names), 1)
-    for column in t.dims.values():
-        codes, values = factorize(column)
+    for name in t.dims:
+        codes, values = t.codes(name)
         size = max(len(values), 1)
         if radix * size >= 2**62:  # cannot be one integer: number the pairs so far
             _, combined = np.unique(combined, return_inverse=True)
             combined = combined.reshape(-1).astype(np.int64)
             radix = int(combined.max()) + 1
         combined, radix = combined * size + codes, radix * size
-    _, first, ident = np.unique(combined, return_index=True, return_inverse=True)
+    ident, first = first_rows(combined)
     rank = np.empty(len(first), dtype=np.int64)
     rank[np.argsort(first, kind="stable")] = np.arange(len(first))
-    return rank[ident.reshape(-1)], np.sort(first)
+    return rank[ident], np.sort(first)
+
+
+def first_rows(codes: Any) -> tuple[Any, Any]:
+    """For non-negative integer codes: each one's number among the distinct codes (ascending) and
+    the first row of each; by a table of the codes' range when it is small (no sort)."""
+    import numpy as np
+
+    if not len(codes):
+        return codes, codes
+    high = int(codes.max())
+    if high > 4 * len(codes) + 1_000_000:
+        _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+        return inverse.reshape(-1), first
+    first = np.full(high + 1, len(codes), dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(len(codes)))
+    used = np.flatnonzero(first < len(codes))
+    number = np.zeros(high + 1, dtype=np.int64)
+    number[used] = np.arange(len(used))
+    return number[codes], first[used]
 
 
 def current(t: Table) -> list[Row]:

@@ -20,11 +20,6 @@ from kpictl.sql.quoting import identifier, literal
 from kpictl.table import Cells, Column
 
 
-def _connect() -> duckdb.DuckDBPyConnection:
-    # One thread: the same rows always give the same bytes, and the scan keeps the rows' order.
-    return duckdb.connect(":memory:", config={"threads": 1, "enable_external_access": False})
-
-
 def _scan(columns: Sequence[Column]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The arrays DuckDB scans (``c0``, ``c1``…) and the lists they look up (``$v0``…)."""
     arrays, params = {}, {}
@@ -56,7 +51,7 @@ def lines(parts: Sequence[str | Column]) -> list[str]:
             params[f"m{i}"] = part.missing
             terms.append(f"CASE WHEN isfinite(c{i}) THEN CAST(c{i} AS VARCHAR) ELSE $m{i} END")
         i += 1
-    con = _connect()
+    con = duckdb.connect(":memory:", config={"enable_external_access": False})  # rows keep their order
     try:
         con.register("rows_", arrays)
         found = con.execute(f"SELECT {' || '.join(terms)} AS line FROM rows_", params).fetchnumpy()["line"]

@@ -443,6 +443,8 @@ def _judge(
         reaches_by_deadline=by_deadline,
         judged_value=judged_value,
         own=own,
+        min_number=np.where(active & v["has_min"] & np.isfinite(lo), lo, np.nan),
+        max_number=np.where(active & v["has_max"] & np.isfinite(hi), hi, np.nan),
     )
     return verdicts, group if len(groups) > 1 else None
 

@@ -190,11 +190,16 @@ def judge_table(
     if as_of is None:  # as judge(): every grain of the rows counts, even one without a complete period
         ends: list[dt.date] = []
         by_grain: dict[str, set[int]] = {}
-        pairs = np.unique(np.stack([rows.kpi, np.where(rows.complete, rows.day, -1)]), axis=1)
-        for code, day in pairs.T.tolist():
-            days = by_grain.setdefault(grain_of[rows.names[code]], set())
-            if day >= 0:
-                days.add(day)
+        for code in np.flatnonzero(np.bincount(rows.kpi, minlength=len(rows.names))).tolist():
+            by_grain.setdefault(grain_of[rows.names[code]], set())
+        kpi, day = rows.kpi[rows.complete], rows.day[rows.complete]
+        if len(day):  # each KPI's complete periods: a few distinct (KPI, period) pairs of many rows
+            low = int(day.min())
+            span = int(day.max()) - low + 1
+            seen = np.zeros(len(rows.names) * span, dtype=bool)
+            seen[kpi * span + (day - low)] = True
+            for pair in np.flatnonzero(seen).tolist():
+                by_grain[grain_of[rows.names[pair // span]]].add(low + pair % span)
         ends = [
             targets.default_as_of(sorted(dt.date.fromordinal(d) for d in days), grain, year_start=year_start)
             for grain, days in by_grain.items()

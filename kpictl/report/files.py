@@ -128,29 +128,27 @@ def _table(rows: Sequence[Row] | Table, by: Sequence[str]) -> Table:
 
 
 def _codes(column: Any) -> tuple[Any, list[Any]]:
-    """Codes and distinct values of a column of any dtype (``table.factorize`` for objects)."""
+    """Codes and distinct values of an integer column (days), by a lookup table when their range is small."""
     import numpy as np
 
-    from kpictl import table
+    if not len(column):
+        return column, []
+    low, high = int(column.min()), int(column.max())
+    if high - low > 4 * len(column) + 1_000_000:
+        distinct, codes = np.unique(column, return_inverse=True)
+        return codes.reshape(-1), distinct.tolist()
+    present = np.zeros(high - low + 1, dtype=bool)
+    present[column - low] = True
+    used = np.flatnonzero(present)
+    lookup = np.zeros(high - low + 1, dtype=np.int64)
+    lookup[used] = np.arange(len(used))
+    return lookup[column - low], (used + low).tolist()
 
-    if column.dtype == object:
-        return table.factorize(column, exact=True)
-    distinct, codes = np.unique(column, return_inverse=True)
-    return codes.reshape(-1), distinct.tolist()
 
-
-def _cells(column: Any, encode: Any) -> Cells:
-    """A column as codes into its distinct values, each encoded once."""
-    codes, distinct = _codes(column)
+def _cells(coded: tuple[Any, list[Any]], encode: Any) -> Cells:
+    """A column (codes and distinct values) as codes into its distinct values, each encoded once."""
+    codes, distinct = coded
     return Cells(codes, [encode(v) for v in distinct])
-
-
-def _bounds(column: Any) -> Any:
-    """A bound column (the bounds as written: int, float, None) as doubles, NaN for missing."""
-    import numpy as np
-
-    codes, distinct = _codes(column)
-    return np.array([math.nan if (x := _number(v)) is None else x for v in distinct] or [math.nan])[codes]
 
 
 def _day(encode: Any) -> Any:
@@ -170,16 +168,16 @@ def _parts(
     assert v is not None
     return [
         Cells(t.kpi, [text(name) for name in t.names]),
-        _cells(t.day, _day(text)),
-        *(_cells(column, text) for column in t.dims.values()),
+        _cells(_codes(t.day), _day(text)),
+        *(_cells(t.codes(name, exact=True), text) for name in t.dims),
         number(t.value),
         Cells(v.status, choices(table.STATUSES)),
-        number(_bounds(v.min)),
-        number(_bounds(v.max)),
+        number(v.numbers("min")),
+        number(v.numbers("max")),
         number(v.expected),
         number(v.gap),
         number(v.gap_relative),
-        _cells(v.reaches_on, _day(text)),
+        _cells(_codes(v.reaches_on), _day(text)),
         Cells(v.reaches_by_deadline + 1, choices([None, False, True])),  # type: ignore[list-item]
         Cells(t.complete.astype(np.int64), choices([False, True])),  # type: ignore[list-item]
         Cells(t.partial_window.astype(np.int64), choices([False, True])),  # type: ignore[list-item]
@@ -312,8 +310,8 @@ def to_parquet(rows: Sequence[Row] | Table, *, by: Sequence[str] = ()) -> bytes:
     if t.verdicts is None:  # an empty table read from no rows
         t = table.from_rows([], tuple(t.dims), judged=True)
     dims = []
-    for column in t.dims.values():
-        codes, distinct = _codes(column)
+    for name in t.dims:
+        codes, distinct = t.codes(name, exact=True)
         kind = _sql_type(distinct)
         if kind == "VARCHAR":
             distinct = [None if v is None else _csv_value(v) for v in distinct]
@@ -328,8 +326,8 @@ def to_parquet(rows: Sequence[Row] | Table, *, by: Sequence[str] = ()) -> bytes:
         *dims,
         Numbers(t.value),
         Cells(v.status, list(table.STATUSES)),
-        Numbers(_bounds(v.min)),
-        Numbers(_bounds(v.max)),
+        Numbers(v.numbers("min")),
+        Numbers(v.numbers("max")),
         Numbers(v.expected),
         Numbers(v.gap),
         Numbers(v.gap_relative),
