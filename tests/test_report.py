@@ -361,6 +361,14 @@ def test_parquet_reads_back_typed(tmp_path: Path) -> None:
         "complete": "BOOLEAN",
         "partial_window": "BOOLEAN",
     }
+    # a column without any value keeps its type (a run where no row has a projection)
+    bare = report.render_rows([Row("k", D(2026, 1, 1), {"region": None}, None)], {}, "parquet")
+    with open(path, "wb") as file:
+        file.write(bare)
+    bare_types = {name: kind for name, kind, *_ in con.execute(f"DESCRIBE SELECT * FROM '{path}'").fetchall()}
+    assert bare_types == {name: kind for name, kind in types.items() if name != "year"}
+    with open(path, "wb") as file:
+        file.write(data)
     query = f"SELECT kpi, period, region, year, value, status, min, complete FROM '{path}'"
     assert con.execute(query).fetchall() == [
         ("otd", D(2026, 2, 1), "EU", None, 0.941, "on_track", 0.95, True),

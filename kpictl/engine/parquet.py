@@ -70,8 +70,8 @@ def to_parquet(names: Sequence[str], columns: Sequence[Column]) -> bytes:
     select = []
     for i, (name, column) in enumerate(zip(names, columns, strict=True)):
         if isinstance(column, Cells):
-            params[f"v{i}"] = duckdb.Value(list(column.values), duckdb.list_type(duckdb.sqltype(column.kind)))
-            value = f"$v{i}[c{i} + 1]"
+            # typed by the column's kind (one of a few kpictl names), even when every value is NULL
+            value = f"CAST($v{i} AS {column.kind}[])[c{i} + 1]"
         else:
             value = f"CASE WHEN isfinite(c{i}) THEN c{i} END"
         select.append(f"{value} AS {identifier(name)}")
