@@ -300,7 +300,7 @@ def sort_order(table: Table, kpi_order: Mapping[str, int]) -> Any:
     import numpy as np
 
     kpi_rank = np.array([kpi_order[name] for name in table.names], dtype=np.int64)
-    keys = [text_ranks(table.codes(name)) for name in reversed(list(table.dims))]
+    keys = [text_ranks(table.codes(name, exact=True)) for name in reversed(list(table.dims))]  # 0 and False apart
     return np.lexsort((*keys, table.day, kpi_rank[table.kpi] if len(table.names) else table.kpi))
 
 
