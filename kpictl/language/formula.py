@@ -150,6 +150,8 @@ def parse(text: str, kind: str, at: Location | None = None, *, exact: bool = Tru
             at=where(0),
             hint=_statement_hint(tree, kind),
         )
+    if isinstance(tree, exp.Alias) and tree.args.get("alias") is None:
+        tree = tree.this  # sqlglot reads "@: end" as an alias without a name: what it aliases is checked
     if isinstance(tree, exp.Alias):
         raise SpecError(
             f"unexpected '{tree.alias}' after the expression",
