@@ -321,6 +321,20 @@ def test_period_ends_and_starts_as_targets(year_start: int) -> None:
             assert {(D.fromordinal(s).month - year_start) % step for s in starts} == {0}, grain
 
 
+@pytest.mark.parametrize("year_start", [1, 4])
+def test_period_ends_of_many_rows_are_computed_once_per_day_and_grain(year_start: int) -> None:
+    # over 4,096 rows, each distinct (day, grain) is computed once and spread back: same answers
+    rng = np.random.default_rng(year_start)
+    days = [D(1969, 6, 1) + dt.timedelta(days=int(i)) for i in rng.integers(0, 2000, 20_000)]
+    grains = rng.integers(0, 5, len(days))
+    ordinals = np.array([d.toordinal() for d in days])
+    ends = bulk.period_ends(ordinals, grains, year_start).tolist()
+    names = ("day", "week", "month", "quarter", "year")
+    assert ends == [targets.period_end(d, names[g], year_start).toordinal() for d, g in zip(days, grains, strict=True)]
+    starts = bulk.unit_starts(ordinals, grains, year_start).tolist()
+    assert starts == bulk._unit_starts(ordinals, grains, year_start).tolist()  # row by row: the test above
+
+
 # -- hand-computed cases ---------------------------------------------------------------------
 
 

@@ -32,11 +32,20 @@ def _scan(columns: Sequence[Column]) -> tuple[dict[str, Any], dict[str, Any]]:
     return arrays, params
 
 
-def lines(parts: Sequence[str | Column]) -> list[str]:
-    """One text line per row: the ``parts`` (constant text, or a column's cell) one after another."""
+def lines(parts: Sequence[str | Column], *, joined_by: str = "") -> str:
+    """One text line per row, each ended by a newline: the ``parts`` (constant text, or a column's
+    cell) one after another, and ``joined_by`` at the end of every line but the last.
+
+    DuckDB writes them (``COPY`` with quoting off writes each line as it is), in the rows' order,
+    to a private temporary file read back whole: no Python string per line.
+    """
+    import tempfile
+
+    import numpy as np
+
     columns = [p for p in parts if not isinstance(p, str)]
     if not columns:
-        return []
+        return ""
     arrays, params = _scan(columns)
     terms: list[str] = []
     i = 0
@@ -51,13 +60,22 @@ def lines(parts: Sequence[str | Column]) -> list[str]:
             params[f"m{i}"] = part.missing
             terms.append(f"CASE WHEN isfinite(c{i}) THEN CAST(c{i} AS VARCHAR) ELSE $m{i} END")
         i += 1
-    con = duckdb.connect(":memory:", config={"enable_external_access": False})  # rows keep their order
-    try:
-        con.register("rows_", arrays)
-        found = con.execute(f"SELECT {' || '.join(terms)} AS line FROM rows_", params).fetchnumpy()["line"]
-    finally:
-        con.close()
-    return list(found.tolist())
+    if joined_by:
+        count = len(columns[0].codes if isinstance(columns[0], Cells) else columns[0].values)
+        arrays["last_"] = np.arange(count) == count - 1
+        params["joined_by"] = joined_by
+        terms.append("CASE WHEN last_ THEN '' ELSE $joined_by END")
+    with tempfile.TemporaryDirectory(prefix="kpictl-") as folder:
+        path = os.path.join(folder, "lines.txt")
+        con = duckdb.connect(":memory:")
+        try:
+            con.register("rows_", arrays)
+            select = f"SELECT {' || '.join(terms)} FROM rows_"  # rows keep their order (preserve_insertion_order)
+            con.execute(f"COPY ({select}) TO {literal(path)} (FORMAT csv, HEADER false, QUOTE '', ESCAPE '')", params)
+        finally:
+            con.close()
+        with open(path, encoding="utf-8", newline="") as file:
+            return file.read()
 
 
 def to_parquet(names: Sequence[str], columns: Sequence[Column]) -> bytes:

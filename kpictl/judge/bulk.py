@@ -78,9 +78,15 @@ def builtin_sum(terms: Any, count: Any, *, compensated: bool = _COMPENSATED) -> 
 def period_ends(days: Any, grains: Any, year_start: int = 1) -> Any:
     """``targets.period_end`` of day ordinals, ``grains`` the index in ``GRAINS`` of each one's grain
     (``year_start``: the month fiscal quarters and years start in)."""
+    if len(days) > 4096:  # a wide result repeats a few hundred (day, grain) pairs: each computed once
+        return _per_distinct(period_ends, days, grains, year_start)
+    return _period_ends(days, grains, year_start)
+
+
+def _period_ends(days: Any, grains: Any, year_start: int) -> Any:
     import numpy as np
 
-    starts = unit_starts(days, grains, year_start)
+    starts = _unit_starts(days, grains, year_start)
     month = (starts - _EPOCH).astype("datetime64[D]").astype("datetime64[M]")
     length = np.select([grains == 2, grains == 3, grains == 4], [1, 3, 12], 0)  # months in the period
     after = (month + length.astype("timedelta64[M]")).astype("datetime64[D]").astype(np.int64) + _EPOCH
@@ -90,6 +96,12 @@ def period_ends(days: Any, grains: Any, year_start: int = 1) -> Any:
 def unit_starts(days: Any, grains: Any, year_start: int = 1) -> Any:
     """The first day of the period of each grain that contains each day ordinal (weeks: Monday);
     fiscal quarters and years start ``periods.offset`` months after the calendar's."""
+    if len(days) > 4096:
+        return _per_distinct(unit_starts, days, grains, year_start)
+    return _unit_starts(days, grains, year_start)
+
+
+def _unit_starts(days: Any, grains: Any, year_start: int) -> Any:
     import numpy as np
 
     date = (days - _EPOCH).astype("datetime64[D]")
@@ -98,6 +110,16 @@ def unit_starts(days: Any, grains: Any, year_start: int = 1) -> Any:
     first = months - np.select([grains == 3, grains == 4], into, 0)
     month_start = first.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + _EPOCH
     return np.select([grains == 0, grains == 1], [days, days - (days + 6) % 7], month_start)
+
+
+def _per_distinct(function: Any, days: Any, grains: Any, year_start: int) -> Any:
+    """``function(days, grains, year_start)`` computed on the distinct pairs only, spread back."""
+    inner = _unit_starts if function is unit_starts else _period_ends
+    low = int(days.min())
+    index, first = table.first_rows((days - low) * len(GRAINS) + grains)
+    if len(first) * 2 > len(days):  # hardly any repeat: at once
+        return inner(days, grains, year_start)
+    return inner(days[first], grains[first], year_start)[index]
 
 
 def _grain(name: str) -> int:

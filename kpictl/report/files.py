@@ -184,10 +184,10 @@ def _parts(
     ]
 
 
-def _lines(parts: Sequence[str | Cells | Numbers]) -> list[str]:
+def _lines(parts: Sequence[str | Cells | Numbers], joined_by: str = "") -> str:
     from kpictl.engine import parquet
 
-    return parquet.lines(parts)
+    return parquet.lines(parts, joined_by=joined_by)
 
 
 def to_json(rows: Sequence[Row] | Table, *, by: Sequence[str] = ()) -> str:
@@ -215,7 +215,7 @@ def to_json(rows: Sequence[Row] | Table, *, by: Sequence[str] = ()) -> str:
     for i, (name, column) in enumerate(zip(columns(tuple(t.dims)), values, strict=True)):
         parts += ["{" if i == 0 else ", ", dumps(name) + ": ", column]
     parts.append("}")
-    return '{"rows": [\n  ' + ",\n  ".join(_lines(parts)) + "\n]}\n"
+    return '{"rows": [\n' + _lines(["  ", *parts], joined_by=",") + "]}\n"
 
 
 def _csv_value(value: Any) -> str:
@@ -272,9 +272,7 @@ def to_csv(rows: Sequence[Row] | Table, *, by: Sequence[str] = ()) -> str:
     parts: list[str | Cells | Numbers] = []
     for column in _parts(t, text, Numbers, lambda words: [_csv_value(w) for w in words]):
         parts += [",", column] if parts else [column]
-    out.write("\n".join(_lines(parts)))
-    out.write("\n")
-    return out.getvalue()
+    return out.getvalue() + _lines(parts)
 
 
 def _sql_type(values: list[Any]) -> str:
