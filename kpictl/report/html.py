@@ -32,6 +32,7 @@ from kpictl.judge.targets import period_end
 from kpictl.model import STATUS_SYMBOLS, STATUSES, TRAJECTORY_STATUSES, Format, Kpi, Row
 from kpictl.report import i18n, svg
 from kpictl.report.numbers import format_bound, format_change, format_value, scale_of
+from kpictl.table import Table
 
 _SHOWN = 12  # breakdown rows in the table and bars: enough to compare, few enough to read
 
@@ -54,7 +55,7 @@ class Inputs:
     grain: str
     as_of: dt.date
     generated_at: dt.datetime
-    breakdowns: dict[str, tuple[str, tuple[Row, ...]]] = field(default_factory=dict)
+    breakdowns: dict[str, tuple[str, Table | tuple[Row, ...]]] = field(default_factory=dict)
     sql: dict[str, str] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     reads: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -249,7 +250,7 @@ def _breakdown(
         return "", "", note, (), "", Markup("")
     dim, rows = inputs.breakdowns[kpi.name]
     title = t["breakdown"].format(dim=dim, period=i18n.format_period(period, inputs.grain, lang, inputs.year_start))
-    ranked, judged = _ranked(kpi, [r for r in rows if r.kpi == kpi.name and r.period == period])
+    ranked, judged = _ranked(kpi, _of_period(rows, kpi.name, period))
     table = bars = _ends(ranked, _SHOWN)
 
     def line(r: Row) -> Line:
@@ -263,6 +264,16 @@ def _breakdown(
         more = t[key].format(shown=len(table), total=len(ranked), worst=worst, best=best)
     chart = svg.bars([svg.Bar(line(r).label, r.value, line(r).value, r.status) for r in bars])
     return dim, title, "", tuple(line(r) for r in table), more, Markup(chart)
+
+
+def _of_period(rows: Table | Sequence[Row], name: str, period: dt.date) -> list[Row]:
+    """The rows of KPI ``name`` in ``period``: of a run's table, only those are built (a breakdown
+    by customer has a million rows, a period of one KPI a few thousand)."""
+    if not isinstance(rows, Table):
+        return [r for r in rows if r.kpi == name and r.period == period]
+    if name not in rows.names:
+        return []
+    return rows.take((rows.kpi == rows.names.index(name)) & (rows.day == period.toordinal())).rows()
 
 
 def _ranked(kpi: Kpi, rows: list[Row]) -> tuple[list[Row], bool]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from kpictl.errors import Location, SpecError, suggest
 from kpictl.model import Kpi, Row
 from kpictl.report.html import Inputs, spans
+from kpictl.table import Table
 
 if TYPE_CHECKING:
     from kpictl.project import Project
@@ -101,9 +102,10 @@ def collect(
             at=Location("--by"),
             hint=suggest(by, known) or f"dimensions: {', '.join(sorted(known)) or 'none'}",
         )
-    breakdowns: dict[str, tuple[str, tuple[Row, ...]]] = {}
+    breakdowns: dict[str, tuple[str, Table | tuple[Row, ...]]] = {}
     for dim, group in groups.items():
-        split = tuple(project.run(group, grain=grain, by=[dim], start=start, end=end, as_of=as_of))
+        found = project.run_table(group, grain=grain, by=[dim], start=start, end=end, as_of=as_of)
+        split = found if isinstance(found, Table) else tuple(found)  # the page builds the rows it shows
         breakdowns.update((name, (dim, split)) for name in group)
     return Inputs(
         project=project.config.name,
