@@ -309,19 +309,30 @@ def series(t: Table) -> tuple[Any, Any]:
     breakdown values equal as dictionary keys are one series, as in ``targets.series_key``."""
     import numpy as np
 
-    combined, radix = t.kpi.astype(np.int64), max(len(t.names), 1)
-    for name in t.dims:
-        codes, values = t.codes(name)
-        size = max(len(values), 1)
-        if radix * size >= 2**62:  # cannot be one integer: number the pairs so far
-            _, combined = np.unique(combined, return_inverse=True)
-            combined = combined.reshape(-1).astype(np.int64)
-            radix = int(combined.max()) + 1
-        combined, radix = combined * size + codes, radix * size
+    combined = combine([(t.kpi, len(t.names)), *((codes, len(values)) for codes, values in map(t.codes, t.dims))])
     ident, first = first_rows(combined)
     rank = np.empty(len(first), dtype=np.int64)
     rank[np.argsort(first, kind="stable")] = np.arange(len(first))
     return rank[ident], np.sort(first)
+
+
+def combine(columns: Sequence[tuple[Any, int]]) -> Any:
+    """One non-negative integer per row for its tuple of codes (each column: codes in range(size)),
+    equal exactly when the tuples are; tuples renumbered when their product would overflow."""
+    import numpy as np
+
+    combined, radix = None, 1
+    for codes, size in columns:
+        size = max(size, 1)
+        if combined is None:
+            combined, radix = codes.astype(np.int64), size
+            continue
+        if radix * size >= 2**62:  # cannot be one integer: number the tuples so far
+            combined, _ = first_rows(combined)
+            radix = int(combined.max()) + 1 if len(combined) else 1
+        combined, radix = combined * size + codes, radix * size
+    assert combined is not None, "combine() needs one column at least"
+    return combined
 
 
 def first_rows(codes: Any) -> tuple[Any, Any]:

@@ -619,3 +619,50 @@ def test_a_change_two_lookups_away_impacts_the_kpis_that_reach_it(tmp_path: Path
         "flights": ("source:flights", "source:manufacturers"),
         "delayed_share": ("source:flights", "source:manufacturers"),
     }
+
+
+def test_values_paired_column_wise_as_row_by_row() -> None:
+    """``diff._values`` (columns) against ``diff._values_by_rows`` (the row-by-row reference): rows
+    only one side has, NULL breakdowns, texts that sort apart from numbers ("10" < "9"), a column
+    whose type changed between the sides (1 and 1.0 pair up), statuses, another KPI left out."""
+    import datetime as dt
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from kpictl import table
+    from kpictl.model import Judgement, Row
+    from kpictl.workflows import diff as diffs
+
+    kinds = {  # a run's column has one type: each side's breakdown values are of one kind
+        "text": lambda n: ["a", "B", "10", "9", "None", ""][n],
+        "int": lambda n: n * 3,
+        "float": lambda n: n * 3.0,
+        "bool": lambda n: n % 2 == 0,
+    }
+    value = st.one_of(st.none(), st.floats(-5, 5), st.sampled_from([0.0, 1.0]))
+    status = st.sampled_from(["achieved", "off_track", "no_data", "no_target"])
+    code = st.one_of(st.none(), st.integers(0, 5))
+    cell = st.tuples(st.sampled_from(["k", "other"]), st.integers(0, 3), code, code, value, status)
+    side = st.tuples(st.lists(cell, max_size=25), st.sampled_from(sorted(kinds)), st.sampled_from(sorted(kinds)))
+
+    def rows_of(cells: list[tuple], kind_c: str, kind_d: str, by: tuple[str, ...]) -> list[Row]:
+        out: dict[tuple, Row] = {}
+        for kpi, month, c, d, v, s in cells:
+            dims = {"c": None if c is None else kinds[kind_c](c), "d": None if d is None else kinds[kind_d](d)}
+            dims = {name: dims[name] for name in by}
+            out.setdefault((kpi, month, *dims.values()), Row(kpi, dt.date(2025, 1 + month, 1), dims, v, Judgement(s)))
+        return list(out.values())  # a run has one row per KPI, period and breakdown
+
+    @settings(max_examples=200, deadline=None, derandomize=True)
+    @given(side, side, st.sampled_from([("c",), ("c", "d"), ()]))
+    def check(old_side: tuple, new_side: tuple, by: tuple[str, ...]) -> None:
+        old, new = rows_of(*old_side, by), rows_of(*new_side, by)
+        change = diffs.KpiChange("k", "modified", "m.yml")
+        expected = diffs._values_by_rows(old, new, change, by)
+        actual = diffs._values(table.from_rows(old, by, judged=True), table.from_rows(new, by, judged=True), change, by)
+        assert [(v.period, v.dims, v.base, v.head, v.base_status, v.head_status) for v in actual] == [
+            (v.period, v.dims, v.base, v.head, v.base_status, v.head_status) for v in expected
+        ]
+
+    check()

@@ -59,9 +59,10 @@ def largest(change: KpiChange) -> ValueChange | None:
 
 def breach_lines(diff: Diff, threshold: float) -> list[str]:
     """One stderr line per row that moved more than ``threshold``: what ``--fail-on-change`` fails on."""
+    scales: dict[str, float | None] = {}
     return [
         f"{k.name} {_where(v, diff.grain, diff.year_start)}: {_value(v.base, k)} → {_value(v.head, k)} "
-        f"({_relative(v, k)}) "
+        f"({_relative(v, scales[k.name] if k.name in scales else scales.setdefault(k.name, _scale(k)))}) "
         f"moved more than {threshold * 100:g}%"
         for k, v in diff.moved_more_than(threshold)
     ]
@@ -74,13 +75,17 @@ def _value(value: float | None, change: KpiChange) -> str:
     return format_value(value, change.format)
 
 
-def _relative(v: ValueChange, change: KpiChange) -> str:
+def _scale(change: KpiChange) -> float | None:
+    """The scale of a KPI's values on both sides (``numbers.scale_of``): worked out once per KPI
+    by the callers, a breakdown by customer has a million values."""
+    return scale_of(x for c in change.values or () for x in (c.base, c.head))
+
+
+def _relative(v: ValueChange, scale: float | None) -> str:
     """``-76.9%``; a move that has no relative size says what it is: ``new``, ``gone``, ``from 0``,
     ``across 0``, else ``—`` where a relative size would be noise (``numbers.has_relative_change``: a base
-    that is negative or negligible against the KPI's values, a move across zero)."""
-    if v.relative is not None and has_relative_change(
-        v.head, v.base, scale_of(x for c in change.values or () for x in (c.base, c.head))
-    ):
+    that is negative or negligible against the KPI's values (``scale``), a move across zero)."""
+    if v.relative is not None and has_relative_change(v.head, v.base, scale):
         return f"{v.relative:+.1%}" if v.relative else "0.0%"
     if v.base is None or v.head is None:
         return MISSING if v.base is v.head else ("new" if v.base is None else "gone")
@@ -124,7 +129,7 @@ def _values_line(change: KpiChange, diff: Diff) -> str | None:
     if (top := largest(change)) is not None:
         where = _where(top, diff.grain, diff.year_start)
         text += f"; largest: {where} {_value(top.base, change)} → {_value(top.head, change)}"
-        text += f" ({_relative(top, change)})"
+        text += f" ({_relative(top, _scale(change))})"
     dropped = [d for d in diff.by if d not in change.by]
     if dropped:
         text += f" (not by {', '.join(dropped)}: not a dimension of it on both sides)"
@@ -135,6 +140,7 @@ def _rows(change: KpiChange, grain: str | None, year_start: int = 1) -> tuple[li
     """The moved rows as table cells: columns, at most MAX_ROWS lines, and how many were left out."""
     columns = [Column("period", "period"), *(Column(d, d) for d in change.by)]
     columns += [Column(c, c, right=True) for c in ("base", "head", "change", "relative")] + [Column("status", "status")]
+    scale = _scale(change)
     lines = [
         [
             period_label(v.period, grain, year_start=year_start),
@@ -142,12 +148,12 @@ def _rows(change: KpiChange, grain: str | None, year_start: int = 1) -> tuple[li
             _value(v.base, change),
             _value(v.head, change),
             format_delta(v.delta, change.format),
-            _relative(v, change),
+            _relative(v, scale),
             _status(v),
         ]
-        for v in moved(change)
+        for v in moved(change)[:MAX_ROWS]  # the lines shown only
     ]
-    return columns, lines[:MAX_ROWS], max(len(lines) - MAX_ROWS, 0)
+    return columns, lines, max(len(moved(change)) - MAX_ROWS, 0)
 
 
 # -- text -----------------------------------------------------------------------------------------

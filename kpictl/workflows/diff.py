@@ -18,12 +18,15 @@ import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kpictl.errors import InvalidProject, KpiError, Location, SpecError, suggest
 from kpictl.language import checks, formula, spec
 from kpictl.model import Config, Format, Judgement, Kpi, Lookup, Row
 from kpictl.project import Project
+
+if TYPE_CHECKING:
+    from kpictl.table import Table
 
 #: Fields whose change moves a KPI's values; ``target.*`` moves its statuses; the rest is wording.
 VALUE_FIELDS = ("source", "formula", "filter", "dimensions", "time", "grain")
@@ -424,8 +427,81 @@ def _sql_diff(
     return "\n".join(lines) + "\n" if old != new else None
 
 
-def _values(old_rows: list[Row], new_rows: list[Row], change: KpiChange, by: Sequence[str]) -> tuple[ValueChange, ...]:
-    """Pair one KPI's rows by period and breakdown; a row that only one side has is NULL on the other."""
+def _values(old: Table, new: Table, change: KpiChange, by: Sequence[str]) -> tuple[ValueChange, ...]:
+    """Pair one KPI's rows by period and breakdown; a row that only one side has is NULL on the other.
+
+    Column-wise (a breakdown by customer pairs a million rows): the key of a row is its period and
+    its breakdown values, coded alike on both sides; keys ordered by period, then each breakdown
+    value's text, NULL last (what :func:`_values_by_rows` sorted by, row by row)."""
+    import numpy as np
+
+    from kpictl import table
+
+    sides = []
+    for found, name in ((old, change.base_name), (new, change.name)):
+        if name not in found.names:
+            sides.append(found.take(np.zeros(len(found), dtype=bool)))
+        else:
+            sides.append(found.take(found.kpi == found.names.index(name)))
+    old, new = sides
+    both = table.Table(
+        names=("",),
+        kpi=np.zeros(len(old) + len(new), dtype=np.int64),
+        day=np.concatenate([old.day, new.day]),
+        dims={d: np.concatenate([old.dims[d], new.dims[d]]) for d in by},
+        value=np.concatenate([old.value, new.value]),
+        complete=np.ones(len(old) + len(new), dtype=bool),
+        partial_window=np.zeros(len(old) + len(new), dtype=bool),
+    )
+    codes = [both.codes(d) for d in by]  # equal values pair up (1 and 1.0 when a column's type changed)
+    low = int(both.day.min()) if len(both) else 0
+    span = int(both.day.max()) - low + 1 if len(both) else 1
+    key = table.combine([(both.day - low, span), *((code, len(values)) for code, values in codes)])
+    number, firsts = table.first_rows(key)  # one per distinct key, the first row of each
+    where_old = np.full(len(firsts), -1, dtype=np.int64)
+    where_new = np.full(len(firsts), -1, dtype=np.int64)
+    where_old[number[: len(old)]] = np.arange(len(old))  # the last of two rows with one key wins, as a dict's
+    where_new[number[len(old) :]] = np.arange(len(new))
+    ranks = []
+    for code, values in reversed(codes):  # the text of each breakdown value, NULL last
+        texts = [(v is None, str(v)) for v in values]
+        order = {t: i for i, t in enumerate(sorted(set(texts)))}
+        ranks.append(np.array([order[t] for t in texts] or [0], dtype=np.int64)[code[firsts]])
+    keys = np.lexsort((*ranks, both.day[firsts])) if len(firsts) else firsts
+    statuses = np.array(table.STATUSES, dtype=object)
+
+    def column(side: Table, at: Any, values: bool) -> list[Any]:
+        present = at >= 0
+        if values:
+            out = np.full(len(at), np.nan)
+            out[present] = side.value[at[present]]
+            return [None if v != v else v for v in out.tolist()]
+        found = np.full(len(at), table.STATUSES.index("no_data"), dtype=np.int64)
+        if side.verdicts is not None:
+            found[present] = side.verdicts.status[at[present]]
+        return list(statuses[found].tolist())
+
+    at_old, at_new = where_old[keys], where_new[keys]
+    rows = firsts[keys]
+    days = {d: dt.date.fromordinal(d) for d in np.unique(both.day[rows]).tolist()}
+    dims = [both.dims[d][rows].tolist() for d in by]
+    return tuple(
+        map(
+            ValueChange,
+            [days[d] for d in both.day[rows].tolist()],
+            [dict(zip(by, cells, strict=True)) for cells in zip(*dims, strict=True)] if by else [{} for _ in rows],
+            column(old, at_old, True),
+            column(new, at_new, True),
+            column(old, at_old, False),
+            column(new, at_new, False),
+        )
+    )
+
+
+def _values_by_rows(
+    old_rows: list[Row], new_rows: list[Row], change: KpiChange, by: Sequence[str]
+) -> tuple[ValueChange, ...]:
+    """:func:`_values` row by row: the readable reference ``tests/test_diff.py`` compares it with."""
     old, new = (
         {(r.period, *(r.dims.get(d) for d in by)): r for r in rows if r.kpi == kpi}
         for rows, kpi in ((old_rows, change.base_name), (new_rows, change.name))
@@ -443,6 +519,13 @@ def _values(old_rows: list[Row], new_rows: list[Row], change: KpiChange, by: Seq
         )
         for k in keys
     )
+
+
+def _table(found: Table | list[Row], by: Sequence[str]) -> Table:
+    """A run's table (``--grain all`` gives rows: they become one)."""
+    from kpictl import table
+
+    return found if isinstance(found, table.Table) else table.from_rows(found, by, judged=True)
 
 
 def _run(
@@ -467,13 +550,18 @@ def _run(
     done: dict[str, KpiChange] = {}
     for dims, group in groups.items():
         names, old_names = [c.name for c in group], [c.base_name for c in group]
-        head_rows = _at(sides[1], "HEAD", lambda: head.run(names, by=dims, grain=grain, start=start, end=end))  # noqa: B023
+        ran_head = _at(sides[1], "HEAD", lambda: head.run_table(names, by=dims, grain=grain, start=start, end=end))  # noqa: B023
+        head_rows = _table(ran_head, dims)
         year_start = head.config.calendar.year_start
-        as_of = targets.default_as_of(sorted({r.period for r in head_rows if r.complete}), grain, year_start=year_start)
-        base_rows = _at(
-            sides[0],
-            "BASE",
-            lambda: base.run(old_names, by=dims, grain=grain, start=start, end=end, as_of=as_of),  # noqa: B023
+        ended = sorted(dt.date.fromordinal(d) for d in set(head_rows.day[head_rows.complete].tolist()))
+        as_of = targets.default_as_of(ended, grain, year_start=year_start)
+        base_rows = _table(
+            _at(
+                sides[0],
+                "BASE",
+                lambda: base.run_table(old_names, by=dims, grain=grain, start=start, end=end, as_of=as_of),  # noqa: B023
+            ),
+            dims,
         )
         ran += [*names, *old_names]
         done |= {c.name: dataclasses.replace(c, by=dims, values=_values(base_rows, head_rows, c, dims)) for c in group}
