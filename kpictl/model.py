@@ -20,6 +20,9 @@ WHOLE = "all"
 RUN_GRAINS = (*GRAINS, WHOLE)
 #: Units of ``to_date(kpi, unit)``: the periods a value accumulates over, longest first.
 TO_DATE_UNITS = ("year", "quarter", "month", "week")
+#: Which day's balance a balance (``snapshot: {take: …}``) is in a period: the rows of its end
+#: (start), or its lowest (highest) day.
+TAKES = ("last", "first", "min", "max")
 STATUSES = ("achieved", "on_track", "at_risk", "off_track", "no_target", "no_data")
 #: Worst first: the order ``--fail-on`` uses ("at_risk" fails on at_risk and off_track).
 SEVERITY = {"off_track": 3, "at_risk": 2, "on_track": 1, "achieved": 0, "no_target": 0, "no_data": 0}
@@ -191,10 +194,11 @@ class KpiTest:
 class Snapshot:
     """A balance (stock level, open tickets, account balance): rows are snapshots that must not
     be added up over time. Per ``per`` entity, only its ``take`` (last or first) row of each
-    period counts; the formula then adds up across entities."""
+    period counts; the formula then adds up across entities. ``min``/``max``: the lowest
+    (highest) of the balance's day values in the period, each day being its ``last``."""
 
     per: tuple[str, ...]
-    take: str = "last"  # or "first"
+    take: str = "last"  # one of TAKES
     at: Location = field(default_factory=Location, compare=False)
 
 

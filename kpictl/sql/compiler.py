@@ -10,6 +10,7 @@ Templates lay the text out; the expressions they print are prepared here.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from functools import cache
 from typing import Any
@@ -163,7 +164,7 @@ class _Query:
         if scan.funnel is not None:
             return self._funnel(number, scan)
         kpis = [{"name": m.kpi, "at": _where(m.at)} for m in scan.measures]
-        by_text = scan.grain + "".join(f", {d.name}" for d in scan.dims)
+        by_text = "".join(f", {d.name}" for d in scan.dims)
         kept = None
         if scan.snapshot is not None:  # a balance: each entity's last (first) row of each period only
             per = [f"{identifier(scan.source)}.{identifier(c)}" for c in scan.snapshot.per]
@@ -171,17 +172,31 @@ class _Query:
             names = ", ".join(m.kpi for m in scan.measures)
             check = _render("ties.sql.j2", kpis=names, per=per, scan=scan, rows=rows)
             self.ties.append((names, check, scan.snapshot.at))
-        return _render(
+        days = dataclasses.replace(scan, grain="day", partials=scan.daily) if scan.daily else None
+        text = _render(
             "scan.sql.j2",
-            name=f"scan_{number}",
-            scan=scan,
-            offset=periods.offset(scan.grain, self.plan.year_start),
+            name=f"daily_{number}" if days else f"scan_{number}",
+            scan=days or scan,
+            offset=0 if days else periods.offset(scan.grain, self.plan.year_start),
             kpis=kpis,
             rows=rows,
-            by_text=by_text,
+            by_text=("day" if days else scan.grain) + by_text,
             group_by=_ordinals(1 + len(scan.dims)),
             kept=kept,
+            materialized=not days,
         )
+        if days:  # balances of min/max: the lowest (highest) of their day values
+            text += ",\n" + _render(
+                "peaks.sql.j2",
+                name=f"scan_{number}",
+                days=f"daily_{number}",
+                scan=scan,
+                offset=periods.offset(scan.grain, self.plan.year_start),
+                kpis=kpis,
+                by_text=scan.grain + by_text,
+                group_by=_ordinals(1 + len(scan.dims)),
+            )
+        return text
 
     def _funnel(self, number: int, scan: Scan) -> str:
         """The CTEs of a funnel: its events, the credited base events, then its scan.

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlglot import exp
 
@@ -25,7 +25,7 @@ from kpictl.language.formula import WITHIN_MINUTES, funnel_args, funnel_call
 from kpictl.language.resolve import Relation, Resolver, Schemas
 from kpictl.model import RUN_GRAINS, WHOLE, Config, Kpi, Snapshot, Source
 from kpictl.sql import periods
-from kpictl.sql.aggregates import Spec, decompose, null_safe, substitute, tree_of
+from kpictl.sql.aggregates import Spec, decompose, empty_value, null_safe, substitute, tree_of
 from kpictl.sql.derived import Derived, Ref, Window, derive
 
 __all__ = ["Derived", "Dim", "Funnel", "Measure", "Partial", "Plan", "Ref", "Scan", "Window", "dim_alias", "plan"]
@@ -127,6 +127,7 @@ class Scan:
     measures: tuple[Measure, ...]
     snapshot: Snapshot | None = None  # a balance: only each entity's last (first) row of a period
     funnel: Funnel | None = None  # a conversion KPI: its base events, each credited with a conversion or not
+    daily: tuple[Partial, ...] = ()  # balances of min/max: the partials of each day, ``partials`` their peaks
 
 
 @dataclass(frozen=True)
@@ -391,9 +392,9 @@ class _Planner:
 
     # -- pass 2: drafts grouped into scans ---------------
     def scans(self, where: str | None) -> tuple[Scan, ...]:
-        groups: dict[tuple[str, str, str, tuple[str, ...], Snapshot | None], list[tuple[Node, _Draft]]] = {}
+        groups: dict[tuple[str, str, str, tuple[str, ...], Snapshot | None, bool], list[tuple[Node, _Draft]]] = {}
         for node, draft in self.drafts.items():
-            key = (draft.source.name, draft.time, draft.grain, tuple(d.sql for d in draft.dims), draft.kpi.snapshot)
+            key = (draft.source.name, draft.time, draft.grain, tuple(d.sql for d in draft.dims), *_kept(draft))
             groups.setdefault(key, []).append((node, draft))
         condition = tree_of(where, _WHERE) if where else None
         scans = tuple(self._scan(members, condition) for members in groups.values())
@@ -462,6 +463,7 @@ class _Planner:
 
     def _scan(self, members: list[tuple[Node, _Draft]], where: exp.Expr | None) -> Scan:
         first = members[0][1]
+        snapshot, peaked = _kept(first)
         taken = {"period_", *(d.alias for d in first.dims)}
         partials: dict[str, Partial] = {}
         measures: list[Measure] = []
@@ -485,7 +487,7 @@ class _Planner:
             if where is None
             else (null_safe(self._qualify(where, first.source, joins, _WHERE, "--where")).sql("duckdb"),)
         )
-        return Scan(
+        scan = Scan(
             first.source.name,
             first.time,
             first.grain,
@@ -495,8 +497,45 @@ class _Planner:
             rows,
             tuple(partials.values()),
             tuple(measures),
-            first.kpi.snapshot,
+            snapshot,
         )
+        return _peaks(scan, [draft.kpi for _, draft in members], taken) if peaked else scan
+
+
+def _kept(draft: _Draft) -> tuple[Snapshot | None, bool]:
+    """The rows a source KPI keeps (a balance's snapshot) and whether it then takes the lowest or
+    highest of its day values. A ``min``/``max`` balance keeps each entity's last rows of each day,
+    so at day grain it is a ``last`` one (and shares its scan)."""
+    snapshot = draft.kpi.snapshot
+    if snapshot is None or snapshot.take not in ("min", "max"):
+        return snapshot, False
+    return replace(snapshot, take="last"), draft.grain != "day"
+
+
+def _peaks(scan: Scan, kpis: list[Kpi], taken: set[str]) -> Scan:
+    """A scan of ``min``/``max`` balances: its partials become those of each day (``daily``), and
+    each KPI's one partial the lowest (highest) of its day values in the period, a day with no
+    rows never in it. A KPI's own peak day (several KPIs, several breakdown groups: several days)."""
+    days = Partial(_unique(f"{kpis[0].name}__days", taken), "COUNT(*)", "sum", "0")
+    peaks, measures = [], []
+    for kpi, measure in zip(kpis, scan.measures, strict=True):
+        take = kpi.snapshot.take if kpi.snapshot else "max"
+        alias = _unique(f"{kpi.name}__{take}", taken)
+        peaks.append(Partial(alias, f"{take.upper()}({measure.expr.sql('duckdb')})", take, None))
+        expr: exp.Expr = exp.column(alias, quoted=True)
+        used: tuple[str, ...] = (alias,)
+        # A period without days is the formula over zero rows (a sum's 0); one whose days are all
+        # NULL is NULL, as a day whose balances are all unknown is: the days are counted apart.
+        empty = empty_value(measure.expr, {p.alias: p.empty for p in scan.partials if p.alias in measure.partials})
+        if empty is not None:
+            none = exp.EQ(this=exp.column(days.alias, quoted=True), expression=exp.Literal.number(0))
+            expr = exp.Paren(this=exp.Case(ifs=[exp.If(this=none, true=tree_of(empty, kpi.at))], default=expr))
+            used = (days.alias, alias)
+        # its peak (and day count), then the day partials they are made of (an engine's error names those too)
+        measures.append(replace(measure, expr=expr, partials=(*used, *measure.partials)))
+    if any(days.alias in m.partials for m in measures):
+        peaks.insert(0, days)
+    return replace(scan, partials=tuple(peaks), measures=tuple(measures), daily=scan.partials)
 
 
 def _join_order(relation: Relation, joins: Mapping[str, Relation]) -> tuple[int, int, str]:
