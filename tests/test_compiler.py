@@ -165,6 +165,15 @@ def test_balances_golden(golden: Callable[..., None]) -> None:
     golden("balances", project.compile(["balance", "opening"], by=["region"]).sql)
 
 
+def test_balance_peaks_golden(golden: Callable[..., None]) -> None:
+    """Balances of min/max: each item's last row of each day kept by a join, the sums by day,
+    then each KPI's lowest (highest) day of the month (docs/examples/balances; test_balance_peaks)."""
+    from kpictl import Project
+
+    project = Project.load(Path(__file__).parent.parent / "docs" / "examples" / "balances")
+    golden("balance_peaks", project.compile(["peak_stock", "low_stock"], by=["region"]).sql)
+
+
 def test_funnels_golden(golden: Callable[..., None]) -> None:
     """A funnel: its events read once, each conversion credited to the latest base event, then
     the entities counted by period and breakdown (docs/examples/funnels; values in test_funnels)."""

@@ -243,13 +243,17 @@ def test_the_whole_range_on_spark(spark_project: Project, tmp_path: Path) -> Non
 
 
 def test_balances_on_spark(spark_project: Project, tmp_path: Path) -> None:
-    """Balances (counted by hand in test_balances): the kept rows and the tie check on Spark."""
+    """Balances (counted by hand in test_balances and test_balance_peaks): the kept rows, the
+    peak days and the tie check on Spark."""
     _classic_only(spark_project)
     local = Project.load(ROOT / "docs" / "examples" / "balances")
     on_spark = Project(dataclasses.replace(local.config, engine=spark_project.config.engine), local._raw_kpis)
     for grain in ("month", "quarter"):
         _same(local.run(grain=grain), on_spark.run(grain=grain))
     _same(local.run(["balance"], by=["region"]), on_spark.run(["balance"], by=["region"]))
+    peaks = ["peak_stock", "low_stock", "stock"]  # counted by hand in test_balance_peaks
+    for grain in ("week", "all"):
+        _same(local.run(peaks, grain=grain, by=["region"]), on_spark.run(peaks, grain=grain, by=["region"]))
 
 
 def test_funnels_on_spark(spark_project: Project) -> None:

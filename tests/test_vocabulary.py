@@ -6,7 +6,7 @@ from click.testing import CliRunner
 
 from kpictl.cli import cli
 from kpictl.language.schema import schema
-from kpictl.model import FAIL_ON, GRAINS, RUN_GRAINS, STATUS_SYMBOLS, STATUSES, TO_DATE_UNITS
+from kpictl.model import FAIL_ON, GRAINS, RUN_GRAINS, STATUS_SYMBOLS, STATUSES, TAKES, TO_DATE_UNITS
 from kpictl.report import i18n
 
 
@@ -16,6 +16,7 @@ def test_the_schemas_name_the_models_grains_and_to_date_periods() -> None:
     assert project["$defs"]["grain"]["enum"] == list(GRAINS)
     periods = kpis["$defs"]["target"]["properties"]["period"]["enum"]
     assert periods == [*GRAINS, *(f"{unit}_to_date" for unit in TO_DATE_UNITS if unit != "week")]
+    assert kpis["$defs"]["kpi"]["properties"]["snapshot"]["properties"]["take"]["enum"] == list(TAKES)
 
 
 def test_every_status_has_one_symbol_and_one_word_per_language() -> None:
