@@ -190,10 +190,10 @@ def _typos(err: Any) -> dict[str, str | None]:
     return {k: _close(k, allowed) for k in err.instance if k not in allowed}
 
 
-def _close(word: str, choices: list[str]) -> str | None:
+def _close(word: str, choices: list[str], cutoff: float = 0.6) -> str | None:
     import difflib
 
-    found = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    found = difflib.get_close_matches(word, choices, n=1, cutoff=cutoff)
     return found[0] if found else None
 
 
@@ -241,7 +241,8 @@ def _schema_errors(err: Any, doc: Document, kind: str) -> list[SpecError]:
         return [error(where, f"missing required field '{missing}'", doc.at(pointer, key=True), hint)]
     if err.validator == "enum":
         choices = [str(c) for c in err.validator_value]
-        close = _close(str(err.instance), choices)
+        # A balance's takes are short words a statistic is close to ('median' to 'min'): only a typo gets a guess.
+        close = _close(str(err.instance), choices, 0.75 if pointer.endswith("/snapshot/take") else 0.6)
         hint = f"did you mean '{close}'?" if close else f"one of: {', '.join(choices)}"
         return [error(where, f"'{err.instance}' is not allowed", at, hint)]
     if err.validator == "type":
