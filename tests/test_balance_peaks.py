@@ -109,7 +109,26 @@ def test_windows_that_add_up_are_refused(tmp_path: Path) -> None:
     assert ":7:" not in result.stderr  # an average of the peaks is fine
 
 
-@pytest.mark.parametrize(("take", "hint"), [("mx", "did you mean 'max'?"), ("maximum", "did you mean 'max'?")])
+def test_a_peak_is_judged_as_the_last_balance_is(tmp_path: Path) -> None:
+    """Judging does not depend on which day a balance takes: the same bound for the same target
+    at every grain, on the total and on a breakdown row."""
+    shutil.copytree(EXAMPLE, tmp_path, dirs_exist_ok=True)
+    target = "grain: month, dimensions: [region], target: {min: 20, per: {region: {EU: {min: 15}}}}"
+    (tmp_path / "metrics" / "stock.yml").write_text(
+        "kpis:\n"
+        f"  - {{name: last, source: stock, formula: sum(qty), snapshot: {{per: item}}, {target}}}\n"
+        f"  - {{name: peak, source: stock, formula: sum(qty), snapshot: {{per: item, take: max}}, {target}}}\n"
+    )
+    project = Project.load(tmp_path)
+    for grain, by in (("month", []), ("quarter", []), ("week", ["region"])):
+        rows = project.run(["last", "peak"], grain=grain, by=by)
+        bounds = {(r.kpi, r.period, *r.dims.values()): r.judgement and r.judgement.min for r in rows}
+        assert {k[1:]: v for k, v in bounds.items() if k[0] == "last"} == {
+            k[1:]: v for k, v in bounds.items() if k[0] == "peak"
+        }
+
+
+@pytest.mark.parametrize(("take", "hint"), [("mx", "did you mean 'max'?"), ("median", "one of: last, first, min, max")])
 def test_an_unknown_take_is_located(tmp_path: Path, take: str, hint: str) -> None:
     shutil.copytree(EXAMPLE, tmp_path, dirs_exist_ok=True)
     path = tmp_path / "metrics" / "stock.yml"
