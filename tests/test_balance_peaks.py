@@ -128,6 +128,19 @@ def test_a_peak_is_judged_as_the_last_balance_is(tmp_path: Path) -> None:
         }
 
 
+def test_diff_shows_a_change_of_take(tmp_path: Path) -> None:
+    """Moving a balance from its last day to its highest moves its values: a changed definition."""
+    from kpictl.workflows.diff import FieldChange, definitions
+
+    shutil.copytree(EXAMPLE, tmp_path / "head")
+    path = tmp_path / "head" / "metrics" / "stock.yml"
+    path.write_text(path.read_text().replace("snapshot: {per: item}", "snapshot: {per: item, take: max}"))
+    _, changes = definitions(Project.load(EXAMPLE), Project.load(tmp_path / "head"))
+    stock = next(c for c in changes if c.name == "stock")
+    assert stock.change == "changed"
+    assert stock.fields == (FieldChange("snapshot", "per item, take last", "per item, take max"),)
+
+
 @pytest.mark.parametrize(("take", "hint"), [("mx", "did you mean 'max'?"), ("median", "one of: last, first, min, max")])
 def test_an_unknown_take_is_located(tmp_path: Path, take: str, hint: str) -> None:
     shutil.copytree(EXAMPLE, tmp_path, dirs_exist_ok=True)

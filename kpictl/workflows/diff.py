@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from kpictl.table import Table
 
 #: Fields whose change moves a KPI's values; ``target.*`` moves its statuses; the rest is wording.
-VALUE_FIELDS = ("source", "formula", "filter", "dimensions", "time", "grain")
+VALUE_FIELDS = ("source", "formula", "filter", "dimensions", "time", "grain", "snapshot")
 #: Kinds of change, in the order the reports list them.
 KINDS = ("changed", "renamed", "added", "removed", "impacted")
 
@@ -255,6 +255,7 @@ def _kpi_fields(kpi: Kpi, period: str | None = None) -> dict[str, str | None]:
         "dimensions": _text([d.name if d.expr is None else f"{d.name} = {d.expr}" for d in kpi.dimensions]),
         "time": kpi.time,
         "grain": kpi.grain,
+        "snapshot": f"per {', '.join(s.per)}, take {s.take}" if (s := kpi.snapshot) else None,
     }
     if (t := kpi.target) is not None:
         tolerance = f"{t.tolerance * 100:g}%" if t.tolerance_relative else _text(t.tolerance)
