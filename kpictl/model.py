@@ -222,7 +222,7 @@ class Kpi:
     format: Format = field(default_factory=Format)
     target: Target | None = None
     tests: tuple[KpiTest, ...] = ()
-    snapshot: Snapshot | None = None  # a balance: the last (first) row per entity in each period
+    snapshot: Snapshot | None = None  # a balance: the last (first) row per entity in each period, or its min/max day
     at: Location = field(default_factory=Location, compare=False)
     formula_at: Location = field(default_factory=Location, compare=False)
     source_at: Location = field(default_factory=Location, compare=False)

@@ -125,7 +125,7 @@ class Scan:
     where: tuple[str, ...]  # row conditions of `run --where`
     partials: tuple[Partial, ...]
     measures: tuple[Measure, ...]
-    snapshot: Snapshot | None = None  # a balance: only each entity's last (first) row of a period
+    snapshot: Snapshot | None = None  # a balance: only each entity's last (first) row of a period (of a day: daily)
     funnel: Funnel | None = None  # a conversion KPI: its base events, each credited with a conversion or not
     daily: tuple[Partial, ...] = ()  # balances of min/max: the partials of each day, ``partials`` their peaks
 
