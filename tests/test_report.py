@@ -819,3 +819,29 @@ def test_json_written_by_column_is_what_json_dumps_writes() -> None:
         assert files.to_json(rows, by=by) == _json_by_json_dumps(rows, by)
 
     check()
+
+
+def test_many_rows_with_repeated_numbers_are_written_as_by_the_modules() -> None:
+    """Over 4,096 rows a column of few distinct doubles is formatted once per value (files._repeated):
+    the bytes stay those of csv.writer and json.dumps, 0.0 and -0.0 apart, NaN and infinities empty."""
+    import random
+
+    from kpictl.model import Judgement
+    from kpictl.report import files
+
+    rng = random.Random(5)
+    repeated = [0.0, -0.0, 1e16, 1e-7, 0.1 + 0.2, float("nan"), float("inf"), None, 60, 5e-324]
+    rows = []
+    for i in range(6000):
+        j = Judgement(
+            rng.choice(["achieved", "off_track", "no_target"]),
+            rng.choice(repeated),  # min: few distinct values
+            rng.choice([None, 100.0]),
+            rng.choice(repeated),
+            rng.random() * 1000 - 500,  # gap: all distinct
+            rng.choice([None, -0.0, rng.random()]),
+        )
+        value = rng.choice([*repeated, rng.random()])
+        rows.append(Row("k", D(2025, 1 + i % 12, 1), {"c": f"c{i % 300}"}, value, j, rng.random() < 0.9))
+    assert files.to_csv(rows, by=["c"]) == _csv_by_the_csv_module(rows, ["c"])
+    assert files.to_json(rows, by=["c"]) == _json_by_json_dumps(rows, ["c"])

@@ -155,8 +155,25 @@ def _day(encode: Any) -> Any:
     return lambda d: encode(None if d < 0 else dt.date.fromordinal(d))
 
 
+def _repeated(values: Any, missing: str) -> Cells | Numbers:
+    """A column of doubles to write as text: when few distinct values repeat over many rows (a
+    bound, an expected value shared by every customer of a period), each is formatted once
+    (``repr``, as DuckDB formats the others; NaN and infinity ``missing``) and looked up by code.
+    Values are told apart by their bits, so 0.0 and -0.0 stay apart."""
+    import numpy as np
+
+    if len(values) > 4096:
+        bits = np.ascontiguousarray(values, dtype=np.float64).view(np.int64)
+        if len(np.unique(bits[:4096])) * 8 < 4096:
+            distinct, codes = np.unique(bits, return_inverse=True)
+            if len(distinct) * 8 < len(values):
+                doubles = distinct.view(np.float64).tolist()
+                return Cells(codes.reshape(-1), [repr(x) if math.isfinite(x) else missing for x in doubles])
+    return Numbers(values, missing)
+
+
 def _parts(
-    t: Table, text: Any, number: Callable[[Any], Numbers], choices: Callable[[Sequence[str]], list[str]]
+    t: Table, text: Any, number: Callable[[Any], Cells | Numbers], choices: Callable[[Sequence[str]], list[str]]
 ) -> list[Cells | Numbers]:
     """The columns of :func:`columns`, in order: ``text`` encodes a value, ``number`` makes a
     column of doubles, ``choices`` encodes fixed words (statuses, booleans)."""
@@ -211,7 +228,7 @@ def to_json(rows: Sequence[Row] | Table, *, by: Sequence[str] = ()) -> str:
         return dumps(_json_value(value))
 
     parts: list[str | Cells | Numbers] = []
-    values = _parts(t, text, lambda x: Numbers(x, "null"), lambda words: [dumps(w) for w in words])
+    values = _parts(t, text, lambda x: _repeated(x, "null"), lambda words: [dumps(w) for w in words])
     for i, (name, column) in enumerate(zip(columns(tuple(t.dims)), values, strict=True)):
         parts += ["{" if i == 0 else ", ", dumps(name) + ": ", column]
     parts.append("}")
@@ -270,7 +287,7 @@ def to_csv(rows: Sequence[Row] | Table, *, by: Sequence[str] = ()) -> str:
         return _csv_cell(_csv_value(value))
 
     parts: list[str | Cells | Numbers] = []
-    for column in _parts(t, text, Numbers, lambda words: [_csv_value(w) for w in words]):
+    for column in _parts(t, text, lambda x: _repeated(x, ""), lambda words: [_csv_value(w) for w in words]):
         parts += [",", column] if parts else [column]
     return out.getvalue() + _lines(parts)
 
