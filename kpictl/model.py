@@ -12,8 +12,9 @@ from typing import Any
 
 from kpictl.errors import Location
 
-#: Period lengths, shortest first (``GRAINS.index`` compares them).
-GRAINS = ("day", "week", "month", "quarter", "year")
+#: Period lengths, shortest first (``GRAINS.index`` compares them). An hour is named by its first
+#: moment (a datetime, ``2025-01-01 13:00``); the longer periods by their first day (a date).
+GRAINS = ("hour", "day", "week", "month", "quarter", "year")
 #: ``--grain all``: one period, the whole ``--from``/``--to`` range (a value per KPI and breakdown).
 WHOLE = "all"
 #: What ``--grain`` accepts.

@@ -195,3 +195,15 @@ def test_fiscal_golden(golden: Callable[..., None]) -> None:
     golden("fiscal", year, "year.sql")
     golden("fiscal", project.compile(["revenue_ytd", "regions_ytd"], grain="month").sql, "month.sql")
     golden("fiscal", project.compile(["regions_ytd"], grain="week").sql, "week.sql")
+
+
+def test_hours_golden(golden: Callable[..., None]) -> None:
+    """Hours (docs/examples/hourly; values in tests/test_hours.py): the period a TIMESTAMP truncated
+    to its hour, an hourly spine, --from/--to as the first and last hour of their days, a rolling
+    window of hours recomputed for a distinct count, and the same hour a day earlier."""
+    from kpictl import Project
+
+    project = Project.load(Path(__file__).parent.parent / "docs" / "examples" / "hourly")
+    names = ["revenue_3h", "channels_3h", "revenue_day_before"]
+    sql = project.compile(names, by=["channel"], start=dt.date(2025, 1, 2), end=dt.date(2025, 1, 2)).sql
+    golden("hours", sql, "hours.sql")

@@ -181,7 +181,7 @@ def test_a_unit_that_does_not_fit_the_grain_is_located(tmp_path: Path, formula: 
         (
             "prior(sales, 1, decade)",
             "decade",
-            "the third argument of prior() must be a unit: day, week, month, quarter",
+            "the third argument of prior() must be a unit: hour, day, week, month, quarter",
         ),
         ("rolling(sales, 3, full: maybe)", "full", "full takes true or false, not maybe"),
         ("prior(sales, 1, full: true)", "full", "prior() takes no option 'full'"),

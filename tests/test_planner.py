@@ -291,6 +291,7 @@ def test_periods(grain: str, day: dt.date, start: dt.date, next_start: dt.date, 
 
 def test_intervals() -> None:
     assert [periods.interval(g, 2) for g in periods.GRAINS] == [
+        "INTERVAL 2 HOUR",
         "INTERVAL 2 DAY",
         "INTERVAL 14 DAY",
         "INTERVAL 2 MONTH",

@@ -275,3 +275,15 @@ def test_fiscal_years_on_spark(spark_project: Project) -> None:
     for grain in ("quarter", "year", "month", "week"):
         _same(local.run(grain=grain), on_spark.run(grain=grain))
     _same(local.run(["revenue"], grain="year", by=["region"]), on_spark.run(["revenue"], grain="year", by=["region"]))
+
+
+def test_hours_on_spark(spark_project: Project) -> None:
+    """Hours (counted by hand in test_hours): date_trunc to the hour, an hourly spine, windows
+    and the same hour a day earlier, --from/--to as hours, on Spark."""
+    _classic_only(spark_project)
+    local = Project.load(ROOT / "docs" / "examples" / "hourly")
+    on_spark = Project(dataclasses.replace(local.config, engine=spark_project.config.engine), local._raw_kpis)
+    _same(local.run(), on_spark.run())
+    _same(local.run(["revenue"], by=["channel"]), on_spark.run(["revenue"], by=["channel"]))
+    day = {"start": dt.date(2025, 1, 2), "end": dt.date(2025, 1, 2)}
+    _same(local.run(["revenue_3h"], **day), on_spark.run(["revenue_3h"], **day))

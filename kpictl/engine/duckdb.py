@@ -92,7 +92,7 @@ def results(
             if found := run_select(con, check, compiled.params, timeout=timeout):
                 raise tie_error(kpis, at, found)
         try:
-            fetch = _table(compiled.by) if columns else None
+            fetch = _table(compiled.by, compiled.hours) if columns else None
             result = run_select(con, compiled.sql, compiled.params, timeout=timeout, fetch=fetch)
             fresh = run_select(con, compiled.freshness, timeout=timeout) if latest and compiled.feeds else []
         except duckdb.Error as error:
@@ -104,20 +104,36 @@ def results(
             _check_finite(
                 [dataclasses.replace(r, value=v) for r, v in zip(shown, bad.values, strict=True)], compiled, config
             )
-        days = np.unique(found.day)
-        if len(days) > periods.MAX_PERIODS:
-            first, last = dt.date.fromordinal(int(days[0])), dt.date.fromordinal(int(days[-1]))
-            message = f"the run spans {len(days):,} periods, from {first} to {last}: more than {periods.MAX_PERIODS:,}"
-            raise DataError(message, hint=periods.RANGE_HINT)
+        moments, index = np.unique(found.moments(), return_index=True)
+        if len(moments) > periods.MAX_PERIODS:
+            first, last = (found.take(index[[0, -1]])).periods()
+            _too_many(len(moments), first, last, bool(compiled.hours))
         return Results([], latest_of(fresh), found)
     width = len(compiled.by)
-    rows = [Row(r[0], r[1], dict(zip(compiled.by, r[2 : 2 + width], strict=True)), r[2 + width]) for r in result]
+    hours = set(compiled.hours)
+    rows = [
+        Row(r[0], _period(r[1], r[0] in hours), dict(zip(compiled.by, r[2 : 2 + width], strict=True)), r[2 + width])
+        for r in result
+    ]
     _check_finite(rows, compiled, config)
     if (count := len({row.period for row in rows})) > periods.MAX_PERIODS:  # the range came from the data
-        first, last = min(r.period for r in rows), max(r.period for r in rows)
-        message = f"the run spans {count:,} periods, from {first} to {last}: more than {periods.MAX_PERIODS:,}"
-        raise DataError(message, hint=periods.RANGE_HINT)
+        first, last = min(r.period for r in rows), max(r.period for r in rows)  # one grain: they compare
+        _too_many(count, first, last, bool(hours))
     return Results(rows, latest_of(fresh))
+
+
+def _too_many(count: int, first: dt.date, last: dt.date, hours: bool) -> None:
+    """A run over more than ``periods.MAX_PERIODS`` periods is a mistake: say so (and how to narrow it)."""
+    message = f"the run spans {count:,} periods, from {first} to {last}: more than {periods.MAX_PERIODS:,}"
+    raise DataError(message, hint=periods.HOUR_HINT if hours else periods.RANGE_HINT)
+
+
+def _period(value: dt.date, hourly: bool) -> dt.date:
+    """A fetched period as ``Row.period``: the datetime of an hour, the date of any longer period
+    (the result's period column is a TIMESTAMP as soon as one KPI of the run is hourly)."""
+    if hourly:
+        return value if isinstance(value, dt.datetime) else dt.datetime(value.year, value.month, value.day)
+    return periods.as_day(value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,7 +151,7 @@ class _NonFinite:
 _NUMPY_SAFE = {"VARCHAR", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "BOOLEAN", "DATE", "DOUBLE"}
 
 
-def _table(by: Sequence[str]) -> Callable[[duckdb.DuckDBPyConnection], Table]:
+def _table(by: Sequence[str], hours: Sequence[str] = ()) -> Callable[[duckdb.DuckDBPyConnection], Table]:
     """How to fetch the query's result as a ``table.Table``: a NumPy array per column; a breakdown
     of another type (DECIMAL, TIMESTAMP, UUID…) as rows, so that its values are those of ``run``."""
 
@@ -144,11 +160,19 @@ def _table(by: Sequence[str]) -> Callable[[duckdb.DuckDBPyConnection], Table]:
         if any(kind not in _NUMPY_SAFE for kind in kinds):
             width = len(by)
             found = cursor.fetchall()
-            rows = [Row(r[0], r[1], dict(zip(by, r[2 : 2 + width], strict=True)), r[2 + width]) for r in found]
+            rows = [
+                Row(r[0], _period(r[1], r[0] in hours), dict(zip(by, r[2 : 2 + width], strict=True)), r[2 + width])
+                for r in found
+            ]
             return table.from_rows(rows, by, judged=False)
         arrays = list(cursor.fetchnumpy().values())
         kpi_codes, names = table.factorize(arrays[0])
         periods_ = arrays[1].astype("datetime64[D]").astype(np.int64) + _EPOCH
+        hour = None
+        if hours:  # the hour of an hourly KPI's period, -1 for the others (table.Table.hour)
+            within = (arrays[1].astype("datetime64[h]") - arrays[1].astype("datetime64[D]")).astype(np.int64)
+            hourly = np.array([name in hours for name in names], dtype=bool)[kpi_codes]
+            hour = np.where(hourly, within, -1)
         dims = {}
         for name, kind, column in zip(by, kinds, arrays[2 : 2 + len(by)], strict=True):
             dims[name] = _objects(column, kind)
@@ -164,6 +188,7 @@ def _table(by: Sequence[str]) -> Callable[[duckdb.DuckDBPyConnection], Table]:
             value,
             np.ones(n, dtype=bool),
             np.zeros(n, dtype=bool),
+            hour=hour,
             extra={"non_finite": _NonFinite(bad, value[bad].tolist())} if len(bad) else {},
         )
 

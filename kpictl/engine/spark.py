@@ -162,7 +162,16 @@ def results(
             _first_line(error), hint=f"while computing {', '.join(compiled.kpis)} on Spark", sql=sql
         ) from None
     width = len(compiled.by)
-    rows = [Row(r[0], _date(r[1]), dict(zip(compiled.by, r[2 : 2 + width], strict=True)), r[2 + width]) for r in result]
+    hours = set(compiled.hours)  # their period stays a datetime (an hour), the others' a date
+    rows = [
+        Row(
+            r[0],
+            r[1] if r[0] in hours else _date(r[1]),
+            dict(zip(compiled.by, r[2 : 2 + width], strict=True)),
+            r[2 + width],
+        )
+        for r in result
+    ]
     if columns:
         from kpictl import table
 

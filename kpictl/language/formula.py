@@ -37,7 +37,7 @@ WITHIN_MINUTES = {"MINUTE": 1, "HOUR": 60, "DAY": 1440, "WEEK": 10080}
 #: The derived functions that aggregate several periods (``prior`` reads one).
 WINDOWS = ("rolling", "rolling_avg", "cumulative", "to_date")
 #: Units of ``prior(k, n, unit)`` and ``rolling(k, n, unit)``: n calendar units, not n periods.
-OFFSET_UNITS = ("day", "week", "month", "quarter", "year")
+OFFSET_UNITS = ("hour", "day", "week", "month", "quarter", "year")
 #: Parts of a formula kpictl checks: aggregate (source KPI), derived, filter, dimension.
 KINDS = ("aggregate", "derived", "filter", "dimension", "column")
 _ALLOWED_HINT = "formulas use columns, numbers, arithmetic, comparisons, CASE, CAST and aggregate functions"

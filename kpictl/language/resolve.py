@@ -225,23 +225,39 @@ class Resolver:
 
     # -- time ----------------------------------------------------------------------------------
 
-    def time(self, kpi: Kpi, source: Source) -> tuple[str, str]:
+    def time(self, kpi: Kpi, source: Source, grain: str | None = None) -> tuple[str, str]:
         """(relation, column) of the column that puts each row of ``kpi`` in its period.
 
         A KPI's own ``time:`` is resolved like any column of its formula; the source's is one
-        of its own columns (checked once, on the source, by ``source_time``).
+        of its own columns (checked once, on the source, by ``source_time``). At hour grain
+        (``grain``, default the KPI's own, else the project's) it must have a time of day.
         """
         if kpi.time:
             relation = self.column(source, kpi.time, what=kpi.name, at=kpi.at, kind="time")
             self.check_time_type(self._read_by(source, relation), kpi.time, what=kpi.name, at=kpi.at)
-            return relation, kpi.time.rpartition(".")[2]
-        if not source.time:
+            found = relation, kpi.time.rpartition(".")[2]
+        elif not source.time:
             raise SpecError(
                 f"KPI '{kpi.name}' has no time column",
                 at=kpi.at,
                 hint=f"add time: to the KPI or to source '{source.name}' in kpictl.yml",
             )
-        return source.name, source.time
+        else:
+            found = source.name, source.time
+        if (grain or kpi.grain or self.config.grain) == "hour":
+            self.check_hourly(self._read_by(source, found[0]), found[1], kpi)
+        return found
+
+    def check_hourly(self, relation: str, name: str, kpi: Kpi) -> None:
+        """Refuse hours over a DATE time column: every row would sit at midnight, every other hour 0."""
+        kind = self.type_of(relation, name)
+        if kind is not None and kind.upper() == "DATE":
+            where = kpi.at if kpi.time or not kpi.source_at.line else kpi.source_at
+            raise SpecError(
+                f"{kpi.name} is computed by hour, but its time column '{name}' is a DATE (no time of day)",
+                at=where,
+                hint="run it at --grain day or longer, or bucket it by a TIMESTAMP column with time:",
+            )
 
     def source_time(self, source: Source) -> SpecError | None:
         """The problem of a source's own ``time:`` (and ``key:``) column, if any."""
@@ -365,13 +381,20 @@ def to_date_unit(call: str, unit: str, grain: str) -> SpecError | None:
 
 
 #: Periods of a grain in one unit, where that is a fixed whole number.
-_PER_UNIT = {("week", "day"): 7, ("quarter", "month"): 3, ("year", "month"): 12, ("year", "quarter"): 4}
+_PER_UNIT = {
+    ("day", "hour"): 24,
+    ("week", "hour"): 168,
+    ("week", "day"): 7,
+    ("quarter", "month"): 3,
+    ("year", "month"): 12,
+    ("year", "quarter"): 4,
+}
 
 
 def offset_periods(call: str, name: str, count: int, unit: str, grain: str) -> tuple[int | None, SpecError | None]:
     """How many periods of ``grain`` ``count`` units are in ``prior(k, count, unit)`` or a
     window (``name``): None for a calendar offset only ``prior`` takes (a month or a year of
-    days, a year of ISO weeks); a problem when the unit is shorter than the grain or does not
+    days or hours, a year of ISO weeks); a problem when the unit is shorter than the grain or does not
     line up with it (weeks and months)."""
     from kpictl.model import GRAINS
 
@@ -381,7 +404,7 @@ def offset_periods(call: str, name: str, count: int, unit: str, grain: str) -> t
         return None, SpecError(f"{call}: a {unit} is shorter than a {grain}", hint=f"use a unit of {grain}s or longer")
     if (unit, grain) in _PER_UNIT:
         return count * _PER_UNIT[(unit, grain)], None
-    if name == "prior" and (grain == "day" or (grain == "week" and unit == "year")):
+    if name == "prior" and (grain in ("hour", "day") or (grain == "week" and unit == "year")):
         return None, None
     if name == "prior" or grain == "week":
         hint = "prior(k, 1, year) at week grain is the same ISO week a year earlier; months need month grain"

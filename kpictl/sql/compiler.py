@@ -57,7 +57,7 @@ def compile(plan: Plan) -> CompiledQuery:
     pairs = tuple((scan.source, scan.time) for scan in feeds)
     return CompiledQuery(
         sql, query.params, kpis, plan.by, tuple(sources), lookups, at, aliases, reads, freshness, pairs, fed_by,
-        _reach(plan), tuple(query.ties), waits,
+        _reach(plan), tuple(query.ties), waits, tuple(kpi for kpi, grain in plan.outputs if grain == "hour"),
     )  # fmt: skip
 
 
@@ -128,7 +128,7 @@ class _Query:
             for d in plan.derived
         }
 
-    def param(self, name: str, value: dt.date) -> str:
+    def param(self, name: str, value: dt.date) -> str:  # an hour's bound is a datetime
         self.params[name] = value
         return f"${name}"
 
@@ -138,6 +138,8 @@ class _Query:
         if day is None or grain == WHOLE:  # the whole range is one period: its rows are filtered instead
             return None
         first = periods.start(grain, day, self.plan.year_start)
+        if grain == "hour" and which == "to":  # --to is a day: its last hour is shown too
+            first += dt.timedelta(hours=23)
         return self.param(f"{which}_{grain}", first)  # no day after: --to 9999-12-31 is fine
 
     def range_param(self, which: str) -> str | None:
@@ -255,6 +257,7 @@ class _Query:
                 lo=self.first(scan),
                 hi=last,
                 step=periods.interval(scan.grain),
+                grain=scan.grain,
                 dims=self.dims,
                 what=f"every {scan.grain} of the range"
                 + (f", by every {', '.join(self.plan.by)} seen in scan_{number}" if self.dims else ""),
@@ -298,7 +301,7 @@ class _Query:
     def _window(self, number: int, scan: Scan, window: Window, users: list[Measure], name: str) -> str:
         """A CTE recomputing the partials that do not add up, over the rows of each window."""
         if window.kind == "rolling":
-            lower = f"CAST(sp.period_ - {periods.interval(scan.grain, window.n - 1)} AS DATE)"
+            lower = f"CAST(sp.period_ - {periods.interval(scan.grain, window.n - 1)} AS {_kind(scan.grain)})"
         elif window.kind == "to_date":
             lower = f"CAST({_to_date_start(window.unit, scan.grain, 'sp.period_', self.plan.year_start)} AS DATE)"
         else:  # cumulative: from the first period of the data
@@ -430,11 +433,11 @@ def _earlier(grain: str, shift: int, back: tuple[int, str] | None) -> str:
     calendar units earlier (a month or a year of days: the same day, the last one of a shorter
     month; a year of ISO weeks: the same week number, none when that year has no week 53)."""
     if back is None:
-        return f"CAST(k.period_ - {periods.interval(grain, shift)} AS DATE)" if shift else "k.period_"
+        return f"CAST(k.period_ - {periods.interval(grain, shift)} AS {_kind(grain)})" if shift else "k.period_"
     count, unit = back
-    if grain == "day":
+    if grain in ("hour", "day"):  # the same hour of that day
         months = {"month": 1, "quarter": 3, "year": 12}[unit] * count
-        return f"CAST(k.period_ - INTERVAL {months} MONTH AS DATE)"
+        return f"CAST(k.period_ - INTERVAL {months} MONTH AS {_kind(grain)})"
     # week grain, unit year: week 1 of an ISO year is the week of its January 4th
     year = "year(k.period_ + INTERVAL 3 DAY)"  # the Thursday of the week is in its ISO year
 
@@ -445,6 +448,11 @@ def _earlier(grain: str, shift: int, back: tuple[int, str] | None) -> str:
     offset = f"date_diff('day', {week1(year)}, k.period_)"
     same_week = f"CAST({then} + {offset} * INTERVAL 1 DAY AS DATE)"
     return f"CASE WHEN {offset} < date_diff('day', {then}, {after}) THEN {same_week} END"
+
+
+def _kind(grain: str) -> str:
+    """The SQL type of a period of ``grain`` (the ``kind`` macro's twin): an hour is a moment."""
+    return "TIMESTAMP" if grain == "hour" else "DATE"
 
 
 def _to_date_start(unit: str, grain: str, period: str, year_start: int = 1) -> str:

@@ -78,6 +78,8 @@ def _parameters(params: Mapping[str, Any]) -> Callable[[Any], Any]:
             value = params.get(name)
             if not isinstance(value, dt.date):
                 raise ValueError(f"no value for parameter ${name}")
+            if isinstance(value, dt.datetime):  # an hour's bound: a moment, not its day
+                return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), exp.DataType.build("TIMESTAMP"))
             return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.build("DATE"))
         return node
 

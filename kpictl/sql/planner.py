@@ -310,7 +310,7 @@ class _Planner:
     def _draft(self, kpi: Kpi, grain: str, by: Sequence[str] | None = None) -> _Draft:
         source = self.resolver.source(kpi)
         time_joins: dict[str, Relation] = {}
-        relation, time = self.resolver.time(kpi, source)
+        relation, time = self.resolver.time(kpi, source, grain)
         self._join(source, relation, time_joins)  # bucketed by a date of a lookup (its order's date)
         joins = dict(time_joins)
         at = kpi.formula_at if kpi.formula_at.line else kpi.at

@@ -50,3 +50,4 @@ class CompiledQuery:
     reach: Mapping[str, int] = field(default_factory=dict)
     ties: tuple[tuple[str, str, Location], ...] = ()  # per balance scan: (its KPIs, the tie check's SQL, where)
     waits: Mapping[str, Mapping[int, int]] = field(default_factory=dict)  # KPI → feed → days past a period's end
+    hours: tuple[str, ...] = ()  # the KPIs at hour grain: their periods are datetimes, the others' dates
