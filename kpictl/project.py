@@ -457,7 +457,14 @@ class Project:
             if found.latest
             else {}
         )
-        rows = completeness.mark_table(found.table, horizons, grain_of, today, full_from, year_start)
+        hours = (
+            completeness.hour_horizons(
+                compiled.feeds, compiled.fed_by, found.latest, self.config.sources, today, compiled.waits
+            )
+            if found.latest and compiled.hours
+            else {}
+        )
+        rows = completeness.mark_table(found.table, horizons, grain_of, today, full_from, year_start, hours)
         sizes = {name: self.kpis[name].grain or self.config.grain for name in self.sizes()}
         judged = verdicts.judge_table(
             rows,

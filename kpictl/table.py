@@ -11,6 +11,11 @@ The conventions, so that a ``Table`` and its ``rows()`` say the same thing:
 
 - ``kpi`` is an index into ``names``; ``day`` the period's first day as a day ordinal
   (``date.toordinal``); ``dims`` one object array of plain Python values per dimension (None: NULL).
+- ``hour`` is None when no row is an hour; else the hour (0–23) of each row whose KPI runs at hour
+  grain, and -1 for the rows of a day or longer (a run may mix grains). A row's ``period`` is then
+  ``datetime(day, hour)``, else ``date(day)``; :meth:`Table.moments` (hours since day 1, the hour
+  0 for a day or longer) orders rows and tells apart two hours of one day wherever ``day`` alone
+  would. Everything judged by date (period ends, ``as_of``, deadlines) keeps reading ``day``.
 - Missing floats are NaN (``value``, ``expected``, ``gap``, ``gap_relative``; ``min``/``max`` are
   the bounds as written, Python objects, None when absent). ``reaches_on`` is a day ordinal, -1 for
   None; ``reaches_by_deadline`` 1, 0 or -1 (None).
@@ -79,6 +84,7 @@ class Table:
     value: Any
     complete: Any
     partial_window: Any
+    hour: Any = None  # int: the hour of an hourly period, -1 for a day or longer; None: no hours
     verdicts: Verdicts | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # what a stage adds for a later one
     coded: dict[str, tuple[Any, list[Any]]] = field(default_factory=dict)  # codes(): each breakdown's, once
@@ -95,12 +101,37 @@ class Table:
             return factorize(self.dims[name], exact=True)
         return found
 
+    def moments(self) -> Any:
+        """Each row's period as hours since day 1 (``day * 24 + hour``, hour 0 for a day or longer):
+        the order of periods, and a key that tells two hours of one day apart."""
+        import numpy as np
+
+        return self.day * 24 + (0 if self.hour is None else np.maximum(self.hour, 0))
+
+    def periods(self) -> list[dt.date]:
+        """Each row's period: a ``datetime`` for an hour, else a ``date``."""
+        import numpy as np
+
+        if self.hour is None:
+            days = {d: dt.date.fromordinal(d) for d in np.unique(self.day).tolist()}
+            return [days[d] for d in self.day.tolist()]
+        named: dict[tuple[int, int], dt.date] = {}
+        out = []
+        for d, h in zip(self.day.tolist(), self.hour.tolist(), strict=True):
+            found = named.get((d, h))
+            if found is None:
+                day = dt.date.fromordinal(d)
+                found = named[(d, h)] = day if h < 0 else dt.datetime(day.year, day.month, day.day, h)
+            out.append(found)
+        return out
+
     def take(self, index: Any) -> Table:
         """The rows at ``index`` (an integer array, or a boolean mask), in that order."""
         return replace(
             self,
             kpi=self.kpi[index],
             day=self.day[index],
+            hour=None if self.hour is None else self.hour[index],
             dims={name: column[index] for name, column in self.dims.items()},
             value=self.value[index],
             complete=self.complete[index],
@@ -115,15 +146,13 @@ class Table:
         return list(self.iter_rows())
 
     def iter_rows(self) -> Iterator[Row]:
-        import numpy as np
 
         n = len(self)
         if n == 0:
             return
         names = list(self.names)
-        days = {d: dt.date.fromordinal(d) for d in np.unique(self.day).tolist()}
         kpis = self.kpi.tolist()
-        periods = self.day.tolist()
+        periods = self.periods()
         dim_names = list(self.dims)
         dim_values = [column.tolist() for column in self.dims.values()]
         values = [None if v != v else v for v in self.value.tolist()]
@@ -133,7 +162,7 @@ class Table:
         for i in range(n):
             yield Row(
                 names[kpis[i]],
-                days[periods[i]],
+                periods[i],
                 {name: column[i] for name, column in zip(dim_names, dim_values, strict=True)},
                 values[i],
                 judged[i],
@@ -195,6 +224,7 @@ def from_rows(rows: Sequence[Row], by: Sequence[str] = (), *, judged: bool | Non
         names=tuple(names),
         kpi=kpi,
         day=np.fromiter((r.period.toordinal() for r in rows), dtype=np.int64, count=len(rows)),
+        hour=_hours(rows),
         dims={d: objects([r.dims.get(d) for r in rows]) for d in dims},
         value=np.array([None if r.value.__class__ is bool else r.value for r in rows], dtype=float),  # as written
         complete=np.array([r.complete for r in rows], dtype=bool),
@@ -206,6 +236,15 @@ def from_rows(rows: Sequence[Row], by: Sequence[str] = (), *, judged: bool | Non
         return table
     judgements = [r.judgement or _NO_JUDGEMENT for r in rows]
     return replace(table, verdicts=verdicts_of(judgements))
+
+
+def _hours(rows: Sequence[Row]) -> Any:
+    """``Table.hour`` of ``rows``: None without an hourly period (a ``datetime``), else -1 for a date."""
+    import numpy as np
+
+    if not any(isinstance(r.period, dt.datetime) for r in rows):
+        return None
+    return np.array([r.period.hour if isinstance(r.period, dt.datetime) else -1 for r in rows], dtype=np.int64)
 
 
 def verdicts_of(judgements: Sequence[Judgement]) -> Verdicts:
@@ -301,7 +340,7 @@ def sort_order(table: Table, kpi_order: Mapping[str, int]) -> Any:
 
     kpi_rank = np.array([kpi_order[name] for name in table.names], dtype=np.int64)
     keys = [text_ranks(table.codes(name, exact=True)) for name in reversed(list(table.dims))]  # 0 and False apart
-    return np.lexsort((*keys, table.day, kpi_rank[table.kpi] if len(table.names) else table.kpi))
+    return np.lexsort((*keys, table.moments(), kpi_rank[table.kpi] if len(table.names) else table.kpi))
 
 
 def series(t: Table) -> tuple[Any, Any]:
@@ -365,7 +404,7 @@ def current(t: Table) -> list[Row]:
     rows = np.flatnonzero((t.verdicts.status != STATUSES.index("no_data")) & ~np.isnan(t.value))
     if not len(rows):
         return []
-    by_series = rows[np.lexsort((rows, -t.day[rows], ident[rows]))]  # each series: latest first, then first given
+    by_series = rows[np.lexsort((rows, -t.moments()[rows], ident[rows]))]  # each series: latest first, then first given
     head = np.r_[True, ident[by_series][1:] != ident[by_series][:-1]]
     latest = by_series[head]
     firsts = np.minimum.reduceat(rows[np.lexsort((rows, ident[rows]))], np.flatnonzero(head))

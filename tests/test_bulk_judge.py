@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kpictl import table
+from kpictl import model, table
 from kpictl.judge import bulk, forecast, targets, verdicts
 from kpictl.model import Baseline, Bound, Judgement, Kpi, Row, Target
 
@@ -106,7 +106,7 @@ def assert_same(expected: list[Row], actual: list[Row]) -> None:
 
 # -- the property test -----------------------------------------------------------------------
 
-GRAINS = ("month", "quarter", "week", "day")
+GRAINS = ("month", "quarter", "week", "day", "hour")
 # Equal as dictionary keys but not as per keys (1, True, 1.0; 0.0, -0.0), and texts that read alike.
 DIM_VALUES = (None, "a", "b", "1", "True", 1, True, 1.0, 0.0, -0.0, 2, D(2024, 1, 1), "2024-01-01")
 PER_KEYS = ("a", "b", "1", "True", "1.0", "0.0", "-0.0", "2", "2024-01-01", "None")
@@ -140,11 +140,15 @@ def target_of(draw: Any) -> Target | None:
         tolerance=draw(st.sampled_from([0, 0.0, 0.5, 2.0, 0.05, 0.1, 10.0])),
         tolerance_relative=draw(st.booleans()),
         per=draw(st.dictionaries(st.sampled_from(["c", "d"]), st.dictionaries(st.sampled_from(PER_KEYS), bounds()))),
-        period=draw(st.sampled_from([None, "day", "week", "month", "quarter", "year", "year_to_date", "decade"])),
+        period=draw(
+            st.sampled_from([None, "hour", "day", "week", "month", "quarter", "year", "year_to_date", "decade"])
+        ),
     )
 
 
 def aligned(day: dt.date, grain: str, year_start: int = 1) -> dt.date:
+    if grain == "hour":  # an hour of that day: a datetime
+        return dt.datetime(day.year, day.month, day.day, day.toordinal() % 24)
     if grain == "week":
         return day - dt.timedelta(days=day.weekday())
     if grain == "month":
@@ -157,6 +161,8 @@ def aligned(day: dt.date, grain: str, year_start: int = 1) -> dt.date:
 
 
 def following(day: dt.date, grain: str, year_start: int = 1) -> dt.date:
+    if grain == "hour":
+        return day + dt.timedelta(hours=1)
     return targets.period_end(day, grain, year_start) + dt.timedelta(days=1)
 
 
@@ -308,7 +314,7 @@ def test_period_ends_and_starts_as_targets(year_start: int) -> None:
     days = [D(1968, 1, 1) + dt.timedelta(days=i) for i in range(3 * 366)]  # before 1970 too: negative months
     days += [D(2023, 1, 1) + dt.timedelta(days=i) for i in range(3 * 366)]
     ordinals = np.array([d.toordinal() for d in days])
-    for code, grain in enumerate(("day", "week", "month", "quarter", "year")):
+    for code, grain in enumerate(model.GRAINS):  # an hour's end is its day (its period here: 00:00)
         codes = np.full(len(days), code)
         ends = bulk.period_ends(ordinals, codes, year_start).tolist()
         assert ends == [targets.period_end(d, grain, year_start).toordinal() for d in days], grain

@@ -38,6 +38,7 @@ from typing import Any
 from kpictl import table
 from kpictl.judge import targets
 from kpictl.model import GRAINS, SEVERITY, Bound, Judgement, Kpi, Row, Target
+from kpictl.sql import periods
 
 _EPS = targets._EPS
 _EPOCH = dt.date(1970, 1, 1).toordinal()  # day ordinal ↔ datetime64[D]
@@ -88,9 +89,9 @@ def _period_ends(days: Any, grains: Any, year_start: int) -> Any:
 
     starts = _unit_starts(days, grains, year_start)
     month = (starts - _EPOCH).astype("datetime64[D]").astype("datetime64[M]")
-    length = np.select([grains == 2, grains == 3, grains == 4], [1, 3, 12], 0)  # months in the period
+    length = np.select([grains == _MONTH, grains == _MONTH + 1, grains == _MONTH + 2], [1, 3, 12], 0)  # months
     after = (month + length.astype("timedelta64[M]")).astype("datetime64[D]").astype(np.int64) + _EPOCH
-    return np.select([grains == 0, grains == 1], [days, starts + 6], after - 1)
+    return np.select([grains <= _DAY, grains == _WEEK], [days, starts + 6], after - 1)  # an hour ends on its day
 
 
 def unit_starts(days: Any, grains: Any, year_start: int = 1) -> Any:
@@ -107,9 +108,13 @@ def _unit_starts(days: Any, grains: Any, year_start: int) -> Any:
     date = (days - _EPOCH).astype("datetime64[D]")
     months = date.astype("datetime64[M]").astype(np.int64)  # since 1970-01: NumPy's % floors as Python's
     into = [(months - (year_start - 1) % 3) % 3, (months - (year_start - 1)) % 12]  # months into the period
-    first = months - np.select([grains == 3, grains == 4], into, 0)
+    first = months - np.select([grains == _MONTH + 1, grains == _MONTH + 2], into, 0)
     month_start = first.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + _EPOCH
-    return np.select([grains == 0, grains == 1], [days, days - (days + 6) % 7], month_start)
+    return np.select([grains <= _DAY, grains == _WEEK], [days, days - (days + 6) % 7], month_start)
+
+
+#: Grain codes (their index in GRAINS): hour 0, day 1, week 2, month 3, quarter 4, year 5.
+_HOUR, _DAY, _WEEK, _MONTH = (GRAINS.index(g) for g in ("hour", "day", "week", "month"))
 
 
 def _per_distinct(function: Any, days: Any, grains: Any, year_start: int) -> Any:
@@ -229,6 +234,7 @@ def judge_rows(
         ident = np.fromiter(map(keys.__getitem__, row_keys), dtype=np.int64, count=n)
         del row_keys
         days = np.fromiter(map(dt.date.toordinal, [r.period for r in rows]), dtype=np.int64, count=n)
+        moments = np.fromiter(map(periods.hours, [r.period for r in rows]), dtype=np.int64, count=n)
         raw = [r.value for r in rows]
     for i, value in stand_in.items():
         raw[i] = value
@@ -255,6 +261,7 @@ def judge_rows(
         sizes=sizes,
         last_n=last_n,
         year_start=year_start,
+        moments=moments,
     )
     with _no_gc():
         every = table.judgements(found)
@@ -310,6 +317,7 @@ def judge_table(
         sizes=sizes,
         last_n=last_n,
         year_start=year_start,
+        moments=rows.moments(),
     )
     return replace(rows, verdicts=found)
 
@@ -330,11 +338,15 @@ def _judge(
     sizes: Collection[str] | Mapping[str, str],
     last_n: int,
     year_start: int,
+    moments: Any = None,
 ) -> tuple[table.Verdicts, Any]:
     """The judgement of rows given as columns: ``keys`` the distinct (KPI, breakdown items),
     ``ident`` each row's, ``values`` what is judged (NaN: missing), ``row_at(i)`` a row's KPI and
-    breakdown. Returns the verdicts and each row's grain group (None when there is one grain)."""
+    breakdown; ``moments`` each period in hours since day 1 (``Table.moments``), what orders the
+    rows of a series (default: ``days``, no hours). Returns the verdicts and each row's grain
+    group (None when there is one grain)."""
     n = len(days)
+    moments = days * 24 if moments is None else moments
     units = sizes if isinstance(sizes, Mapping) else {}
     stood_in, judged_value = stand_in if stand_in is not None else (np.zeros(n, dtype=bool), None)
     names: dict[str, int] = {}
@@ -394,7 +406,9 @@ def _judge(
     if scaled.any():
         unit = v["unit"][scaled]
         start = unit_starts(days[scaled], unit, year_start)
-        factor[scaled] = (ends[scaled] - days[scaled] + 1) / (period_ends(start, unit, year_start) - start + 1)
+        length = np.where(grain[scaled] == _HOUR, 1 / 24, ends[scaled] - days[scaled] + 1)  # targets._days
+        per = np.where(unit == _HOUR, 1 / 24, period_ends(start, unit, year_start) - start + 1)
+        factor[scaled] = length / per
     lo = np.where(scaled, v["min"] * factor, v["min"])
     hi = np.where(scaled, v["max"] * factor, v["max"])
     declared_value = np.where(scaled, v["base_value"] * factor, v["base_value"])
@@ -405,7 +419,7 @@ def _judge(
     missing = np.isnan(values)
     usable = (days <= as_of_day) & complete & ~missing
     candidates = np.flatnonzero(usable)
-    order = candidates[np.lexsort((candidates, days[candidates], series[candidates]))]
+    order = candidates[np.lexsort((candidates, moments[candidates], series[candidates]))]  # two hours of a day apart
     firsts = order[np.r_[True, series[order][1:] != series[order][:-1]]] if len(order) else order
     has_first = np.zeros(len(series_index), dtype=bool)
     first_value, first_at = np.zeros(len(series_index)), np.zeros(len(series_index), dtype=np.int64)
@@ -443,7 +457,7 @@ def _judge(
 
     # 6. Where the pace leads (forecast.annotate), for the rows held against a trajectory.
     pace = judged & (status >= _ON_TRACK)
-    reaches, by_deadline = _pace(np, pace, days, series, complete & ~missing, ends, values, lo, hi, v, last_n)
+    reaches, by_deadline = _pace(np, pace, moments, series, complete & ~missing, ends, values, lo, hi, v, last_n)
 
     # 7. The judgements as columns: the bounds as written, a size's total row scaled to its period.
     active = v["active"]

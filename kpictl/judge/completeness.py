@@ -16,6 +16,11 @@ How far a source is complete (:func:`through`), by its ``complete_through:`` in 
   a latest value at midnight (a date) or at 23:00 or later completes its day, and any earlier
   hour leaves that day running: complete through the day before. A source without rows sets
   no limit.
+
+At hour grain an hour is complete when it ends before today and the source has delivered it
+(:func:`through_hour`): a declared ``complete_through:`` or a stamped source completes every hour
+of its last complete day; else the hours before its latest value's are complete, and that hour
+too when the value sits at its start (13:00:00, as a date at midnight completes its day).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from typing import TYPE_CHECKING
 from kpictl.engine import Latest
 from kpictl.judge.targets import period_end
 from kpictl.model import Row, Source
+from kpictl.sql import periods
 
 if TYPE_CHECKING:
     from kpictl.table import Table
@@ -65,6 +71,48 @@ def through(declared: str | None, latest: Latest, today: dt.date) -> dt.date | N
     return moment.date() if whole_day else moment.date() - dt.timedelta(days=1)
 
 
+def through_hour(declared: str | None, latest: Latest, today: dt.date) -> dt.datetime | None:
+    """The first hour a source has not fully delivered (None: no limit), by the module's rules.
+
+    >>> through_hour(None, Latest(dt.datetime(2025, 1, 2, 3, 10)), dt.date(2026, 1, 1))
+    datetime.datetime(2025, 1, 2, 3, 0)
+    >>> through_hour(None, Latest(dt.datetime(2025, 1, 2, 3, 0)), dt.date(2026, 1, 1))
+    datetime.datetime(2025, 1, 2, 4, 0)
+    >>> through_hour("latest", Latest(dt.datetime(2025, 1, 2, 3, 10)), dt.date(2026, 1, 1))
+    datetime.datetime(2025, 1, 3, 0, 0)
+    """
+    if declared is not None or latest.stamps:
+        day = through(declared, latest, today)
+        return None if day is None else dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
+    if latest.moment is None:
+        return None
+    hour = latest.moment.replace(minute=0, second=0, microsecond=0, tzinfo=None)
+    return hour + dt.timedelta(hours=1) if latest.moment.replace(tzinfo=None) == hour else hour
+
+
+def hour_horizons(
+    feeds: Sequence[tuple[str, str]],
+    fed_by: Mapping[str, Sequence[int]],
+    latest: Sequence[Latest],
+    sources: Mapping[str, Source],
+    today: dt.date,
+    waits: Mapping[str, Mapping[int, int]] | None = None,
+) -> dict[str, dt.datetime]:
+    """:func:`horizons` to the hour, for KPIs at hour grain: the first hour of each KPI that some
+    feed has not fully delivered (:func:`through_hour`; a funnel's window moves it back)."""
+    ends: list[dt.datetime | None] = []
+    for (source, _), found in zip(feeds, latest, strict=True):
+        declared = sources[source].complete_through if source in sources else None
+        ends.append(through_hour(declared, found, today))
+    out = {}
+    for kpi, indexes in fed_by.items():
+        wait = (waits or {}).get(kpi, {})
+        limits = [end - dt.timedelta(days=wait.get(i, 0)) for i in indexes if (end := ends[i]) is not None]
+        if limits:
+            out[kpi] = min(limits)
+    return out
+
+
 def horizons(
     feeds: Sequence[tuple[str, str]],
     fed_by: Mapping[str, Sequence[int]],
@@ -99,11 +147,14 @@ def mark(
     today: dt.date,
     full_from: Mapping[str, dt.date] | None = None,
     year_start: int = 1,
+    hours: Mapping[str, dt.datetime] | None = None,
 ) -> list[Row]:
     """``rows`` with ``complete`` false where the period ends today or later, or after its KPI's
     horizon; and ``partial_window`` true before its KPI's first period with full windows
     (``full_from``, :func:`windows_full_from`). A fiscal quarter (``year_start``: the month
-    fiscal quarters and years start in) ends with its own last month."""
+    fiscal quarters and years start in) ends with its own last month. An hour is held against
+    its KPI's horizon to the hour (``hours``, :func:`hour_horizons`) instead."""
+    hours = hours or {}
     ends: dict[tuple[dt.date, str], dt.date] = {}
     full_from = full_from or {}
     out = []
@@ -114,6 +165,9 @@ def mark(
             end = ends[(row.period, grain)] = period_end(row.period, grain, year_start)
         horizon = horizons.get(row.kpi)
         complete = end < today and (horizon is None or end <= horizon)
+        if grain == "hour":
+            limit = hours.get(row.kpi)
+            complete = end < today and (limit is None or row.period + dt.timedelta(hours=1) <= limit)
         partial = row.kpi in full_from and row.period < full_from[row.kpi]
         out.append(
             row if complete and not partial else dataclasses.replace(row, complete=complete, partial_window=partial)
@@ -134,13 +188,16 @@ def windows_full_from(
     >>> windows_full_from({"r3": 2}, {"r3": (0,)}, [Latest(None, (), dt.datetime(2025, 1, 9))], {"r3": "month"})
     {'r3': datetime.date(2025, 3, 1)}
     """
-    from kpictl.sql import periods
 
     out = {}
     for kpi, back in reach.items():
-        starts = [found.first.date() for i in fed_by.get(kpi, ()) if (found := latest[i]).first is not None]
+        grain = grain_of.get(kpi, "")
+        starts = [
+            found.first if grain == "hour" else found.first.date()  # an hour's period is a datetime
+            for i in fed_by.get(kpi, ())
+            if (found := latest[i]).first is not None
+        ]
         if starts and kpi in grain_of:
-            grain = grain_of[kpi]
             out[kpi] = periods.shift(grain, periods.start(grain, max(starts), year_start), back)
     return out
 
@@ -152,6 +209,7 @@ def mark_table(
     today: dt.date,
     full_from: Mapping[str, dt.date] | None = None,
     year_start: int = 1,
+    hours: Mapping[str, dt.datetime] | None = None,
 ) -> Table:
     """:func:`mark` of a run's table, column-wise (``bulk.period_ends`` is ``period_end``'s twin)."""
     import numpy as np
@@ -162,8 +220,16 @@ def mark_table(
     full_from = full_from or {}
     grains = np.array([GRAINS.index(grain_of.get(name, "month")) for name in rows.names], dtype=np.int64)
     horizon = np.array([h.toordinal() if (h := horizons.get(n)) else dt.date.max.toordinal() for n in rows.names])
-    first_full = np.array([f.toordinal() if (f := full_from.get(n)) else 0 for n in rows.names], dtype=np.int64)
+    first_full = np.array([periods.hours(f) if (f := full_from.get(n)) else 0 for n in rows.names], dtype=np.int64)
     ends = bulk.period_ends(rows.day, grains[rows.kpi], year_start) if len(rows) else rows.day
     complete = (ends < today.toordinal()) & (ends <= horizon[rows.kpi])
-    partial = rows.day < first_full[rows.kpi]
+    hourly = grains == GRAINS.index("hour")
+    if hourly.any():  # an hour: delivered when the feeds reach its end (hours since day 1, Table.moments)
+        limits = [h.toordinal() * 24 + h.hour if (h := (hours or {}).get(n)) else _NO_LIMIT for n in rows.names]
+        delivered = rows.moments() + 1 <= np.array(limits, dtype=np.int64)[rows.kpi]
+        complete = np.where(hourly[rows.kpi], (ends < today.toordinal()) & delivered, complete)
+    partial = rows.moments() < first_full[rows.kpi]
     return dataclasses.replace(rows, complete=complete, partial_window=partial)
+
+
+_NO_LIMIT = dt.date.max.toordinal() * 24 + 24

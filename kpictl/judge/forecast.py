@@ -12,6 +12,7 @@ from typing import Any
 
 from kpictl.judge.targets import _EPS, Edge, bound_in_force, edges_of, is_missing, meets, period_end, series_key
 from kpictl.model import TRAJECTORY_STATUSES, Bound, Kpi, Row, Target
+from kpictl.sql import periods
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,8 @@ def annotate(
     """
     history: dict[tuple[str, tuple[tuple[str, Any], ...]], list[tuple[dt.date, float | None]]] = {}
     out = list(rows)
-    for i in sorted(range(len(out)), key=lambda i: out[i].period):  # each row sees its series so far
+    order = sorted(range(len(out)), key=lambda i: periods.hours(out[i].period))  # a date and an hour compare
+    for i in order:  # each row sees its series so far
         row = out[i]
         key = series_key(row)
         points = history.setdefault(key, [])

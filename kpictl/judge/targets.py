@@ -183,8 +183,12 @@ def period_end(start: dt.date, grain: str, year_start: int = 1) -> dt.date:
 
     >>> period_end(dt.date(2025, 12, 29), "week"), period_end(dt.date(2025, 5, 2), "year", 4)
     (datetime.date(2026, 1, 4), datetime.date(2026, 3, 31))
+
+    An hour (a datetime) ends on its own day: judging, deadlines and ``as_of`` are dates, so an
+    hour is judged as its day (an hour of today is not complete; one of yesterday is).
     """
-    if grain == "day":
+    start = periods.as_day(start)
+    if grain in ("hour", "day"):
         return start
     if grain == "week":
         return start + dt.timedelta(days=6 - start.weekday())
@@ -232,7 +236,11 @@ def series_key(row: Row) -> tuple[str, tuple[tuple[str, Any], ...]]:
     return row.kpi, tuple(sorted(row.dims.items(), key=lambda item: item[0]))
 
 
-def _days(start: dt.date, grain: str, year_start: int = 1) -> int:
+def _days(start: dt.date, grain: str, year_start: int = 1) -> float:
+    """The length of a period in days: an hour is 1/24 of one (a bound per day, 10 an hour for 240)."""
+    if grain == "hour":
+        return 1 / 24
+    start = periods.as_day(start)
     return (period_end(start, grain, year_start) - start).days + 1
 
 
@@ -298,8 +306,8 @@ def judge_rows(
     units = sizes if isinstance(sizes, Mapping) else {}
     rows = list(rows)
     firsts: dict[tuple[str, tuple[tuple[str, Any], ...]], Row] = {}
-    for row in rows:
-        if row.period > as_of or not row.complete or is_missing(row.value):
+    for row in rows:  # an hour's period is a datetime: compared with the date as_of by its day
+        if periods.as_day(row.period) > as_of or not row.complete or is_missing(row.value):
             continue
         key = series_key(row)
         if key not in firsts or row.period < firsts[key].period:
@@ -309,7 +317,7 @@ def judge_rows(
         kpi = kpis.get(row.kpi)
         size = row.kpi in sizes
         target = scoped(kpi.target, row, grain, size, units.get(row.kpi), year_start) if kpi is not None else None
-        if target is not None and (row.period > as_of or not row.complete):  # not judged: no data yet
+        if target is not None and (periods.as_day(row.period) > as_of or not row.complete):  # not judged: no data yet
             bound = bound_in_force(target, row.dims)
             judgement = Judgement("no_data", bound.min, bound.max) if edges_of(bound) else Judgement("no_target")
         else:

@@ -176,12 +176,17 @@ def judge_table(
         rows = rows.take(~companion)
         # the key of a row: the KPI served, period, breakdown; the last companion row of a key wins, as in judge()
         extra_keys = zip(
-            serves[extra.kpi].tolist(), extra.day.tolist(), *(c.tolist() for c in extra.dims.values()), strict=True
+            serves[extra.kpi].tolist(),
+            extra.moments().tolist(),
+            *(c.tolist() for c in extra.dims.values()),
+            strict=True,
         )
         values = [None if v != v else v for v in extra.value.tolist()]
         found = dict(zip(extra_keys, values, strict=True))
         if found:
-            keys = zip(rows.kpi.tolist(), rows.day.tolist(), *(c.tolist() for c in rows.dims.values()), strict=True)
+            keys = zip(
+                rows.kpi.tolist(), rows.moments().tolist(), *(c.tolist() for c in rows.dims.values()), strict=True
+            )
             missing = object()
             looked = [found.get(key, missing) for key in keys]
             present = np.array([v is not missing for v in looked], dtype=bool)

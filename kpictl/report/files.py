@@ -151,6 +151,20 @@ def _cells(coded: tuple[Any, list[Any]], encode: Any) -> Cells:
     return Cells(codes, [encode(v) for v in distinct])
 
 
+def _periods(t: Table) -> tuple[tuple[Any, list[Any]], str]:
+    """The period column as codes into its distinct periods (an hour a datetime, ``Table.hour``),
+    and its Parquet type: TIMESTAMP as soon as a row is an hour (a day is then its midnight)."""
+    if t.hour is None:
+        codes, days = _codes(t.day)
+        return (codes, [dt.date.fromordinal(d) for d in days]), "DATE"
+    codes, keys = _codes(t.day * 25 + t.hour + 1)  # hour -1 (a day or longer) → 0
+    found = []
+    for key in keys:
+        day, hour = dt.date.fromordinal(key // 25), key % 25 - 1
+        found.append(day if hour < 0 else dt.datetime(day.year, day.month, day.day, hour))
+    return (codes, found), "TIMESTAMP"
+
+
 def _day(encode: Any) -> Any:
     return lambda d: encode(None if d < 0 else dt.date.fromordinal(d))
 
@@ -185,7 +199,7 @@ def _parts(
     assert v is not None
     return [
         Cells(t.kpi, [text(name) for name in t.names]),
-        _cells(_codes(t.day), _day(text)),
+        _cells(_periods(t)[0], text),
         *(_cells(t.codes(name, exact=True), text) for name in t.dims),
         number(t.value),
         Cells(v.status, choices(table.STATUSES)),
@@ -312,7 +326,8 @@ def _sql_type(values: list[Any]) -> str:
 
 
 def to_parquet(rows: Sequence[Row] | Table, *, by: Sequence[str] = ()) -> bytes:
-    """The tidy table as Parquet bytes, typed: period DATE, value and judgement columns DOUBLE.
+    """The tidy table as Parquet bytes, typed: period DATE (TIMESTAMP when a KPI runs at hour grain),
+    value and judgement columns DOUBLE.
 
     Dimension columns get the type of their values (VARCHAR, BIGINT, DOUBLE, BOOLEAN, DATE,
     TIMESTAMP; mixed or other values are written as text). The engine writes the file
@@ -337,7 +352,7 @@ def to_parquet(rows: Sequence[Row] | Table, *, by: Sequence[str] = ()) -> bytes:
     assert v is not None
     columns_: list[Cells | Numbers] = [
         Cells(t.kpi, list(t.names)),
-        Cells(*_dates(t.day), "DATE"),
+        Cells(*_parquet_periods(t)),
         *dims,
         Numbers(t.value),
         Cells(v.status, list(table.STATUSES)),
@@ -354,6 +369,14 @@ def to_parquet(rows: Sequence[Row] | Table, *, by: Sequence[str] = ()) -> bytes:
     from kpictl.engine import parquet
 
     return parquet.to_parquet(columns(tuple(t.dims)), columns_)
+
+
+def _parquet_periods(t: Table) -> tuple[Any, list[Any], str]:
+    """The period column for Parquet: DATE, or TIMESTAMP (a longer period at its midnight) with hours."""
+    (codes, found), kind = _periods(t)
+    if kind == "TIMESTAMP":
+        found = [p if isinstance(p, dt.datetime) else dt.datetime(p.year, p.month, p.day) for p in found]
+    return codes, found, kind
 
 
 def _dates(days: Any) -> tuple[Any, list[Any]]:

@@ -156,6 +156,9 @@ def format_period(start: dt.date, grain: str, lang: str, year_start: int = 1) ->
     ('T2 2025', 'Apr 2025')
     >>> format_period(dt.date(2025, 4, 1), "quarter", "en", 4), format_period(dt.date(2025, 4, 1), "year", "fr", 4)
     ('Q1 FY2026', 'ex. 2026')
+    >>> hour = dt.datetime(2025, 1, 1, 13)
+    >>> format_period(hour, "hour", "en"), format_period(hour, "hour", "fr")
+    ('1 Jan 2025 13:00', '1 janv. 2025 13:00')
     """
     from kpictl.sql import periods
 
@@ -170,11 +173,14 @@ def format_period(start: dt.date, grain: str, lang: str, year_start: int = 1) ->
     if grain == "week":
         year, week, _ = start.isocalendar()
         return f"{_WEEK[lang]}{week:02d} {year}"
+    if isinstance(start, dt.datetime):  # an hour: its day, then the hour as a clock reads it
+        return f"{format_date(start, lang)} {start:%H:00}"
     return format_date(start, lang)
 
 
 _PERIOD_WORDS = {
     "en": {
+        "hour": "per hour",
         "day": "per day",
         "week": "per week",
         "month": "per month",
@@ -185,6 +191,7 @@ _PERIOD_WORDS = {
         "year_to_date": "year to date",
     },
     "fr": {
+        "hour": "par heure",
         "day": "par jour",
         "week": "par semaine",
         "month": "par mois",

@@ -129,6 +129,8 @@ def terminal_width() -> int:
 
 def infer_grain(periods: Sequence[dt.date]) -> str | None:
     """The grain of contiguous period starts, from their smallest spacing; None if unknown."""
+    if any(isinstance(p, dt.datetime) for p in periods):  # only an hour's period is a datetime
+        return "hour"
     days = sorted(set(periods))
     gaps = [(b - a).days for a, b in itertools.pairwise(days)]
     if not gaps:
@@ -140,7 +142,9 @@ def fitting_grain(day: dt.date, kpi: Kpi | None = None, year_start: int = 1) -> 
     """The grain of a lone period (one period cannot be spaced): the KPI's own grain when the
     period starts one, else month, week, quarter or year, the first whose periods start on
     ``day`` (months are the default grain; 2012-12-31, a Monday that starts no month, is the
-    week 2013-W01), never a bare date for a week."""
+    week 2013-W01), never a bare date for a week; an hour (a datetime) is an hour."""
+    if isinstance(day, dt.datetime):
+        return "hour"
     if kpi is not None and kpi.grain and periods.start(kpi.grain, day, year_start) == day:
         return kpi.grain
     fits = (g for g in ("month", "week", "quarter", "year") if periods.start(g, day, year_start) == day)
@@ -150,9 +154,12 @@ def fitting_grain(day: dt.date, kpi: Kpi | None = None, year_start: int = 1) -> 
 def period_label(day: dt.date, grain: str | None, through: dt.date | None = None, year_start: int = 1) -> str:
     """The period containing ``day`` as people name it: ``2025-12``, ``2025-Q4``, ``2025-W49``;
     a whole range (``--grain all``, ``through`` its last day): ``2025-07-01..2025-09-30``. In a
-    fiscal year (``year_start`` > 1), its years and quarters: ``FY2026``, ``FY2026-Q1``."""
+    fiscal year (``year_start`` > 1), its years and quarters: ``FY2026``, ``FY2026-Q1``; an hour
+    ``2025-01-01 13:00``."""
     if through is not None:
         return f"{day.isoformat()}..{through.isoformat()}"
+    if isinstance(day, dt.datetime):
+        return f"{day:%Y-%m-%d %H:%M}"
     fiscal = "FY" if year_start > 1 else ""
     if grain == "year":
         return f"{fiscal}{periods.fiscal_year(day, year_start)}"
