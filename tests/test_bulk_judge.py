@@ -332,10 +332,10 @@ def test_period_ends_of_many_rows_are_computed_once_per_day_and_grain(year_start
     # over 4,096 rows, each distinct (day, grain) is computed once and spread back: same answers
     rng = np.random.default_rng(year_start)
     days = [D(1969, 6, 1) + dt.timedelta(days=int(i)) for i in rng.integers(0, 2000, 20_000)]
-    grains = rng.integers(0, 5, len(days))
+    grains = rng.integers(0, len(model.GRAINS), len(days))
     ordinals = np.array([d.toordinal() for d in days])
     ends = bulk.period_ends(ordinals, grains, year_start).tolist()
-    names = ("day", "week", "month", "quarter", "year")
+    names = model.GRAINS  # codes are their index: an hour (0) ends on its day
     assert ends == [targets.period_end(d, names[g], year_start).toordinal() for d, g in zip(days, grains, strict=True)]
     starts = bulk.unit_starts(ordinals, grains, year_start).tolist()
     assert starts == bulk._unit_starts(ordinals, grains, year_start).tolist()  # row by row: the test above

@@ -81,7 +81,7 @@ REJECTED = [
     ("derived", "sum(revenue)", "aggregate 'sum(revenue)' is not allowed here", 1),
     ("derived", "prior(revenue, 0)", "whole number of periods >= 1", 16),
     ("derived", "prior(revenue, 1, 2, 3)", "prior() takes 1 to 3 arguments, got 4", 1),
-    ("derived", "prior(revenue, 1, 2)", "the third argument of prior() must be a unit: day, week, month", 19),
+    ("derived", "prior(revenue, 1, 2)", "the third argument of prior() must be a unit: hour, day, week, month", 19),
     ("derived", "rolling(revenue)", "rolling() takes 2 to 4 arguments, got 1", 1),
     ("derived", "prior(1 + 2)", "first argument of prior() must be a KPI name", 7),
     ("derived", "to_date(revenue, decade)", "to_date() takes one of year, quarter, month, week", 18),
