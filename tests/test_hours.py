@@ -214,3 +214,26 @@ def test_too_many_hours_is_refused_with_a_hint(project: Project) -> None:
     with pytest.raises(KpiError) as caught:
         project.compile(["revenue"], start=dt.date(2020, 1, 1), end=dt.date(2025, 1, 1))
     assert "the range has 43,872 hours" in str(caught.value)
+
+
+def test_diff_and_the_dashboard_tell_two_hours_of_a_day_apart(project: Project) -> None:
+    """A breakdown at hour grain in ``diff --data`` (values paired per hour, as row by row) and in the
+    dashboard (a card's breakdown: its own hour only, not the day's other hours)."""
+    from kpictl import table
+    from kpictl.report import html
+    from kpictl.workflows import diff as diffs
+
+    found = project.run_table(["revenue"], by=["channel"])
+    assert isinstance(found, table.Table) and found.hour is not None
+    rows = found.rows()
+    change = diffs.KpiChange("revenue", "modified", "metrics/sales.yml")
+    paired = diffs._values(found, found, change, ("channel",))
+    expected = diffs._values_by_rows(rows, rows, change, ("channel",))
+    assert [(v.period, v.dims, v.base, v.head) for v in paired] == [
+        (v.period, v.dims, v.base, v.head) for v in expected
+    ]
+    assert len({v.period for v in paired}) > len({v.period.date() for v in paired})  # several hours of one day
+    hour = next(r.period for r in rows if r.value)
+    shown = html._of_period(found, "revenue", hour)
+    assert shown and {r.period for r in shown} == {hour}
+    assert shown == [r for r in rows if r.period == hour]

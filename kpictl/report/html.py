@@ -273,7 +273,8 @@ def _of_period(rows: Table | Sequence[Row], name: str, period: dt.date) -> list[
         return [r for r in rows if r.kpi == name and r.period == period]
     if name not in rows.names:
         return []
-    return rows.take((rows.kpi == rows.names.index(name)) & (rows.day == period.toordinal())).rows()
+    at = period.toordinal() * 24 + (period.hour if isinstance(period, dt.datetime) else 0)  # Table.moments
+    return rows.take((rows.kpi == rows.names.index(name)) & (rows.moments() == at)).rows()
 
 
 def _ranked(kpi: Kpi, rows: list[Row]) -> tuple[list[Row], bool]:

@@ -449,15 +449,17 @@ def _values(old: Table, new: Table, change: KpiChange, by: Sequence[str]) -> tup
         names=("",),
         kpi=np.zeros(len(old) + len(new), dtype=np.int64),
         day=np.concatenate([old.day, new.day]),
+        hour=None if old.hour is None and new.hour is None else np.concatenate([_hours(old), _hours(new)]),
         dims={d: np.concatenate([old.dims[d], new.dims[d]]) for d in by},
         value=np.concatenate([old.value, new.value]),
         complete=np.ones(len(old) + len(new), dtype=bool),
         partial_window=np.zeros(len(old) + len(new), dtype=bool),
     )
     codes = [both.codes(d) for d in by]  # equal values pair up (1 and 1.0 when a column's type changed)
-    low = int(both.day.min()) if len(both) else 0
-    span = int(both.day.max()) - low + 1 if len(both) else 1
-    key = table.combine([(both.day - low, span), *((code, len(values)) for code, values in codes)])
+    moments = both.moments()  # the period: a day, or an hour of it (two hours of a day are two keys)
+    low = int(moments.min()) if len(both) else 0
+    span = int(moments.max()) - low + 1 if len(both) else 1
+    key = table.combine([(moments - low, span), *((code, len(values)) for code, values in codes)])
     number, firsts = table.first_rows(key)  # one per distinct key, the first row of each
     where_old = np.full(len(firsts), -1, dtype=np.int64)
     where_new = np.full(len(firsts), -1, dtype=np.int64)
@@ -468,7 +470,7 @@ def _values(old: Table, new: Table, change: KpiChange, by: Sequence[str]) -> tup
         texts = [(v is None, str(v)) for v in values]
         order = {t: i for i, t in enumerate(sorted(set(texts)))}
         ranks.append(np.array([order[t] for t in texts] or [0], dtype=np.int64)[code[firsts]])
-    keys = np.lexsort((*ranks, both.day[firsts])) if len(firsts) else firsts
+    keys = np.lexsort((*ranks, moments[firsts])) if len(firsts) else firsts
     statuses = np.array(table.STATUSES, dtype=object)
 
     def column(side: Table, at: Any, values: bool) -> list[Any]:
@@ -484,12 +486,12 @@ def _values(old: Table, new: Table, change: KpiChange, by: Sequence[str]) -> tup
 
     at_old, at_new = where_old[keys], where_new[keys]
     rows = firsts[keys]
-    days = {d: dt.date.fromordinal(d) for d in np.unique(both.day[rows]).tolist()}
+    periods = both.take(rows).periods()
     dims = [both.dims[d][rows].tolist() for d in by]
     return tuple(
         map(
             ValueChange,
-            [days[d] for d in both.day[rows].tolist()],
+            periods,
             [dict(zip(by, cells, strict=True)) for cells in zip(*dims, strict=True)] if by else [{} for _ in rows],
             column(old, at_old, True),
             column(new, at_new, True),
@@ -497,6 +499,13 @@ def _values(old: Table, new: Table, change: KpiChange, by: Sequence[str]) -> tup
             column(new, at_new, False),
         )
     )
+
+
+def _hours(side: Table) -> Any:
+    """A side's hours (``Table.hour``), -1 (a day or longer) for a side without any."""
+    import numpy as np
+
+    return side.hour if side.hour is not None else np.full(len(side), -1, dtype=np.int64)
 
 
 def _values_by_rows(
