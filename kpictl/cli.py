@@ -187,7 +187,10 @@ def run(ctx: click.Context, o: Options) -> None:
     lang = o.lang or project.config.locale
     year_start = project.config.calendar.year_start
     views.emit(
-        views.render_rows(rows, project.kpis, o.fmt, by=o.by, lang=lang, color=color, year_start=year_start), o.output
+        views.render_rows(
+            rows, project.kpis, o.fmt, by=o.by, lang=lang, color=color, year_start=year_start, streamed=True
+        ),
+        o.output,
     )
     if not len(rows):  # a message, not an error: CI over a quiet period still gets its (empty) table
         click.echo("no data in this range: no source has rows there", err=True)

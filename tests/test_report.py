@@ -845,3 +845,64 @@ def test_many_rows_with_repeated_numbers_are_written_as_by_the_modules() -> None
         rows.append(Row("k", D(2025, 1 + i % 12, 1), {"c": f"c{i % 300}"}, value, j, rng.random() < 0.9))
     assert files.to_csv(rows, by=["c"]) == _csv_by_the_csv_module(rows, ["c"])
     assert files.to_json(rows, by=["c"]) == _json_by_json_dumps(rows, ["c"])
+
+
+def test_many_distinct_hostile_breakdown_values_are_written_as_by_the_modules() -> None:
+    """A breakdown of more distinct values than engine.parquet looks up (customers: scanned as the
+    values themselves) keeps the bytes of csv.writer and json.dumps: commas, quotes, line breaks,
+    control characters, unicode, empty text, NULLs and numbers among them, in every position."""
+    import random
+
+    from kpictl.engine import parquet
+    from kpictl.model import Judgement
+    from kpictl.report import files
+
+    rng = random.Random(11)
+    alphabet = ',"\n\r\t\x00\x1f ab€é\u2028\\/;'
+    count = parquet._SPELLED * 4
+    rows = []
+    for i in range(count * 2):
+        who: Any = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8))) + str(i % count)
+        who = rng.choice([who, who, who, None, "", i % 7, 1.5])
+        j = Judgement(rng.choice(["achieved", "no_target"]), rng.choice([None, 10.0]), None, rng.random())
+        rows.append(Row("k", D(2025, 1 + i % 12, 1), {"who": who}, rng.choice([None, rng.random() * 1e6]), j))
+    assert len({r.dims["who"] for r in rows}) > parquet._SPELLED
+    for lines_per_file in (parquet.LINES_PER_FILE, 7):  # and written in many files, one after another
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(parquet, "LINES_PER_FILE", lines_per_file)
+            assert files.to_csv(rows, by=["who"]) == _csv_by_the_csv_module(rows, ["who"])
+            assert files.to_json(rows, by=["who"]) == _json_by_json_dumps(rows, ["who"])
+
+
+def test_a_streamed_document_writes_the_text_and_leaves_no_file_behind(
+    tmp_path: Path, capfdbinary: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``run`` hands emit a Document (csv, json) whose lines DuckDB wrote to a private file: the
+    output file and stdout get the same bytes as the text, and the private file is gone after, also
+    when the output cannot be written."""
+    from kpictl.engine import parquet
+    from kpictl.report import files
+
+    monkeypatch.setattr(parquet, "LINES_PER_FILE", 128)  # three files, copied one after another
+    rows = [
+        Row("k", D(2025, 1, 1), {"c": f"é,{i}\n"}, i / 3, Judgement("achieved", 1.0), i % 2 == 0) for i in range(300)
+    ]
+    for document, text in ((files.csv_document, files.to_csv(rows)), (files.json_document, files.to_json(rows))):
+        made = document(rows)
+        assert made.body is not None
+        spooled = Path(made.body.paths[-1])
+        assert len(made.body.paths) == 3
+        report.emit(made, str(tmp_path / "out"))
+        assert (tmp_path / "out").read_bytes() == text.encode("utf-8")
+        assert not spooled.exists() and not spooled.parent.exists()
+
+        made = document(rows)
+        report.emit(made)
+        assert capfdbinary.readouterr().out == text.encode("utf-8")
+
+        made = document(rows)
+        assert made.body is not None
+        spooled = Path(made.body.paths[0])
+        with pytest.raises(SpecError, match="does not exist"):
+            report.emit(made, str(tmp_path / "missing" / "out"))
+        assert not spooled.parent.exists()

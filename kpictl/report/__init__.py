@@ -79,6 +79,7 @@ _RENDERERS: dict[str, _Renderer] = {
     "markdown": _markdown,
     "parquet": lambda rows, kpis, by, lang, color, year_start: files.to_parquet(rows, by=by),
 }
+_DOCUMENTS = {"json": files.json_document, "csv": files.csv_document}
 #: The formats of ``kpictl run --format``, default first.
 FORMATS = formats.ROWS
 assert tuple(_RENDERERS) == FORMATS
@@ -109,9 +110,11 @@ def render_rows(
     lang: str = "en",
     color: bool | None = None,
     year_start: int = 1,
-) -> str | bytes:
+    streamed: bool = False,
+) -> str | bytes | files.Document:
     """``rows`` (from ``Project.run``, or its table from ``Project.run_table``) in format ``fmt``:
-    text, or bytes for parquet.
+    text, or bytes for parquet; with ``streamed``, csv and json as a ``files.Document`` that
+    :func:`emit` copies into the output without holding it whole.
 
     ``kpis`` gives labels, number formats and targets to the human formats; ``by`` fixes the
     order of the dimension columns (default: as first seen in the rows); ``lang`` is the
@@ -124,6 +127,8 @@ def render_rows(
     >>> render_rows([Row("orders", dt.date(2025, 1, 1), {}, 42.0)], {}, "csv")
     'kpi,period,value,status,min,max,expected,gap,gap_relative\\norders,2025-01-01,42.0,no_target,,,,,\\n'
     """
+    if streamed and fmt in _DOCUMENTS:
+        return _DOCUMENTS[fmt](rows, by=by)
     try:
         renderer = _RENDERERS[fmt]
     except KeyError:

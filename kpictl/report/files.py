@@ -25,13 +25,15 @@ import stat
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from kpictl.errors import DataError, Location, SpecError
 from kpictl.model import Row
 from kpictl.table import Cells, Numbers
 
 if TYPE_CHECKING:
+    from kpictl.engine.parquet import Spool
     from kpictl.table import Table
 
 #: The columns every tidy row has, around the dimension columns (between ``period`` and ``value``).
@@ -215,10 +217,46 @@ def _parts(
     ]
 
 
-def _lines(parts: Sequence[str | Cells | Numbers], joined_by: str = "") -> str:
+@dataclass(frozen=True)
+class Document:
+    """A csv or json output: ``head``, the lines DuckDB wrote to a private file (``body``, an
+    ``engine.parquet.Spool``; None: no rows), ``tail``. :func:`emit` copies the body into the
+    output unread: a million rows of JSON are half a gigabyte, which as one Python string was read,
+    decoded, concatenated and encoded again (seconds, and a gigabyte and a half at its peak)."""
+
+    head: str
+    body: Spool | None = None
+    tail: str = ""
+
+    def text(self) -> str:
+        """The whole text (the body's file removed)."""
+        if self.body is None:
+            return self.head + self.tail
+        try:
+            return self.head + self.body.text() + self.tail
+        finally:
+            self.body.close()
+
+    def write(self, out: BinaryIO) -> None:
+        """Into a binary file, as UTF-8 (the body's file removed)."""
+        out.write(self.head.encode("utf-8"))
+        if self.body is not None:
+            try:
+                self.body.copy_to(out)
+            finally:
+                self.body.close()
+        out.write(self.tail.encode("utf-8"))
+
+    def close(self) -> None:
+        """Remove the body's file (again: nothing to do)."""
+        if self.body is not None:
+            self.body.close()
+
+
+def _spool(parts: Sequence[str | Cells | Numbers], joined_by: str = "") -> Spool | None:
     from kpictl.engine import parquet
 
-    return parquet.lines(parts, joined_by=joined_by)
+    return parquet.spool(parts, joined_by=joined_by)
 
 
 def to_json(rows: Sequence[Row] | Table, *, by: Sequence[str] = ()) -> str:
@@ -233,9 +271,14 @@ def to_json(rows: Sequence[Row] | Table, *, by: Sequence[str] = ()) -> str:
       {"kpi": "revenue", "period": "2025-01-01", "region": "EU", "value": 1200.5, "status": "no_target", ...}
     ]}
     """
+    return json_document(rows, by=by).text()
+
+
+def json_document(rows: Sequence[Row] | Table, *, by: Sequence[str] = ()) -> Document:
+    """:func:`to_json` as a ``Document``, for :func:`emit` to stream."""
     t = _table(rows, by)
     if not len(t):
-        return '{"rows": []}\n'
+        return Document('{"rows": []}\n')
     dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
 
     def text(value: Any) -> str:
@@ -246,7 +289,7 @@ def to_json(rows: Sequence[Row] | Table, *, by: Sequence[str] = ()) -> str:
     for i, (name, column) in enumerate(zip(columns(tuple(t.dims)), values, strict=True)):
         parts += ["{" if i == 0 else ", ", dumps(name) + ": ", column]
     parts.append("}")
-    return '{"rows": [\n' + _lines(["  ", *parts], joined_by=",") + "]}\n"
+    return Document('{"rows": [\n', _spool(["  ", *parts], joined_by=","), "]}\n")
 
 
 def _csv_value(value: Any) -> str:
@@ -291,11 +334,16 @@ def to_csv(rows: Sequence[Row] | Table, *, by: Sequence[str] = ()) -> str:
     (``engine.parquet``); the bytes are those of ``csv.writer`` over :func:`records`
     (``tests/test_report.py`` compares them).
     """
+    return csv_document(rows, by=by).text()
+
+
+def csv_document(rows: Sequence[Row] | Table, *, by: Sequence[str] = ()) -> Document:
+    """:func:`to_csv` as a ``Document``, for :func:`emit` to stream."""
     t = _table(rows, by)
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerow(columns(tuple(t.dims)))
     if not len(t):
-        return out.getvalue()
+        return Document(out.getvalue())
 
     def text(value: Any) -> str:
         return _csv_cell(_csv_value(value))
@@ -303,7 +351,7 @@ def to_csv(rows: Sequence[Row] | Table, *, by: Sequence[str] = ()) -> str:
     parts: list[str | Cells | Numbers] = []
     for column in _parts(t, text, lambda x: _repeated(x, ""), lambda words: [_csv_value(w) for w in words]):
         parts += [",", column] if parts else [column]
-    return out.getvalue() + _lines(parts)
+    return Document(out.getvalue(), _spool(parts))
 
 
 def _sql_type(values: list[Any]) -> str:
@@ -385,8 +433,9 @@ def _dates(days: Any) -> tuple[Any, list[Any]]:
     return codes, [None if d < 0 else dt.date.fromordinal(d) for d in distinct]
 
 
-def emit(data: str | bytes, output: str | None = None) -> None:
-    """Write ``data`` to stdout (``output`` None) or to the file ``output``, atomically.
+def emit(data: str | bytes | Document, output: str | None = None) -> None:
+    """Write ``data`` to stdout (``output`` None) or to the file ``output``, atomically (a
+    ``Document``'s body copied from its file, never held whole).
 
     The file is written to a temporary name in the same folder, synced, then renamed over
     ``output`` (``os.replace``): a reader, or a failed run, never sees half a file, and an
@@ -394,6 +443,14 @@ def emit(data: str | bytes, output: str | None = None) -> None:
     SpecError when the folder does not exist or binary data would go to a terminal, DataError
     when the file cannot be written; nothing is left behind in either case.
     """
+    try:
+        _emit(data, output)
+    finally:
+        if isinstance(data, Document):
+            data.close()  # also when the output could not be written
+
+
+def _emit(data: str | bytes | Document, output: str | None) -> None:
     if output is None:
         if isinstance(data, bytes):
             if sys.stdout.isatty():
@@ -403,6 +460,10 @@ def emit(data: str | bytes, output: str | None = None) -> None:
                     hint="write it to a file with --output FILE, or redirect stdout",
                 )
             sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        elif isinstance(data, Document):
+            sys.stdout.flush()
+            data.write(sys.stdout.buffer)
             sys.stdout.buffer.flush()
         else:
             sys.stdout.write(data)
@@ -418,11 +479,12 @@ def emit(data: str | bytes, output: str | None = None) -> None:
     if os.path.isdir(output):
         raise SpecError(f"cannot write '{output}': it is a folder", at=Location("--output"))
     payload = data.encode("utf-8") if isinstance(data, str) else data
+    write: Callable[[BinaryIO], Any] = payload.write if isinstance(payload, Document) else lambda f: f.write(payload)
     if os.path.exists(output) and not stat.S_ISREG(os.stat(output).st_mode):
         # /dev/null, a FIFO, a terminal: write into it; renaming over it would replace the device
         try:
             with open(output, "wb") as special:
-                special.write(payload)
+                write(special)
         except OSError as exc:
             raise DataError(f"cannot write '{output}': {exc.strerror or exc}", at=Location("--output")) from None
         return
@@ -437,7 +499,7 @@ def emit(data: str | bytes, output: str | None = None) -> None:
         if mode is not None:
             os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as file:
-            file.write(payload)
+            write(file)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temp, output)
