@@ -219,8 +219,8 @@ def test_bulk_judges_as_the_reference(case: dict[str, Any]) -> None:
 
 
 @SETTINGS
-@given(cases())
-def test_a_table_is_judged_as_its_rows(case: dict[str, Any]) -> None:
+@given(cases(), st.integers(1, 5))
+def test_a_table_is_judged_as_its_rows(case: dict[str, Any], chunk: int) -> None:
     # A run's table has the same dimensions on every row: the rows of each shape are one table.
     as_of = case["as_of"] or D(2025, 6, 30)
     arguments = {"as_of": as_of, "grain_of": case["grain_of"], "sizes": case["sizes"], "year_start": case["year_start"]}
@@ -238,6 +238,9 @@ def test_a_table_is_judged_as_its_rows(case: dict[str, Any]) -> None:
         order = sorted(range(len(rows)), key=lambda i: groups[case["grain_of"][rows[i].kpi]])
         assert_same(expected, [actual[i] for i in order])
         assert_same(actual, table.from_rows(actual).rows())  # and a judged table read back from its rows
+        # judged a few rows at a time, each series whole in one piece: the same judgements
+        pieces = bulk.judge_table(table.from_rows(rows, judged=False), case["kpis"], chunk=chunk, **arguments)
+        assert_same(actual, pieces.rows())
 
 
 @settings(max_examples=50, deadline=None, derandomize=True, database=None)
@@ -276,6 +279,10 @@ def test_verdicts_judge_as_the_reference_with_values_to_date(case: dict[str, Any
     judged = verdicts.judge_table(table.from_rows(same_shape, shape, judged=False), case["kpis"], **arguments)
     actual = judged.rows()
     assert_same(verdicts.judge(same_shape, case["kpis"], **arguments), [actual[i] for i in order])
+    with pytest.MonkeyPatch.context() as patch:  # and judged two rows at a time (bulk.judge_table's pieces)
+        patch.setattr(bulk, "CHUNK", 2)
+        pieces = verdicts.judge_table(table.from_rows(same_shape, shape, judged=False), case["kpis"], **arguments)
+    assert_same(actual, pieces.rows())
 
 
 # -- the pieces ------------------------------------------------------------------------------

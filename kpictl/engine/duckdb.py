@@ -173,9 +173,12 @@ def _table(by: Sequence[str], hours: Sequence[str] = ()) -> Callable[[duckdb.Duc
             within = (arrays[1].astype("datetime64[h]") - arrays[1].astype("datetime64[D]")).astype(np.int64)
             hourly = np.array([name in hours for name in names], dtype=bool)[kpi_codes]
             hour = np.where(hourly, within, -1)
-        dims = {}
+        dims, coded = {}, {}
         for name, kind, column in zip(by, kinds, arrays[2 : 2 + len(by)], strict=True):
             dims[name] = _objects(column, kind)
+            if kind == "VARCHAR":  # one string per distinct value, not one per row (100 MB a million rows)
+                coded[name] = table.factorize(dims[name])
+                dims[name] = table.objects(coded[name][1])[coded[name][0]]
         raw: Any = np.ma.asarray(arrays[2 + len(by)], dtype=float)
         value = np.ma.filled(raw, np.nan)
         bad = np.flatnonzero(~np.ma.getmaskarray(raw) & ~np.isfinite(value))
@@ -190,6 +193,7 @@ def _table(by: Sequence[str], hours: Sequence[str] = ()) -> Callable[[duckdb.Duc
             np.zeros(n, dtype=bool),
             hour=hour,
             extra={"non_finite": _NonFinite(bad, value[bad].tolist())} if len(bad) else {},
+            coded=coded,
         )
 
     return fetch
