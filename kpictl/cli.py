@@ -12,6 +12,8 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import signal
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,12 +30,22 @@ from kpictl.report.progress import progress
 
 class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
+        interrupted = threading.Event()
+        previous = _on_ctrl_c(interrupted)
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:  # Ctrl-C: one line and the shell's code for SIGINT, no traceback
             click.echo("interrupted", err=True)
             ctx.exit(130)
-        except KpiError as exc:
+        except Exception as exc:
+            # DuckDB turns the KeyboardInterrupt of a Ctrl-C during a query into its own error
+            # (a RuntimeError "Query interrupted", or a duckdb.Error a caller reports as bad data):
+            # whatever is raised after a Ctrl-C is the interruption
+            if interrupted.is_set():
+                click.echo("interrupted", err=True)
+                ctx.exit(130)
+            if not isinstance(exc, KpiError):
+                raise
             if os.environ.get("KPICTL_DEBUG"):  # the traceback, and the SQL that failed
                 raise
             from kpictl.report import escape, problems
@@ -41,6 +53,22 @@ class _Group(click.Group):
             errors = exc.errors if isinstance(exc, InvalidProject) else None
             click.echo(problems.render(errors) if errors else escape.line(exc), err=True)  # as validate does
             ctx.exit(exc.exit_code)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+
+
+def _on_ctrl_c(interrupted: threading.Event) -> Any:
+    """SIGINT raises KeyboardInterrupt as Python's own handler does, and sets ``interrupted``;
+    returns the handler to restore (None off the main thread, where signals cannot be handled)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum: int, frame: Any) -> None:
+        interrupted.set()
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGINT, handler)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

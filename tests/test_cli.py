@@ -238,3 +238,36 @@ def test_many_breaches_print_the_first_20_and_a_count(tmp_path: Path) -> None:
     lines = result.stderr.splitlines()
     assert lines[:20] == [f"k{i:02d} 2025-02-01: value 7, expected 100, off_track" for i in range(20)]
     assert lines[20:] == ["… and 5 more breaches (25 in all)"]
+
+
+def test_an_error_raised_after_ctrl_c_is_the_interruption() -> None:
+    """DuckDB turns the KeyboardInterrupt of a Ctrl-C during a query into its own error (a
+    RuntimeError 'Query interrupted'): one line 'interrupted' and 130, never a traceback; the same
+    error without a Ctrl-C stays what it is."""
+    import os
+    import signal
+
+    import click
+    from click.testing import CliRunner
+
+    from kpictl.cli import _Group
+
+    group = _Group()
+
+    @group.command()
+    @click.option("--ctrl-c", is_flag=True)
+    def query(ctrl_c: bool) -> None:
+        try:
+            if ctrl_c:
+                os.kill(os.getpid(), signal.SIGINT)
+                signal.sigtimedwait([], 0.01)  # let the handler run
+        except KeyboardInterrupt:
+            pass  # as DuckDB does: the interrupt consumed...
+        raise RuntimeError("Query interrupted")  # ...and its own error raised
+
+    before = signal.getsignal(signal.SIGINT)
+    result = CliRunner().invoke(group, ["query", "--ctrl-c"])
+    assert (result.exit_code, result.output.strip()) == (130, "interrupted")
+    assert signal.getsignal(signal.SIGINT) is before  # the handler of before, back
+    result = CliRunner().invoke(group, ["query"])
+    assert isinstance(result.exception, RuntimeError) and result.exit_code == 1
