@@ -303,10 +303,8 @@ def judge_table(
     # 1. The distinct (KPI, breakdown) of each row, numbered as judge_rows numbers them.
     ident, firsts = table.series(rows)
     dim_names = list(rows.dims)
-    keys = [
-        (rows.names[code], tuple(zip(dim_names, (rows.dims[d][i] for d in dim_names), strict=True)))
-        for code, i in zip(rows.kpi[firsts].tolist(), firsts.tolist(), strict=True)
-    ]
+    items = [[(d, v) for v in rows.dims[d][firsts].tolist()] for d in dim_names]  # a column at a time
+    keys = [(rows.names[key[0]], key[1:]) for key in zip(rows.kpi[firsts].tolist(), *items, strict=True)]
     values = rows.value.astype(float, copy=True)
     if stand_in is not None:
         present, judged_value = stand_in
