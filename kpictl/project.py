@@ -58,7 +58,7 @@ class Project:
         self._parse: checks.Parsed | None = None
         self._schemas: dict[str, dict[str, str]] | None = None
         self._unreadable: list[KpiError] = []  # sources whose files exist but cannot be read
-        self._size_kpis: set[str] | None = None
+        self._size_kpis: dict[str, str | None] | None = None
         self._verdicts: list[KpiError] | None = None  # the problems judging would meet, once valid
         self._compiled: dict[tuple[object, ...], tuple[_Outputs, CompiledQuery]] = {}  # options -> (outputs, query)
         self._store: cache.Store | None = None  # the definitions cache (kpictl/cache.py), found when first used
@@ -465,12 +465,11 @@ class Project:
             else {}
         )
         rows = completeness.mark_table(found.table, horizons, grain_of, today, full_from, year_start, hours)
-        sizes = {name: self.kpis[name].grain or self.config.grain for name in self.sizes()}
         judged = verdicts.judge_table(
             rows,
             self.kpis,
             grain_of=grain_of,
-            sizes=sizes,
+            sizes=self.sizes(),
             as_of=as_of,
             companions=self._companions(selected, grain),
             year_start=year_start,
@@ -500,9 +499,8 @@ class Project:
             last = end or max(lasts, default=today)
             spans[kpi] = (first, last)
             complete[kpi] = last < today and (kpi not in horizons or horizons[kpi] >= last)
-        sizes = {name: self.kpis[name].grain or self.config.grain for name in self.sizes()}
         rows = whole.name_and_judge(
-            found.rows, self.kpis, sizes, spans, complete, as_of, self.config.calendar.year_start
+            found.rows, self.kpis, self.sizes(), spans, complete, as_of, self.config.calendar.year_start
         )
         order = {name: i for i, name in enumerate(compiled.kpis)}
         return sorted(rows, key=lambda r: (order[r.kpi], tuple(str(r.dims[d]) for d in r.dims)))
@@ -527,25 +525,30 @@ class Project:
         from kpictl.judge import targets
 
         sizes = self.sizes()
-        found = {
-            name: targets.bound_period(kpi.target, (kpi.grain or self.config.grain) if name in sizes else None)
-            for name, kpi in self.kpis.items()
-        }
+        found = {name: targets.bound_period(kpi.target, sizes.get(name)) for name, kpi in self.kpis.items()}
         return {name: period for name, period in found.items() if period}
 
-    def sizes(self) -> set[str]:
-        """The KPIs that measure a size (sums, counts) rather than a level (rates, averages).
+    def sizes(self) -> dict[str, str | None]:
+        """The KPIs that measure a size (sums, counts) rather than a level (rates, averages), each
+        with the grain its bound is meant for when its target names no period: the KPI's own.
 
-        Worked out once per Project: it depends on the definitions only.
+        A balance (``snapshot:``, and a derived size reading one: ``aggregates.size_kpis``) has
+        None: summed across entities, its bound is for the total (a breakdown row is judged by
+        a ``per`` override only), but it is a level in time, never scaled to a period. Worked
+        out once per Project: it depends on the definitions only.
         """
         if self._size_kpis is None:
 
-            def compute() -> set[str]:
+            def compute() -> dict[str, str | None]:
                 from kpictl.sql import aggregates
 
-                return aggregates.size_kpis(self.kpis, self._parsed().formulas())
+                found = aggregates.size_kpis(self.kpis, self._parsed().formulas())
+                return {
+                    name: (self.kpis[name].grain or self.config.grain) if adds_up else None
+                    for name, adds_up in found.items()
+                }
 
-            self._size_kpis = set(self._cached("sizes", {}, compute))
+            self._size_kpis = dict(self._cached("sizes", {}, compute))
         return self._size_kpis
 
     def lint(self, names: Sequence[str] | None = None, *, data: bool = True) -> list[LintReport]:
@@ -567,7 +570,7 @@ class Project:
                 lint.per_period(
                     self.kpis[n],
                     history.get(n),
-                    size=n in self.sizes(),
+                    unit=self.sizes().get(n),
                     grain=grain,
                     year_start=self.config.calendar.year_start,
                 ),

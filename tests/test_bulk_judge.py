@@ -3,9 +3,9 @@
 The reference is what ``verdicts.judge`` did before it judged in bulk: ``targets.judge_rows`` per
 grain, then ``forecast.annotate`` (copied below as :func:`reference`). The property test draws
 targets (min, max, between; a deadline or not; a declared baseline or not; an absolute or a
-relative tolerance; ``per`` overrides; a period for sizes), series (several KPIs and grains,
-breakdown values of every type, NULL and NaN values, incomplete rows, duplicates) and a date, and
-asserts both give the same rows. The hand-computed cases write their numbers out.
+relative tolerance; ``per`` overrides; a period for sizes; balances, sizes never scaled), series
+(several KPIs and grains, breakdown values of every type, NULL and NaN values, incomplete rows,
+duplicates) and a date, and asserts both give the same rows. The hand-computed cases write their numbers out.
 """
 
 from __future__ import annotations
@@ -177,8 +177,8 @@ def cases(draw: Any, duplicates: bool = True) -> dict[str, Any]:
         grain_of[name] = grain
         if draw(st.integers(0, 6)) > 0:  # else a KPI the catalog does not know
             kpis[name] = Kpi(name, "x", "m.yml", target=draw(target_of()))
-        if draw(st.integers(0, 2)) == 0:
-            sizes[name] = draw(st.sampled_from(GRAINS))
+        if draw(st.integers(0, 2)) == 0:  # a size, with its bound's grain; None: a balance
+            sizes[name] = draw(st.sampled_from((*GRAINS, None)))
         shape = draw(st.sampled_from([(), ("c",), ("c", "d"), ("d", "c")]))
         for _ in range(draw(st.integers(1, 3))):
             values = {dim: draw(st.sampled_from(DIM_VALUES)) for dim in shape}
@@ -216,6 +216,29 @@ def test_bulk_judges_as_the_reference(case: dict[str, Any]) -> None:
     expected = reference(case["rows"], case["kpis"], **common)
     actual = bulk.judge_rows(case["rows"], case["kpis"], **common)
     assert_same(expected, actual)
+
+
+@SETTINGS
+@given(cases(), st.data())
+def test_balances_judge_as_the_reference(case: dict[str, Any], data: Any) -> None:
+    # cases() makes few balances (a size in 7, as a mapping): here half the KPIs are, the others a
+    # size meant for their grain or a quarter, or a level; row by row and as a run's table.
+    units = [None, None, None, None, "quarter", "level"]
+    drawn = {name: data.draw(st.sampled_from([*units, grain])) for name, grain in case["grain_of"].items()}
+    sizes = {name: unit for name, unit in drawn.items() if unit != "level"}
+    as_of = case["as_of"] or D(2025, 6, 30)
+    common = {"grain_of": case["grain_of"], "sizes": sizes, "as_of": as_of, "year_start": case["year_start"]}
+    assert_same(reference(case["rows"], case["kpis"], **common), bulk.judge_rows(case["rows"], case["kpis"], **common))
+    shape = tuple(case["rows"][0].dims)  # a run's table: one shape of breakdown, doubles, NaN as NULL
+    rows = [
+        dataclasses.replace(r, value=None if r.value is None or math.isnan(r.value) else float(r.value))
+        for r in case["rows"]
+        if tuple(r.dims) == shape
+    ]
+    judged = verdicts.judge_table(table.from_rows(rows, shape, judged=False), case["kpis"], **common).rows()
+    groups = {g: i for i, g in enumerate(dict.fromkeys(case["grain_of"][r.kpi] for r in rows))}
+    order = sorted(range(len(rows)), key=lambda i: groups[case["grain_of"][rows[i].kpi]])
+    assert_same(reference(rows, case["kpis"], **common), [judged[i] for i in order])
 
 
 @SETTINGS
@@ -410,6 +433,41 @@ def test_sizes_scaled_to_the_period_and_scoped_to_the_breakdown() -> None:
     assert (feb.status, feb.max, feb.gap) == ("off_track", pytest.approx(280), pytest.approx(-10))
     assert (eu.status, eu.max, eu.expected, eu.gap) == ("off_track", 100, 100, -20)
     assert us == Judgement("no_target")
+
+
+def test_a_balance_is_scoped_to_the_breakdown_but_never_scaled() -> None:
+    # min 20 meant for a month, period: quarter, hour grain: a stock of 20 holds at every grain
+    kpis = {
+        "stock": kpi("stock", Target(Bound(min=20), per={"region": {"EU": Bound(min=8)}}, tolerance=3)),
+        "held": kpi("held", Target(Bound(min=20), period="quarter", baseline=Baseline(10, D(2024, 12, 31)))),
+    }
+    rows = [
+        Row("stock", D(2025, 1, 1), {}, 18.0),  # within the tolerance of 3: at risk
+        Row("stock", D(2025, 1, 1), {"region": "EU"}, 9.0),  # its override, as written
+        Row("stock", D(2025, 1, 1), {"region": "US"}, 9.0),  # no override: no target
+        Row("held", dt.datetime(2025, 1, 1, 13), {}, 21.0),  # an hour: 20, not 20 / 24 / 90
+    ]
+    for grain in ("quarter", "day"):
+        judged = bulk.judge_rows(
+            rows,
+            kpis,
+            as_of=D(2025, 3, 31),
+            grain_of={"stock": grain, "held": "hour"},
+            sizes={"stock": None, "held": None},
+        )
+        by_key = {(r.kpi, r.dims.get("region")): r for r in judged}
+        total, eu, us, hour = (by_key[k] for k in (("stock", None), ("stock", "EU"), ("stock", "US"), ("held", None)))
+        assert (total.status, total.judgement.min, total.judgement.gap) == ("at_risk", 20, -2.0)
+        assert (eu.status, eu.judgement.min) == ("achieved", 8)
+        assert us.judgement == Judgement("no_target")
+        assert (hour.status, hour.judgement.min, hour.judgement.expected) == ("achieved", 20, 20.0)
+        assert judged == verdicts.judge(
+            rows,
+            kpis,
+            grain_of={"stock": grain, "held": "hour"},
+            sizes={"stock": None, "held": None},
+            as_of=D(2025, 3, 31),
+        )
 
 
 def test_per_overrides_match_values_of_any_type_as_python_does() -> None:

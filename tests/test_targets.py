@@ -373,17 +373,17 @@ _QUARTERLY = Target(
 
 def test_a_level_target_applies_as_written() -> None:
     row = Row("rate", dt.date(2025, 1, 1), {"region": "NA"}, 0.5)
-    assert targets.scoped(_QUARTERLY, row, "month", size=False) is _QUARTERLY
+    assert targets.scoped(_QUARTERLY, row, "month", size=False, unit=None) is _QUARTERLY
 
 
 def test_a_part_of_a_size_has_no_target_without_an_override() -> None:
     row = Row("referrals", dt.date(2025, 1, 1), {"region": "NA"}, 2.0)
-    assert targets.scoped(_QUARTERLY, row, "month", size=True) is None
+    assert targets.scoped(_QUARTERLY, row, "month", size=True, unit="month") is None
 
 
 def test_a_part_of_a_size_takes_its_override() -> None:
     row = Row("referrals", dt.date(2025, 1, 1), {"region": "EU"}, 2.0)
-    scoped = targets.scoped(_QUARTERLY, row, "month", size=True)
+    scoped = targets.scoped(_QUARTERLY, row, "month", size=True, unit="month")
     assert scoped is not None
     assert scoped.bound == Bound(min=8.0)
     assert scoped.baseline is None  # the declared baseline is the total's
@@ -392,7 +392,7 @@ def test_a_part_of_a_size_takes_its_override() -> None:
 def test_a_size_per_quarter_judged_by_month_is_scaled_by_days() -> None:
     # January has 31 of the 90 days of Q1 2025 (31 + 28 + 31)
     row = Row("referrals", dt.date(2025, 1, 1), {}, 6.0)
-    scoped = targets.scoped(_QUARTERLY, row, "month", size=True)
+    scoped = targets.scoped(_QUARTERLY, row, "month", size=True, unit="month")
     assert scoped is not None
     assert scoped.bound.min == pytest.approx(20 * 31 / 90)
     assert scoped.baseline is not None and scoped.baseline.value == pytest.approx(9 * 31 / 90)
@@ -403,7 +403,7 @@ def test_a_size_per_year_judged_by_quarter() -> None:
     # Q2 2024: 91 days of 366 (leap year)
     yearly = Target(bound=Bound(max=3_660_000.0), tolerance=0.05, tolerance_relative=True, period="year")
     row = Row("transport_cost", dt.date(2024, 4, 1), {}, 900_000.0)
-    scoped = targets.scoped(yearly, row, "quarter", size=True)
+    scoped = targets.scoped(yearly, row, "quarter", size=True, unit="quarter")
     assert scoped is not None
     assert scoped.bound.max == pytest.approx(910_000.0)
     assert scoped.tolerance == 0.05  # relative: unchanged
@@ -425,7 +425,7 @@ def test_a_size_without_period_is_meant_for_the_kpis_own_grain() -> None:
     row = Row("orders", dt.date(2025, 4, 1), {}, 100.0)  # Q2 2025: 30 + 31 + 30 = 91 days; April has 30
     scoped = targets.scoped(monthly, row, "quarter", size=True, unit="month")
     assert scoped is not None and scoped.bound.min == pytest.approx(31 * 91 / 30)
-    assert targets.scoped(monthly, row, "quarter", size=True) is monthly  # no unit: the row's grain
+    assert targets.scoped(monthly, row, "quarter", size=True, unit="quarter") is monthly  # the row's own grain
 
 
 def test_current_is_the_latest_judged_row_of_each_series() -> None:

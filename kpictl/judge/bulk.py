@@ -204,7 +204,7 @@ def judge_rows(
     *,
     as_of: dt.date,
     grain_of: Mapping[str, str],
-    sizes: Collection[str] | Mapping[str, str] = (),
+    sizes: Collection[str] | Mapping[str, str | None] = (),
     stand_in: Mapping[int, Any] | None = None,
     last_n: int = 6,
     year_start: int = 1,
@@ -282,7 +282,7 @@ def judge_table(
     *,
     as_of: dt.date,
     grain_of: Mapping[str, str],
-    sizes: Collection[str] | Mapping[str, str] = (),
+    sizes: Collection[str] | Mapping[str, str | None] = (),
     stand_in: tuple[Any, Any] | None = None,
     last_n: int = 6,
     year_start: int = 1,
@@ -385,7 +385,7 @@ def _judge(
     *,
     as_of: dt.date,
     grain_of: Mapping[str, str],
-    sizes: Collection[str] | Mapping[str, str],
+    sizes: Collection[str] | Mapping[str, str | None],
     last_n: int,
     year_start: int,
     moments: Any = None,
@@ -397,7 +397,6 @@ def _judge(
     group (None when there is one grain)."""
     n = len(days)
     moments = days * 24 if moments is None else moments
-    units = sizes if isinstance(sizes, Mapping) else {}
     stood_in, judged_value = stand_in if stand_in is not None else (np.zeros(n, dtype=bool), None)
     names: dict[str, int] = {}
     series_index: dict[tuple[str, tuple[tuple[str, Any], ...]], int] = {}
@@ -429,9 +428,9 @@ def _judge(
         dims = dict(items)
         if target is None or (size and dims and not target.per):
             key_variant[k] = variants.add(code, "none", None)
-        elif size and not dims:
-            unit = (target.period or "").removesuffix("_to_date") or units.get(name) or grain_of[name]
-            if unit in GRAINS and unit != grain_of[name]:
+        elif size and not dims:  # a balance's bound is never scaled (targets.scaled_from)
+            unit = targets.scaled_from(target, grain_of[name], targets.time_unit(sizes, name, grain_of[name]))
+            if unit is not None:
                 key_variant[k] = variants.add(code, "scaled", target, GRAINS.index(unit))
             else:
                 key_variant[k] = variants.add(code, "as_is", target)
@@ -551,7 +550,7 @@ def _per_variant(
     if found is not None:
         return found
     if size:
-        scoped = targets.scoped(target, Row("", dt.date.min, dict(dims), None), "day", True)
+        scoped = targets.for_breakdown(target, dims, True)
         found = variants.add(code, "none", None) if scoped is None else variants.add(code, "override", scoped)
     else:
         bound = targets.bound_in_force(target, dims)

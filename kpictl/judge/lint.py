@@ -306,15 +306,23 @@ def _split(observed: Iterable[Observation] | None) -> tuple[list[float], list[tu
 
 
 def per_period(
-    kpi: Kpi, history: Sequence[tuple[dt.date, float | None]] | None, *, size: bool, grain: str, year_start: int = 1
+    kpi: Kpi,
+    history: Sequence[tuple[dt.date, float | None]] | None,
+    *,
+    unit: str | None,
+    grain: str,
+    year_start: int = 1,
 ) -> Kpi:
-    """The KPI with a size's target scaled to the grain of its history, which ``score`` compares it to
-    (``year_start``: the month fiscal quarters and years start in)."""
-    if not history or kpi.target is None or kpi.target.period is None or not size:
+    """The KPI with a size's target scaled to the grain of its history, which ``score`` compares it to.
+
+    ``unit`` is the grain a size's bound is meant for (``Project.sizes``), None for a level or a
+    balance, whose bound holds at every grain; ``year_start`` the month fiscal quarters and years
+    start in."""
+    if not history or kpi.target is None or kpi.target.period is None or unit is None:
         return kpi
     own = kpi.grain or grain
     row = Row(kpi.name, history[-1][0], {}, history[-1][1])
-    return dataclasses.replace(kpi, target=targets.scoped(kpi.target, row, own, True, own, year_start))
+    return dataclasses.replace(kpi, target=targets.scoped(kpi.target, row, own, True, unit, year_start))
 
 
 def score(kpi: Kpi, observed: Iterable[Observation] | None = None) -> LintReport:

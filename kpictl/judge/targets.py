@@ -220,9 +220,9 @@ def bound_period(target: Target | None, size_unit: str | None) -> str | None:
     """The period a target's bound is meant for, to show next to it ("≤ €2.6M per year").
 
     A size's bound is meant for its target's ``period``, else for ``size_unit`` (the KPI's own
-    grain: :func:`scoped` scales it from there to each row's period); a level's bound holds in
-    every period, so only a ``period`` its target names (``year_to_date``) is shown. None: no
-    target, or nothing to say.
+    grain: :func:`scoped` scales it from there to each row's period); a level's bound, and a
+    balance's (``size_unit`` None: ``Project.sizes``), holds in every period, so only a
+    ``period`` its target names (``year_to_date``) is shown. None: no target, or nothing to say.
     """
     if target is None:
         return None
@@ -244,31 +244,55 @@ def _days(start: dt.date, grain: str, year_start: int = 1) -> float:
     return (period_end(start, grain, year_start) - start).days + 1
 
 
+def time_unit(sizes: Collection[str] | Mapping[str, str | None], name: str, grain: str) -> str | None:
+    """The grain the bound of the size ``name`` is meant for when its target names no period:
+    its value in ``sizes`` as a mapping (``Project.sizes``: None for a balance), else ``grain``."""
+    return sizes[name] if isinstance(sizes, Mapping) else grain
+
+
+def scaled_from(target: Target, grain: str, unit: str | None) -> str | None:
+    """The grain a size's bound is scaled from to a row of ``grain``: its target's ``period``
+    (``year_to_date``: a year), else ``unit`` (:func:`time_unit`). None when it is not scaled: a
+    balance (``unit`` None: its bound holds at every grain, whatever ``period`` says), a bound
+    meant for ``grain`` itself, or a period that is no grain."""
+    if unit is None:
+        return None
+    unit = (target.period or "").removesuffix("_to_date") or unit
+    return unit if unit in GRAINS and unit != grain else None
+
+
+def for_breakdown(target: Target | None, dims: Mapping[str, Any], size: bool) -> Target | None:
+    """The target of a row of breakdown ``dims``: a size's bound is meant for the total, so a
+    breakdown row (revenue of one region) is judged only by a ``per`` override of its dimension
+    (its bound, without the total's declared baseline), else it has no target (None). A level's
+    target, and the total row's, as written."""
+    if target is None or not size or not dims:
+        return target
+    for dim, overrides in target.per.items():
+        value = dims.get(dim)
+        if value is not None and str(value) in overrides:
+            return replace(target, bound=overrides[str(value)], per={}, baseline=None)
+    return None
+
+
 def scoped(
-    target: Target | None, row: Row, grain: str, size: bool, unit: str | None = None, year_start: int = 1
+    target: Target | None, row: Row, grain: str, size: bool, unit: str | None, year_start: int = 1
 ) -> Target | None:
     """The target as it applies to one row: sizes are bounded for the whole and per period.
 
     A KPI that measures a size (revenue, a count: ``size`` true) has a bound meant for the
-    total and for the target's ``period``: a breakdown row (revenue of one region) is judged
-    only by a ``per`` override of its dimension, else it has no target; and a row of another
-    grain than ``period`` (a month, against a bound per quarter) is judged against the bound
-    scaled by the ratio of the periods' lengths in days (31/92 of the quarter's bound for
-    January), baseline and absolute tolerance alike. A level (a rate, an average) holds in
-    every group and period: its target applies as written. ``unit`` is the grain a size's
-    bound is meant for when the target names no ``period`` (the KPI's own grain); ``year_start``
-    the month fiscal quarters and years start in (a fiscal year's bound: 30/365 of it for April).
+    total (:func:`for_breakdown`) and for the target's ``period``, else for ``unit``: a total row
+    of another grain (a month, against a bound per quarter) is judged against the bound scaled
+    by the ratio of the periods' lengths in days (31/92 of the quarter's bound for January),
+    baseline and absolute tolerance alike (:func:`scaled_from`). ``unit`` None is a balance: a
+    level in time, never scaled. A level (a rate, an average) holds in every group and period:
+    its target applies as written. ``year_start`` is the month fiscal quarters and years start
+    in (a fiscal year's bound: 30/365 of it for April).
     """
-    if target is None or not size:
-        return target
-    if row.dims:
-        for dim, overrides in target.per.items():
-            value = row.dims.get(dim)
-            if value is not None and str(value) in overrides:
-                return replace(target, bound=overrides[str(value)], per={}, baseline=None)
-        return None
-    unit = (target.period or "").removesuffix("_to_date") or unit or grain
-    if unit not in GRAINS or unit == grain:
+    if target is None or not size or row.dims:
+        return for_breakdown(target, row.dims, size)
+    unit = scaled_from(target, grain, unit)
+    if unit is None:
         return target
     start = periods.start(unit, row.period, year_start)
     factor = _days(row.period, grain, year_start) / _days(start, unit, year_start)
@@ -291,7 +315,7 @@ def judge_rows(
     *,
     as_of: dt.date,
     grain: str,
-    sizes: Collection[str] | Mapping[str, str] = (),
+    sizes: Collection[str] | Mapping[str, str | None] = (),
     year_start: int = 1,
 ) -> list[Row]:
     """Every row with its judgement, in the order given (``kpis``: the KPIs by name).
@@ -300,10 +324,9 @@ def judge_rows(
     and the rows after ``as_of`` follow the rules of the module docstring. A row of a KPI that is
     not in ``kpis`` or has no target is ``no_target``. ``sizes`` names the KPIs that measure
     a size, whose targets are scoped to the total and the target's period (:func:`scoped`); as
-    a mapping, it also gives the grain each one's bound is meant for when the target names none.
-    ``year_start`` is the month fiscal quarters and years start in.
+    a mapping, it also gives the grain each one's bound is meant for when the target names none
+    (None: a balance, never scaled). ``year_start`` is the month fiscal quarters and years start in.
     """
-    units = sizes if isinstance(sizes, Mapping) else {}
     rows = list(rows)
     firsts: dict[tuple[str, tuple[tuple[str, Any], ...]], Row] = {}
     for row in rows:  # an hour's period is a datetime: compared with the date as_of by its day
@@ -316,7 +339,8 @@ def judge_rows(
     for row in rows:
         kpi = kpis.get(row.kpi)
         size = row.kpi in sizes
-        target = scoped(kpi.target, row, grain, size, units.get(row.kpi), year_start) if kpi is not None else None
+        unit = time_unit(sizes, row.kpi, grain) if size else None
+        target = scoped(kpi.target, row, grain, size, unit, year_start) if kpi is not None else None
         if target is not None and (periods.as_day(row.period) > as_of or not row.complete):  # not judged: no data yet
             bound = bound_in_force(target, row.dims)
             judgement = Judgement("no_data", bound.min, bound.max) if edges_of(bound) else Judgement("no_target")

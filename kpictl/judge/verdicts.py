@@ -7,7 +7,8 @@ each month on its value since the start of the year, computed on the underlying 
 ``to_date(on_time_delivery_rate, year)`` (never an average of monthly rates). ``companions``
 says which extra KPIs a run must compute for that; ``judge`` judges with their values standing
 in and shows each period's own value, the judged one kept in ``Judgement.judged_value``. A
-*size* (a sum, a count) instead scales its bound to the period (``targets.scoped``).
+*size* (a sum, a count) instead scales its bound to the period (``targets.scoped``), except a
+*balance* (``snapshot:``), whose bound holds at every grain (``aggregates.size_kpis``).
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ def judge(
     kpis: Mapping[str, Kpi],
     *,
     grain_of: Mapping[str, str],
-    sizes: Mapping[str, str],
+    sizes: Mapping[str, str | None],
     as_of: dt.date | None,
     companions: Mapping[str, Kpi] | None = None,
     year_start: int = 1,
@@ -110,10 +111,11 @@ def judge(
     """Every row judged against its KPI's target, rows of ``companions`` left out.
 
     ``grain_of`` gives each KPI's grain in this run; ``sizes`` the KPIs that measure a size,
-    with the grain their bound is meant for; ``as_of`` None judges at the end of the latest
-    complete period of the rows (``targets.default_as_of``). Rows not ``complete`` are never
-    judged (``no_data``, whatever ``as_of``) nor used as a baseline or a point of the pace.
-    ``year_start`` is the month fiscal quarters and years start in.
+    with the grain their bound is meant for (None: a balance, never scaled); ``as_of`` None
+    judges at the end of the latest complete period of the rows (``targets.default_as_of``).
+    Rows not ``complete`` are never judged (``no_data``, whatever ``as_of``) nor used as a
+    baseline or a point of the pace. ``year_start`` is the month fiscal quarters and years
+    start in.
     """
     served = {companion.name: level for level, companion in (companions or {}).items()}
 
@@ -155,7 +157,7 @@ def judge_table(
     kpis: Mapping[str, Kpi],
     *,
     grain_of: Mapping[str, str],
-    sizes: Mapping[str, str],
+    sizes: Mapping[str, str | None],
     as_of: dt.date | None,
     companions: Mapping[str, Kpi] | None = None,
     year_start: int = 1,

@@ -216,25 +216,34 @@ def is_size(formula: str | exp.Expr, derived: bool, inputs: dict[str, bool]) -> 
     return bool(aggregates) and all(isinstance(node, _SIZE_AGGREGATES) for node in aggregates)
 
 
-def size_kpis(kpis: Mapping[str, Kpi], trees: Mapping[str, exp.Expr] | None = None) -> set[str]:
-    """The KPIs of ``kpis`` that measure a size (:func:`is_size`), a derived one by its inputs.
+def size_kpis(kpis: Mapping[str, Kpi], trees: Mapping[str, exp.Expr] | None = None) -> dict[str, bool]:
+    """The KPIs of ``kpis`` that measure a size (:func:`is_size`), a derived one by its inputs,
+    each with whether it adds up over time: False for a *balance*.
 
-    ``trees`` are the checked formula trees by KPI name (``checks.parse``), parsed here if absent.
+    A balance is a size of ``snapshot:`` (a stock, open tickets) or a derived size that reads
+    one, directly or through other derived KPIs (``balance + opening``, ``rolling_avg(balance,
+    3)``, ``balance - prior(balance)``): its value is held at a point in time, so it adds up
+    across entities (a region's stock is a part of the total) but not across periods (a
+    quarter's stock is its last day's, not three months added up). This is where that is
+    decided; the judges only read it (``Project.sizes``). ``trees`` are the checked formula
+    trees by KPI name (``checks.parse``), parsed here if absent.
     """
     sizes: dict[str, bool] = {}
+    held: dict[str, bool] = {}  # a balance, or a derived KPI reading one
 
     def visit(name: str) -> bool:
         if name not in sizes:
             kpi = kpis[name]
-            sizes[name] = False  # a cycle (reported by validate) reads as a level
+            sizes[name] = held[name] = False  # a cycle (reported by validate) reads as a level
             given = (trees or {}).get(name)
             tree = given if given is not None else tree_of(kpi.formula, kpi.at, copy=False)
             refs = kpi_refs(tree) if kpi.derived else set()
             inputs = {ref: visit(ref) for ref in refs if ref in kpis}
             sizes[name] = is_size(tree, kpi.derived, inputs)
+            held[name] = kpi.snapshot is not None or any(held[ref] for ref in inputs)
         return sizes[name]
 
-    return {name for name in kpis if visit(name)}
+    return {name: not held[name] for name in kpis if visit(name)}
 
 
 def _inside_aggregate(node: exp.Expr) -> bool:
