@@ -28,8 +28,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 from kpictl.engine import Latest
 from kpictl.judge.targets import period_end
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from kpictl.table import Table
 
 _LAG = re.compile(r"^(latest|today) - (\d+) days?$")
+_Limit = TypeVar("_Limit", dt.date, dt.datetime)  # a last complete day, or a first hour not delivered
 
 
 def through(declared: str | None, latest: Latest, today: dt.date) -> dt.date | None:
@@ -100,17 +101,7 @@ def hour_horizons(
 ) -> dict[str, dt.datetime]:
     """:func:`horizons` to the hour, for KPIs at hour grain: the first hour of each KPI that some
     feed has not fully delivered (:func:`through_hour`; a funnel's window moves it back)."""
-    ends: list[dt.datetime | None] = []
-    for (source, _), found in zip(feeds, latest, strict=True):
-        declared = sources[source].complete_through if source in sources else None
-        ends.append(through_hour(declared, found, today))
-    out = {}
-    for kpi, indexes in fed_by.items():
-        wait = (waits or {}).get(kpi, {})
-        limits = [end - dt.timedelta(days=wait.get(i, 0)) for i in indexes if (end := ends[i]) is not None]
-        if limits:
-            out[kpi] = min(limits)
-    return out
+    return _earliest(feeds, fed_by, latest, sources, today, waits, through=through_hour)
 
 
 def horizons(
@@ -127,16 +118,31 @@ def horizons(
     ``latest`` how far each feed has data, all as ``CompiledQuery`` and ``engine.Results`` give them;
     ``waits`` the days a KPI needs a feed's data past a period's end (a funnel's window).
     """
-    days: list[dt.date | None] = []
+    return _earliest(feeds, fed_by, latest, sources, today, waits, through=through)
+
+
+def _earliest(
+    feeds: Sequence[tuple[str, str]],
+    fed_by: Mapping[str, Sequence[int]],
+    latest: Sequence[Latest],
+    sources: Mapping[str, Source],
+    today: dt.date,
+    waits: Mapping[str, Mapping[int, int]] | None,
+    *,
+    through: Callable[[str | None, Latest, dt.date], _Limit | None],
+) -> dict[str, _Limit]:
+    """The earliest limit of each KPI's feeds, each feed's ``through(declared, latest, today)``
+    moved back by the days the KPI waits for it; KPIs whose feeds set no limit left out."""
+    limits: list[_Limit | None] = []
     for (source, _), found in zip(feeds, latest, strict=True):
         declared = sources[source].complete_through if source in sources else None
-        days.append(through(declared, found, today))
+        limits.append(through(declared, found, today))
     out = {}
     for kpi, indexes in fed_by.items():
         wait = (waits or {}).get(kpi, {})
-        limits = [day - dt.timedelta(days=wait.get(i, 0)) for i in indexes if (day := days[i]) is not None]
-        if limits:
-            out[kpi] = min(limits)
+        moved = [limit - dt.timedelta(days=wait.get(i, 0)) for i in indexes if (limit := limits[i]) is not None]
+        if moved:
+            out[kpi] = min(moved)
     return out
 
 
