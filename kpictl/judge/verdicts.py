@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from kpictl.errors import SpecError
@@ -127,18 +127,23 @@ def judge(
     # judged on its value to date, shown with its own (the judgement keeps the one judged)
     stand_in = {i: to_date[k] for i, r in enumerate(shown) if (k := key(r)) in to_date} if to_date else {}
     if as_of is None:
-        complete: dict[str, set[dt.date]] = {}
-        for name, periods in _complete_periods(shown).items():
-            complete.setdefault(grain_of[name], set()).update(periods)
-        as_of = max(
-            (
-                targets.default_as_of(sorted(periods), grain, year_start=year_start)
-                for grain, periods in complete.items()
-            ),
-            default=dt.date.today(),
-        )
+        as_of = _default_as_of(_complete_periods(shown), grain_of, year_start)
     return bulk.judge_rows(
         shown, kpis, as_of=as_of, grain_of=grain_of, sizes=sizes, stand_in=stand_in, year_start=year_start
+    )
+
+
+def _default_as_of(complete: Mapping[str, Iterable[dt.date]], grain_of: Mapping[str, str], year_start: int) -> dt.date:
+    """The ``as_of`` of :func:`judge` and :func:`judge_table` when none is given: the latest of each
+    grain's ``targets.default_as_of``. ``complete`` gives the complete periods of every KPI of
+    the rows, row by row or column-wise: a KPI without any still counts (its grain's answer is
+    then the day before today)."""
+    by_grain: dict[str, set[dt.date]] = {}
+    for name, periods in complete.items():
+        by_grain.setdefault(grain_of[name], set()).update(periods)
+    return max(
+        (targets.default_as_of(sorted(periods), grain, year_start=year_start) for grain, periods in by_grain.items()),
+        default=dt.date.today(),
     )
 
 
@@ -194,11 +199,9 @@ def judge_table(
             present = np.array([v is not missing for v in looked], dtype=bool)
             if present.any():
                 stand_in = (present, table.objects([None if v is missing else v for v in looked]))
-    if as_of is None:  # as judge(): every grain of the rows counts, even one without a complete period
-        ends: list[dt.date] = []
-        by_grain: dict[str, set[int]] = {}
-        for code in np.flatnonzero(np.bincount(rows.kpi, minlength=len(rows.names))).tolist():
-            by_grain.setdefault(grain_of[rows.names[code]], set())
+    if as_of is None:  # every KPI of the rows, even one without a complete period (as _complete_periods)
+        present = np.flatnonzero(np.bincount(rows.kpi, minlength=len(rows.names))).tolist()
+        complete: dict[str, set[dt.date]] = {rows.names[code]: set() for code in present}
         kpi, day = rows.kpi[rows.complete], rows.day[rows.complete]
         if len(day):  # each KPI's complete periods: a few distinct (KPI, period) pairs of many rows
             low = int(day.min())
@@ -206,12 +209,8 @@ def judge_table(
             seen = np.zeros(len(rows.names) * span, dtype=bool)
             seen[kpi * span + (day - low)] = True
             for pair in np.flatnonzero(seen).tolist():
-                by_grain[grain_of[rows.names[pair // span]]].add(low + pair % span)
-        ends = [
-            targets.default_as_of(sorted(dt.date.fromordinal(d) for d in days), grain, year_start=year_start)
-            for grain, days in by_grain.items()
-        ]
-        as_of = max(ends, default=dt.date.today())
+                complete[rows.names[pair // span]].add(dt.date.fromordinal(low + pair % span))
+        as_of = _default_as_of(complete, grain_of, year_start)
     return bulk.judge_table(
         rows, kpis, as_of=as_of, grain_of=grain_of, sizes=sizes, stand_in=stand_in, year_start=year_start
     )
