@@ -30,27 +30,37 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from kpictl.errors import DataError, Location, SpecError
 from kpictl.model import Row
-from kpictl.table import Cells, Numbers
+from kpictl.table import STATUSES, Cells, Numbers
 
 if TYPE_CHECKING:
     from kpictl.engine.parquet import Spool
-    from kpictl.table import Table
+    from kpictl.table import Table, Verdicts
 
-#: The columns every tidy row has, around the dimension columns (between ``period`` and ``value``).
-LEADING = ("kpi", "period")
-TRAILING = (
-    "value",
-    "status",
-    "min",
-    "max",
-    "expected",
-    "gap",
-    "gap_relative",
-    "reaches_on",
-    "reaches_by_deadline",
-    "complete",  # false: a source has no data through the period's end yet (never judged)
-    "partial_window",  # true: a rolling window of the value reaches before the data's first period
+#: The columns every tidy row has, around the dimension columns (between ``period`` and ``value``),
+#: each with where its values come from in a judged table (``_tidy``): codes into distinct values
+#: typed for Parquet (``Cells``), or doubles (``Numbers``). Each format encodes them its own way.
+_LEADING: tuple[tuple[str, Callable[[Table, Verdicts], Cells | Numbers]], ...] = (
+    ("kpi", lambda t, v: Cells(t.kpi, list(t.names))),
+    ("period", lambda t, v: _period(t)),
 )
+_TRAILING: tuple[tuple[str, Callable[[Table, Verdicts], Cells | Numbers]], ...] = (
+    ("value", lambda t, v: Numbers(t.value)),
+    ("status", lambda t, v: Cells(v.status, list(STATUSES))),
+    ("min", lambda t, v: Numbers(v.numbers("min"))),
+    ("max", lambda t, v: Numbers(v.numbers("max"))),
+    ("expected", lambda t, v: Numbers(v.expected)),
+    ("gap", lambda t, v: Numbers(v.gap)),
+    ("gap_relative", lambda t, v: Numbers(v.gap_relative)),
+    # the projection: when the bound is met at the recent pace, and whether in time
+    ("reaches_on", lambda t, v: Cells(*_dates(v.reaches_on), "DATE")),
+    ("reaches_by_deadline", lambda t, v: Cells(v.reaches_by_deadline + 1, [None, False, True], "BOOLEAN")),
+    # false: a source has no data through the period's end yet (never judged)
+    ("complete", lambda t, v: Cells(t.complete.astype("int64"), [False, True], "BOOLEAN")),
+    # true: a rolling window of the value reaches before the data's first period
+    ("partial_window", lambda t, v: Cells(t.partial_window.astype("int64"), [False, True], "BOOLEAN")),
+)
+LEADING = tuple(name for name, _ in _LEADING)
+TRAILING = tuple(name for name, _ in _TRAILING)
 
 
 def dimension_names(rows: Sequence[Row], by: Sequence[str] = ()) -> tuple[str, ...]:
@@ -147,28 +157,36 @@ def _codes(column: Any) -> tuple[Any, list[Any]]:
     return lookup[column - low], (used + low).tolist()
 
 
-def _cells(coded: tuple[Any, list[Any]], encode: Any) -> Cells:
-    """A column (codes and distinct values) as codes into its distinct values, each encoded once."""
-    codes, distinct = coded
-    return Cells(codes, [encode(v) for v in distinct])
-
-
-def _periods(t: Table) -> tuple[tuple[Any, list[Any]], str]:
+def _period(t: Table) -> Cells:
     """The period column as codes into its distinct periods (an hour a datetime, ``Table.hour``),
-    and its Parquet type: TIMESTAMP as soon as a row is an hour (a day is then its midnight)."""
+    typed TIMESTAMP as soon as a row is an hour (a day is then its midnight in Parquet), else DATE."""
     if t.hour is None:
         codes, days = _codes(t.day)
-        return (codes, [dt.date.fromordinal(d) for d in days]), "DATE"
+        return Cells(codes, [dt.date.fromordinal(d) for d in days], "DATE")
     codes, keys = _codes(t.day * 25 + t.hour + 1)  # hour -1 (a day or longer) → 0
     found = []
     for key in keys:
         day, hour = dt.date.fromordinal(key // 25), key % 25 - 1
         found.append(day if hour < 0 else dt.datetime(day.year, day.month, day.day, hour))
-    return (codes, found), "TIMESTAMP"
+    return Cells(codes, found, "TIMESTAMP")
 
 
-def _day(encode: Any) -> Any:
-    return lambda d: encode(None if d < 0 else dt.date.fromordinal(d))
+def _dimension(t: Table, name: str) -> Cells:
+    """A breakdown column, typed by its values (``_sql_type``)."""
+    codes, distinct = t.codes(name, exact=True)
+    return Cells(codes, distinct, _sql_type(distinct))
+
+
+def _tidy(t: Table) -> list[Cells | Numbers]:
+    """The columns of :func:`columns`, in order, as values of the judged table ``t`` (``_LEADING``,
+    the breakdown, ``_TRAILING``): what :func:`_text_columns` and :func:`_parquet_column` encode."""
+    v = t.verdicts
+    assert v is not None
+    return [
+        *(source(t, v) for _, source in _LEADING),
+        *(_dimension(t, name) for name in t.dims),
+        *(source(t, v) for _, source in _TRAILING),
+    ]
 
 
 def _repeated(values: Any, missing: str) -> Cells | Numbers:
@@ -188,32 +206,12 @@ def _repeated(values: Any, missing: str) -> Cells | Numbers:
     return Numbers(values, missing)
 
 
-def _parts(
-    t: Table, text: Any, number: Callable[[Any], Cells | Numbers], choices: Callable[[Sequence[str]], list[str]]
-) -> list[Cells | Numbers]:
-    """The columns of :func:`columns`, in order: ``text`` encodes a value, ``number`` makes a
-    column of doubles, ``choices`` encodes fixed words (statuses, booleans)."""
-    import numpy as np
-
-    from kpictl import table
-
-    v = t.verdicts
-    assert v is not None
+def _text_columns(t: Table, text: Callable[[Any], str], missing: str) -> list[Cells | Numbers]:
+    """The tidy columns as text: each distinct value encoded once by ``text``, doubles as ``repr``
+    writes them and NaN ``missing`` (:func:`_repeated`)."""
     return [
-        Cells(t.kpi, [text(name) for name in t.names]),
-        _cells(_periods(t)[0], text),
-        *(_cells(t.codes(name, exact=True), text) for name in t.dims),
-        number(t.value),
-        Cells(v.status, choices(table.STATUSES)),
-        number(v.numbers("min")),
-        number(v.numbers("max")),
-        number(v.expected),
-        number(v.gap),
-        number(v.gap_relative),
-        _cells(_codes(v.reaches_on), _day(text)),
-        Cells(v.reaches_by_deadline + 1, choices([None, False, True])),  # type: ignore[list-item]
-        Cells(t.complete.astype(np.int64), choices([False, True])),  # type: ignore[list-item]
-        Cells(t.partial_window.astype(np.int64), choices([False, True])),  # type: ignore[list-item]
+        Cells(c.codes, [text(x) for x in c.values]) if isinstance(c, Cells) else _repeated(c.values, missing)
+        for c in _tidy(t)
     ]
 
 
@@ -285,8 +283,7 @@ def json_document(rows: Sequence[Row] | Table, *, by: Sequence[str] = ()) -> Doc
         return dumps(_json_value(value))
 
     parts: list[str | Cells | Numbers] = []
-    values = _parts(t, text, lambda x: _repeated(x, "null"), lambda words: [dumps(w) for w in words])
-    for i, (name, column) in enumerate(zip(columns(tuple(t.dims)), values, strict=True)):
+    for i, (name, column) in enumerate(zip(columns(tuple(t.dims)), _text_columns(t, text, "null"), strict=True)):
         parts += ["{" if i == 0 else ", ", dumps(name) + ": ", column]
     parts.append("}")
     return Document('{"rows": [\n', _spool(["  ", *parts], joined_by=","), "]}\n")
@@ -349,7 +346,7 @@ def csv_document(rows: Sequence[Row] | Table, *, by: Sequence[str] = ()) -> Docu
         return _csv_cell(_csv_value(value))
 
     parts: list[str | Cells | Numbers] = []
-    for column in _parts(t, text, lambda x: _repeated(x, ""), lambda words: [_csv_value(w) for w in words]):
+    for column in _text_columns(t, text, ""):
         parts += [",", column] if parts else [column]
     return Document(out.getvalue(), _spool(parts))
 
@@ -387,44 +384,25 @@ def to_parquet(rows: Sequence[Row] | Table, *, by: Sequence[str] = ()) -> bytes:
     t = _table(rows, by)
     if t.verdicts is None:  # an empty table read from no rows
         t = table.from_rows([], tuple(t.dims), judged=True)
-    dims = []
-    for name in t.dims:
-        codes, distinct = t.codes(name, exact=True)
-        kind = _sql_type(distinct)
-        if kind == "VARCHAR":
-            distinct = [None if v is None else _csv_value(v) for v in distinct]
-        elif kind == "DOUBLE":
-            distinct = [None if v is None else float(v) for v in distinct]
-        dims.append(Cells(codes, distinct, kind))
-    v = t.verdicts
-    assert v is not None
-    columns_: list[Cells | Numbers] = [
-        Cells(t.kpi, list(t.names)),
-        Cells(*_parquet_periods(t)),
-        *dims,
-        Numbers(t.value),
-        Cells(v.status, list(table.STATUSES)),
-        Numbers(v.numbers("min")),
-        Numbers(v.numbers("max")),
-        Numbers(v.expected),
-        Numbers(v.gap),
-        Numbers(v.gap_relative),
-        Cells(*_dates(v.reaches_on), "DATE"),  # the projection: when the bound is met at the recent pace, and in time
-        Cells(v.reaches_by_deadline + 1, [None, False, True], "BOOLEAN"),
-        Cells(t.complete.astype("int64"), [False, True], "BOOLEAN"),
-        Cells(t.partial_window.astype("int64"), [False, True], "BOOLEAN"),
-    ]
     from kpictl.engine import parquet
 
-    return parquet.to_parquet(columns(tuple(t.dims)), columns_)
+    return parquet.to_parquet(columns(tuple(t.dims)), [_parquet_column(c) for c in _tidy(t)])
 
 
-def _parquet_periods(t: Table) -> tuple[Any, list[Any], str]:
-    """The period column for Parquet: DATE, or TIMESTAMP (a longer period at its midnight) with hours."""
-    (codes, found), kind = _periods(t)
-    if kind == "TIMESTAMP":
-        found = [p if isinstance(p, dt.datetime) else dt.datetime(p.year, p.month, p.day) for p in found]
-    return codes, found, kind
+#: How Parquet takes the values of a column of each type: a dimension of mixed values as text,
+#: numbers as floats, a day in a TIMESTAMP column (a period of days among hours) at its midnight.
+_PARQUET_VALUE: dict[str, Callable[[Any], Any]] = {
+    "VARCHAR": _csv_value,
+    "DOUBLE": float,
+    "TIMESTAMP": lambda p: p if isinstance(p, dt.datetime) else dt.datetime(p.year, p.month, p.day),
+}
+
+
+def _parquet_column(column: Cells | Numbers) -> Cells | Numbers:
+    """A tidy column as ``engine.parquet`` writes it (``_PARQUET_VALUE``; NULL stays NULL)."""
+    if not isinstance(column, Cells) or (convert := _PARQUET_VALUE.get(column.kind)) is None:
+        return column  # doubles, dates, booleans: as they are
+    return Cells(column.codes, [None if v is None else convert(v) for v in column.values], column.kind)
 
 
 def _dates(days: Any) -> tuple[Any, list[Any]]:
