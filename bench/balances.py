@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import alternate, print_timings, same_values
+from bench.common import alternate, generated, print_timings, same_values
 from kpictl import Project
 
 KPIS = """\
@@ -35,6 +34,12 @@ kpis:
   - {name: balance, source: balances, formula: sum(balance), snapshot: {per: account}}
   - {name: accounts, source: balances, formula: count(*), snapshot: {per: account}}
   - {name: peak, source: balances, formula: sum(balance), snapshot: {per: account, take: max}}
+"""
+
+PROJECT = """\
+name: balances-bench
+sources:
+  balances: {path: balances.parquet, time: d}
 """
 
 HAND = """\
@@ -63,29 +68,18 @@ GROUP BY ALL
 
 
 def generate(rows: int) -> Path:
-    """The project and its snapshots (one per account and day at most: a balance has no ties)."""
-    root = Path(tempfile.gettempdir()) / "kpictl-bench" / f"balances_{rows}"
-    if (root / "kpictl.yml").exists():
-        (root / "metrics" / "bench.yml").write_text(KPIS, encoding="utf-8")  # the KPIs may have changed
-        return root
-    root.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect() as con:
-        con.execute(f"""
-            COPY (
-              SELECT DISTINCT ON (account, d) account, d, region, balance FROM (
-                SELECT 'a' || (i % 100000) AS account,
-                       DATE '2024-01-01' + CAST(hash(i) % 731 AS INTEGER) AS d,
-                       ['EU', 'US', 'APAC'][1 + CAST((i % 100000) % 3 AS INTEGER)] AS region,
-                       CAST(hash(i * 7) % 1000000 AS DOUBLE) / 100 AS balance
-                FROM range({rows}) AS t(i)
-              )
-            ) TO '{root / "balances.parquet"}' (FORMAT parquet)""")
-    (root / "metrics").mkdir(exist_ok=True)
-    (root / "metrics" / "bench.yml").write_text(KPIS, encoding="utf-8")
-    (root / "kpictl.yml").write_text(
-        "name: balances-bench\nsources:\n  balances: {path: balances.parquet, time: d}\n", encoding="utf-8"
-    )  # last: marks the folder complete
-    return root
+    """The project and its snapshots, one per account and day at most: a balance has no ties
+    (cached by content: ``common.generated``)."""
+    snapshots = f"""
+        SELECT DISTINCT ON (account, d) account, d, region, balance FROM (
+          SELECT 'a' || (i % 100000) AS account,
+                 DATE '2024-01-01' + CAST(hash(i) % 731 AS INTEGER) AS d,
+                 ['EU', 'US', 'APAC'][1 + CAST((i % 100000) % 3 AS INTEGER)] AS region,
+                 CAST(hash(i * 7) % 1000000 AS DOUBLE) / 100 AS balance
+          FROM range({rows}) AS t(i)
+        )"""
+    files = {"metrics/bench.yml": KPIS, "kpictl.yml": PROJECT}
+    return generated("balances", [rows], {"balances.parquet": snapshots}, files)
 
 
 def main(argv: list[str] | None = None) -> int:

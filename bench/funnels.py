@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import alternate, print_timings, same_values
+from bench.common import alternate, generated, print_timings, same_values
 from kpictl import Project
 
 KPIS = """\
@@ -33,6 +32,13 @@ kpis:
   - {name: signups, source: signups, formula: count(*)}
   - {name: signup_rate, formula: "conversion(visits, signups, entity: user_id, within: 7 days)"}
   - {name: signed_up, formula: "converted(visits, signups, entity: user_id, within: 7 days)"}
+"""
+
+PROJECT = """\
+name: funnels-bench
+sources:
+  visits: {path: visits.parquet, time: visited_at}
+  signups: {path: signups.parquet, time: signed_up_at}
 """
 
 HAND = """\
@@ -53,33 +59,21 @@ GROUP BY ALL
 
 
 def generate(rows: int) -> Path:
-    """The project and its events: visits (80%) and sign-ups (20%) of 1M users over 2025."""
-    root = Path(tempfile.gettempdir()) / "kpictl-bench" / f"funnels_{rows}"
-    if (root / "kpictl.yml").exists():
-        return root
-    root.mkdir(parents=True, exist_ok=True)
+    """The project and its events: visits (80%) and sign-ups (20%) of 1M users over 2025 (cached
+    by content: ``common.generated``)."""
     users = max(rows // 10, 1)
-    with duckdb.connect() as con:
+    tables = {
+        f"{name}.parquet": f"""
+            SELECT 'u' || (hash(i * 11 + {len(name)}) % {users}) AS user_id,
+                   TIMESTAMP '2025-01-01' + to_seconds(CAST(hash(i * 5 + {len(name)}) % 31536000 AS BIGINT))
+                     AS {column}{extra}
+            FROM range({int(rows * share)}) AS t(i)"""
         for name, share, column, extra in (
             ("visits", 0.8, "visited_at", ", ['web', 'ads', 'mail'][1 + CAST(hash(i * 3) % 3 AS INTEGER)] AS channel"),
             ("signups", 0.2, "signed_up_at", ""),
-        ):
-            con.execute(f"""
-                COPY (
-                  SELECT 'u' || (hash(i * 11 + {len(name)}) % {users}) AS user_id,
-                         TIMESTAMP '2025-01-01' + to_seconds(CAST(hash(i * 5 + {len(name)}) % 31536000 AS BIGINT))
-                           AS {column}{extra}
-                  FROM range({int(rows * share)}) AS t(i)
-                ) TO '{root / f"{name}.parquet"}' (FORMAT parquet)""")
-    (root / "metrics").mkdir(exist_ok=True)
-    (root / "metrics" / "bench.yml").write_text(KPIS, encoding="utf-8")
-    (root / "kpictl.yml").write_text(
-        "name: funnels-bench\nsources:\n"
-        "  visits: {path: visits.parquet, time: visited_at}\n"
-        "  signups: {path: signups.parquet, time: signed_up_at}\n",
-        encoding="utf-8",
-    )  # last: marks the folder complete
-    return root
+        )
+    }
+    return generated("funnels", [rows], tables, {"metrics/bench.yml": KPIS, "kpictl.yml": PROJECT})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,6 @@ import math
 import resource
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import generated
 from kpictl.engine import duckdb as engine
 from kpictl.errors import Location
 from kpictl.model import Config, Kpi, Source
@@ -57,28 +57,19 @@ KPIS = {
 
 
 def generate(rows: int) -> Path:
-    """The benchmark source, made once per row count (about 250 MB for 10M rows)."""
-    path = Path(tempfile.gettempdir()) / "kpictl-bench" / f"orders_{rows}.parquet"
-    if path.exists():
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    with duckdb.connect() as con:
-        con.execute(f"""
-            COPY (
-              SELECT i AS order_id,
-                     DATE '2024-01-01' + CAST(hash(i) % 730 AS INTEGER) AS order_date,
-                     ['EU', 'US', 'APAC', 'LATAM'][1 + CAST(hash(i * 7) % 4 AS INTEGER)] AS region,
-                     ['web', 'shop', 'phone'][1 + CAST(hash(i * 11) % 3 AS INTEGER)] AS channel,
-                     ['paid', 'paid', 'paid', 'cancelled', 'refunded'][1 + CAST(hash(i * 13) % 5 AS INTEGER)] AS status,
-                     CAST(hash(i * 17) % 100000 AS DOUBLE) / 100 AS amount,
-                     CAST(hash(i * 19) % 5000 AS DOUBLE) / 100 AS cost,
-                     hash(i * 23) % 10 < 8 AS on_time,
-                     CAST(hash(i * 29) % 5 AS INTEGER) + 1 AS items
-              FROM range({rows}) AS t(i)
-            ) TO '{partial}' (FORMAT parquet)""")
-    partial.rename(path)
-    return path
+    """The benchmark source, about 250 MB for 10M rows (cached by content: ``common.generated``)."""
+    orders = f"""
+        SELECT i AS order_id,
+               DATE '2024-01-01' + CAST(hash(i) % 730 AS INTEGER) AS order_date,
+               ['EU', 'US', 'APAC', 'LATAM'][1 + CAST(hash(i * 7) % 4 AS INTEGER)] AS region,
+               ['web', 'shop', 'phone'][1 + CAST(hash(i * 11) % 3 AS INTEGER)] AS channel,
+               ['paid', 'paid', 'paid', 'cancelled', 'refunded'][1 + CAST(hash(i * 13) % 5 AS INTEGER)] AS status,
+               CAST(hash(i * 17) % 100000 AS DOUBLE) / 100 AS amount,
+               CAST(hash(i * 19) % 5000 AS DOUBLE) / 100 AS cost,
+               hash(i * 23) % 10 < 8 AS on_time,
+               CAST(hash(i * 29) % 5 AS INTEGER) + 1 AS items
+        FROM range({rows}) AS t(i)"""
+    return generated("fusion", [rows], {"orders.parquet": orders}, {}) / "orders.parquet"
 
 
 def hand_written(path: Path) -> str:

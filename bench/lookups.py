@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import alternate, print_timings, same_values
+from bench.common import alternate, generated, print_timings, same_values
 from kpictl import Project
 
 PROJECT = """\
@@ -88,13 +87,9 @@ GROUP BY 1
 
 
 def generate(rows: int) -> Path:
-    """The project with its Parquet files, made once per row count: keys missing from each
-    lookup (airport 7, planes ≥ 4900, manufacturers ≥ 55), NULL delays, three alliance versions
-    per carrier starting mid-year and mid-month."""
-    root = Path(tempfile.gettempdir()) / "kpictl-bench" / f"lookups_{rows}"
-    if (root / "kpictl.yml").exists():
-        return root
-    root.mkdir(parents=True, exist_ok=True)
+    """The project with its Parquet files (cached by content: ``common.generated``): keys missing
+    from each lookup (airport 7, planes ≥ 4900, manufacturers ≥ 55), NULL delays, three alliance
+    versions per carrier starting mid-year and mid-month."""
     tables = {
         "flights": f"""
             SELECT DATE '2024-01-01' + CAST(hash(i) % 730 AS INTEGER) AS flight_date,
@@ -113,14 +108,9 @@ def generate(rows: int) -> Path:
                    [DATE '2024-06-01', DATE '2025-03-15', NULL][v + 1] AS valid_to
             FROM range(20) AS t(c), range(3) AS u(v)""",
     }
-    with duckdb.connect() as con:
-        for name, select in tables.items():
-            con.execute(f"COPY ({select}) TO '{root / name}.parquet' (FORMAT parquet)")
-    (root / "metrics").mkdir(exist_ok=True)
     kpis = "".join(f'  - {{name: {name}, source: flights, formula: "{ours}"}}\n' for name, (ours, _) in KPIS.items())
-    (root / "metrics" / "bench.yml").write_text("kpis:\n" + kpis, encoding="utf-8")
-    (root / "kpictl.yml").write_text(PROJECT, encoding="utf-8")  # last: marks the folder complete
-    return root
+    files = {"metrics/bench.yml": "kpis:\n" + kpis, "kpictl.yml": PROJECT}
+    return generated("lookups", [rows], {f"{name}.parquet": query for name, query in tables.items()}, files)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,7 +44,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import same_values  # noqa: E402
+from bench.common import generated, same_values  # noqa: E402
 from bench.run_vs_sql import timed_process  # noqa: E402
 
 KPIS = """\
@@ -64,6 +64,14 @@ kpis:
     dimensions: [customer]
     target:
       max: 100000000
+"""
+
+PROJECT = """\
+name: wide-bench
+metrics: [metrics]
+defaults: {grain: month}
+sources:
+  orders: {path: orders.parquet, time: order_date}
 """
 
 # The compiled SQL, run and written by DuckDB alone: what kpictl adds is the difference.
@@ -92,30 +100,15 @@ con.execute("COPY (" + select + ") TO '" + out + "' (" + options + ")")
 
 
 def generate(rows: int, customers: int) -> Path:
-    """The project and its orders (cached: the folder is complete once kpictl.yml exists)."""
-    import duckdb
-
-    root = Path(tempfile.gettempdir()) / "kpictl-bench" / f"wide_{rows}_{customers}"
-    if (root / "kpictl.yml").exists():
-        return root
-    root.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect() as con:
-        con.execute(f"""
-            COPY (
-              SELECT DATE '2024-01-01' + CAST(hash(i) % 731 AS INTEGER) AS order_date,
-                     'c' || lpad(CAST(hash(i * 3) % {customers} AS VARCHAR), 6, '0') AS customer,
-                     CAST(hash(i * 7) % 10000 AS DOUBLE) / 100 AS amount
-              FROM range({rows}) AS t(i)
-              ORDER BY order_date
-            ) TO '{root / "orders.parquet"}' (FORMAT parquet)""")
-    (root / "metrics").mkdir(exist_ok=True)
-    (root / "metrics" / "wide.yml").write_text(KPIS, encoding="utf-8")
-    (root / "kpictl.yml").write_text(
-        "name: wide-bench\nmetrics: [metrics]\ndefaults: {grain: month}\n"
-        "sources:\n  orders: {path: orders.parquet, time: order_date}\n",
-        encoding="utf-8",
-    )  # last: marks the folder complete
-    return root
+    """The project and its orders (cached by content: ``common.generated``)."""
+    orders = f"""
+        SELECT DATE '2024-01-01' + CAST(hash(i) % 731 AS INTEGER) AS order_date,
+               'c' || lpad(CAST(hash(i * 3) % {customers} AS VARCHAR), 6, '0') AS customer,
+               CAST(hash(i * 7) % 10000 AS DOUBLE) / 100 AS amount
+        FROM range({rows}) AS t(i)
+        ORDER BY order_date"""
+    files = {"metrics/wide.yml": KPIS, "kpictl.yml": PROJECT}
+    return generated("wide", [rows, customers], {"orders.parquet": orders}, files)
 
 
 def main(argv: list[str] | None = None) -> int:

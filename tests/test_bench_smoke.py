@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import balances, compile_scale, data, funnels, lookups, run_vs_sql, startup, wide  # noqa: E402
+from bench import balances, common, compile_scale, data, funnels, lookups, run_vs_sql, startup, wide  # noqa: E402
 from bench.vs_metricflow import compare  # noqa: E402
 
 
@@ -94,6 +94,27 @@ def test_a_scale_prepare_cannot_make_is_a_usage_error(scale: str, capsys: pytest
             script.main(["--scale", scale])
         assert exit_.value.code == 2
         assert f"argument --scale: {scale}: a positive number" in capsys.readouterr().err
+
+
+def test_a_generated_project_is_keyed_on_its_content(tmp_path: Path) -> None:
+    """A bench whose KPIs changed gets a new project, not the one made for the old text."""
+    tables = {"t.parquet": "SELECT range AS i FROM range(3)"}
+    files = {"metrics/a.yml": "kpis: []\n", "kpictl.yml": "name: x\n"}
+    first = common.generated("x", [3], tables, files, base=tmp_path)
+    assert first.parent == tmp_path and first.name.startswith("x_3_")
+    assert (first / "metrics" / "a.yml").read_text() == "kpis: []\n" and (first / "t.parquet").is_file()
+    made = (first / "t.parquet").stat().st_mtime_ns
+    assert common.generated("x", [3], dict(tables), dict(files), base=tmp_path) == first
+    assert (first / "t.parquet").stat().st_mtime_ns == made  # reused, not made again
+    changed = common.generated("x", [3], tables, {**files, "metrics/a.yml": "kpis: [b]\n"}, base=tmp_path)
+    assert changed != first and (changed / "metrics" / "a.yml").read_text() == "kpis: [b]\n"
+    other_data = common.generated("x", [3], {"t.parquet": "SELECT range AS i FROM range(4)"}, files, base=tmp_path)
+    bigger = common.generated("x", [4], tables, files, base=tmp_path)
+    assert len({first, changed, other_data, bigger}) == 4
+    (first / "COMPLETE").unlink()  # as after a run interrupted while writing its data
+    (first / "t.parquet").unlink()
+    assert common.generated("x", [3], tables, files, base=tmp_path) == first
+    assert (first / "COMPLETE").is_file() and (first / "t.parquet").is_file()
 
 
 def test_run_vs_sql(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
