@@ -227,6 +227,7 @@ class Kpi:
     at: Location = field(default_factory=Location, compare=False)
     formula_at: Location = field(default_factory=Location, compare=False)
     source_at: Location = field(default_factory=Location, compare=False)
+    grain_at: Location = field(default_factory=Location, compare=False)  # its grain:, else the KPI
     filter_at: tuple[Location, ...] = field(default=(), compare=False)
 
     @property
@@ -264,6 +265,13 @@ class Calendar:
 
     year_start: int = 1
     at: Location = field(default_factory=Location, compare=False)
+    # A calendar table (``table``, ``date``, ``grains``): a source mapping each date to custom
+    # periods, each grain (``retail_month``) the column giving each date's period label. A period
+    # is named by its first date, as built-in ones are (see ``sql.calendars``).
+    table: str | None = None
+    date: str | None = None
+    grains: dict[str, str] = field(default_factory=dict)
+    table_at: Location = field(default_factory=Location, compare=False)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from typing import Any
 
 import click
@@ -76,15 +77,30 @@ def _format(choices: tuple[str, ...], help: str | None = None) -> Any:
 
 _AS_OF = "Judge targets at this date, or 'today' (default: end of the latest {})."
 _FILE = click.Path(dir_okay=False)
-_o, _a, _grain = click.option, click.argument, click.Choice(GRAINS)
+
+
+class _Grain(click.Choice):  # type: ignore[type-arg]
+    """A built-in grain, or a name the project's calendar table may give (``calendar.grains``):
+    the project is not loaded yet, so the planner says whether it knows that name, with a guess."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and re.fullmatch(r"[a-z][a-z0-9_]*", value) and value not in self.choices:
+            return value
+        return super().convert(value, param, ctx)
+
+
+_o, _a, _grain = click.option, click.argument, _Grain(GRAINS)
 OPTIONS: dict[str, Any] = {
     "kpis": _a("kpis", nargs=-1),
     "kpi": _a("kpi"),
-    "grain": _o("--grain", type=_grain, help="Period length (default: the project's)."),
+    "grain": _o("--grain", type=_grain, help="Period length (default: the project's), or a grain of calendar.grains."),
     "grain_all": _o(
         "--grain",
-        type=click.Choice(RUN_GRAINS),
-        help="Period length (default: the project's); all: one value over the whole --from/--to range.",
+        type=_Grain(RUN_GRAINS),
+        help=(
+            "Period length (default: the project's), or a grain of calendar.grains; "
+            "all: one value over the whole --from/--to range."
+        ),
     ),
     "grain_bare": _o("--grain", type=_grain),
     "grain_diff": _o("--grain", type=_grain, help="Period length for --data (default: HEAD's project default)."),

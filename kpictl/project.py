@@ -431,6 +431,7 @@ class Project:
         """The judged table of a run, ordered; ``--grain all``'s rows (a few, named by their range)."""
         from kpictl import table
         from kpictl.judge import completeness, verdicts
+        from kpictl.sql import calendars
 
         self._valid_kpis(data=True)  # every problem at once, as validate: the data's columns too
         selected = self.select(names)
@@ -440,6 +441,7 @@ class Project:
         found = self._engine().results(
             compiled, self.config, tables=tables, types=types or None, latest=not tables, columns=grain != WHOLE
         )
+        calendars.use(found.calendars or {}, dict(outputs))  # judging and labels read a calendar table's periods
         today = dt.date.today()
         horizons = (
             completeness.horizons(

@@ -207,3 +207,16 @@ def test_hours_golden(golden: Callable[..., None]) -> None:
     names = ["revenue_3h", "channels_3h", "revenue_day_before"]
     sql = project.compile(names, by=["channel"], start=dt.date(2025, 1, 2), end=dt.date(2025, 1, 2)).sql
     golden("hours", sql, "hours.sql")
+
+
+def test_calendar_table_golden(golden: Callable[..., None]) -> None:
+    """A calendar table's grain (docs/examples/retail; values in tests/test_calendar_table.py): each
+    date's period read from the table (its first date), the spine of the calendar's periods,
+    --from/--to as days, a rolling window of periods recomputed for a distinct count, and the
+    period before by the calendar's order."""
+    from kpictl import Project
+
+    project = Project.load(Path(__file__).parent.parent / "docs" / "examples" / "retail")
+    names = ["revenue_2", "regions_2", "revenue_before"]
+    sql = project.compile(names, by=["region"], start=dt.date(2025, 1, 27), end=dt.date(2025, 3, 31)).sql
+    golden("calendar_table", sql, "retail_month.sql")

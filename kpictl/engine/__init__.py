@@ -34,6 +34,7 @@ class Results:
     rows: list[Row]
     latest: tuple[Latest, ...] = ()
     table: Any = None  # the rows as a ``table.Table`` instead (``rows`` then empty), when asked for
+    calendars: Any = None  # custom grain → ``sql.calendars.Periods`` read from the calendar table
 
 
 def latest_of(found: Sequence[Sequence[Any]]) -> tuple[Latest, ...]:

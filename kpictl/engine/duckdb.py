@@ -42,7 +42,7 @@ from kpictl.errors import DataError, InvalidProject, KpiError, Location, SpecErr
 from kpictl.language import formula
 from kpictl.language.resolve import computed_layers, computed_reads
 from kpictl.model import Config, Lookup, Row, Source
-from kpictl.sql import periods
+from kpictl.sql import calendars, periods
 from kpictl.sql.quoting import identifier, literal
 
 if TYPE_CHECKING:
@@ -92,6 +92,7 @@ def results(
             if found := run_select(con, check, compiled.params, timeout=timeout):
                 raise tie_error(kpis, at, found)
         try:
+            custom = read_calendar(con, compiled, timeout)
             fetch = _table(compiled.by, compiled.hours) if columns else None
             result = run_select(con, compiled.sql, compiled.params, timeout=timeout, fetch=fetch)
             fresh = run_select(con, compiled.freshness, timeout=timeout) if latest and compiled.feeds else []
@@ -108,7 +109,7 @@ def results(
         if len(moments) > periods.MAX_PERIODS:
             first, last = (found.take(index[[0, -1]])).periods()
             _too_many(len(moments), first, last, bool(compiled.hours))
-        return Results([], latest_of(fresh), found)
+        return Results([], latest_of(fresh), found, custom)
     width = len(compiled.by)
     hours = set(compiled.hours)
     rows = [
@@ -119,7 +120,27 @@ def results(
     if (count := len({row.period for row in rows})) > periods.MAX_PERIODS:  # the range came from the data
         first, last = min(r.period for r in rows), max(r.period for r in rows)  # one grain: they compare
         _too_many(count, first, last, bool(hours))
-    return Results(rows, latest_of(fresh))
+    return Results(rows, latest_of(fresh), None, custom)
+
+
+def read_calendar(con: duckdb.DuckDBPyConnection, compiled: CompiledQuery, timeout: float) -> dict[str, Any]:
+    """The periods of each custom grain the query computes (``sql.calendars``), after checking
+    the calendar table (one row per date, no gap, each period one run of dates) and that no row
+    of a scan at a custom grain is dated outside it: a row without a period is never dropped."""
+    calendar = compiled.calendar
+    if calendar is None:
+        return {}
+    if found := run_select(con, calendars.check_sql(calendar), timeout=timeout):
+        raise calendars.check_error(calendar, found[0])
+    for kpis, check, at in compiled.coverage:
+        if (first := run_select(con, check, timeout=timeout)) and first[0][0] is not None:
+            raise calendars.coverage_error(calendar, kpis, first[0][0], at)
+    read = {
+        grain: run_select(con, calendars.periods_sql(calendar, grain), timeout=timeout) for grain in compiled.custom
+    }
+    if any(not rows for rows in read.values()):
+        raise DataError(f"calendar table '{calendar.table}' has no row", at=calendar.table_at, hint="one row per date")
+    return {grain: calendars.Periods.of(rows) for grain, rows in read.items()}
 
 
 def _too_many(count: int, first: dt.date, last: dt.date, hours: bool) -> None:

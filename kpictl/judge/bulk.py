@@ -39,7 +39,7 @@ from typing import Any
 from kpictl import table
 from kpictl.judge import targets
 from kpictl.model import GRAINS, SEVERITY, Bound, Judgement, Kpi, Row, Target
-from kpictl.sql import periods
+from kpictl.sql import calendars, periods
 
 _EPS = targets._EPS
 _EPOCH = dt.date(1970, 1, 1).toordinal()  # day ordinal ↔ datetime64[D]
@@ -92,7 +92,26 @@ def _period_ends(days: Any, grains: Any, year_start: int) -> Any:
     month = (starts - _EPOCH).astype("datetime64[D]").astype("datetime64[M]")
     length = np.select([grains == _MONTH, grains == _MONTH + 1, grains == _MONTH + 2], [1, 3, 12], 0)  # months
     after = (month + length.astype("timedelta64[M]")).astype("datetime64[D]").astype(np.int64) + _EPOCH
-    return np.select([grains <= _DAY, grains == _WEEK], [days, starts + 6], after - 1)  # an hour ends on its day
+    ends = np.select([grains <= _DAY, grains == _WEEK], [days, starts + 6], after - 1)  # an hour ends on its day
+    return _custom(days, grains, ends, "ends")
+
+
+def _custom(days: Any, grains: Any, computed: Any, which: str) -> Any:
+    """``computed`` with the rows of custom grains (codes past ``GRAINS``) replaced by the
+    first (``which="starts"``) or last day (``"ends"``) of their calendar table period."""
+    import numpy as np
+
+    custom = grains >= len(GRAINS)
+    if not custom.any():
+        return computed
+    out = np.array(computed, dtype=np.int64)
+    for code in np.unique(grains[custom]).tolist():
+        found = calendars.loaded(calendars.custom_grains()[code - len(GRAINS)])
+        starts = np.array([d.toordinal() for d in found.starts], dtype=np.int64)
+        picked = np.array([d.toordinal() for d in getattr(found, which)], dtype=np.int64)
+        rows = grains == code
+        out[rows] = picked[np.maximum(np.searchsorted(starts, days[rows], side="right") - 1, 0)]
+    return out
 
 
 def unit_starts(days: Any, grains: Any, year_start: int = 1) -> Any:
@@ -111,7 +130,8 @@ def _unit_starts(days: Any, grains: Any, year_start: int) -> Any:
     into = [(months - (year_start - 1) % 3) % 3, (months - (year_start - 1)) % 12]  # months into the period
     first = months - np.select([grains == _MONTH + 1, grains == _MONTH + 2], into, 0)
     month_start = first.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + _EPOCH
-    return np.select([grains <= _DAY, grains == _WEEK], [days, days - (days + 6) % 7], month_start)
+    starts = np.select([grains <= _DAY, grains == _WEEK], [days, days - (days + 6) % 7], month_start)
+    return _custom(days, grains, starts, "starts")
 
 
 #: Grain codes (their index in GRAINS): hour 0, day 1, week 2, month 3, quarter 4, year 5.
@@ -122,13 +142,16 @@ def _per_distinct(function: Any, days: Any, grains: Any, year_start: int) -> Any
     """``function(days, grains, year_start)`` computed on the distinct pairs only, spread back."""
     inner = _unit_starts if function is unit_starts else _period_ends
     low = int(days.min())
-    index, first = table.first_rows((days - low) * len(GRAINS) + grains)
+    index, first = table.first_rows((days - low) * (len(GRAINS) + len(calendars.custom_grains())) + grains)
     if len(first) * 2 > len(days):  # hardly any repeat: at once
         return inner(days, grains, year_start)
     return inner(days[first], grains[first], year_start)[index]
 
 
-def _grain(name: str) -> int:
+def grain_code(name: str) -> int:
+    """A grain's code: its index in ``GRAINS``; a custom grain's comes after them (``_custom``)."""
+    if calendars.is_custom(name) and name in calendars.custom_grains():
+        return len(GRAINS) + calendars.custom_grains().index(name)
     if name not in GRAINS:
         raise ValueError(f"unknown grain {name!r}: expected one of {', '.join(GRAINS)}")
     return GRAINS.index(name)
@@ -407,7 +430,7 @@ def _judge(
         key_series.append(series_index.setdefault((name, sorted_items), len(series_index)))
     kpi = np.array(key_kpi, dtype=np.int64)[ident]
     series = np.array(key_series, dtype=np.int64)[ident]
-    grain_codes = [_grain(grain_of[name]) for name in names]
+    grain_codes = [grain_code(grain_of[name]) for name in names]
     grain = np.array(grain_codes, dtype=np.int64)[kpi]
     groups: dict[int, int] = {}  # grains in the order they first appear (KPIs are named in that order)
     for code in grain_codes:

@@ -224,7 +224,7 @@ def mark_table(
     from kpictl.model import GRAINS
 
     full_from = full_from or {}
-    grains = np.array([GRAINS.index(grain_of.get(name, "month")) for name in rows.names], dtype=np.int64)
+    grains = np.array([bulk.grain_code(grain_of.get(name, "month")) for name in rows.names], dtype=np.int64)
     horizon = np.array([h.toordinal() if (h := horizons.get(n)) else dt.date.max.toordinal() for n in rows.names])
     first_full = np.array([periods.hours(f) if (f := full_from.get(n)) else 0 for n in rows.names], dtype=np.int64)
     ends = bulk.period_ends(rows.day, grains[rows.kpi], year_start) if len(rows) else rows.day

@@ -55,7 +55,7 @@ from dataclasses import replace
 from typing import Any, NamedTuple
 
 from kpictl.model import GRAINS, SEVERITY, Bound, Judgement, Kpi, Row, Target
-from kpictl.sql import periods
+from kpictl.sql import calendars, periods
 
 _EPS = 1e-9
 
@@ -190,6 +190,8 @@ def period_end(start: dt.date, grain: str, year_start: int = 1) -> dt.date:
     start = periods.as_day(start)
     if grain in ("hour", "day"):
         return start
+    if calendars.is_custom(grain):  # a calendar table's period: the day before the next one starts
+        return calendars.end(grain, start)
     if grain == "week":
         return start + dt.timedelta(days=6 - start.weekday())
     if grain == "month":

@@ -44,7 +44,9 @@ def companions(
         own = grain or kpi.grain or default_grain
         if own == WHOLE or kpi.snapshot is not None or formula.funnel_call(kpi.formula if kpi.derived else ""):
             continue  # the range, a balance, a funnel: judged on its own value
-        if not period or name in sizes or unit not in GRAINS or GRAINS.index(unit) <= GRAINS.index(own):
+        if not period or name in sizes or unit not in GRAINS or own not in GRAINS:  # a custom grain: as it is
+            continue
+        if GRAINS.index(unit) <= GRAINS.index(own):
             continue
         if to_date_unit("", unit, own) is not None:  # a week is not within one month: judged as it is
             continue

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from kpictl.errors import KpiError, Location, SpecError, suggest
-from kpictl.language import formula, jinja
+from kpictl.language import calendars, formula, jinja
 from kpictl.language.pointers import at_offset
 from kpictl.language.resolve import (
     MAX_HOPS,
@@ -114,6 +114,7 @@ def check(
     parsed = parsed or parse(config, kpis)
     resolver = Resolver(config, schemas)
     errors: list[KpiError] = _check_sources(config, resolver) + parsed.errors
+    errors += calendars.column_problems(config, schemas) + calendars.kpi_problems(config, kpis)
     by_name, rendered = parsed.by_name, parsed.kpis
     exprs = {name: parsed.exprs[name] for name in rendered}
     for kpi in by_name.values():

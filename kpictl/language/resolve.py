@@ -369,6 +369,12 @@ def to_date_unit(call: str, unit: str, grain: str) -> SpecError | None:
     """
     from kpictl.model import GRAINS, TO_DATE_UNITS
 
+    if grain not in GRAINS:  # a calendar table's periods: not cut into the units of the built-in calendar
+        return SpecError(
+            f"{call} is not defined at {grain} grain: a calendar table's periods do not make up years, "
+            "quarters, months or weeks",
+            hint="use cumulative(k) or rolling(k, n) over its periods, or run at a built-in grain",
+        )
     if grain == "week" and unit in ("month", "quarter"):
         return SpecError(
             f"{call} is not defined at week grain: a week can straddle two {unit}s",
@@ -400,6 +406,9 @@ def offset_periods(call: str, name: str, count: int, unit: str, grain: str) -> t
 
     if unit == grain:
         return count, None
+    if grain not in GRAINS:  # a calendar table's periods have no fixed length in days or months
+        hint = f"count its periods: {name}(k, {count}) is {count} {grain} period(s); or run at a built-in grain"
+        return None, SpecError(f"{call}: a {unit} is no whole number of {grain} periods", hint=hint)
     if GRAINS.index(unit) < GRAINS.index(grain):
         return None, SpecError(f"{call}: a {unit} is shorter than a {grain}", hint=f"use a unit of {grain}s or longer")
     if (unit, grain) in _PER_UNIT:

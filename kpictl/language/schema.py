@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kpictl.errors import DataError, KpiError, Location, SpecError
+from kpictl.language import calendars
 from kpictl.language.pointers import Document, escape
 
 SCHEMAS = {"project": "kpictl.schema.json", "kpis": "kpi-file.schema.json"}
@@ -239,6 +240,10 @@ def _schema_errors(err: Any, doc: Document, kind: str) -> list[SpecError]:
         missing = err.message.split("'")[1] if "'" in err.message else err.message
         hint = "a KPI file starts with 'kpis:'" if missing == "kpis" else None
         return [error(where, f"missing required field '{missing}'", doc.at(pointer, key=True), hint)]
+    if err.validator == "dependentRequired":  # calendar: table, date and grains come together
+        _, missing, _, owner, _ = err.message.split("'")
+        hint = "a calendar table is table: (a source), date: (its date column) and grains: (name: label column)"
+        return [error(where, f"'{owner}' needs '{missing}' too", at, hint)]
     if err.validator == "enum":
         choices = [str(c) for c in err.validator_value]
         # A balance's takes are short words a statistic is close to ('median' to 'min'): only a typo gets a guess.
@@ -357,6 +362,9 @@ def check_shape(doc: Document, kind: str) -> list[KpiError]:
         if e.validator == "anyOf" and any((p, b) in meant for b in bounds):
             continue
         errors += _schema_errors(e, doc, kind)
+    if kind == "project":  # what only kpictl.yml as a whole says: its calendar table, its default grain
+        placed = {e.at.pointer for e in errors}  # a field the schema refused: not reported twice
+        errors += [e for e in calendars.project_problems(doc.data, doc.at) if e.at.pointer not in placed]
     # Nested oneOf failures can repeat one cause: keep each (place, message) once.
     unique = {(str(e), e.at.pointer): e for e in errors}
     return list(unique.values())

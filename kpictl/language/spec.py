@@ -227,6 +227,7 @@ def build_kpis(doc: Document, skip: Collection[int] = ()) -> tuple[list[Kpi], li
                 at=doc.at(p + "/name"),
                 formula_at=doc.at(p + "/formula"),
                 source_at=doc.at(p + "/source") if "source" in raw else doc.at(p + "/name"),
+                grain_at=doc.at(p + "/grain") if "grain" in raw else doc.at(p),
                 filter_at=tuple(
                     doc.at(f"{p}/filter" + ("" if isinstance(raw.get("filter"), str) else f"/{k}"))
                     for k in range(len(filters))
@@ -286,8 +287,16 @@ def build_config(doc: Document, root: str) -> Config:
 
 def _calendar(raw: dict[str, Any] | None, doc: Document) -> Calendar:
     """``calendar:`` of kpictl.yml (schema-valid: ``fiscal_year_start`` is the 1st of a month)."""
-    start = (raw or {}).get("fiscal_year_start", "01-01")
-    return Calendar(int(start[:2]), doc.at("/calendar/fiscal_year_start" if raw and "fiscal_year_start" in raw else ""))
+    raw = raw or {}
+    start = raw.get("fiscal_year_start", "01-01")
+    return Calendar(
+        int(start[:2]),
+        doc.at("/calendar/fiscal_year_start" if "fiscal_year_start" in raw else ""),
+        raw.get("table"),
+        raw.get("date"),
+        dict(raw.get("grains", {})),
+        doc.at("/calendar/table" if "table" in raw else ""),
+    )
 
 
 def _engine(raw: dict[str, Any] | None) -> Engine:

@@ -160,8 +160,10 @@ def format_period(start: dt.date, grain: str, lang: str, year_start: int = 1) ->
     >>> format_period(hour, "hour", "en"), format_period(hour, "hour", "fr")
     ('1 Jan 2025 13:00', '1 janv. 2025 13:00')
     """
-    from kpictl.sql import periods
+    from kpictl.sql import calendars, periods
 
+    if calendars.is_custom(grain) and grain != "all":  # a calendar table's period: its label
+        return calendars.label(grain, start)
     months = _MONTHS[LANGS[_column(lang)]]
     named = f"{_FISCAL[lang]}{periods.fiscal_year(start, year_start)}" if year_start > 1 else str(start.year)
     if grain == "year":

@@ -37,12 +37,12 @@ from typing import Any
 
 from kpictl.judge import targets
 from kpictl.judge.forecast import forecast
-from kpictl.model import STATUS_SYMBOLS, STATUSES, Bound, Format, Kpi, Row, Target, lang_of
+from kpictl.model import STATUS_SYMBOLS, STATUSES, WHOLE, Bound, Format, Kpi, Row, Target, lang_of
 from kpictl.report import escape
 from kpictl.report.files import dimension_names
 from kpictl.report.i18n import texts
 from kpictl.report.numbers import format_bound, format_change, format_value, scale_of
-from kpictl.sql import periods
+from kpictl.sql import calendars, periods
 
 WIDTH = 100  # when the width is unknown: output to a file or a pipe, without COLUMNS
 GAP = 2
@@ -160,6 +160,8 @@ def period_label(day: dt.date, grain: str | None, through: dt.date | None = None
         return f"{day.isoformat()}..{through.isoformat()}"
     if isinstance(day, dt.datetime):
         return f"{day:%Y-%m-%d %H:%M}"
+    if calendars.is_custom(grain) and grain != WHOLE:  # a calendar table's label: data, escaped as data
+        return escape.line(calendars.label(str(grain), day))
     fiscal = "FY" if year_start > 1 else ""
     if grain == "year":
         return f"{fiscal}{periods.fiscal_year(day, year_start)}"
@@ -239,7 +241,12 @@ def latest(
         row, before = series[at], (series[at - 1] if at > 0 else None)
         kpi = kpis.get(row.kpi)
         fmt = kpi.format if kpi is not None else Format()
-        grain = infer_grain([r.period for r in series]) or run_grain or fitting_grain(row.period, kpi, year_start)
+        grain = (
+            calendars.grain_of(row.kpi)  # a calendar table's periods are not evenly spaced: told by the run
+            or infer_grain([r.period for r in series])
+            or run_grain
+            or fitting_grain(row.period, kpi, year_start)
+        )
         j = row.judgement
         # the bound in force for this row (scaled to its period, or none for one part of a size)
         bound = (j.min, j.max) if j is not None else (None, None)

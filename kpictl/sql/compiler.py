@@ -18,8 +18,8 @@ from typing import Any
 from sqlglot import exp
 
 from kpictl.errors import Location, SpecError
-from kpictl.model import WHOLE
-from kpictl.sql import periods
+from kpictl.model import RUN_GRAINS, WHOLE
+from kpictl.sql import calendars, periods
 from kpictl.sql.aggregates import empty_value, substitute_sql, tree_of
 from kpictl.sql.planner import Derived, Measure, Partial, Plan, Scan, Window, dim_alias
 from kpictl.sql.query import STAMPS as STAMPS  # re-exported: the query's parts live with the query
@@ -35,7 +35,9 @@ def compile(plan: Plan) -> CompiledQuery:
         raise SpecError("no KPI to compute")
     query = _Query(plan)
     scans = list(enumerate(plan.scans, 1))
-    ctes = [query.aggregate(number, scan) for number, scan in scans]
+    custom = list(dict.fromkeys(s.grain for s in plan.scans if calendars.is_custom(s.grain)))
+    ctes = [query.calendar(grain) for grain in custom]
+    ctes += [query.aggregate(number, scan) for number, scan in scans]
     ctes += [query.range(key) for key in dict.fromkeys(_range_key(s) for s in plan.scans)]
     ctes += [cte for number, scan in scans for cte in query.values(number, scan)]
     ctes += [query.derived(node) for node in plan.derived]
@@ -46,6 +48,7 @@ def compile(plan: Plan) -> CompiledQuery:
     sql += "\n"  # a text file: golden files and `kpictl compile > x.sql` end with a newline
     sides = [side for scan in plan.scans for side in (scan, *([scan.funnel.then] if scan.funnel else []))]
     sources = {scan.source: None for scan in sides} | {j.lookup.source: None for s in sides for j in s.joins}
+    sources |= {plan.calendar.table: None} if custom and plan.calendar.table else {}
     lookups = tuple(dict.fromkeys((join.parent_source, join.lookup) for scan in sides for join in scan.joins))
     at = {m.kpi: m.at for s in plan.scans for m in s.measures} | {d.kpi: d.at for d in plan.derived}
     measures = [m for s in plan.scans for m in s.measures]
@@ -58,6 +61,7 @@ def compile(plan: Plan) -> CompiledQuery:
     return CompiledQuery(
         sql, query.params, kpis, plan.by, tuple(sources), lookups, at, aliases, reads, freshness, pairs, fed_by,
         _reach(plan), tuple(query.ties), waits, tuple(kpi for kpi, grain in plan.outputs if grain == "hour"),
+        plan.calendar if custom else None, tuple(custom), tuple(query.coverage),
     )  # fmt: skip
 
 
@@ -121,6 +125,7 @@ class _Query:
         self.empty: dict[tuple[str, str, Window | None], str | None] = {}  # value over zero rows
         self.averages: list[str] = []  # the rolling_avg CTEs written so far
         self.ties: list[tuple[str, str, Location]] = []  # the balances' tie checks
+        self.coverage: list[tuple[str, str, Location]] = []  # scans at a custom grain: rows outside the calendar
         self.dims = [dim_alias(name) for name in plan.by]
         kpis = [d.kpi for d in plan.derived]
         self.names = {
@@ -137,6 +142,8 @@ class _Query:
         day = self.plan.start if which == "from" else self.plan.end
         if day is None or grain == WHOLE:  # the whole range is one period: its rows are filtered instead
             return None
+        if calendars.is_custom(grain):  # a calendar table's period is shown when it starts in the range
+            return self.param(f"{which}_{grain}", day)
         first = periods.start(grain, day, self.plan.year_start)
         if grain == "hour" and which == "to":  # --to is a day: its last hour is shown too
             first += dt.timedelta(hours=23)
@@ -156,6 +163,19 @@ class _Query:
         """
         return f"(SELECT first_ FROM {_range_name(scan)})"
 
+    def calendar(self, grain: str) -> str:
+        """The CTEs of a custom grain: each date's period (its first date), and the periods in order."""
+        c = self.plan.calendar
+        return _render(
+            "calendar.sql.j2",
+            grain=grain,
+            table=c.table,
+            date=c.date,
+            column=c.grains[grain],
+            days=calendars.days_name(grain),
+            periods=calendars.periods_name(grain),
+        )
+
     # -- per scan: grouped aggregates, then spine, recomputed windows and values -------------
     def aggregate(self, number: int, scan: Scan) -> str:
         rows = self.rows[number] = [f"{scan.time} IS NOT NULL"]  # every period: see first()
@@ -163,6 +183,14 @@ class _Query:
             rows += [f"CAST({scan.time} AS DATE) >= {p}" for p in [self.range_param("from")] if p]
             rows += [f"CAST({scan.time} AS DATE) <= {p}" for p in [self.range_param("to")] if p]
         rows += [f"({condition})" for condition in scan.where]
+        if calendars.is_custom(scan.grain):  # a row the calendar does not cover has no period: refused
+            for side in (scan, *([scan.funnel.then] if scan.funnel else [])):
+                names = ", ".join(m.kpi for m in scan.measures)
+                what = f"{names} ({side.source}.{side.time})"
+                table, date = self.plan.calendar.table, self.plan.calendar.date
+                own = rows if side is scan else [f"{side.time} IS NOT NULL", *(f"({c})" for c in side.where)]
+                check = _render("coverage.sql.j2", what=what, scan=side, rows=own, table=table, date=date)
+                self.coverage.append((names, check, scan.measures[0].at if scan.measures else Location()))
         if scan.funnel is not None:
             return self._funnel(number, scan)
         kpis = [{"name": m.kpi, "at": _where(m.at)} for m in scan.measures]
@@ -256,7 +284,8 @@ class _Query:
                 scan_name=f"scan_{number}",
                 lo=self.first(scan),
                 hi=last,
-                step=periods.interval(scan.grain),
+                step="" if calendars.is_custom(scan.grain) else periods.interval(scan.grain),
+                calendar=calendars.spine(scan.grain, self.first(scan), last) if calendars.is_custom(scan.grain) else "",
                 grain=scan.grain,
                 dims=self.dims,
                 what=f"every {scan.grain} of the range"
@@ -300,7 +329,9 @@ class _Query:
 
     def _window(self, number: int, scan: Scan, window: Window, users: list[Measure], name: str) -> str:
         """A CTE recomputing the partials that do not add up, over the rows of each window."""
-        if window.kind == "rolling":
+        if window.kind == "rolling" and calendars.is_custom(scan.grain):
+            lower = calendars.window_start(scan.grain, "sp.period_", window.n)
+        elif window.kind == "rolling":
             lower = f"CAST(sp.period_ - {periods.interval(scan.grain, window.n - 1)} AS {_kind(scan.grain)})"
         elif window.kind == "to_date":
             lower = f"CAST({_to_date_start(window.unit, scan.grain, 'sp.period_', self.plan.year_start)} AS DATE)"
@@ -432,6 +463,8 @@ def _earlier(grain: str, shift: int, back: tuple[int, str] | None) -> str:
     """The period a reference reads: the row's own, ``shift`` periods earlier, or ``back``
     calendar units earlier (a month or a year of days: the same day, the last one of a shorter
     month; a year of ISO weeks: the same week number, none when that year has no week 53)."""
+    if back is None and shift and calendars.is_custom(grain):
+        return calendars.before(grain, "k.period_", shift)
     if back is None:
         return f"CAST(k.period_ - {periods.interval(grain, shift)} AS {_kind(grain)})" if shift else "k.period_"
     count, unit = back
@@ -538,6 +571,7 @@ def _environment() -> Any:
     env.filters["ident"] = identifier
     env.filters["literal"] = literal
     env.filters["comment"] = comment
+    env.globals["built_in"] = RUN_GRAINS  # any other grain is a calendar table's
     return env
 
 

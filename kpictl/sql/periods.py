@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 
 from kpictl.model import GRAINS as GRAINS  # the periods below are these
+from kpictl.sql import calendars
 
 _MONTHS = {"month": 1, "quarter": 3, "year": 12}
 #: Most periods one run may show: 20,000 days is 55 years, weeks 383 years. More is a date typo
@@ -57,6 +58,8 @@ def start(grain: str, day: dt.date, year_start: int = 1) -> dt.date:
     >>> start("hour", dt.datetime(2025, 1, 1, 13, 40)), start("day", dt.datetime(2025, 1, 1, 13))
     (datetime.datetime(2025, 1, 1, 13, 0), datetime.date(2025, 1, 1))
     """
+    if calendars.is_custom(grain):  # a calendar table's: read by the run
+        return calendars.start(grain, as_day(day))
     if grain == "hour":  # a day given alone is its first hour
         return dt.datetime(day.year, day.month, day.day, day.hour if isinstance(day, dt.datetime) else 0)
     day = as_day(day)
@@ -74,6 +77,8 @@ def start(grain: str, day: dt.date, year_start: int = 1) -> dt.date:
 
 def shift(grain: str, period: dt.date, n: int) -> dt.date:
     """The first day of the period ``n`` periods after ``period`` (before it when ``n`` < 0)."""
+    if calendars.is_custom(grain):
+        return calendars.shift(grain, as_day(period), n)
     if grain == "hour":
         return start("hour", period) + dt.timedelta(hours=n)
     period = as_day(period)
@@ -85,6 +90,8 @@ def shift(grain: str, period: dt.date, n: int) -> dt.date:
 
 def count(grain: str, first: dt.date, last: dt.date, year_start: int = 1) -> int:
     """How many periods of ``grain`` the days ``first`` to ``last`` touch (hours: every one of those days')."""
+    if calendars.is_custom(grain):
+        return calendars.count(grain, as_day(first), as_day(last))
     if grain == "hour":
         return ((as_day(last) - as_day(first)).days + 1) * 24
     a, b = start(grain, first, year_start), start(grain, last, year_start)

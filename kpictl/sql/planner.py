@@ -20,10 +20,11 @@ from dataclasses import dataclass, field, replace
 from sqlglot import exp
 
 from kpictl.errors import InvalidProject, KpiError, Location, SpecError, suggest
+from kpictl.language import calendars
 from kpictl.language.checks import Expr
 from kpictl.language.formula import WITHIN_MINUTES, funnel_args, funnel_call
 from kpictl.language.resolve import Relation, Resolver, Schemas
-from kpictl.model import RUN_GRAINS, WHOLE, Config, Kpi, Snapshot, Source
+from kpictl.model import WHOLE, Calendar, Config, Kpi, Snapshot, Source
 from kpictl.sql import periods
 from kpictl.sql.aggregates import Spec, decompose, empty_value, null_safe, substitute, tree_of
 from kpictl.sql.derived import Derived, Ref, Window, derive
@@ -141,6 +142,7 @@ class Plan:
     start: dt.date | None = None
     end: dt.date | None = None
     year_start: int = 1  # the month fiscal quarters and years start in (``Calendar.year_start``)
+    calendar: Calendar = field(default_factory=Calendar)  # its calendar table, for custom grains
 
 
 def _too_many(grain: str, count: int) -> SpecError | None:
@@ -184,8 +186,8 @@ def plan(
             errors.append(SpecError(f"unknown KPI '{name}'", hint=suggest(name, kpis)))
             continue
         node = (name, grain or kpis[name].grain or config.grain)
-        if node[1] not in RUN_GRAINS:
-            errors.append(SpecError(f"unknown grain '{node[1]}'", hint=suggest(node[1], RUN_GRAINS)))
+        if (unknown := calendars.unknown_grain(node[1], config, Location(pointer="--grain"))) is not None:
+            errors.append(unknown)
             continue
         outputs.append(node)
         planner.visit(node, ())
@@ -201,7 +203,7 @@ def plan(
             )
         )
     if first is not None and last is not None and not errors:
-        for grain in sorted({g for _, g in outputs}):
+        for grain in sorted({g for _, g in outputs if not calendars.is_custom(g)}):  # a calendar table is finite
             count = 1 if grain == WHOLE else periods.count(grain, first, last, config.calendar.year_start)
             if (too_many := _too_many(grain, count)) is not None:
                 errors.append(too_many)
@@ -210,7 +212,7 @@ def plan(
         unique = list({str(e): e for e in errors}.values())
         raise unique[0] if len(unique) == 1 else InvalidProject(unique)
     derived = tuple(planner.derived[n] for n in planner.order)
-    return Plan(scans, derived, tuple(outputs), by, first, last, config.calendar.year_start)
+    return Plan(scans, derived, tuple(outputs), by, first, last, config.calendar.year_start, config.calendar)
 
 
 def _date(value: dt.date | str | None, what: str) -> tuple[dt.date | None, list[KpiError]]:

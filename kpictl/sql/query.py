@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kpictl.errors import Location
-from kpictl.model import Lookup
+from kpictl.model import Calendar, Lookup
 
 STAMPS = ("year", "quarter", "month", "week")  # coarsest first: the freshness query's flags
 
@@ -51,3 +51,8 @@ class CompiledQuery:
     ties: tuple[tuple[str, str, Location], ...] = ()  # per balance scan: (its KPIs, the tie check's SQL, where)
     waits: Mapping[str, Mapping[int, int]] = field(default_factory=dict)  # KPI → feed → days past a period's end
     hours: tuple[str, ...] = ()  # the KPIs at hour grain: their periods are datetimes, the others' dates
+    calendar: Calendar | None = None  # the calendar table, when a custom grain is computed
+    custom: tuple[str, ...] = ()  # the custom grains computed: their periods are read before the run
+    coverage: tuple[
+        tuple[str, str, Location], ...
+    ] = ()  # per scan at a custom grain: (KPIs, first uncovered date's SQL, where)
