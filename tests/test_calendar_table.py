@@ -240,3 +240,38 @@ def test_a_calendar_grain_on_spark_is_refused_before_any_data_is_read(tmp_path: 
     assert result.output.startswith(
         "kpictl.yml:8:10: calendar.grains: a calendar table's grains run on DuckDB only, not on Spark"
     )
+
+
+def test_balances_and_funnels_bucket_by_the_calendar(tmp_path: Path) -> None:
+    root = copy(tmp_path)
+    data = root / "data"
+    (data / "balances.csv").write_text(
+        "day,account,balance\n2024-12-30,a,10\n2025-01-20,a,15\n2025-01-27,a,7\n2025-01-27,b,5\n2025-02-20,b,6\n"
+    )
+    (data / "visits.csv").write_text("t,user\n2025-01-02,u1\n2025-01-25,u2\n2025-02-01,u3\n")
+    (data / "signups.csv").write_text("t,user\n2025-01-05,u1\n2025-01-28,u2\n")
+    text = (
+        (root / "kpictl.yml")
+        .read_text()
+        .replace(
+            "  retail_calendar: {path:",
+            "  balances: {path: data/balances.csv, time: day}\n  visits: {path: data/visits.csv, time: t}\n"
+            "  signups: {path: data/signups.csv, time: t}\n  retail_calendar: {path:",
+        )
+    )
+    (root / "kpictl.yml").write_text(text)
+    (root / "metrics" / "more.yml").write_text(
+        "kpis:\n"
+        "  - {name: balance, source: balances, formula: sum(balance), snapshot: {per: account}}\n"
+        "  - {name: peak, source: balances, formula: sum(balance), snapshot: {per: account, take: max}}\n"
+        "  - {name: visits, source: visits, formula: count(*)}\n"
+        "  - {name: signups, source: signups, formula: count(*)}\n"
+        '  - {name: conv, formula: "conversion(visits, signups, entity: user, within: 7 days)"}\n'
+    )
+    rows = Project.load(root).run(["balance", "peak", "conv"])
+    # each account's last balance of the period: a 15 | a 7 + b 6 (its row of 02-20)
+    assert values(rows, "balance") == {STARTS[0]: 15.0, STARTS[1]: 13.0}
+    # the highest day total: 12-30 10, 01-20 15 | 01-27 7 + 5 = 12, 02-20 6 (b's only row that day)
+    assert values(rows, "peak") == {STARTS[0]: 15.0, STARTS[1]: 12.0}
+    # u1 and u2 (01-25, signed up 01-28 in P02) entered in P01 and converted; u3 in P02 did not
+    assert values(rows, "conv") == {STARTS[0]: 1.0, STARTS[1]: 0.0}

@@ -2,21 +2,21 @@
 WITH
 -- calendar: each date of retail_calendar in its retail_month period (retail_month), a period named by its first date
 calendar_retail_month AS (
-  SELECT CAST(c."day" AS DATE) AS day_, min(CAST(c."day" AS DATE)) OVER (PARTITION BY c."retail_month") AS period_
+  SELECT CAST(c."day" AS DATE) AS calendar_day_, min(CAST(c."day" AS DATE)) OVER (PARTITION BY c."retail_month") AS calendar_start_
   FROM "retail_calendar" AS c
   WHERE c."day" IS NOT NULL
 ),
 -- calendar: the retail_month periods in order (index_ counts them, for prior() and rolling windows)
 calendar_periods_retail_month AS (
   SELECT period_, row_number() OVER (ORDER BY period_) AS index_
-  FROM (SELECT DISTINCT period_ FROM calendar_retail_month) AS p
+  FROM (SELECT DISTINCT calendar_start_ AS period_ FROM calendar_retail_month) AS p
 ),
 -- scan: orders by retail_month, region: every aggregate below in one pass
 -- kpi: revenue (metrics/sales.yml:2)
 -- kpi: regions (metrics/sales.yml:8)
 scan_1 AS MATERIALIZED (
   SELECT
-    (SELECT max(c_.period_) FROM calendar_retail_month AS c_ WHERE c_.day_ = CAST("orders"."order_date" AS DATE)) AS period_,
+    (SELECT max(c_.calendar_start_) FROM calendar_retail_month AS c_ WHERE c_.calendar_day_ = CAST("orders"."order_date" AS DATE)) AS period_,
     "orders"."region" AS "region_",
     SUM("orders"."amount") AS "revenue__1",
     COUNT(*) AS "revenue__2",
@@ -45,7 +45,7 @@ window_1_rolling_2 AS (
     COUNT(DISTINCT "orders"."region") AS "regions__1"
   FROM "orders"
   JOIN spine_1 AS sp
-    ON (SELECT max(c_.period_) FROM calendar_retail_month AS c_ WHERE c_.day_ = CAST("orders"."order_date" AS DATE)) BETWEEN (SELECT min(b_.period_) FROM calendar_periods_retail_month AS a_ JOIN calendar_periods_retail_month AS b_ ON b_.index_ BETWEEN a_.index_ - 1 AND a_.index_ WHERE a_.period_ = sp.period_) AND sp.period_
+    ON (SELECT max(c_.calendar_start_) FROM calendar_retail_month AS c_ WHERE c_.calendar_day_ = CAST("orders"."order_date" AS DATE)) BETWEEN (SELECT min(b_.period_) FROM calendar_periods_retail_month AS a_ JOIN calendar_periods_retail_month AS b_ ON b_.index_ BETWEEN a_.index_ - 1 AND a_.index_ WHERE a_.period_ = sp.period_) AND sp.period_
    AND "orders"."region" IS NOT DISTINCT FROM sp."region_"
   WHERE "orders"."order_date" IS NOT NULL
   GROUP BY 1, 2
