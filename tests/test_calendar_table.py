@@ -275,3 +275,12 @@ def test_balances_and_funnels_bucket_by_the_calendar(tmp_path: Path) -> None:
     assert values(rows, "peak") == {STARTS[0]: 15.0, STARTS[1]: 12.0}
     # u1 and u2 (01-25, signed up 01-28 in P02) entered in P01 and converted; u3 in P02 did not
     assert values(rows, "conv") == {STARTS[0]: 1.0, STARTS[1]: 0.0}
+
+
+def test_a_timestamp_falls_in_the_period_of_its_day_in_the_projects_time_zone(tmp_path: Path) -> None:
+    root = copy(tmp_path)
+    (root / "kpictl.yml").write_text((root / "kpictl.yml").read_text() + "timezone: Europe/Paris\n")
+    # 23:30 UTC on P01's last day is 00:30 on 2025-01-27 in Paris: P02's first day
+    write_orders(root, "2025-01-26T23:30:00+00:00,5,EU", "2025-01-26T22:30:00+00:00,2,EU")
+    rows = Project.load(root).run(["revenue"])
+    assert values(rows, "revenue") == {STARTS[0]: 2.0, STARTS[1]: 5.0}
