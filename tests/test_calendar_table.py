@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -284,3 +285,31 @@ def test_a_timestamp_falls_in_the_period_of_its_day_in_the_projects_time_zone(tm
     write_orders(root, "2025-01-26T23:30:00+00:00,5,EU", "2025-01-26T22:30:00+00:00,2,EU")
     rows = Project.load(root).run(["revenue"])
     assert values(rows, "revenue") == {STARTS[0]: 2.0, STARTS[1]: 5.0}
+
+
+def git(root: Path, *args: str) -> None:
+    identity = ["-c", "user.name=kpictl tests", "-c", "user.email=tests@kpictl.invalid", "-c", "commit.gpgsign=false"]
+    subprocess.run(["git", *identity, *args], cwd=root, check=True, capture_output=True)
+
+
+def test_diff_data_pairs_and_labels_the_calendars_periods(tmp_path: Path) -> None:
+    root = copy(tmp_path)
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    git(root, "commit", "-qm", "base")
+    sales = root / "metrics" / "sales.yml"
+    sales.write_text(sales.read_text().replace("formula: sum(amount)", "formula: sum(amount) * 2"))
+    git(root, "commit", "-qam", "head")
+    result = CliRunner().invoke(cli, ["--project", str(root), "diff", "HEAD~1", "HEAD", "--data"], env=ENV)
+    assert result.exit_code == 0, result.output
+    # revenue doubled in the 4 periods with revenue, each named by the calendar
+    assert "values: 4 of 6 periods moved, 1 status changed; largest: 2025-P01 15 → 30 (+100.0%)" in result.output
+    assert "2025-P04    20    40     +20   +100.0%  off track → achieved" in result.output
+
+
+def test_the_dashboard_names_periods_by_the_calendar(tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    result = CliRunner().invoke(cli, ["--project", str(EXAMPLE), "report", "--out", str(out)], env=ENV)
+    assert result.exit_code == 0, result.output
+    page = out.read_text()
+    assert "2025-P05" in page and "2025-P01" in page  # the latest complete period, the first of the range
