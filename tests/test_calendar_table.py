@@ -313,3 +313,14 @@ def test_the_dashboard_names_periods_by_the_calendar(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     page = out.read_text()
     assert "2025-P05" in page and "2025-P01" in page  # the latest complete period, the first of the range
+
+
+def test_grain_all_judges_a_size_over_exactly_one_period_of_its_own_calendar_grain(tmp_path: Path) -> None:
+    root = copy(tmp_path)
+    sales = root / "metrics" / "sales.yml"
+    sales.write_text(sales.read_text().replace("target: {min: 40, period: month}", "target: {min: 40}"))
+    project = Project.load(root)
+    one = project.run(["revenue"], grain="all", start=D(2025, 1, 27), end=D(2025, 2, 23))  # P02 exactly
+    assert [(r.value, r.status, r.judgement.min) for r in one] == [(10.0, "off_track", 40.0)]  # 7 + 3 < 40
+    more = project.run(["revenue"], grain="all", start=D(2025, 1, 27), end=D(2025, 2, 24))
+    assert more[0].status == "no_target" and "meant for one retail month" in (more[0].judgement.note or "")

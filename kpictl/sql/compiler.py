@@ -48,7 +48,10 @@ def compile(plan: Plan) -> CompiledQuery:
     sql += "\n"  # a text file: golden files and `kpictl compile > x.sql` end with a newline
     sides = [side for scan in plan.scans for side in (scan, *([scan.funnel.then] if scan.funnel else []))]
     sources = {scan.source: None for scan in sides} | {j.lookup.source: None for s in sides for j in s.joins}
-    sources |= {plan.calendar.table: None} if custom and plan.calendar.table else {}
+    # --grain all judges a size against its own grain's period: a calendar's, its periods are read too
+    whole = any(grain == WHOLE for _, grain in plan.outputs)
+    read = [*custom, *(g for g in plan.calendar.grains if whole and g not in custom)]
+    sources |= {plan.calendar.table: None} if read and plan.calendar.table else {}
     lookups = tuple(dict.fromkeys((join.parent_source, join.lookup) for scan in sides for join in scan.joins))
     at = {m.kpi: m.at for s in plan.scans for m in s.measures} | {d.kpi: d.at for d in plan.derived}
     measures = [m for s in plan.scans for m in s.measures]
@@ -61,7 +64,7 @@ def compile(plan: Plan) -> CompiledQuery:
     return CompiledQuery(
         sql, query.params, kpis, plan.by, tuple(sources), lookups, at, aliases, reads, freshness, pairs, fed_by,
         _reach(plan), tuple(query.ties), waits, tuple(kpi for kpi, grain in plan.outputs if grain == "hour"),
-        plan.calendar if custom else None, tuple(custom), tuple(query.coverage),
+        plan.calendar if read else None, tuple(read), tuple(query.coverage),
     )  # fmt: skip
 
 
