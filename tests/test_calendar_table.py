@@ -324,3 +324,16 @@ def test_grain_all_judges_a_size_over_exactly_one_period_of_its_own_calendar_gra
     assert [(r.value, r.status, r.judgement.min) for r in one] == [(10.0, "off_track", 40.0)]  # 7 + 3 < 40
     more = project.run(["revenue"], grain="all", start=D(2025, 1, 27), end=D(2025, 2, 24))
     assert more[0].status == "no_target" and "meant for one retail month" in (more[0].judgement.note or "")
+
+
+def test_a_kpi_of_a_calendar_grain_run_at_a_built_in_one_is_labelled_by_that_grain(tmp_path: Path) -> None:
+    root = copy(tmp_path)
+    sales = root / "metrics" / "sales.yml"
+    sales.write_text(
+        sales.read_text().replace("    formula: sum(amount)\n", "    formula: sum(amount)\n    grain: retail_month\n")
+    )
+    args = ["--project", str(root), "run", "revenue", "--grain", "month", "--from", "2025-04-01", "--to", "2025-04-30"]
+    result = CliRunner().invoke(cli, args, env=ENV)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1].split()[:2] == ["revenue", "20"]  # April: the order of 04-01
+    assert result.output.splitlines()[0].split()[1] == "2025-04"

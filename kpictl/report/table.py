@@ -145,8 +145,9 @@ def fitting_grain(day: dt.date, kpi: Kpi | None = None, year_start: int = 1) -> 
     week 2013-W01), never a bare date for a week; an hour (a datetime) is an hour."""
     if isinstance(day, dt.datetime):
         return "hour"
-    if kpi is not None and kpi.grain and periods.start(kpi.grain, day, year_start) == day:
-        return kpi.grain
+    own = kpi.grain if kpi is not None and not calendars.is_custom(kpi.grain) else None  # a calendar's: told by the run
+    if own and periods.start(own, day, year_start) == day:
+        return own
     fits = (g for g in ("month", "week", "quarter", "year") if periods.start(g, day, year_start) == day)
     return next(fits, None)
 
