@@ -17,8 +17,16 @@ from kpictl.errors import Location
 GRAINS = ("hour", "day", "week", "month", "quarter", "year")
 #: ``--grain all``: one period, the whole ``--from``/``--to`` range (a value per KPI and breakdown).
 WHOLE = "all"
-#: What ``--grain`` accepts.
+#: What ``--grain`` accepts, besides the grains of a calendar table (``Calendar.grains``).
 RUN_GRAINS = (*GRAINS, WHOLE)
+
+
+def is_custom_grain(grain: str | None) -> bool:
+    """Whether ``grain`` is a calendar table's: any name that is not built in (unknown names are
+    refused when the project is checked, so past that point any other name is one)."""
+    return grain is not None and grain not in RUN_GRAINS
+
+
 #: Units of ``to_date(kpi, unit)``: the periods a value accumulates over, longest first.
 TO_DATE_UNITS = ("year", "quarter", "month", "week")
 #: Which day's balance a balance (``snapshot: {take: …}``) is in a period: the rows of its end

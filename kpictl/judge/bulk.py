@@ -38,7 +38,7 @@ from typing import Any
 
 from kpictl import table
 from kpictl.judge import targets
-from kpictl.model import GRAINS, SEVERITY, Bound, Judgement, Kpi, Row, Target
+from kpictl.model import GRAINS, SEVERITY, Bound, Judgement, Kpi, Row, Target, is_custom_grain
 from kpictl.sql import calendars, periods
 
 _EPS = targets._EPS
@@ -150,7 +150,7 @@ def _per_distinct(function: Any, days: Any, grains: Any, year_start: int) -> Any
 
 def grain_code(name: str) -> int:
     """A grain's code: its index in ``GRAINS``; a custom grain's comes after them (``_custom``)."""
-    if calendars.is_custom(name) and name in calendars.custom_grains():
+    if is_custom_grain(name) and name in calendars.custom_grains():
         return len(GRAINS) + calendars.custom_grains().index(name)
     if name not in GRAINS:
         raise ValueError(f"unknown grain {name!r}: expected one of {', '.join(GRAINS)}")

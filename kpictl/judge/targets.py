@@ -54,7 +54,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import replace
 from typing import Any, NamedTuple
 
-from kpictl.model import GRAINS, SEVERITY, Bound, Judgement, Kpi, Row, Target
+from kpictl.model import GRAINS, SEVERITY, Bound, Judgement, Kpi, Row, Target, is_custom_grain
 from kpictl.sql import calendars, periods
 
 _EPS = 1e-9
@@ -190,7 +190,7 @@ def period_end(start: dt.date, grain: str, year_start: int = 1) -> dt.date:
     start = periods.as_day(start)
     if grain in ("hour", "day"):
         return start
-    if calendars.is_custom(grain):  # a calendar table's period: the day before the next one starts
+    if is_custom_grain(grain):  # a calendar table's period: the day before the next one starts
         return calendars.end(grain, start)
     if grain == "week":
         return start + dt.timedelta(days=6 - start.weekday())

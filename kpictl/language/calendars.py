@@ -25,11 +25,6 @@ def grains(config: Config) -> tuple[str, ...]:
     return (*RUN_GRAINS, *config.calendar.grains)
 
 
-def is_custom(grain: str) -> bool:
-    """Whether ``grain`` is a calendar table's (any name that is not built in)."""
-    return grain not in RUN_GRAINS
-
-
 def project_problems(data: Any, at: Any) -> list[KpiError]:
     """kpictl.yml's calendar table and default grain, checked on its (schema-valid) data;
     ``at(pointer, key=False)`` locates a field."""

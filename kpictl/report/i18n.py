@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kpictl.model import LANGS, lang_of
+from kpictl.model import LANGS, is_custom_grain, lang_of
 
 # key: (English, French). Strings with {placeholders} are filled by the page builder.
 _TEXTS: dict[str, tuple[str, str]] = {
@@ -162,7 +162,7 @@ def format_period(start: dt.date, grain: str, lang: str, year_start: int = 1) ->
     """
     from kpictl.sql import calendars, periods
 
-    if calendars.is_custom(grain) and grain != "all":  # a calendar table's period: its label
+    if is_custom_grain(grain) and grain != "all":  # a calendar table's period: its label
         return calendars.label(grain, start)
     months = _MONTHS[LANGS[_column(lang)]]
     named = f"{_FISCAL[lang]}{periods.fiscal_year(start, year_start)}" if year_start > 1 else str(start.year)

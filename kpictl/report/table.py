@@ -37,7 +37,7 @@ from typing import Any
 
 from kpictl.judge import targets
 from kpictl.judge.forecast import forecast
-from kpictl.model import STATUS_SYMBOLS, STATUSES, WHOLE, Bound, Format, Kpi, Row, Target, lang_of
+from kpictl.model import STATUS_SYMBOLS, STATUSES, WHOLE, Bound, Format, Kpi, Row, Target, is_custom_grain, lang_of
 from kpictl.report import escape
 from kpictl.report.files import dimension_names
 from kpictl.report.i18n import texts
@@ -145,7 +145,7 @@ def fitting_grain(day: dt.date, kpi: Kpi | None = None, year_start: int = 1) -> 
     week 2013-W01), never a bare date for a week; an hour (a datetime) is an hour."""
     if isinstance(day, dt.datetime):
         return "hour"
-    own = kpi.grain if kpi is not None and not calendars.is_custom(kpi.grain) else None  # a calendar's: told by the run
+    own = kpi.grain if kpi is not None and not is_custom_grain(kpi.grain) else None  # a calendar's: told by the run
     if own and periods.start(own, day, year_start) == day:
         return own
     fits = (g for g in ("month", "week", "quarter", "year") if periods.start(g, day, year_start) == day)
@@ -161,7 +161,7 @@ def period_label(day: dt.date, grain: str | None, through: dt.date | None = None
         return f"{day.isoformat()}..{through.isoformat()}"
     if isinstance(day, dt.datetime):
         return f"{day:%Y-%m-%d %H:%M}"
-    if calendars.is_custom(grain) and grain != WHOLE:  # a calendar table's label: data, escaped as data
+    if is_custom_grain(grain) and grain != WHOLE:  # a calendar table's label: data, escaped as data
         return escape.line(calendars.label(str(grain), day))
     fiscal = "FY" if year_start > 1 else ""
     if grain == "year":

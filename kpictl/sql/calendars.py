@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kpictl.errors import DataError
-from kpictl.model import RUN_GRAINS, Calendar
+from kpictl.model import RUN_GRAINS, Calendar, is_custom_grain
 from kpictl.sql.quoting import identifier, literal
 
 
@@ -170,7 +170,9 @@ def use(found: Mapping[str, Periods], grain_of: Mapping[str, str] | None = None)
     value through every judge and view costs (a follow-up could carry both in one value).
     """
     _LOADED.set(dict(found))
-    _KPI_GRAINS.set({kpi: grain for kpi, grain in (grain_of or {}).items() if is_custom(grain) and grain in found})
+    _KPI_GRAINS.set(
+        {kpi: grain for kpi, grain in (grain_of or {}).items() if is_custom_grain(grain) and grain in found}
+    )
 
 
 def grain_of(kpi: str) -> str | None:
@@ -226,8 +228,3 @@ def label(grain: str, day: dt.date) -> str:
     if not found.starts[0] <= day <= found.ends[-1]:
         return day.isoformat()
     return found.labels[found.index(day)]
-
-
-def is_custom(grain: str | None) -> bool:
-    """Whether ``grain`` is a calendar table's (not built in)."""
-    return grain is not None and grain not in RUN_GRAINS

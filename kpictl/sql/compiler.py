@@ -18,7 +18,7 @@ from typing import Any
 from sqlglot import exp
 
 from kpictl.errors import Location, SpecError
-from kpictl.model import RUN_GRAINS, WHOLE
+from kpictl.model import RUN_GRAINS, WHOLE, is_custom_grain
 from kpictl.sql import calendars, periods
 from kpictl.sql.aggregates import empty_value, substitute_sql, tree_of
 from kpictl.sql.planner import Derived, Measure, Partial, Plan, Scan, Window, dim_alias
@@ -35,7 +35,7 @@ def compile(plan: Plan) -> CompiledQuery:
         raise SpecError("no KPI to compute")
     query = _Query(plan)
     scans = list(enumerate(plan.scans, 1))
-    custom = list(dict.fromkeys(s.grain for s in plan.scans if calendars.is_custom(s.grain)))
+    custom = list(dict.fromkeys(s.grain for s in plan.scans if is_custom_grain(s.grain)))
     ctes = [query.calendar(grain) for grain in custom]
     ctes += [query.aggregate(number, scan) for number, scan in scans]
     ctes += [query.range(key) for key in dict.fromkeys(_range_key(s) for s in plan.scans)]
@@ -145,7 +145,7 @@ class _Query:
         day = self.plan.start if which == "from" else self.plan.end
         if day is None or grain == WHOLE:  # the whole range is one period: its rows are filtered instead
             return None
-        if calendars.is_custom(grain):  # a calendar table's period is shown when it starts in the range
+        if is_custom_grain(grain):  # a calendar table's period is shown when it starts in the range
             return self.param(f"{which}_{grain}", day)
         first = periods.start(grain, day, self.plan.year_start)
         if grain == "hour" and which == "to":  # --to is a day: its last hour is shown too
@@ -186,7 +186,7 @@ class _Query:
             rows += [f"CAST({scan.time} AS DATE) >= {p}" for p in [self.range_param("from")] if p]
             rows += [f"CAST({scan.time} AS DATE) <= {p}" for p in [self.range_param("to")] if p]
         rows += [f"({condition})" for condition in scan.where]
-        if calendars.is_custom(scan.grain):  # a row the calendar does not cover has no period: refused
+        if is_custom_grain(scan.grain):  # a row the calendar does not cover has no period: refused
             for side in (scan, *([scan.funnel.then] if scan.funnel else [])):
                 names = ", ".join(m.kpi for m in scan.measures)
                 what = f"{names} ({side.source}.{side.time})"
@@ -287,8 +287,8 @@ class _Query:
                 scan_name=f"scan_{number}",
                 lo=self.first(scan),
                 hi=last,
-                step="" if calendars.is_custom(scan.grain) else periods.interval(scan.grain),
-                calendar=calendars.spine(scan.grain, self.first(scan), last) if calendars.is_custom(scan.grain) else "",
+                step="" if is_custom_grain(scan.grain) else periods.interval(scan.grain),
+                calendar=calendars.spine(scan.grain, self.first(scan), last) if is_custom_grain(scan.grain) else "",
                 grain=scan.grain,
                 dims=self.dims,
                 what=f"every {scan.grain} of the range"
@@ -332,7 +332,7 @@ class _Query:
 
     def _window(self, number: int, scan: Scan, window: Window, users: list[Measure], name: str) -> str:
         """A CTE recomputing the partials that do not add up, over the rows of each window."""
-        if window.kind == "rolling" and calendars.is_custom(scan.grain):
+        if window.kind == "rolling" and is_custom_grain(scan.grain):
             lower = calendars.window_start(scan.grain, "sp.period_", window.n)
         elif window.kind == "rolling":
             lower = f"CAST(sp.period_ - {periods.interval(scan.grain, window.n - 1)} AS {_kind(scan.grain)})"
@@ -466,7 +466,7 @@ def _earlier(grain: str, shift: int, back: tuple[int, str] | None) -> str:
     """The period a reference reads: the row's own, ``shift`` periods earlier, or ``back``
     calendar units earlier (a month or a year of days: the same day, the last one of a shorter
     month; a year of ISO weeks: the same week number, none when that year has no week 53)."""
-    if back is None and shift and calendars.is_custom(grain):
+    if back is None and shift and is_custom_grain(grain):
         return calendars.before(grain, "k.period_", shift)
     if back is None:
         return f"CAST(k.period_ - {periods.interval(grain, shift)} AS {_kind(grain)})" if shift else "k.period_"

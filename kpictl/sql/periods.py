@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 
 from kpictl.model import GRAINS as GRAINS  # the periods below are these
+from kpictl.model import is_custom_grain
 from kpictl.sql import calendars
 
 _MONTHS = {"month": 1, "quarter": 3, "year": 12}
@@ -58,7 +59,7 @@ def start(grain: str, day: dt.date, year_start: int = 1) -> dt.date:
     >>> start("hour", dt.datetime(2025, 1, 1, 13, 40)), start("day", dt.datetime(2025, 1, 1, 13))
     (datetime.datetime(2025, 1, 1, 13, 0), datetime.date(2025, 1, 1))
     """
-    if calendars.is_custom(grain):  # a calendar table's: read by the run
+    if is_custom_grain(grain):  # a calendar table's: read by the run
         return calendars.start(grain, as_day(day))
     if grain == "hour":  # a day given alone is its first hour
         return dt.datetime(day.year, day.month, day.day, day.hour if isinstance(day, dt.datetime) else 0)
@@ -77,7 +78,7 @@ def start(grain: str, day: dt.date, year_start: int = 1) -> dt.date:
 
 def shift(grain: str, period: dt.date, n: int) -> dt.date:
     """The first day of the period ``n`` periods after ``period`` (before it when ``n`` < 0)."""
-    if calendars.is_custom(grain):
+    if is_custom_grain(grain):
         return calendars.shift(grain, as_day(period), n)
     if grain == "hour":
         return start("hour", period) + dt.timedelta(hours=n)
@@ -90,7 +91,7 @@ def shift(grain: str, period: dt.date, n: int) -> dt.date:
 
 def count(grain: str, first: dt.date, last: dt.date, year_start: int = 1) -> int:
     """How many periods of ``grain`` the days ``first`` to ``last`` touch (hours: every one of those days')."""
-    if calendars.is_custom(grain):
+    if is_custom_grain(grain):
         return calendars.count(grain, as_day(first), as_day(last))
     if grain == "hour":
         return ((as_day(last) - as_day(first)).days + 1) * 24

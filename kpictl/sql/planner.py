@@ -24,7 +24,7 @@ from kpictl.language import calendars
 from kpictl.language.checks import Expr
 from kpictl.language.formula import WITHIN_MINUTES, funnel_args, funnel_call
 from kpictl.language.resolve import Relation, Resolver, Schemas
-from kpictl.model import WHOLE, Calendar, Config, Kpi, Snapshot, Source
+from kpictl.model import WHOLE, Calendar, Config, Kpi, Snapshot, Source, is_custom_grain
 from kpictl.sql import periods
 from kpictl.sql.aggregates import Spec, decompose, empty_value, null_safe, substitute, tree_of
 from kpictl.sql.derived import Derived, Ref, Window, derive
@@ -203,7 +203,7 @@ def plan(
             )
         )
     if first is not None and last is not None and not errors:
-        for grain in sorted({g for _, g in outputs if not calendars.is_custom(g)}):  # a calendar table is finite
+        for grain in sorted({g for _, g in outputs if not is_custom_grain(g)}):  # a calendar table is finite
             count = 1 if grain == WHOLE else periods.count(grain, first, last, config.calendar.year_start)
             if (too_many := _too_many(grain, count)) is not None:
                 errors.append(too_many)
