@@ -906,3 +906,26 @@ def test_a_streamed_document_writes_the_text_and_leaves_no_file_behind(
         with pytest.raises(SpecError, match="does not exist"):
             report.emit(made, str(tmp_path / "missing" / "out"))
         assert not spooled.parent.exists()
+
+
+def test_parquet_of_many_distinct_texts_reads_back_as_written(tmp_path: Path) -> None:
+    """A text breakdown of more distinct values than engine.parquet looks up (scanned as the values
+    themselves) reads back as the same text, NULL as NULL, typed VARCHAR; the dates of another
+    breakdown keep their type; the same rows give the same bytes."""
+    from kpictl.engine import parquet
+    from kpictl.report import files
+
+    count = parquet._SPELLED * 3
+    whos = [None if i % 50 == 0 else f'c{i},"é\n{i % 7}' for i in range(count)]
+    rows = [
+        Row("k", D(2025, 1 + i % 12, 1), {"who": w, "on": D(2024, 1, 1 + i % 28)}, float(i)) for i, w in enumerate(whos)
+    ]
+    data = files.to_parquet(rows, by=["who", "on"])
+    assert files.to_parquet(rows, by=["who", "on"]) == data
+    path = tmp_path / "rows.parquet"
+    path.write_bytes(data)
+    con = duckdb.connect()
+    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM '{path}')").fetchall())
+    assert (types["who"], types["on"]) == ("VARCHAR", "DATE")
+    read = con.execute(f"SELECT who, \"on\", value FROM '{path}'").fetchall()
+    assert sorted(read, key=lambda r: r[2]) == [(w, D(2024, 1, 1 + i % 28), float(i)) for i, w in enumerate(whos)]

@@ -21,19 +21,20 @@ from kpictl.sql.quoting import identifier, literal
 from kpictl.table import Cells, Column
 
 
-def _scan(columns: Sequence[Column], *, spelled: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+def _scan(columns: Sequence[Column], *, lines: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
     """The arrays DuckDB scans (``c0``, ``c1``…) and the lists they look up (``$v0``…).
 
-    With ``spelled``, a column of many distinct values (customers) is scanned as its values, an
-    object array of references to the distinct ones, not looked up: DuckDB copies a list parameter
-    into every chunk it reads, so a lookup into 40,000 values cost 0.5 s per million rows where
-    scanning the references costs 0.06 s. (Parquet keeps the lookup: it types the values.)
+    A column of many distinct values (customers) is scanned as its values, an object array of
+    references to the distinct ones, not looked up: DuckDB copies a list parameter into every
+    chunk it reads, so a lookup into 40,000 values cost 0.5 s per million rows where scanning the
+    references costs 0.06 s. For ``lines`` every such column; for Parquet only text, whose values
+    DuckDB reads as they are (the other kinds keep their typed lookup).
     """
     import numpy as np
 
     arrays, params = {}, {}
     for i, column in enumerate(columns):
-        if isinstance(column, Cells) and spelled and len(column.values) > _SPELLED:
+        if isinstance(column, Cells) and _spelled(column, lines=lines):
             distinct = np.empty(len(column.values) + 1, dtype=object)
             distinct[:-1] = column.values  # and None last: a code -1 is NULL
             arrays[f"c{i}"] = distinct[column.codes]
@@ -45,8 +46,13 @@ def _scan(columns: Sequence[Column], *, spelled: bool = False) -> tuple[dict[str
     return arrays, params
 
 
-#: Above this many distinct values a column of lines is scanned as values, not looked up (see ``_scan``).
+#: Above this many distinct values a column is scanned as values, not looked up (see ``_scan``).
 _SPELLED = 256
+
+
+def _spelled(column: Column, *, lines: bool = False) -> bool:
+    """Whether ``_scan`` scans a column as its values: many distinct values; for Parquet, text."""
+    return isinstance(column, Cells) and len(column.values) > _SPELLED and (lines or column.kind == "VARCHAR")
 
 
 class Spool:
@@ -108,7 +114,7 @@ def spool(parts: Sequence[str | Column], *, joined_by: str = "") -> Spool | None
     columns = [p for p in parts if not isinstance(p, str)]
     if not columns:
         return None
-    arrays, params = _scan(columns, spelled=True)
+    arrays, params = _scan(columns, lines=True)
     delimiter = _delimiter(parts) if not joined_by else None
     terms: list[str] = []
     i = 0
@@ -175,7 +181,9 @@ def to_parquet(names: Sequence[str], columns: Sequence[Column]) -> bytes:
     arrays, params = _scan(columns)
     select = []
     for i, (name, column) in enumerate(zip(names, columns, strict=True)):
-        if isinstance(column, Cells):
+        if _spelled(column):
+            value = f"CAST(c{i} AS VARCHAR)"
+        elif isinstance(column, Cells):
             # typed by the column's kind (one of a few kpictl names), even when every value is NULL
             value = f"CAST($v{i} AS {column.kind}[])[c{i} + 1]"
         else:
