@@ -337,3 +337,22 @@ def test_a_kpi_of_a_calendar_grain_run_at_a_built_in_one_is_labelled_by_that_gra
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[1].split()[:2] == ["revenue", "20"]  # April: the order of 04-01
     assert result.output.splitlines()[0].split()[1] == "2025-04"
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda lines: [line for line in lines if not line.startswith("2025-02-10")],  # a gap
+        lambda lines: [line.replace("2025-01-10,2025-P01", "2025-01-10,2025-P02") for line in lines],  # split
+        lambda lines: [*lines, "2025-03-03,2025-P03,2025-Q1"],  # a date twice
+        lambda lines: [line.replace("2025-03-03,2025-P03", "2025-03-03,") for line in lines],  # no label
+    ],
+)
+def test_validate_reports_a_broken_calendar_as_run_does(tmp_path: Path, edit: Any) -> None:
+    """What run would refuse in the calendar table, validate says first, in the same words."""
+    root = copy(tmp_path)
+    assert Project.load(root).validate() == []
+    edit_calendar(root, edit)
+    raised = run_error(root)
+    found = Project.load(root).validate()
+    assert [(str(e), e.at.file, e.at.line) for e in found] == [(str(raised), "kpictl.yml", 8)]

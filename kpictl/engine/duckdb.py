@@ -41,7 +41,7 @@ from kpictl.engine.files import source_files as source_files
 from kpictl.errors import DataError, InvalidProject, KpiError, Location, SpecError, suggest
 from kpictl.language import formula
 from kpictl.language.resolve import computed_layers, computed_reads
-from kpictl.model import Config, Lookup, Row, Source
+from kpictl.model import Calendar, Config, Lookup, Row, Source
 from kpictl.sql import calendars, periods
 from kpictl.sql.quoting import identifier, literal
 
@@ -123,6 +123,14 @@ def results(
     return Results(rows, latest_of(fresh), None, custom)
 
 
+def calendar_problem(con: duckdb.DuckDBPyConnection, calendar: Calendar, timeout: float = 300.0) -> DataError | None:
+    """The first problem of the calendar table (a date twice, a gap, a date without a label, a
+    period not one run of dates), as the data error ``run`` raises and ``validate`` reports."""
+    if found := run_select(con, calendars.check_sql(calendar), timeout=timeout):
+        return calendars.check_error(calendar, found[0])
+    return None
+
+
 def read_calendar(con: duckdb.DuckDBPyConnection, compiled: CompiledQuery, timeout: float) -> dict[str, Any]:
     """The periods of each custom grain the query computes (``sql.calendars``), after checking
     the calendar table (one row per date, no gap, each period one run of dates) and that no row
@@ -130,8 +138,8 @@ def read_calendar(con: duckdb.DuckDBPyConnection, compiled: CompiledQuery, timeo
     calendar = compiled.calendar
     if calendar is None:
         return {}
-    if found := run_select(con, calendars.check_sql(calendar), timeout=timeout):
-        raise calendars.check_error(calendar, found[0])
+    if (problem := calendar_problem(con, calendar, timeout)) is not None:
+        raise problem
     for kpis, check, at in compiled.coverage:
         if (first := run_select(con, check, timeout=timeout)) and first[0][0] is not None:
             raise calendars.coverage_error(calendar, kpis, first[0][0], at)
@@ -421,6 +429,11 @@ def schemas(config: Config, tables: Tables | None = None) -> tuple[dict[str, dic
             for name in readable:
                 rows = con.execute(f"DESCRIBE SELECT * FROM {identifier(name)}").fetchall()
                 found[name] = {str(column): str(kind) for column, kind, *_ in rows}
+            calendar = config.calendar  # a missing column of it: the language checks say where
+            columns = found.get(calendar.table or "", {})
+            read = calendar.date in columns and all(c in columns for c in calendar.grains.values())
+            if read and (problem := calendar_problem(con, calendar)) is not None:
+                unreadable.append(problem)  # validate says what run would raise, in the same words
     except (KpiError, duckdb.Error):
         found = {}  # a broken file or computed column: describe each source on its own, leave out just that one
         for name in readable:
