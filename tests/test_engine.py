@@ -601,3 +601,39 @@ def test_breakdowns_follow_the_declared_dimensions(config: Config) -> None:
             run(config, ["share"], kpis=kpis, by=[name])
         assert error.value.hint == hint
     assert run(config, ["orders_n"], by=["channel"])  # no dimensions declared: any column
+
+
+def test_a_run_fetched_as_columns_codes_text_and_keeps_the_query_order(data_dir: Path) -> None:
+    """``fetch_table`` fetches a text column as codes into its distinct values (each fetched once)
+    and orders the rows by the codes: the order of the query's ORDER BY, by the text's bytes, NULL
+    last (worked out by hand below), and the values of ``execute``'s rows."""
+    config = make_config(data_dir)
+    names = [None, "", "None", "B", "a", "é", "Z", "a b,\"c\"\n"]
+    tables: dict[str, list[dict[str, Any]]] = {
+        "orders": [
+            {"order_id": i, "order_date": day, "customer_id": i, "amount": float(i), "status": name}
+            for i, (day, name) in enumerate(
+                [("2025-01-03", n) for n in names] + [("2025-02-03", "B"), ("2025-02-04", None)], start=1
+            )
+        ],
+    }
+    types = {"orders": {"status": "VARCHAR"}}
+    columns = {name: {c for row in rows for c in row} for name, rows in tables.items()}
+    plan = planner.plan(config, KPIS, ["max_amount", "aov"], by=["status"], grain="month", columns=columns)
+    compiled = compiler.compile(plan)
+    # by bytes: "" < "B" < "None" < "Z" < "a" < "a b,..." < "é", then NULL; aov before max_amount
+    in_order = ["", "B", "None", "Z", "a", 'a b,"c"\n', "é", None]
+    amount = {n: float(names.index(n) + 1) for n in names}
+    expected = []
+    for kpi_name in ("aov", "max_amount"):
+        for month, extra in ((J, {"B": 9.0, None: 10.0}), (F, {"B": 9.0, None: 10.0})):
+            for name in in_order:
+                value = amount[name] if month == J else extra.get(name)
+                expected.append((kpi_name, month, name, value))
+    with engine.connect(config, compiled.sources, tables=tables, types=types) as con:
+        found = engine.fetch_table(con, compiled)
+    assert [(r.kpi, r.period, r.dims["status"], r.value) for r in found.rows()] == expected
+    assert found.coded["status"][1] == in_order  # each distinct value once, in the query's order
+    assert [(r.kpi, r.period, r.dims["status"], r.value) for r in engine.execute(compiled, config, tables=tables)] == (
+        expected
+    )

@@ -6,20 +6,22 @@ given rows (KPI unit tests: same view names, so the very SQL of ``run`` runs on 
 opened in an order that matters (measured on DuckDB 1.x): extensions never autoloaded,
 ``allowed_paths`` first, then external access off (reads fail if it comes first), then the
 views (creating them fails once the configuration is locked), then the configuration locked so
-that no SQL can reopen it. Since allowed paths are also writable, only a single SELECT
-statement is ever executed. DuckDB's errors become ``DataError`` pointing at the KPI, with
+that no SQL can reopen it. Since allowed paths are also writable, compiled SQL runs only once
+checked to be a single SELECT statement (a run's result then kept in temporary tables of this
+module's own, in memory). DuckDB's errors become ``DataError`` pointing at the KPI, with
 the SQL attached.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import math
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -93,23 +95,22 @@ def results(
                 raise tie_error(kpis, at, found)
         try:
             custom = read_calendar(con, compiled, timeout)
-            fetch = _table(compiled.by, compiled.hours) if columns else None
-            result = run_select(con, compiled.sql, compiled.params, timeout=timeout, fetch=fetch)
+            fetched = fetch_table(con, compiled, timeout) if columns else None
+            result = [] if fetched is not None else run_select(con, compiled.sql, compiled.params, timeout=timeout)
             fresh = run_select(con, compiled.freshness, timeout=timeout) if latest and compiled.feeds else []
         except duckdb.Error as error:
             raise _data_error(error, compiled) from None
-    if columns:
-        found = result
-        if (bad := found.extra.get("non_finite")) is not None and len(bad):
-            shown = found.take(bad.index).rows()
+    if fetched is not None:
+        if (bad := fetched.extra.get("non_finite")) is not None and len(bad):
+            shown = fetched.take(bad.index).rows()
             _check_finite(
                 [dataclasses.replace(r, value=v) for r, v in zip(shown, bad.values, strict=True)], compiled, config
             )
-        moments, index = np.unique(found.moments(), return_index=True)
+        moments, index = np.unique(fetched.moments(), return_index=True)
         if len(moments) > periods.MAX_PERIODS:
-            first, last = (found.take(index[[0, -1]])).periods()
+            first, last = (fetched.take(index[[0, -1]])).periods()
             _too_many(len(moments), first, last, bool(compiled.hours))
-        return Results([], latest_of(fresh), found, custom)
+        return Results([], latest_of(fresh), fetched, custom)
     width = len(compiled.by)
     hours = set(compiled.hours)
     rows = [
@@ -180,52 +181,83 @@ class _NonFinite:
 _NUMPY_SAFE = {"VARCHAR", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "BOOLEAN", "DATE", "DOUBLE"}
 
 
-def _table(by: Sequence[str], hours: Sequence[str] = ()) -> Callable[[duckdb.DuckDBPyConnection], Table]:
-    """How to fetch the query's result as a ``table.Table``: a NumPy array per column; a breakdown
-    of another type (DECIMAL, TIMESTAMP, UUID…) as rows, so that its values are those of ``run``."""
+#: The temporary tables of ``fetch_table`` (a space: no source is named so).
+_RESULT, _CODES = identifier("kpictl result"), "kpictl codes {}"
 
-    def fetch(cursor: duckdb.DuckDBPyConnection) -> Table:
-        kinds = [str(d[1]) for d in cursor.description or ()][2 : 2 + len(by)]
-        if any(kind not in _NUMPY_SAFE for kind in kinds):
+
+def fetch_table(con: duckdb.DuckDBPyConnection, compiled: CompiledQuery, timeout: float = 300.0) -> Table:
+    """The result of ``compiled.sql`` (after its guard) as a ``table.Table``, in its order: a NumPy
+    array per column; a breakdown of another type than ``_NUMPY_SAFE`` (DECIMAL, TIMESTAMP,
+    UUID…) as rows, so that its values are those of ``run``.
+
+    The rows are kept in a temporary table and each text column (the KPI, a breakdown by
+    customer) fetched as codes into its distinct values, fetched once: a text column fetched as
+    is is one Python string per row (two million by customer), and ordered by its text the
+    rows took a third of the query. The codes number the values in their order, so ordering by
+    them orders the rows as the query's own ORDER BY does (NULL last).
+    """
+    _one_select(con, compiled.sql)
+    by, hours = compiled.by, compiled.hours
+    params = _used(compiled.params, compiled.sql)
+    with _stoppable(con, compiled.sql, timeout):
+        create = f"CREATE TEMP TABLE {_RESULT} AS {compiled.unordered}"
+        con.execute(create, params or None)
+        described = con.execute(f"DESCRIBE {_RESULT}").fetchall()
+        names, kinds = [str(row[0]) for row in described], [str(row[1]) for row in described]
+        order = f"ORDER BY {', '.join(str(i) for i in range(1, len(names)))}"  # every column but the value
+        if any(kind not in _NUMPY_SAFE for kind in kinds[2:-1]):
+            found = con.execute(f"SELECT * FROM {_RESULT} {order}").fetchall()
             width = len(by)
-            found = cursor.fetchall()
             rows = [
                 Row(r[0], _period(r[1], r[0] in hours), dict(zip(by, r[2 : 2 + width], strict=True)), r[2 + width])
                 for r in found
             ]
             return table.from_rows(rows, by, judged=False)
-        arrays = list(cursor.fetchnumpy().values())
-        kpi_codes, names = table.factorize(arrays[0])
-        periods_ = arrays[1].astype("datetime64[D]").astype(np.int64) + _EPOCH
-        hour = None
-        if hours:  # the hour of an hourly KPI's period, -1 for the others (table.Table.hour)
-            within = (arrays[1].astype("datetime64[h]") - arrays[1].astype("datetime64[D]")).astype(np.int64)
-            hourly = np.array([name in hours for name in names], dtype=bool)[kpi_codes]
-            hour = np.where(hourly, within, -1)
-        dims, coded = {}, {}
-        for name, kind, column in zip(by, kinds, arrays[2 : 2 + len(by)], strict=True):
-            dims[name] = _objects(column, kind)
-            if kind == "VARCHAR":  # one string per distinct value, not one per row (100 MB a million rows)
-                coded[name] = table.factorize(dims[name])
-                dims[name] = table.objects(coded[name][1])[coded[name][0]]
-        raw: Any = np.ma.asarray(arrays[2 + len(by)], dtype=float)
-        value = np.ma.filled(raw, np.nan)
-        bad = np.flatnonzero(~np.ma.getmaskarray(raw) & ~np.isfinite(value))
-        n = len(kpi_codes)
-        return table.Table(
-            tuple(names),
-            kpi_codes,
-            periods_,
-            dims,
-            value,
-            np.ones(n, dtype=bool),
-            np.zeros(n, dtype=bool),
-            hour=hour,
-            extra={"non_finite": _NonFinite(bad, value[bad].tolist())} if len(bad) else {},
-            coded=coded,
-        )
-
-    return fetch
+        columns, joins, distinct = [], [], {}
+        for i, (name, kind) in enumerate(zip(names, kinds, strict=True)):
+            column = f"r.{identifier(name)}"
+            if kind == "VARCHAR":
+                codes = identifier(_CODES.format(i))
+                con.execute(
+                    f"CREATE TEMP TABLE {codes} AS SELECT v_, CAST(row_number() OVER (ORDER BY v_ NULLS LAST) - 1"
+                    f" AS BIGINT) AS code_ FROM (SELECT DISTINCT {identifier(name)} AS v_ FROM {_RESULT})"
+                )
+                distinct[i] = [row[0] for row in con.execute(f"SELECT v_ FROM {codes} ORDER BY code_").fetchall()]
+                joins.append(f"JOIN {codes} AS c{i} ON {column} IS NOT DISTINCT FROM c{i}.v_")
+                column = f"c{i}.code_"
+            columns.append(f"{column} AS {identifier(name)}")
+        select = f"SELECT {', '.join(columns)} FROM {_RESULT} AS r {' '.join(joins)} {order}"
+        arrays = list(con.execute(select).fetchnumpy().values())
+    kpi_codes, kpis = arrays[0].astype(np.int64), distinct[0]
+    periods_ = arrays[1].astype("datetime64[D]").astype(np.int64) + _EPOCH
+    hour = None
+    if hours:  # the hour of an hourly KPI's period, -1 for the others (table.Table.hour)
+        within = (arrays[1].astype("datetime64[h]") - arrays[1].astype("datetime64[D]")).astype(np.int64)
+        hourly = np.array([name in hours for name in kpis], dtype=bool)[kpi_codes]
+        hour = np.where(hourly, within, -1)
+    dims, coded = {}, {}
+    for i, (name, kind, array) in enumerate(zip(by, kinds[2:-1], arrays[2:-1], strict=True), start=2):
+        if kind == "VARCHAR":  # one string per distinct value, not one per row (100 MB a million rows)
+            coded[name] = (array.astype(np.int64), distinct[i])
+            dims[name] = table.objects(distinct[i])[coded[name][0]]
+        else:
+            dims[name] = _objects(array, kind)
+    raw: Any = np.ma.asarray(arrays[-1], dtype=float)
+    value = np.ma.filled(raw, np.nan)
+    bad = np.flatnonzero(~np.ma.getmaskarray(raw) & ~np.isfinite(value))
+    n = len(kpi_codes)
+    return table.Table(
+        tuple(kpis),
+        kpi_codes,
+        periods_,
+        dims,
+        value,
+        np.ones(n, dtype=bool),
+        np.zeros(n, dtype=bool),
+        hour=hour,
+        extra={"non_finite": _NonFinite(bad, value[bad].tolist())} if len(bad) else {},
+        coded=coded,
+    )
 
 
 def _objects(column: Any, kind: str) -> Any:
@@ -261,13 +293,20 @@ def run_select(
     params: Mapping[str, Any] | None = None,
     *,
     timeout: float = 300.0,
-    fetch: Callable[[duckdb.DuckDBPyConnection], Any] | None = None,
-) -> Any:
+) -> list[tuple[Any, ...]]:
     """Run ``sql`` if it is exactly one SELECT statement, stopping it after ``timeout`` seconds.
 
     The statement guard matters even in the sandbox: the declared source files are writable
     through ``COPY … TO``, and ``ATTACH`` can reopen a file read-write.
     """
+    _one_select(con, sql)
+    with _stoppable(con, sql, timeout):
+        used = _used(params, sql)
+        return (con.execute(sql, used) if used else con.execute(sql)).fetchall()
+
+
+def _one_select(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Refuse ``sql`` unless it is exactly one SELECT statement."""
     try:
         statements = con.extract_statements(sql)
     except duckdb.Error as error:
@@ -276,6 +315,18 @@ def run_select(
     if kinds != ["SELECT"]:
         found = ", ".join(kinds) or "nothing"
         raise SpecError(f"refused to run: kpictl runs exactly one SELECT statement, this SQL has {found}", sql=sql)
+
+
+def _used(params: Mapping[str, Any] | None, sql: str) -> dict[str, Any]:
+    """The parameters ``sql`` names: DuckDB binds every parameter given or fails (a balance's tie
+    check runs with the query's parameters and names none of the range's)."""
+    return {name: value for name, value in (params or {}).items() if re.search(rf"\${name}\b", sql)}
+
+
+@contextlib.contextmanager
+def _stoppable(con: duckdb.DuckDBPyConnection, sql: str, timeout: float) -> Iterator[None]:
+    """The statements run inside stopped after ``timeout`` seconds (a DataError naming ``sql``),
+    a Ctrl-C a KeyboardInterrupt, a read outside the declared sources a SpecError."""
     timed_out = threading.Event()
 
     def stop() -> None:
@@ -285,11 +336,7 @@ def run_select(
     timer = threading.Timer(timeout, stop)
     timer.start()
     try:
-        # DuckDB binds every parameter given or fails: a statement gets those it names (a balance's
-        # tie check runs with the query's parameters and names none of the range's)
-        used = {name: value for name, value in (params or {}).items() if re.search(rf"\${name}\b", sql)}
-        cursor = con.execute(sql, used) if used else con.execute(sql)
-        return fetch(cursor) if fetch else cursor.fetchall()
+        yield
     except (duckdb.InterruptException, RuntimeError) as error:  # the timer, or Ctrl-C
         if isinstance(error, RuntimeError) and "interrupt" not in str(error).lower():
             raise

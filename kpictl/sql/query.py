@@ -56,3 +56,12 @@ class CompiledQuery:
     coverage: tuple[
         tuple[str, str, Location], ...
     ] = ()  # per scan at a custom grain: (KPIs, first uncovered date's SQL, where)
+
+    @property
+    def unordered(self) -> str:
+        """``sql`` without its ORDER BY (its last line, ``query.sql.j2``'s): for an engine that
+        orders the rows itself."""
+        head, _, last = self.sql.rstrip("\n").rpartition("\n")
+        if not last.startswith("ORDER BY "):
+            raise ValueError(f"a compiled query ends with its ORDER BY, not {last!r}")
+        return head
