@@ -142,6 +142,29 @@ def test_judged_on_the_calendars_period_ends_with_a_bound_scaled_by_days(project
     assert rows[D(2025, 3, 31)].status == "off_track"  # 20 < 36.13
 
 
+def test_judged_in_pieces_on_threads_by_the_same_calendar(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A wide run is judged a few series at a time on threads: each must read the run's calendar
+    # (a thread starts without the run's context), whose period ends place each row on its
+    # trajectory (baseline 10 on 2024-12-29, min 40 by 2025-06-29).
+    from kpictl.judge import bulk
+
+    root = copy(tmp_path)
+    (root / "metrics" / "average.yml").write_text(
+        "kpis:\n  - name: average\n    source: orders\n    formula: avg(amount)\n    dimensions: [region]\n"
+        "    target: {min: 40, by: 2025-06-29, baseline: {value: 10, at: 2024-12-29}}\n"
+    )
+    whole = Project.load(root).run(["average"], by=["region"], as_of=D(2025, 6, 29))
+    monkeypatch.setattr(bulk, "CHUNK", 2)
+    pieces = Project.load(root).run(["average"], by=["region"], as_of=D(2025, 6, 29))
+    assert pieces == whole
+    assert len({str(r.dims["region"]) for r in whole}) > 2  # several series: several pieces
+    judged = [r for r in whole if r.status != "no_data"]  # P06 has not ended in the data; a period without orders
+    assert len(judged) >= 3
+    for row in judged:  # expected: 10 + 30 × (days from the baseline to the period's end) / 182
+        last = next(last for first, last, _ in MONTHS if first == row.period)
+        assert row.judgement.expected == pytest.approx(10 + 30 * (last - D(2024, 12, 29)).days / 182)
+
+
 def test_a_period_is_complete_when_the_data_reaches_its_last_day(project: Project) -> None:
     rows = project.run(["revenue"])
     complete = {r.period: r.complete for r in rows}

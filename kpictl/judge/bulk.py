@@ -27,10 +27,12 @@ NumPy is imported inside the functions (``kpictl --help`` does not pay for it).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as dt
 import gc
 import itertools
 import math
+import os
 import sys
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -295,8 +297,14 @@ def judge_rows(
 
 #: Rows judged at a time, whole series together: the judgement's temporary columns (about forty
 #: per row, the pace's windows six times as many) then take a bounded memory however wide the
-#: breakdown. At 1.9 million rows judged at once they peaked at 1.2 GB over the table's 0.4.
-CHUNK = 1 << 18
+#: breakdown (at 1.9 million rows judged at once they peaked at 1.2 GB over the table's 0.4), and
+#: pieces this small stay in the processor's caches: at 1.9 million rows by customer, 2^18 rows a
+#: piece judged in 1.8 s, 2^16 on two threads in 0.9 s.
+CHUNK = 1 << 16
+
+#: Pieces judged at once, each on its thread (at most one per processor): the query is over and
+#: DuckDB idle while rows are judged.
+THREADS = 4
 
 
 def judge_table(
@@ -362,7 +370,16 @@ def judge_table(
     if n <= chunk:
         return replace(rows, verdicts=judged(np.arange(n)))
     pieces = _pieces(np, ident, chunk)
-    return replace(rows, verdicts=_placed(np, n, pieces, [judged(index) for index in pieces]))
+    from concurrent.futures import ThreadPoolExecutor
+
+    context = contextvars.copy_context()  # a calendar table's periods (sql.calendars) for every thread
+
+    def judged_in_context(index: Any) -> table.Verdicts:
+        return context.copy().run(judged, index)
+
+    with ThreadPoolExecutor(min(THREADS, os.cpu_count() or 1)) as pool:  # NumPy lets go of the GIL
+        parts = list(pool.map(judged_in_context, pieces))
+    return replace(rows, verdicts=_placed(np, n, pieces, parts))
 
 
 def _pieces(np: Any, ident: Any, chunk: int) -> list[Any]:
