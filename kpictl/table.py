@@ -127,6 +127,10 @@ class Table:
 
     def take(self, index: Any) -> Table:
         """The rows at ``index`` (an integer array, or a boolean mask), in that order."""
+        import numpy as np
+
+        if index.dtype != bool and np.array_equal(index, np.arange(len(self.kpi))):  # all of them, in order
+            return replace(self, extra={}, coded={name: _kept(*coded) for name, coded in self.coded.items()})
         return replace(
             self,
             kpi=self.kpi[index],

@@ -605,8 +605,9 @@ def test_breakdowns_follow_the_declared_dimensions(config: Config) -> None:
 
 def test_a_run_fetched_as_columns_codes_text_and_keeps_the_query_order(data_dir: Path) -> None:
     """``fetch_table`` fetches a text column as codes into its distinct values (each fetched once)
-    and orders the rows by the codes: the order of the query's ORDER BY, by the text's bytes, NULL
-    last (worked out by hand below), and the values of ``execute``'s rows."""
+    and orders the rows by the codes: KPIs in the run's order, then period, then the text's bytes,
+    NULL last (worked out by hand below); the values of ``execute``'s rows (ordered by the SQL:
+    KPIs by name)."""
     config = make_config(data_dir)
     names = [None, "", "None", "B", "a", "é", "Z", "a b,\"c\"\n"]
     tables: dict[str, list[dict[str, Any]]] = {
@@ -621,11 +622,12 @@ def test_a_run_fetched_as_columns_codes_text_and_keeps_the_query_order(data_dir:
     columns = {name: {c for row in rows for c in row} for name, rows in tables.items()}
     plan = planner.plan(config, KPIS, ["max_amount", "aov"], by=["status"], grain="month", columns=columns)
     compiled = compiler.compile(plan)
-    # by bytes: "" < "B" < "None" < "Z" < "a" < "a b,..." < "é", then NULL; aov before max_amount
+    # by bytes: "" < "B" < "None" < "Z" < "a" < "a b,..." < "é", then NULL; the KPIs as selected
     in_order = ["", "B", "None", "Z", "a", 'a b,"c"\n', "é", None]
     amount = {n: float(names.index(n) + 1) for n in names}
     expected = []
-    for kpi_name in ("aov", "max_amount"):
+    assert compiled.kpis == ("max_amount", "aov")
+    for kpi_name in ("max_amount", "aov"):
         for month, extra in ((J, {"B": 9.0, None: 10.0}), (F, {"B": 9.0, None: 10.0})):
             for name in in_order:
                 value = amount[name] if month == J else extra.get(name)
@@ -634,6 +636,7 @@ def test_a_run_fetched_as_columns_codes_text_and_keeps_the_query_order(data_dir:
         found = engine.fetch_table(con, compiled)
     assert [(r.kpi, r.period, r.dims["status"], r.value) for r in found.rows()] == expected
     assert found.coded["status"][1] == in_order  # each distinct value once, in the query's order
+    by_name = sorted(expected, key=lambda row: row[0])  # stable: aov's rows first, each KPI's in the same order
     assert [(r.kpi, r.period, r.dims["status"], r.value) for r in engine.execute(compiled, config, tables=tables)] == (
-        expected
+        by_name
     )

@@ -193,8 +193,9 @@ def fetch_table(con: duckdb.DuckDBPyConnection, compiled: CompiledQuery, timeout
     The rows are kept in a temporary table and each text column (the KPI, a breakdown by
     customer) fetched as codes into its distinct values, fetched once: a text column fetched as
     is is one Python string per row (two million by customer), and ordered by its text the
-    rows took a third of the query. The codes number the values in their order, so ordering by
-    them orders the rows as the query's own ORDER BY does (NULL last).
+    rows took a third of the query. The codes number the values in their order (NULL last),
+    the KPIs in ``compiled.kpis``'s, and the rows are ordered by them: by KPI in the run's order,
+    period and breakdown, the order ``Project.run`` gives (it then has nothing to move).
     """
     _one_select(con, compiled.sql)
     by, hours = compiled.by, compiled.hours
@@ -218,9 +219,11 @@ def fetch_table(con: duckdb.DuckDBPyConnection, compiled: CompiledQuery, timeout
             column = f"r.{identifier(name)}"
             if kind == "VARCHAR":
                 codes = identifier(_CODES.format(i))
+                first = "list_position($kpis, v_) NULLS LAST, " if i == 0 else ""  # the KPIs in the run's order
                 con.execute(
-                    f"CREATE TEMP TABLE {codes} AS SELECT v_, CAST(row_number() OVER (ORDER BY v_ NULLS LAST) - 1"
-                    f" AS BIGINT) AS code_ FROM (SELECT DISTINCT {identifier(name)} AS v_ FROM {_RESULT})"
+                    f"CREATE TEMP TABLE {codes} AS SELECT v_, CAST(row_number() OVER (ORDER BY {first}v_ NULLS LAST)"
+                    f" - 1 AS BIGINT) AS code_ FROM (SELECT DISTINCT {identifier(name)} AS v_ FROM {_RESULT})",
+                    {"kpis": list(compiled.kpis)} if i == 0 else None,
                 )
                 distinct[i] = [row[0] for row in con.execute(f"SELECT v_ FROM {codes} ORDER BY code_").fetchall()]
                 joins.append(f"JOIN {codes} AS c{i} ON {column} IS NOT DISTINCT FROM c{i}.v_")
