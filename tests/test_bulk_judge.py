@@ -480,6 +480,24 @@ def test_per_overrides_match_values_of_any_type_as_python_does() -> None:
     assert [r.judgement.min for r in judged] == [5, 7, 50, 5, 9, 50, 50]
 
 
+def test_a_series_with_a_target_on_some_rows_is_judged_whole() -> None:
+    # 1 and True are one series (one dictionary key) but only True matches the override "True":
+    # the size's row of 1 has no target. Rows without one are left out of the judging, but the
+    # series stays whole: February's row (min 100 by Mar 31, the override's) starts its
+    # trajectory from the series' first value, January's 10 (no target of its own), not its own.
+    target = Target(Bound(), per={"c": {"True": Bound(min=100)}}, by=D(2025, 3, 31))
+    rows = [Row("s", D(2025, 1, 1), {"c": 1}, 10.0), Row("s", D(2025, 2, 1), {"c": True}, 40.0)]
+    rows += [Row("s", D(2025, 1, 1), {"c": "x"}, 1.0)]  # another series, without a target
+    arguments = {"as_of": D(2025, 3, 31), "grain_of": {"s": "month"}, "sizes": {"s": "month"}}
+    judged = bulk.judge_rows(rows, {"s": kpi("s", target)}, **arguments)
+    assert [r.judgement for r in judged[::2]] == [Judgement("no_target")] * 2
+    # from 10 at Jan 31 (the end of its period) to 100 at Mar 31 (59 days): Feb 28 is 28 days on
+    assert judged[1].judgement.expected == pytest.approx(10 + 90 * 28 / 59)
+    assert judged[1].judgement.baseline_source == "data"
+    as_table = bulk.judge_table(table.from_rows(rows, judged=False), {"s": kpi("s", target)}, **arguments)
+    assert_same(judged, as_table.rows())
+
+
 def test_rows_come_back_grouped_by_grain_in_order() -> None:
     rows = [
         Row("m", D(2025, 1, 1), {}, 1.0),

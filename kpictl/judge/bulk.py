@@ -34,6 +34,7 @@ import itertools
 import math
 import os
 import sys
+import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -373,13 +374,14 @@ def judge_table(
     from concurrent.futures import ThreadPoolExecutor
 
     context = contextvars.copy_context()  # a calendar table's periods (sql.calendars) for every thread
+    placed = _Placed(n)
 
-    def judged_in_context(index: Any) -> table.Verdicts:
-        return context.copy().run(judged, index)
+    def judge_piece(index: Any) -> None:
+        placed.put(index, context.copy().run(judged, index))
 
     with ThreadPoolExecutor(min(THREADS, os.cpu_count() or 1)) as pool:  # NumPy lets go of the GIL
-        parts = list(pool.map(judged_in_context, pieces))
-    return replace(rows, verdicts=_placed(np, n, pieces, parts))
+        list(pool.map(judge_piece, pieces))
+    return replace(rows, verdicts=placed.verdicts())
 
 
 def _pieces(np: Any, ident: Any, chunk: int) -> list[Any]:
@@ -396,20 +398,32 @@ def _pieces(np: Any, ident: Any, chunk: int) -> list[Any]:
     return [np.sort(order[a:b]) for a, b in itertools.pairwise(cuts)]
 
 
-def _placed(np: Any, n: int, pieces: Sequence[Any], parts: Sequence[table.Verdicts]) -> table.Verdicts:
-    """The verdicts of ``pieces`` (row indexes) as one set of columns over the ``n`` rows."""
-    where = np.concatenate(pieces)
-    columns: dict[str, Any] = {}
-    for name in parts[0].__dict__:
-        found = [getattr(part, name) for part in parts]
-        if found[0] is None:
-            columns[name] = None
-            continue
-        joined = np.concatenate(found)
-        column = np.empty(n, dtype=joined.dtype)
-        column[where] = joined
-        columns[name] = column
-    return table.Verdicts(**columns)
+class _Placed:
+    """The verdicts of pieces placed into columns over all ``n`` rows as each piece is judged, on
+    its thread: no part is joined to the others first (a copy of every column: at 1.9 million
+    rows, the new memory alone took 0.2 s to touch), each freed once placed."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.columns: dict[str, Any] | None = None
+        self.lock = threading.Lock()
+
+    def put(self, index: Any, part: table.Verdicts) -> None:
+        import numpy as np
+
+        with self.lock:  # the first part says each column's type
+            if self.columns is None:
+                self.columns = {
+                    name: None if column is None else np.empty(self.n, dtype=column.dtype)
+                    for name, column in part.__dict__.items()
+                }
+        for name, column in part.__dict__.items():
+            if column is not None:
+                self.columns[name][index] = column  # pieces never share a row
+
+    def verdicts(self) -> table.Verdicts:
+        assert self.columns is not None, "no piece was placed"
+        return table.Verdicts(**self.columns)
 
 
 def _judge(
@@ -488,6 +502,68 @@ def _judge(
             variant[i] = _per_variant(variants, by_value, names[name], target, name in sizes, row_dims)
     v = {name: column[variant] for name, column in variants.arrays().items()}
 
+    # Series without an active target (a size's breakdown without ``per`` overrides: half the rows
+    # of a run by customer) get no judgement: only the others are judged, each whole (a row of
+    # one, told apart by a ``per`` key, may have a target the others lack).
+    judging = np.zeros(len(series_index), dtype=bool)
+    judging[series[v["active"]]] = True
+    if judging.all():
+        verdicts = _verdicts(
+            np,
+            days,
+            grain,
+            v,
+            values,
+            complete,
+            moments,
+            series,
+            len(series_index),
+            stood_in,
+            as_of=as_of,
+            last_n=last_n,
+            year_start=year_start,
+        )
+    else:
+        some = np.flatnonzero(judging[series])
+        part = _verdicts(
+            np,
+            days[some],
+            grain[some],
+            {name: column[some] for name, column in v.items()},
+            values[some],
+            complete[some],
+            moments[some],
+            series[some],
+            len(series_index),
+            stood_in[some],
+            as_of=as_of,
+            last_n=last_n,
+            year_start=year_start,
+        )
+        verdicts = _spread(np, n, some, part, stood_in)
+    verdicts = replace(verdicts, judged_value=judged_value)
+    return verdicts, group if len(groups) > 1 else None
+
+
+def _verdicts(
+    np: Any,
+    days: Any,
+    grain: Any,
+    v: Mapping[str, Any],
+    values: Any,
+    complete: Any,
+    moments: Any,
+    series: Any,
+    series_count: int,
+    stood_in: Any,
+    *,
+    as_of: dt.date,
+    last_n: int,
+    year_start: int,
+) -> table.Verdicts:
+    """Steps 3 to 7 of :func:`_judge` on rows given with their target (``v``: each row's
+    variant's columns), every series whole; ``series`` numbers them below ``series_count``."""
+    n = len(days)
     # 3. Sizes' total rows: bound, declared baseline and absolute tolerance scaled to the period.
     ends = period_ends(days, grain, year_start)
     factor = np.ones(n)
@@ -510,8 +586,8 @@ def _judge(
     candidates = np.flatnonzero(usable)
     order = candidates[np.lexsort((candidates, moments[candidates], series[candidates]))]  # two hours of a day apart
     firsts = order[np.r_[True, series[order][1:] != series[order][:-1]]] if len(order) else order
-    has_first = np.zeros(len(series_index), dtype=bool)
-    first_value, first_at = np.zeros(len(series_index)), np.zeros(len(series_index), dtype=np.int64)
+    has_first = np.zeros(series_count, dtype=bool)
+    first_value, first_at = np.zeros(series_count), np.zeros(series_count, dtype=np.int64)
     has_first[series[firsts]] = True
     first_value[series[firsts]] = values[firsts]
     first_at[series[firsts]] = np.minimum(ends[firsts], as_of_day)
@@ -566,12 +642,38 @@ def _judge(
         baseline_source=source,
         reaches_on=reaches,
         reaches_by_deadline=by_deadline,
-        judged_value=judged_value,
         own=own,
         min_number=np.where(active & v["has_min"] & np.isfinite(lo), lo, np.nan),
         max_number=np.where(active & v["has_max"] & np.isfinite(hi), hi, np.nan),
     )
-    return verdicts, group if len(groups) > 1 else None
+    return verdicts
+
+
+def _spread(np: Any, n: int, some: Any, part: table.Verdicts, stood_in: Any) -> table.Verdicts:
+    """The verdicts of ``n`` rows of which only ``some`` have an active target (``part``, theirs):
+    the others judged as :func:`_verdicts` judges a row without one (no target, nothing else)."""
+
+    def full(column: Any, fill: Any) -> Any:
+        out = np.full(n, fill, dtype=column.dtype)
+        out[some] = column
+        return out
+
+    own = stood_in.copy()
+    own[some] = part.own
+    return table.Verdicts(
+        status=full(part.status, _NO_TARGET),
+        min=full(part.min, None),
+        max=full(part.max, None),
+        expected=full(part.expected, np.nan),
+        gap=full(part.gap, np.nan),
+        gap_relative=full(part.gap_relative, np.nan),
+        baseline_source=full(part.baseline_source, 0),
+        reaches_on=full(part.reaches_on, -1),
+        reaches_by_deadline=full(part.reaches_by_deadline, -1),
+        own=own,
+        min_number=full(part.min_number, np.nan),
+        max_number=full(part.max_number, np.nan),
+    )
 
 
 def _per_variant(
