@@ -609,7 +609,7 @@ def test_a_run_fetched_as_columns_codes_text_and_keeps_the_query_order(data_dir:
     NULL last (worked out by hand below); the values of ``execute``'s rows (ordered by the SQL:
     KPIs by name)."""
     config = make_config(data_dir)
-    names = [None, "", "None", "B", "a", "é", "Z", "a b,\"c\"\n"]
+    names = [None, "", "None", "B", "a", "é", "Z", 'a b,"c"\n']
     tables: dict[str, list[dict[str, Any]]] = {
         "orders": [
             {"order_id": i, "order_date": day, "customer_id": i, "amount": float(i), "status": name}
