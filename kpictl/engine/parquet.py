@@ -114,8 +114,11 @@ def spool(parts: Sequence[str | Column], *, joined_by: str = "") -> Spool | None
     columns = [p for p in parts if not isinstance(p, str)]
     if not columns:
         return None
-    arrays, params = _scan(columns, lines=True)
     delimiter = _delimiter(parts) if not joined_by else None
+    if delimiter is None:
+        parts = _folded(parts)
+        columns = [p for p in parts if not isinstance(p, str)]
+    arrays, params = _scan(columns, lines=True)
     terms: list[str] = []
     i = 0
     for part in parts:
@@ -160,6 +163,29 @@ def spool(parts: Sequence[str | Column], *, joined_by: str = "") -> Spool | None
     finally:
         con.close()
     return Spool(folder, paths)
+
+
+def _folded(parts: Sequence[str | Column]) -> list[str | Column]:
+    """``parts`` with each constant text written into the text column after it (its distinct
+    values, each once): one part fewer per line for DuckDB to join, half of a JSON line's parts."""
+    out: list[str | Column] = []
+    pending = ""
+    for part in parts:
+        if isinstance(part, str):
+            pending += part
+            continue
+        if pending and isinstance(part, Cells) and _all_text(part):
+            part = Cells(part.codes, [pending + value for value in part.values], part.kind)
+        elif pending:
+            out.append(pending)
+        pending = ""
+        out.append(part)
+    return [*out, pending] if pending else out
+
+
+def _all_text(column: Cells) -> bool:
+    """Whether every cell of ``column`` is text (no NULL, whose cell would lose a prefix)."""
+    return all(isinstance(value, str) for value in column.values) and not (len(column.codes) and column.codes.min() < 0)
 
 
 def _delimiter(parts: Sequence[str | Column]) -> str | None:
