@@ -771,7 +771,17 @@ def _csv_by_the_csv_module(rows: list[Row], by: list[str]) -> str:
     return out.getvalue()
 
 
-def test_csv_written_by_column_is_what_the_csv_module_writes() -> None:
+@pytest.fixture(params=["made here", "made by DuckDB"])
+def lines_made(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """CSV and JSON lines made in Python (a few rows) or by DuckDB (engine.parquet.FEW_LINES): the
+    writer tests below run both ways, whatever their number of rows."""
+    from kpictl.engine import parquet
+
+    monkeypatch.setattr(parquet, "FEW_LINES", 10**9 if request.param == "made here" else 0)
+    return str(request.param)
+
+
+def test_csv_written_by_column_is_what_the_csv_module_writes(lines_made: str) -> None:
     """The column-wise writer against csv.writer on hostile breakdown values (commas, quotes, line
     breaks, carriage returns, empty text, unicode), numbers of every kind and judgements."""
     from hypothesis import given, settings
@@ -803,7 +813,7 @@ def _json_by_json_dumps(rows: list[Row], by: list[str]) -> str:
     return '{"rows": [\n  ' + ",\n  ".join(lines) + "\n]}\n"
 
 
-def test_json_written_by_column_is_what_json_dumps_writes() -> None:
+def test_json_written_by_column_is_what_json_dumps_writes(lines_made: str) -> None:
     """The column-wise JSON against json.dumps: control characters, quotes, a line separator, a
     breakdown named like a fixed column (value), numbers of every kind and judgements."""
     from hypothesis import given, settings
@@ -821,7 +831,7 @@ def test_json_written_by_column_is_what_json_dumps_writes() -> None:
     check()
 
 
-def test_many_rows_with_repeated_numbers_are_written_as_by_the_modules() -> None:
+def test_many_rows_with_repeated_numbers_are_written_as_by_the_modules(lines_made: str) -> None:
     """Over 4,096 rows a column of few distinct doubles is formatted once per value (files._repeated):
     the bytes stay those of csv.writer and json.dumps, 0.0 and -0.0 apart, NaN and infinities empty."""
     import random
@@ -847,7 +857,7 @@ def test_many_rows_with_repeated_numbers_are_written_as_by_the_modules() -> None
     assert files.to_json(rows, by=["c"]) == _json_by_json_dumps(rows, ["c"])
 
 
-def test_many_distinct_hostile_breakdown_values_are_written_as_by_the_modules() -> None:
+def test_many_distinct_hostile_breakdown_values_are_written_as_by_the_modules(lines_made: str) -> None:
     """A breakdown of more distinct values than engine.parquet looks up (customers: scanned as the
     values themselves) keeps the bytes of csv.writer and json.dumps: commas, quotes, line breaks,
     control characters, unicode, empty text, NULLs and numbers among them, in every position."""
@@ -884,6 +894,7 @@ def test_a_streamed_document_writes_the_text_and_leaves_no_file_behind(
     from kpictl.report import files
 
     monkeypatch.setattr(parquet, "LINES_PER_FILE", 128)  # three files, copied one after another
+    monkeypatch.setattr(parquet, "FEW_LINES", 0)  # by DuckDB
     rows = [
         Row("k", D(2025, 1, 1), {"c": f"é,{i}\n"}, i / 3, Judgement("achieved", 1.0), i % 2 == 0) for i in range(300)
     ]
