@@ -13,6 +13,7 @@ import functools
 import inspect
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -37,6 +38,12 @@ class _Group(click.Group):
         except KeyboardInterrupt:  # Ctrl-C: one line and the shell's code for SIGINT, no traceback
             click.echo("interrupted", err=True)
             ctx.exit(130)
+        except BrokenPipeError:
+            # the reader left (`kpictl run --format csv | head`): stop quietly with the shell's code
+            # for SIGPIPE, as a tool killed by it; click's own exit is 1, a breach's code for CI.
+            # What Python still flushes to stdout at exit goes nowhere.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(141)
         except Exception as exc:
             # DuckDB turns the KeyboardInterrupt of a Ctrl-C during a query into its own error
             # (a RuntimeError "Query interrupted", or a duckdb.Error a caller reports as bad data):

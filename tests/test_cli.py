@@ -271,3 +271,25 @@ def test_an_error_raised_after_ctrl_c_is_the_interruption() -> None:
     assert signal.getsignal(signal.SIGINT) is before  # the handler of before, back
     result = CliRunner().invoke(group, ["query"])
     assert isinstance(result.exception, RuntimeError) and result.exit_code == 1
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_a_reader_that_leaves_early_stops_the_run_quietly_with_the_sigpipe_code(tmp_path: Path, fmt: str) -> None:
+    """`kpictl run --format csv | head`: the reader closes the pipe after a line; the run stops with
+    128 + SIGPIPE, as a tool killed by it, and says nothing (click's own exit was 1, a breach's
+    code to CI, after a silent BrokenPipeError)."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "NO_COLOR": "1", "KPICTL_CACHE_DIR": str(tmp_path / "cache")}
+    command = [sys.executable, "-m", "kpictl", "--project", str(root), "run", "--grain", "day", "--format", fmt]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=root) as process:
+        assert process.stdout is not None and process.stderr is not None
+        first = process.stdout.readline()
+        process.stdout.close()  # megabytes still to write: the next write meets a closed pipe
+        stderr = process.stderr.read()
+        code = process.wait(timeout=120)
+    assert first.startswith(b"kpi,period" if fmt == "csv" else b'{"rows": [')
+    assert (code, stderr) == (141, b"")
