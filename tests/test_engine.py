@@ -640,3 +640,26 @@ def test_a_run_fetched_as_columns_codes_text_and_keeps_the_query_order(data_dir:
     assert [(r.kpi, r.period, r.dims["status"], r.value) for r in engine.execute(compiled, config, tables=tables)] == (
         by_name
     )
+
+
+def test_what_does_not_fit_in_memory_spills_into_a_private_folder_removed_after(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DuckDB's own default spill folder is ``.tmp`` in the working folder (the project's, often),
+    left behind; the sandbox's is a private temporary folder, removed with the connection."""
+    import gc
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    con = engine.connect(make_config(data_dir), [], memory_limit="64MB")
+    spill = Path(str(con.execute("SELECT current_setting('temp_directory')").fetchone()[0]))  # type: ignore[index]
+    con.execute("CREATE TEMP TABLE big AS SELECT i, repeat('x', 60) || i AS s FROM range(3000000) AS t(i)")
+    spilled = con.execute("SELECT count(*) FROM duckdb_temporary_files()").fetchone()
+    assert spilled is not None and spilled[0] > 0  # it did not fit: written to disk
+    assert spill.is_dir() and any(spill.iterdir())
+    assert not str(spill).startswith(str(tmp_path)) and not (tmp_path / ".tmp").exists()
+    con.close()
+    del con
+    gc.collect()
+    assert not spill.parent.exists()
+    assert os.listdir(tmp_path) == []

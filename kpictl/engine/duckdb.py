@@ -20,7 +20,10 @@ import datetime as dt
 import math
 import os
 import re
+import shutil
+import tempfile
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -370,13 +373,24 @@ def connect(
     threads: int | None = None,
     memory_limit: str | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """A sandboxed in-memory DuckDB where each of ``sources`` is a view (or a table of rows)."""
+    """A sandboxed in-memory DuckDB where each of ``sources`` is a view (or a table of rows).
+
+    What does not fit in memory spills into a private temporary folder, removed with the
+    connection: DuckDB's own default is ``.tmp`` in the working folder (the project's, often),
+    which it left behind."""
     names = list(dict.fromkeys(sources))
     settings: dict[str, Any] = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
     settings |= {"threads": threads} if threads else {}
     settings |= {"memory_limit": memory_limit} if memory_limit else {}
     files = {} if tables is not None else {name: source_files(config, _source(config, name)) for name in names}
-    con = duckdb.connect(":memory:", config=settings)
+    spill = tempfile.mkdtemp(prefix="kpictl-")
+    settings["temp_directory"] = os.path.join(spill, "spill")
+    try:
+        con = duckdb.connect(":memory:", config=settings)
+    except BaseException:
+        shutil.rmtree(spill, ignore_errors=True)
+        raise
+    weakref.finalize(con, shutil.rmtree, spill, ignore_errors=True)  # once closed and let go, or at exit
     try:
         con.execute("SET allowed_paths = ?", [[path for paths in files.values() for path in paths]])  # 1. allowlist
         # a TIMESTAMPTZ is bucketed into the day it is in the project's time zone (UTC unless
