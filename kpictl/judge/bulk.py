@@ -507,40 +507,28 @@ def _judge(
     # one, told apart by a ``per`` key, may have a target the others lack).
     judging = np.zeros(len(series_index), dtype=bool)
     judging[series[v["active"]]] = True
-    if judging.all():
-        verdicts = _verdicts(
-            np,
-            days,
-            grain,
-            v,
-            values,
-            complete,
-            moments,
-            series,
-            len(series_index),
-            stood_in,
-            as_of=as_of,
-            last_n=last_n,
-            year_start=year_start,
-        )
-    else:
-        some = np.flatnonzero(judging[series])
-        part = _verdicts(
-            np,
-            days[some],
-            grain[some],
-            {name: column[some] for name, column in v.items()},
-            values[some],
-            complete[some],
-            moments[some],
-            series[some],
-            len(series_index),
-            stood_in[some],
-            as_of=as_of,
-            last_n=last_n,
-            year_start=year_start,
-        )
-        verdicts = _spread(np, n, some, part, stood_in)
+    some = None if judging.all() else np.flatnonzero(judging[series])
+
+    def rows_of(column: Any) -> Any:
+        return column if some is None else column[some]
+
+    verdicts = _verdicts(
+        np,
+        rows_of(days),
+        rows_of(grain),
+        {name: rows_of(column) for name, column in v.items()},
+        rows_of(values),
+        rows_of(complete),
+        rows_of(moments),
+        rows_of(series),
+        len(series_index),
+        rows_of(stood_in),
+        as_of=as_of,
+        last_n=last_n,
+        year_start=year_start,
+    )
+    if some is not None:
+        verdicts = _spread(np, n, some, verdicts, stood_in)
     verdicts = replace(verdicts, judged_value=judged_value)
     return verdicts, group if len(groups) > 1 else None
 
