@@ -43,6 +43,7 @@ from kpictl.engine import (
 from kpictl.engine.files import file_format as _format
 from kpictl.engine.files import fingerprint as fingerprint  # re-exported: what Project.schemas keys on
 from kpictl.engine.files import source_files as source_files
+from kpictl.engine.files import spill_settings
 from kpictl.errors import DataError, InvalidProject, KpiError, Location, SpecError, suggest
 from kpictl.language import formula
 from kpictl.language.resolve import computed_layers, computed_reads
@@ -384,7 +385,7 @@ def connect(
     settings |= {"memory_limit": memory_limit} if memory_limit else {}
     files = {} if tables is not None else {name: source_files(config, _source(config, name)) for name in names}
     spill = tempfile.mkdtemp(prefix="kpictl-")
-    settings["temp_directory"] = os.path.join(spill, "spill")
+    settings |= spill_settings(spill)
     try:
         con = duckdb.connect(":memory:", config=settings)
     except BaseException:

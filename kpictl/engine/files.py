@@ -103,3 +103,10 @@ def fingerprint(config: Config) -> dict[str, Any] | None:
             found.append([path, size, hashlib.sha256(footer).hexdigest()])
         marks[name] = found
     return marks
+
+
+def spill_settings(folder: str) -> dict[str, Any]:
+    """DuckDB settings that make what does not fit in memory spill into ``folder``, a private
+    temporary one: DuckDB's own default is ``.tmp`` in the working folder (the project's, often),
+    which it leaves behind."""
+    return {"temp_directory": os.path.join(folder, "spill")}

@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 import duckdb
 
+from kpictl.engine.files import spill_settings
 from kpictl.sql.quoting import identifier, literal
 from kpictl.table import Cells, Column
 
@@ -153,19 +154,17 @@ def spool(parts: Sequence[str | Column], *, joined_by: str = "") -> Spool | None
     folder = tempfile.TemporaryDirectory(prefix="kpictl-")
     count = len(next(iter(arrays.values())))
     paths: list[str] = []
-    con = duckdb.connect(":memory:", config=_private(folder.name))
     try:
-        for start in range(0, count, LINES_PER_FILE):
-            paths.append(os.path.join(folder.name, f"lines{len(paths)}.txt"))
-            con.register("rows_", {name: array[start : start + LINES_PER_FILE] for name, array in arrays.items()})
-            # rows keep their order (preserve_insertion_order)
-            con.execute(f"COPY ({select}) TO {literal(paths[-1])} ({options})", params)
-            con.unregister("rows_")
-    except BaseException:
+        with duckdb.connect(":memory:", config=spill_settings(folder.name)) as con:
+            for start in range(0, count, LINES_PER_FILE):
+                paths.append(os.path.join(folder.name, f"lines{len(paths)}.txt"))
+                con.register("rows_", {name: array[start : start + LINES_PER_FILE] for name, array in arrays.items()})
+                # rows keep their order (preserve_insertion_order)
+                con.execute(f"COPY ({select}) TO {literal(paths[-1])} ({options})", params)
+                con.unregister("rows_")
+    except BaseException:  # the connection too could fail: nothing left behind either way
         folder.cleanup()
         raise
-    finally:
-        con.close()
     return Spool(folder, paths)
 
 
@@ -230,12 +229,6 @@ def _all_text(column: Cells) -> bool:
     return all(isinstance(value, str) for value in column.values) and not (len(column.codes) and column.codes.min() < 0)
 
 
-def _private(folder: str) -> dict[str, Any]:
-    """A writer's DuckDB settings: what does not fit in memory spills into its private ``folder``
-    (DuckDB's own default is ``.tmp`` in the working folder)."""
-    return {"temp_directory": os.path.join(folder, "spill")}
-
-
 def _delimiter(parts: Sequence[str | Column]) -> str | None:
     """The one character between every two columns of ``parts`` when that is all the text they
     hold (a CSV line), else None."""
@@ -268,7 +261,7 @@ def to_parquet(names: Sequence[str], columns: Sequence[Column]) -> bytes:
         select.append(f"{value} AS {identifier(name)}")
     with tempfile.TemporaryDirectory(prefix="kpictl-") as folder:
         path = os.path.join(folder, "rows.parquet")
-        con = duckdb.connect(":memory:", config=_private(folder))
+        con = duckdb.connect(":memory:", config=spill_settings(folder))
         try:
             con.register("rows_", arrays)
             con.execute(f"COPY (SELECT {', '.join(select)} FROM rows_) TO {literal(path)} (FORMAT parquet)", params)
