@@ -1,5 +1,5 @@
 """`python -m kpictl` runs the command line."""
 
-from kpictl.cli import cli
+from kpictl.cli import main
 
-cli()
+main()

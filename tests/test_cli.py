@@ -293,3 +293,99 @@ def test_a_reader_that_leaves_early_stops_the_run_quietly_with_the_sigpipe_code(
         code = process.wait(timeout=120)
     assert first.startswith(b"kpi,period" if fmt == "csv" else b'{"rows": [')
     assert (code, stderr) == (141, b"")
+
+
+def _process(args: list[str]) -> list[str]:
+    """``python -m kpictl ARGS``, as a user's shell runs it (the process ends through cli.main)."""
+    import sys
+
+    return [sys.executable, "-m", "kpictl", *args]
+
+
+def test_the_process_writes_every_byte_and_cleans_up_before_its_quick_end(tmp_path: Path) -> None:
+    """The process ends without the interpreter's teardown (cli.main): stdout redirected to a file
+    is block-buffered, and its last block is still written; DuckDB's temporary folders are gone."""
+    import datetime as dt
+    import os
+    import subprocess
+
+    first = dt.date(2023, 1, 1)
+    days = [first + dt.timedelta(days=i) for i in range(1096)]  # 2023-01-01 .. 2025-12-31
+    amounts = {day: i % 7 + 1 for i, day in enumerate(days)}
+    lines = "".join(f"{day},{amount}\n" for day, amount in amounts.items())
+    root = write(tmp_path / "p", {**GOOD, "orders.csv": "d,amount,region\n" + lines.replace("\n", ",EU\n")})
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {**os.environ, **ENV, "TMPDIR": str(temp), "KPICTL_CACHE_DIR": str(tmp_path / "cache")}
+    out = tmp_path / "out.csv"
+    with out.open("wb") as file:
+        done = subprocess.run(
+            _process(["--project", str(root), "run", "--grain", "day", "--format", "csv"]),
+            stdout=file,
+            stderr=subprocess.PIPE,
+            env=env,
+            timeout=120,
+        )
+    assert (done.returncode, done.stderr) == (0, b"")
+    written = out.read_text().splitlines()
+    assert len(written) == 1 + len(days) and out.stat().st_size > 6 * 8192  # many buffers' worth
+    assert written[-1].split(",")[:3] == ["revenue", "2025-12-31", repr(float(amounts[days[-1]]))]
+    assert list(temp.iterdir()) == []  # the spill folders of the connections, removed
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["run", "--fail-on", "off_track"], 1),  # a breach
+        (["run", "--grain", "decade"], 2),  # click's usage error
+        (["list", "nope"], 2),  # a KpiError
+        (["validate"], 0),
+    ],
+)
+def test_the_process_ends_with_the_command_exit_code(tmp_path: Path, args: list[str], code: int) -> None:
+    import os
+    import subprocess
+
+    files = {**GOOD, "metrics/a.yml": GOOD["metrics/a.yml"] + "    target: {min: 100}\n"}
+    root = write(tmp_path / "p", files)
+    env = {**os.environ, **ENV, "KPICTL_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run(_process(["--project", str(root), *args]), capture_output=True, env=env)
+    assert done.returncode == code, done.stderr
+
+
+@pytest.mark.parametrize(("stdout", "code"), [("open", 0), ("closed", 120)])
+def test_the_quick_end_still_runs_finalizers_and_flushes(stdout: str, code: int) -> None:
+    """A resource a command holds to the end is finalized, and what that leaves in stdout's buffer
+    is written; a stdout that cannot be flushed then exits 120, as Python's own teardown does."""
+    import os
+    import subprocess
+    import sys
+
+    script = f"""\
+import os, sys, weakref
+import kpictl.cli
+
+class Resource:
+    pass
+
+kept, command = [], kpictl.cli.cli.main
+
+def finalize():
+    sys.stdout.write("finalized")  # into the buffer, never flushed here
+    if {stdout!r} == "closed":
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 1)  # stdout's file now refuses to be written
+
+def main(*args, **kwargs):  # a command holding a resource until the process ends
+    kept.append(Resource())
+    weakref.finalize(kept[-1], finalize)
+    return command(*args, **kwargs)
+
+kpictl.cli.cli.main = main
+sys.argv = ["kpictl", "--version"]
+kpictl.cli.main()
+"""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # stdout buffered, as usual
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
+    assert (done.returncode, done.stderr) == (code, "")
+    if stdout == "open":
+        assert done.stdout.startswith("kpictl, version ") and done.stdout.endswith("\nfinalized")
