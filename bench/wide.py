@@ -27,6 +27,12 @@ First both sides run once in CSV (the warm-up) and every value is compared (rela
 only against NULL); then ``--rounds`` rounds, the sides taking turns. Printed: median seconds,
 every run, peak RSS of each process (``ru_maxrss`` of the child alone, from run_vs_sql's small
 launcher) and the ratio of medians. No time is asserted; exit 1 if a value differs.
+
+Last, the content floor of each format: in this process, kpictl's rows in a DuckDB table in
+memory, the best of ``--rounds`` ``COPY`` of its fourteen columns against the best of the SQL's
+four (kpi, period, customer, value). That difference is what the output alone costs DuckDB,
+without a query, a join or a judgement; added to the hand side's median it gives the lowest
+ratio any run writing these columns could reach.
 """
 
 from __future__ import annotations
@@ -157,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
                 peaks[name].append(peak)
         if "csv" in args.formats:  # the join kept every row
             same = same and same_values(ours, csv_values(out / "same.csv"))
+        floors = content_floors(judged, args.formats, args.rounds, out)
     print(f"orders: {args.rows:,}  customers: {args.customers:,}  months: 24  rounds: {args.rounds}")
     print(f"values equal: {same} ({len(ours):,} rows from kpictl, {len(theirs):,} from the compiled SQL alone)")
     print("| side | median s | runs s | peak RSS MB | ratio to hand | ratio to same-columns |")
@@ -169,7 +176,37 @@ def main(argv: list[str] | None = None) -> int:
             f"| {name} | {statistics.median(runs):.3f} | {', '.join(f'{t:.2f}' for t in runs)} | "
             f"{max(peaks[name]):.0f} | {ratio:.2f} | {same_ratio:.2f} |"
         )
+    print("\n| format | COPY of the SQL's 4 columns s | of kpictl's 14 s | the output's own cost s | floor ratio |")
+    print("|---|---:|---:|---:|---:|")
+    for fmt, (four, fourteen) in floors.items():
+        floor = (statistics.median(walls[f"hand {fmt}"]) + fourteen - four) / statistics.median(walls[f"hand {fmt}"])
+        print(f"| {fmt} | {four:.3f} | {fourteen:.3f} | {fourteen - four:+.3f} | {floor:.2f} |")
     return 0 if same else 1
+
+
+def content_floors(judged: Path, formats: list[str], rounds: int, out: Path) -> dict[str, tuple[float, float]]:
+    """Per format, the best seconds of DuckDB writing the SQL's four columns and kpictl's fourteen
+    from the same rows in memory (``judged``: kpictl's Parquet output)."""
+    import time
+
+    import duckdb
+
+    options = {"csv": "FORMAT csv, HEADER", "parquet": "FORMAT parquet", "json": "FORMAT json, ARRAY true"}
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE judged AS SELECT * FROM read_parquet('{judged}')")
+    every = ", ".join(name for name, *_ in con.execute("DESCRIBE judged").fetchall())
+    floors = {}
+    for fmt in formats:
+        best = []
+        for columns in ("kpi, period, customer, value", every):
+            runs = []
+            for _ in range(rounds):
+                start = time.perf_counter()
+                con.execute(f"COPY (SELECT {columns} FROM judged) TO '{out / f'floor.{fmt}'}' ({options[fmt]})")
+                runs.append(time.perf_counter() - start)
+            best.append(min(runs))
+        floors[fmt] = (best[0], best[1])
+    return floors
 
 
 def csv_values(path: Path) -> dict[tuple[str, str, str], float | None]:

@@ -154,7 +154,9 @@ def test_funnels(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_wide(capsys: pytest.CaptureFixture[str]) -> None:
     assert wide.main(["--rows", "20000", "--customers", "200", "--rounds", "1", "--formats", "csv"]) == 0
-    assert "values equal: True (9,600 rows" in capsys.readouterr().out  # 2 KPIs x 200 customers x 24 months
+    out = capsys.readouterr().out
+    assert "values equal: True (9,600 rows" in out  # 2 KPIs x 200 customers x 24 months
+    assert "| format | COPY of the SQL's 4 columns s |" in out and "\n| csv | " in out  # the content floor
 
 
 def test_startup(capsys: pytest.CaptureFixture[str]) -> None:
