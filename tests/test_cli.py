@@ -389,3 +389,40 @@ kpictl.cli.main()
     assert (done.returncode, done.stderr) == (code, "")
     if stdout == "open":
         assert done.stdout.startswith("kpictl, version ") and done.stdout.endswith("\nfinalized")
+
+
+def _glibc() -> bool:
+    import os
+
+    try:
+        return "glibc" in (os.confstr("CS_GNU_LIBC_VERSION") or "")
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+@pytest.mark.skipif(not _glibc(), reason="the C library's settings are glibc's")
+def test_the_process_keeps_freed_memory_for_its_next_columns() -> None:
+    """A column of 16 MB freed, then one made again: once the process keeps freed memory the second
+    one takes the first one's pages (no page fault); by default it is given new ones (how many
+    faults depends on the page size: 4 KB, or 2 MB where NumPy asks for huge pages)."""
+    import subprocess
+    import sys
+
+    def faults(kept: bool) -> int:
+        script = f"""\
+import resource
+import numpy as np
+import kpictl.cli
+
+if {kept!r}:
+    kpictl.cli._keep_freed_memory()
+np.ones(2_000_000)  # 16 MB made, written and freed
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+column = np.ones(2_000_000)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+        return int(done.stdout)
+
+    kept, default = faults(True), faults(False)
+    assert kept < 50 and kept * 4 < default, (kept, default)
