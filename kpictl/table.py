@@ -345,7 +345,21 @@ def sort_order(table: Table, kpi_order: Mapping[str, int]) -> Any:
 
     kpi_rank = np.array([kpi_order[name] for name in table.names], dtype=np.int64)
     keys = [text_ranks(table.codes(name, exact=True)) for name in reversed(list(table.dims))]  # 0 and False apart
-    return np.lexsort((*keys, table.moments(), kpi_rank[table.kpi] if len(table.names) else table.kpi))
+    keys += [table.moments(), kpi_rank[table.kpi] if len(table.names) else table.kpi]
+    if _in_order(np, keys[::-1]):  # a run's rows come in this order: one pass instead of a sort
+        return np.arange(len(table))
+    return np.lexsort(keys)
+
+
+def _in_order(np: Any, keys: Sequence[Any]) -> bool:
+    """Whether the rows are already in the order of ``keys`` (the first one decides first), ties
+    included: then the stable sort leaves every row where it is."""
+    before, tied = np.zeros(max(len(keys[0]) - 1, 0), dtype=bool), None
+    for key in keys:
+        less, equal = key[:-1] < key[1:], key[:-1] == key[1:]
+        before |= less if tied is None else tied & less
+        tied = equal if tied is None else tied & equal
+    return bool((before | tied).all()) if tied is not None else True
 
 
 def series(t: Table) -> tuple[Any, Any]:
