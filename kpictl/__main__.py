@@ -1,5 +1,5 @@
 """`python -m kpictl` runs the command line."""
 
-from kpictl.cli import main
+from kpictl.process import main
 
 main()

@@ -296,14 +296,14 @@ def test_a_reader_that_leaves_early_stops_the_run_quietly_with_the_sigpipe_code(
 
 
 def _process(args: list[str]) -> list[str]:
-    """``python -m kpictl ARGS``, as a user's shell runs it (the process ends through cli.main)."""
+    """``python -m kpictl ARGS``, as a user's shell runs it (the process ends through process.main)."""
     import sys
 
     return [sys.executable, "-m", "kpictl", *args]
 
 
 def test_the_process_writes_every_byte_and_cleans_up_before_its_quick_end(tmp_path: Path) -> None:
-    """The process ends without the interpreter's teardown (cli.main): stdout redirected to a file
+    """The process ends without the interpreter's teardown (process.main): stdout redirected to a file
     is block-buffered, and its last block is still written; DuckDB's temporary folders are gone."""
     import datetime as dt
     import os
@@ -363,7 +363,7 @@ def test_the_quick_end_still_runs_finalizers_and_flushes(stdout: str, code: int)
 
     script = f"""\
 import os, sys, weakref
-import kpictl.cli
+import kpictl.cli, kpictl.process
 
 class Resource:
     pass
@@ -382,7 +382,7 @@ def main(*args, **kwargs):  # a command holding a resource until the process end
 
 kpictl.cli.cli.main = main
 sys.argv = ["kpictl", "--version"]
-kpictl.cli.main()
+kpictl.process.main()
 """
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # stdout buffered, as usual
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
@@ -412,10 +412,10 @@ def test_the_process_keeps_freed_memory_for_its_next_columns() -> None:
         script = f"""\
 import resource
 import numpy as np
-import kpictl.cli
+import kpictl.process
 
 if {kept!r}:
-    kpictl.cli._keep_freed_memory()
+    kpictl.process.keep_freed_memory()
 np.ones(2_000_000)  # 16 MB made, written and freed
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 column = np.ones(2_000_000)
