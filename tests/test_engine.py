@@ -642,6 +642,22 @@ def test_a_run_fetched_as_columns_codes_text_and_keeps_the_query_order(data_dir:
     )
 
 
+def test_a_run_fetched_as_columns_runs_only_one_select_statement(data_dir: Path) -> None:
+    """The fetch wraps the compiled query in a CREATE TABLE of its own: the query itself must still
+    be exactly one SELECT, or nothing runs (a second statement could write a declared source)."""
+    import dataclasses
+
+    config = make_config(data_dir)
+    tables: dict[str, list[dict[str, Any]]] = {"orders": [{"order_id": 1, "order_date": "2025-01-03", "amount": 1.0}]}
+    compiled = compiler.compile(planner.plan(config, KPIS, ["max_amount"], grain="month"))
+    for extra in ("CREATE TABLE written AS SELECT 1; ", "COPY orders TO 'x.csv'; "):
+        smuggled = dataclasses.replace(compiled, sql=extra + compiled.sql)
+        with engine.connect(config, compiled.sources, tables=tables) as con:
+            with pytest.raises(SpecError, match="refused to run: kpictl runs exactly one SELECT statement"):
+                engine.fetch_table(con, smuggled)
+            assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'written'").fetchone() == (0,)
+
+
 def test_what_does_not_fit_in_memory_spills_into_a_private_folder_removed_after(
     data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -201,11 +201,12 @@ def fetch_table(con: duckdb.DuckDBPyConnection, compiled: CompiledQuery, timeout
     the KPIs in ``compiled.kpis``'s, and the rows are ordered by them: by KPI in the run's order,
     period and breakdown, the order ``Project.run`` gives (it then has nothing to move).
     """
-    _one_select(con, compiled.sql)
+    query = compiled.unordered
+    _one_select(con, query)  # the text that runs, inside this module's own CREATE
     by, hours = compiled.by, compiled.hours
-    params = _used(compiled.params, compiled.sql)
+    params = _used(compiled.params, query)
     with _stoppable(con, compiled.sql, timeout):
-        create = f"CREATE TEMP TABLE {_RESULT} AS {compiled.unordered}"
+        create = f"CREATE TEMP TABLE {_RESULT} AS {query}"
         con.execute(create, params or None)
         described = con.execute(f"DESCRIBE {_RESULT}").fetchall()
         names, kinds = [str(row[0]) for row in described], [str(row[1]) for row in described]
